@@ -1,0 +1,302 @@
+"""Benchmark of streams/ beside the raw Kafka figures of INFRA.md, measured in the same run.
+
+Prints, on one broker (STROM_KAFKA_BOOTSTRAP, else a dev broker started here):
+- raw: plain produce->consume hop, one-record transaction, and a hand-written transactional
+  consume-process-produce loop (latency at low rate, records/s flooded);
+- streams: the same two figures through `StreamApp`, for a stateless pass-through processor and
+  for the stateful counter (RocksDB + changelog).
+
+Usage: python bench/bench_streams.py [--records 50000] [--samples 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import struct
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from streams import (  # noqa: E402
+    Context,
+    MemoryStore,
+    RocksDBStore,
+    StateTransaction,
+    StreamApp,
+    StreamsConfig,
+    TopicSpec,
+    ensure_topics,
+)
+from tests.integration.streams.counter_app import Counter  # noqa: E402
+
+PAYLOAD = b"x" * 192
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def topics(bootstrap: str, partitions: int = 1) -> tuple[str, str, str]:
+    base = f"bench-{uuid.uuid4().hex[:8]}"
+    names = (f"{base}.in", f"{base}.changelog", f"{base}.out")
+    ensure_topics(
+        bootstrap,
+        [
+            TopicSpec(names[0], partitions),
+            TopicSpec(names[1], partitions, "compact"),
+            TopicSpec(names[2], partitions),
+        ],
+    )
+    return names
+
+
+def reader(bootstrap: str, topic: str) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-{uuid.uuid4().hex}",
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 5,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    return consumer
+
+
+def stamped() -> bytes:
+    return struct.pack(">d", time.time()) + PAYLOAD
+
+
+def hop_latency(bootstrap: str, into: str, out: str, samples: int) -> list[float]:
+    """Produces stamped records one at a time into `into`, times their arrival on `out`."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0})
+    consumer = reader(bootstrap, out)
+    consumer.poll(1.0)
+    latencies = []
+    for _ in range(samples):
+        producer.produce(into, stamped(), b"k")
+        producer.flush(10)
+        while True:
+            msg = consumer.poll(10)
+            if msg is not None and msg.error() is None:
+                latencies.append((time.time() - struct.unpack(">d", msg.value()[:8])[0]) * 1000)
+                break
+        time.sleep(0.01)
+    consumer.close()
+    return latencies
+
+
+def one_record_transactions(bootstrap: str, topic: str, samples: int) -> list[float]:
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": uuid.uuid4().hex})
+    producer.init_transactions(30)
+    times = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        producer.begin_transaction()
+        producer.produce(topic, PAYLOAD, b"k")
+        producer.commit_transaction(30)
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def prefill(bootstrap: str, topic: str, count: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    for i in range(count):
+        while True:
+            try:
+                producer.produce(topic, PAYLOAD, str(i % 64).encode())
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(60)
+
+
+def raw_loop(
+    bootstrap: str,
+    into: str,
+    out: str,
+    stop: threading.Event,
+    done: list[int],
+    started: list[float],
+) -> None:
+    """The hand-written transactional consume-process-produce loop INFRA.md measured."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"raw-{uuid.uuid4().hex}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 10,
+        }
+    )
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "transactional.id": uuid.uuid4().hex, "linger.ms": 1}
+    )
+    producer.init_transactions(30)
+    consumer.subscribe([into])
+    while not stop.is_set():
+        first = consumer.poll(0.05)
+        if first is None:
+            continue
+        batch = [first, *consumer.consume(499, 0)]
+        producer.begin_transaction()
+        for msg in batch:
+            if msg.error() is None:
+                producer.produce(out, msg.value(), msg.key())
+        producer.send_offsets_to_transaction(
+            consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
+        )
+        producer.commit_transaction(30)
+        if not done[0]:
+            started[0] = time.perf_counter()
+        done[0] += len(batch)
+    consumer.close()
+
+
+class PassThrough:
+    """A stateless processor: each input is sent on unchanged."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+
+    def process(self, ctx: Context, record: Message) -> None:
+        ctx.send(self.out, record.value(), record.key())
+
+    def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
+        return
+
+    def punctuate(self, ctx: Context, now_ms: int) -> None:
+        return
+
+
+class CountingApp:
+    """A StreamApp in a thread, with the number of inputs it committed."""
+
+    def __init__(self, bootstrap: str, names: tuple[str, str, str], stateful: bool) -> None:
+        into, changelog, out = names
+        self.tmp = tempfile.TemporaryDirectory()
+        config = StreamsConfig(
+            bootstrap=bootstrap,
+            app_id=f"bench-{uuid.uuid4().hex[:8]}",
+            instance_id="0",
+            input_topics=(into,),
+            changelog_topic=changelog,
+            state_dir=Path(self.tmp.name),
+        )
+        processor = Counter(out) if stateful else PassThrough(out)
+        store = RocksDBStore(Path(self.tmp.name)) if stateful else MemoryStore()
+        self.app = StreamApp(config, processor, store)
+        self.thread = threading.Thread(target=self.app.run, daemon=True)
+
+    def __enter__(self) -> CountingApp:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.app.stop()
+        self.thread.join(60)
+        self.tmp.cleanup()
+
+
+def flood(records: int, run: Callable[[], int]) -> float:
+    """Records/s from the first processed record until `run()` reports all of them done."""
+    while run() == 0:
+        time.sleep(0.001)
+    began, first = time.perf_counter(), run()
+    while run() < records:
+        time.sleep(0.005)
+    return (records - first) / (time.perf_counter() - began)
+
+
+def line(name: str, values: list[float]) -> str:
+    return f"  {name:<58} p50 {statistics.median(values):7.1f} ms   p99 {pct(values, 0.99):7.1f} ms"
+
+
+def measure(bootstrap: str, records: int, samples: int) -> None:
+    print(f"broker {bootstrap}; {records} records of {len(PAYLOAD) + 8} B flooded; "
+          f"{samples} latency samples")  # fmt: skip
+    print("raw Kafka (confluent-kafka, no Strom code):")
+    names = topics(bootstrap)
+    print(line("plain hop: produce (acks=all) -> consume", hop_latency(
+        bootstrap, names[0], names[0], samples)))  # fmt: skip
+    print(line("one transaction of one record, begin -> commit", one_record_transactions(
+        bootstrap, names[1], samples)))  # fmt: skip
+
+    names = topics(bootstrap)
+    stop, done, started = threading.Event(), [0], [0.0]
+    args = (bootstrap, names[0], names[2], stop, done, started)
+    thread = threading.Thread(target=raw_loop, args=args)
+    thread.start()
+    time.sleep(2)
+    print(line("transactional consume-process-produce hop", hop_latency(
+        bootstrap, names[0], names[2], samples)))  # fmt: skip
+    stop.set()
+    thread.join(30)
+    names = topics(bootstrap)
+    prefill(bootstrap, names[0], records)
+    stop, done = threading.Event(), [0]
+    thread = threading.Thread(
+        target=raw_loop, args=(bootstrap, names[0], names[2], stop, done, started)
+    )
+    thread.start()
+    raw_rate = flood(records, lambda: done[0])
+    stop.set()
+    thread.join(30)
+    print(f"  {'same loop, flooded, one transaction per polled batch':<58} {raw_rate:9,.0f} rec/s")
+
+    for stateful in (False, True):
+        label = "counter: RocksDB state + changelog + output" if stateful else "pass-through"
+        print(f"streams/ StreamApp, {label}:")
+        names = topics(bootstrap)
+        with CountingApp(bootstrap, names, stateful) as app:
+            time.sleep(3)
+            print(line("one hop, input -> committed output", hop_latency(
+                bootstrap, names[0], names[2], samples)))  # fmt: skip
+        names = topics(bootstrap)
+        prefill(bootstrap, names[0], records)
+        with CountingApp(bootstrap, names, stateful) as app:
+            rate = flood(records, lambda a=app: a.app.stats["records"])  # type: ignore[misc]
+        share = 100 * rate / raw_rate
+        print(f"  {'flooded, batches of up to 500 inputs / 100 ms':<58} {rate:9,.0f} rec/s "
+              f"({share:.0f}% of the raw loop)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--samples", type=int, default=300)
+    args = parser.parse_args()
+    bootstrap = os.environ.get("STROM_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        measure(bootstrap, args.records, args.samples)
+        return
+    from strom._devserver import KafkaNode, free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        node = KafkaNode(Path(tmp), port=free_port(), controller_port=free_port())
+        node.ensure_installed()
+        node.start(fresh=True)
+        try:
+            node.wait_ready(120)
+            measure(node.bootstrap, args.records, args.samples)
+        finally:
+            node.stop()
+
+
+if __name__ == "__main__":
+    main()

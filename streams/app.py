@@ -1,0 +1,369 @@
+"""The transactional consume-process-produce loop shared by Strom's processors.
+
+The exactly-once commit protocol (STYLE rule 5) — every transaction of `StreamApp` follows
+these steps, in this order, and only `StreamApp._commit` carries them out:
+
+1. Produce the outputs of every input processed in the transaction (changelog records through
+   `Context.emit`, outbox records through `Context.send`) and flush them, so that the delivery
+   reports give the changelog offsets the local state will be stamped with.
+2. Send the positions of the consumed inputs to the transaction together with the consumer's
+   group metadata. The group coordinator refuses them when this instance's generation is stale:
+   a fenced or revoked owner (a zombie) can therefore never commit (invariant 3).
+3. Commit the Kafka transaction: outputs and input offsets become visible together, or, on any
+   failure before this point, the transaction is aborted and none of them do (invariant 1).
+4. Write each partition's pending state changes to its RocksDB store in one write batch with the
+   offset of the last changelog record they fold. A crash between steps 3 and 4 loses nothing:
+   the next restore folds the changelog from the older offset the store still holds
+   (invariant 2).
+
+On abort, pending state changes are discarded and the consumer is rewound to the last
+committed positions, so the same inputs are processed again in a new transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from streams.config import StreamsConfig
+from streams.exceptions import ProducerFencedError, StreamsError
+from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction, Store
+from streams.state.recovery import Restorer
+
+log = logging.getLogger(__name__)
+
+_TIMEOUT = 30.0
+
+
+class Processor(Protocol):
+    """What a processor built on `StreamApp` implements. It must do no Kafka I/O itself."""
+
+    def process(self, ctx: Context, record: Message) -> None:
+        """Handles one input record of `ctx.partition`."""
+
+    def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
+        """Folds one changelog record (None: a tombstone) into state, live and on restore."""
+
+    def punctuate(self, ctx: Context, now_ms: int) -> None:
+        """Time-driven work of one owned partition (timers); called periodically."""
+
+
+class Context:
+    """The processor's handle on one partition within the open transaction."""
+
+    def __init__(self, app: StreamApp, partition: int, state: StateTransaction) -> None:
+        self._app = app
+        self.partition = partition
+        self.state = state
+
+    def emit(self, key: bytes | None, value: bytes) -> None:
+        """Appends a changelog record to this partition and folds it into the state."""
+        self._app._produce(self._app.config.changelog_topic, key, value, self.partition)
+        self._app.processor.apply(self.state, key, value)
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        partition: int | None = None,
+    ) -> None:
+        """Produces an outbox record within the transaction."""
+        self._app._produce(topic, key, value, partition)
+
+
+class StreamApp:
+    """Runs one processor over the input partitions this instance owns, exactly once.
+
+    Life cycle: `run()` blocks until `stop()`; partitions are restored when assigned and
+    closed when revoked or lost. A fenced producer ends `run()` with ProducerFencedError.
+    """
+
+    def __init__(self, config: StreamsConfig, processor: Processor, store: Store) -> None:
+        self.config = config
+        self.processor = processor
+        self._store = store
+        self._stop = threading.Event()
+        self._stores: dict[int, PartitionStore] = {}
+        self._states: dict[int, StateTransaction] = {}
+        self._committed: dict[tuple[str, int], int] = {}
+        self._positions: dict[tuple[str, int], int] = {}
+        self._changelog_offsets: dict[int, int] = {}
+        self._delivery_error: KafkaError | None = None
+        self._txn_open = False
+        self._txn_began = 0.0
+        self._txn_inputs = 0
+        self._last_punctuate = 0.0
+        self.stats = {"commits": 0, "aborts": 0, "records": 0, "restored": 0}
+        self.on_partitions_changed: Callable[[set[int]], None] | None = None
+        self._consumer = Consumer(config.consumer_settings())
+        self._producer = Producer(config.producer_settings())
+        self._restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
+
+    @property
+    def owned_partitions(self) -> set[int]:
+        """Partition numbers this instance currently owns."""
+        return set(self._stores)
+
+    def stop(self) -> None:
+        """Asks `run()` to finish its transaction and return."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Consumes, processes and commits until `stop()` is called."""
+        # init_transactions fences an earlier incarnation of this instance and aborts its
+        # open transaction at once instead of letting it block readers until it times out.
+        self._producer.init_transactions(_TIMEOUT)
+        self._consumer.subscribe(
+            list(self.config.input_topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        try:
+            while not self._stop.is_set():
+                self._run_once()
+            if self._txn_open:
+                self._commit()
+        finally:
+            self._close()
+
+    def _run_once(self) -> None:
+        records = self._poll()
+        for record in records:
+            self._process(record)
+        now = time.monotonic()
+        if (now - self._last_punctuate) * 1000 >= self.config.punctuate_interval_ms:
+            self._last_punctuate = now
+            for partition in sorted(self._stores):
+                self.processor.punctuate(self._context(partition), int(time.time() * 1000))
+        if self._txn_open and (
+            not records
+            or self._txn_inputs >= self.config.max_batch_records
+            or (now - self._txn_began) * 1000 >= self.config.max_batch_ms
+        ):
+            self._commit()
+        elif not self._txn_open and any(s.dirty for s in self._states.values()):
+            self._begin()
+            self._commit()
+
+    def _poll(self) -> list[Message]:
+        # With a transaction open, only drain what has already arrived: an empty drain means
+        # the input is idle, and the transaction commits at once instead of waiting for more.
+        # When idle, poll() waits for the first record and consume(n, 0) drains the rest,
+        # because consume(n, timeout) would wait out the whole timeout to fill n.
+        if self._txn_open:
+            return self._consumer.consume(self.config.max_batch_records, 0)
+        first = self._consumer.poll(self.config.poll_timeout_s)
+        if first is None:
+            return []
+        rest = self._consumer.consume(self.config.max_batch_records - 1, 0)
+        return [first, *rest]
+
+    def _process(self, record: Message) -> None:
+        err = record.error()
+        if err is not None:
+            if err.fatal():
+                raise StreamsError(f"consumer failed: {err}")
+            log.warning("consumer error: %s", err)
+            return
+        topic, partition, offset = record.topic(), record.partition(), record.offset()
+        assert topic is not None and partition is not None and offset is not None
+        if partition not in self._stores:
+            return  # fetched before its partition was revoked
+        self._begin()
+        self.processor.process(self._context(partition), record)
+        self._positions[(topic, partition)] = offset + 1
+        self._txn_inputs += 1
+        self.stats["records"] += 1
+
+    def _context(self, partition: int) -> Context:
+        state = self._states.get(partition)
+        if state is None:
+            state = StateTransaction(self._stores[partition])
+            self._states[partition] = state
+        return Context(self, partition, state)
+
+    def _begin(self) -> None:
+        if not self._txn_open:
+            self._producer.begin_transaction()
+            self._txn_open = True
+            self._txn_began = time.monotonic()
+            self._txn_inputs = 0
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
+        self._begin()
+        changelog = topic == self.config.changelog_topic
+        on_delivery = self._on_changelog_delivery if changelog else self._on_delivery
+        while True:
+            try:
+                if partition is None:
+                    self._producer.produce(topic, value, key, on_delivery=on_delivery)
+                else:
+                    self._producer.produce(
+                        topic, value, key, partition=partition, on_delivery=on_delivery
+                    )
+                return
+            except BufferError:
+                self._producer.poll(0.05)  # queue full: serve delivery reports, then retry
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None and self._delivery_error is None:
+            self._delivery_error = err
+
+    def _on_changelog_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._on_delivery(err, msg)
+            return
+        partition, offset = msg.partition(), msg.offset()
+        assert partition is not None and offset is not None
+        self._changelog_offsets[partition] = max(
+            self._changelog_offsets.get(partition, NO_OFFSET), offset
+        )
+
+    def _commit(self) -> None:
+        """Carries out steps 1-4 of the module docstring's commit protocol."""
+        try:
+            # Step 1: outputs flushed; delivery reports give the changelog offsets.
+            if self._producer.flush(_TIMEOUT) > 0:
+                raise StreamsError("outputs not delivered within the timeout")
+            if self._delivery_error is not None:
+                raise StreamsError(f"an output was not delivered: {self._delivery_error}")
+            # Step 2: input positions join the transaction, checked against our generation.
+            offsets = [TopicPartition(t, p, o) for (t, p), o in self._positions.items()]
+            if offsets:
+                self._producer.send_offsets_to_transaction(
+                    offsets, self._consumer.consumer_group_metadata(), _TIMEOUT
+                )
+            # Step 3: outputs and offsets become visible together.
+            self._producer.commit_transaction(_TIMEOUT)
+        except (KafkaException, StreamsError) as exc:
+            self._abort(exc)
+            return
+        # Step 4: local state written with the offset of the changelog records it folds.
+        for partition, state in self._states.items():
+            offset = self._changelog_offsets.get(partition)
+            if offset is None and not state.dirty:
+                state.discard()  # read-only in this transaction: nothing to write
+                continue
+            if offset is None:
+                offset = self._stores[partition].applied_offset()
+            state.flush(offset)
+        self._committed.update(self._positions)
+        self.stats["commits"] += 1
+        self._reset_txn()
+
+    def _abort(self, cause: Exception) -> None:
+        err = cause.args[0] if isinstance(cause, KafkaException) else None
+        if isinstance(err, KafkaError) and err.fatal():
+            self._reset_txn(discard=True)
+            raise ProducerFencedError(f"transactional producer is fenced: {err}") from cause
+        log.warning("aborting transaction: %s", cause)
+        try:
+            self._producer.abort_transaction(_TIMEOUT)
+        except KafkaException as exc:
+            inner = exc.args[0]
+            if isinstance(inner, KafkaError) and inner.fatal():
+                self._reset_txn(discard=True)
+                raise ProducerFencedError(f"transactional producer is fenced: {inner}") from exc
+            log.warning("abort failed: %s", exc)
+        self.stats["aborts"] += 1
+        rewind = dict(self._positions)
+        self._reset_txn(discard=True)
+        for (topic, partition), _ in rewind.items():
+            if partition in self._stores:
+                offset = self._committed.get((topic, partition), OFFSET_BEGINNING)
+                try:
+                    self._consumer.seek(TopicPartition(topic, partition, offset))
+                except KafkaException as exc:
+                    log.warning("rewind of %s[%d] failed: %s", topic, partition, exc)
+
+    def _reset_txn(self, discard: bool = False) -> None:
+        if discard:
+            for state in self._states.values():
+                state.discard()
+        self._states = {}
+        self._positions = {}
+        self._changelog_offsets = {}
+        self._delivery_error = None
+        self._txn_open = False
+        self._txn_inputs = 0
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Committed offsets are fetched with require_stable (read_committed), so this waits
+        # until a fenced owner's pending transaction has ended; only then is the changelog
+        # complete up to the inputs those offsets cover, and restore may begin.
+        committed = consumer.committed(partitions, timeout=_TIMEOUT * 2)
+        numbers = sorted({tp.partition for tp in partitions})
+        for number in numbers:
+            if number in self._stores:
+                continue
+            store = self._store.open_partition(number)
+            result = self._restorer.restore(store, self._apply_record, timeout=_TIMEOUT * 4)
+            self._stores[number] = store
+            self.stats["restored"] += result.records
+            log.info(
+                "partition %d restored: %d records after offset %d in %.2fs",
+                number,
+                result.records,
+                result.start_offset,
+                result.seconds,
+            )
+        for tp in committed:
+            key = (tp.topic, tp.partition)
+            self._committed[key] = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            tp.offset = self._committed[key]
+        consumer.assign(committed)
+        self._notify()
+
+    def _apply_record(self, state: StateTransaction, msg: Message) -> None:
+        self.processor.apply(state, msg.key(), msg.value())
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # A graceful hand-over: the generation is still valid, so finish the open transaction.
+        if self._txn_open:
+            self._commit()
+        self._release(partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Our generation is gone: nothing of the open transaction may commit.
+        if self._txn_open:
+            self._abort(StreamsError("partitions lost"))
+        self._release(partitions)
+
+    def _release(self, partitions: list[TopicPartition]) -> None:
+        for number in sorted({tp.partition for tp in partitions}):
+            store = self._stores.pop(number, None)
+            if store is not None:
+                store.close()
+            self._states.pop(number, None)
+        for tp in partitions:
+            self._committed.pop((tp.topic, tp.partition), None)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.on_partitions_changed is not None:
+            self.on_partitions_changed(self.owned_partitions)
+
+    def _close(self) -> None:
+        try:
+            self._consumer.close()
+        finally:
+            self._restorer.close()
+            for store in self._stores.values():
+                store.close()
+            self._stores = {}
+            self._producer.flush(5)

@@ -1,0 +1,95 @@
+"""Configuration of a streams application and the Kafka client settings derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StreamsConfig:
+    """How one streams application instance connects, batches and stores state.
+
+    Attributes:
+        bootstrap: Kafka bootstrap servers.
+        app_id: Consumer group id and prefix of the transactional id.
+        instance_id: Stable id of this instance. It must survive restarts of the same
+            instance (so a restart fences its dead predecessor at once and aborts its open
+            transaction) and must differ between instances running at the same time.
+        input_topics: Topics consumed; all must have the changelog's partition count.
+        changelog_topic: The topic whose records are the source of truth of the state
+            (history events for Strom); partition p restores the store of input partition p.
+        state_dir: Root folder of the RocksDB stores, one sub-folder per partition.
+        max_batch_records: Inputs processed at most in one transaction.
+        max_batch_ms: A transaction is committed at the latest this long after it began.
+        poll_timeout_s: How long one poll waits for input when idle.
+        punctuate_interval_ms: How often the processor's time-driven hook runs per partition.
+        transaction_timeout_ms: Broker-side limit of an open transaction; a dead
+            instance's transaction blocks read_committed readers at most this long.
+        session_timeout_ms: Consumer-group session timeout; bounds hand-over time.
+        extra_consumer: Additional librdkafka consumer settings.
+        extra_producer: Additional librdkafka producer settings.
+    """
+
+    bootstrap: str
+    app_id: str
+    instance_id: str
+    input_topics: tuple[str, ...]
+    changelog_topic: str
+    state_dir: Path
+    max_batch_records: int = 500
+    max_batch_ms: int = 100
+    poll_timeout_s: float = 0.05
+    punctuate_interval_ms: int = 100
+    transaction_timeout_ms: int = 10_000
+    session_timeout_ms: int = 6_000
+    extra_consumer: dict[str, Any] = field(default_factory=dict)
+    extra_producer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def transactional_id(self) -> str:
+        """The producer's transactional id, stable per instance."""
+        return f"{self.app_id}-{self.instance_id}"
+
+    def consumer_settings(self) -> dict[str, Any]:
+        """librdkafka settings of the input consumer."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.app_id,
+            "client.id": f"{self.app_id}-{self.instance_id}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": self.session_timeout_ms,
+            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
+            "max.poll.interval.ms": 300_000,
+            "partition.assignment.strategy": "range",
+            "fetch.wait.max.ms": 10,
+            **self.extra_consumer,
+        }
+
+    def producer_settings(self) -> dict[str, Any]:
+        """librdkafka settings of the transactional producer."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "transactional.id": self.transactional_id,
+            "transaction.timeout.ms": self.transaction_timeout_ms,
+            "linger.ms": 1,
+            "acks": "all",
+            **self.extra_producer,
+        }
+
+    def restore_consumer_settings(self) -> dict[str, Any]:
+        """librdkafka settings of the group-less consumer that replays the changelog."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": f"{self.app_id}.restore",
+            "client.id": f"{self.app_id}-{self.instance_id}-restore",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 10,
+        }

@@ -1,0 +1,68 @@
+"""A per-key counter built only on streams/, run as its own process by the exactly-once tests.
+
+Input records: key = counter name, value = a unique input id. For each input the processor
+emits the new count to the changelog (the source of truth of its state) and sends
+"<input id>:<count>" to the output topic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+
+from confluent_kafka import Message
+
+from streams import Context, RocksDBStore, StateTransaction, StreamApp, StreamsConfig
+
+
+class Counter:
+    """Counts inputs per key."""
+
+    def __init__(self, output_topic: str) -> None:
+        self.output_topic = output_topic
+
+    def process(self, ctx: Context, record: Message) -> None:
+        key = record.key()
+        count = int(ctx.state.get(key) or b"0") + 1
+        ctx.emit(key, str(count).encode())
+        ctx.send(self.output_topic, record.value() + b":" + str(count).encode(), key=key)
+
+    def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
+        assert key is not None and value is not None
+        state.put(key, value)
+
+    def punctuate(self, ctx: Context, now_ms: int) -> None:
+        return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--app-id", required=True)
+    parser.add_argument("--instance", required=True)
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--changelog", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--max-batch-ms", type=int, default=100)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = StreamsConfig(
+        bootstrap=args.bootstrap,
+        app_id=args.app_id,
+        instance_id=args.instance,
+        input_topics=(args.input,),
+        changelog_topic=args.changelog,
+        state_dir=args.state_dir,
+        max_batch_ms=args.max_batch_ms,
+    )
+    app = StreamApp(config, Counter(args.output), RocksDBStore(args.state_dir))
+    app.on_partitions_changed = lambda owned: print(f"OWNED {sorted(owned)}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: app.stop())
+    app.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Runs counter processes and feeds and reads their topics, for the exactly-once tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter as Multiset
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from streams import TopicSpec, ensure_topics
+
+REPO = Path(__file__).resolve().parents[3]
+PARTITIONS = 4
+
+
+@dataclass
+class Topics:
+    """The three topics of one counter test."""
+
+    input: str
+    changelog: str
+    output: str
+
+    @classmethod
+    def create(cls, bootstrap: str, prefix: str) -> Topics:
+        topics = cls(f"{prefix}.in", f"{prefix}.changelog", f"{prefix}.out")
+        ensure_topics(
+            bootstrap,
+            [
+                TopicSpec(topics.input, PARTITIONS),
+                TopicSpec(topics.changelog, PARTITIONS, "compact"),
+                TopicSpec(topics.output, PARTITIONS),
+            ],
+        )
+        return topics
+
+
+@dataclass
+class CounterProcess:
+    """One counter processor process and its log."""
+
+    bootstrap: str
+    topics: Topics
+    app_id: str
+    instance: str
+    state_dir: Path
+    log_path: Path
+    max_batch_ms: int = 100
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self._log = self.log_path.open("a")
+        self._log.write(f"--- start {time.time():.3f}\n")
+        self._log.flush()
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "tests.integration.streams.counter_app",
+                "--bootstrap", self.bootstrap, "--app-id", self.app_id,
+                "--instance", self.instance, "--input", self.topics.input,
+                "--changelog", self.topics.changelog, "--output", self.topics.output,
+                "--state-dir", str(self.state_dir), "--max-batch-ms", str(self.max_batch_ms),
+            ],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
+
+    def stop(self) -> None:
+        """SIGTERM, the process finishes its transaction and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+    def owned(self) -> list[int] | None:
+        """Partitions the process said it owns last, None before it said anything."""
+        last = None
+        for line in self.log_path.read_text().splitlines():
+            if line.startswith("OWNED "):
+                last = [int(x) for x in line[len("OWNED [") : -1].split(",") if x.strip()]
+            elif line.startswith("--- start"):
+                last = None
+        return last
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
+
+
+class Feeder:
+    """Produces numbered inputs over a few keys at a steady rate in a background thread."""
+
+    def __init__(self, bootstrap: str, topic: str, total: int, rate: float, keys: int) -> None:
+        self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+        self._topic = topic
+        self.total = total
+        self._rate = rate
+        self._keys = keys
+        self.sent: Multiset[str] = Multiset()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._first = 0
+
+    def start(self, first: int = 0) -> None:
+        self._first = first
+        self._thread.start()
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        for i in range(self._first, self._first + self.total):
+            key = f"k{i % self._keys}"
+            self._producer.produce(self._topic, f"i{i}".encode(), key.encode())
+            self.sent[key] += 1
+            self._producer.poll(0)
+            delay = began + (i - self._first + 1) / self._rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        self._producer.flush(30)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "feeder did not finish"
+
+
+@dataclass
+class Outputs:
+    """Everything committed to the output topic."""
+
+    records: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, bootstrap: str, topic: str, expected: int, timeout: float) -> Outputs:
+        """Reads read_committed until `expected` records came and 2 s passed without more."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"reader-{time.monotonic_ns()}",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        out = cls()
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        try:
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.2)
+                if msg is None:
+                    if len(out.records) >= expected and time.monotonic() - quiet_since > 2:
+                        break
+                    continue
+                if msg.error() is not None:
+                    assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+                    continue
+                quiet_since = time.monotonic()
+                input_id, count = msg.value().decode().split(":")
+                out.records.append((msg.key().decode(), input_id, int(count)))
+        finally:
+            consumer.close()
+        return out
+
+    def assert_exactly_once(self, sent: Multiset[str]) -> None:
+        """Each input produced exactly one output, and each key counted 1..n without gaps."""
+        ids = Multiset(input_id for _, input_id, _ in self.records)
+        dupes = [i for i, n in ids.items() if n > 1]
+        assert not dupes, f"inputs counted twice: {dupes[:10]}"
+        assert len(ids) == sum(sent.values()), f"{len(ids)} outputs for {sum(sent.values())}"
+        for key, n in sent.items():
+            counts = sorted(c for k, _, c in self.records if k == key)
+            assert counts == list(range(1, n + 1)), f"key {key}: counts are not 1..{n}"
+
+
+def wait_for(predicate, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+    """Polls `predicate` until true; returns the seconds it took."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if predicate():
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
