@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -69,8 +70,21 @@ def ensure_topics(
             except KafkaException as exc:
                 if exc.args[0].code() != _TOPIC_ALREADY_EXISTS:
                     raise TopicAdminError(f"cannot create topic {name}: {exc}") from exc
-        existing = admin.list_topics(timeout=timeout).topics
+        existing = _await_metadata(admin, [s.name for s in specs], timeout)
     _verify(admin, specs, existing, timeout)
+
+
+def _await_metadata(admin: AdminClient, names: list[str], timeout: float) -> dict:
+    """Topic metadata once every topic in `names` shows up; new topics take a moment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(name in topics and topics[name].partitions for name in names):
+            return topics
+        if time.monotonic() > deadline:
+            missing = [n for n in names if n not in topics]
+            raise TopicAdminError(f"topics created but not visible in metadata: {missing}")
+        time.sleep(0.1)
 
 
 _TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code TOPIC_ALREADY_EXISTS

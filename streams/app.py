@@ -312,6 +312,13 @@ class StreamApp:
             if number in self._stores:
                 continue
             store = self._store.open_partition(number)
+            if self._restorer.is_ahead(store):
+                log.warning(
+                    "partition %d: local state is ahead of its changelog; rebuilding", number
+                )
+                store.close()
+                self._store.destroy_partition(number)
+                store = self._store.open_partition(number)
             result = self._restorer.restore(store, self._apply_record, timeout=_TIMEOUT * 4)
             self._stores[number] = store
             self.stats["restored"] += result.records

@@ -42,6 +42,19 @@ class Restorer:
         self._topic = topic
         self._batch_records = batch_records
 
+    def is_ahead(self, store: PartitionStore) -> bool:
+        """True when the store claims offsets the changelog does not have.
+
+        That happens when the topic was deleted and created again under the same name: the
+        local state then belongs to another history and must be rebuilt from scratch.
+        """
+        applied = store.applied_offset()
+        if applied == NO_OFFSET:
+            return False
+        tp = TopicPartition(self._topic, store.partition)
+        _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
+        return applied >= high
+
     def restore(self, store: PartitionStore, apply: ApplyFn, timeout: float) -> RestoreResult:
         """Folds every committed changelog record after the store's applied offset.
 

@@ -1,0 +1,114 @@
+"""`python -m frontend`: Strom's Temporal WorkflowService frontend over Kafka and Elasticsearch."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from elasticsearch import Elasticsearch
+from temporalio.api.workflowservice.v1 import (
+    CountWorkflowExecutionsResponse,
+    ListWorkflowExecutionsResponse,
+)
+
+from frontend.backends import InvalidQueryError
+from frontend.config import FrontendConfig
+from frontend.namespaces import KafkaNamespaceRegistry
+from frontend.server import serve, stop
+from history_processor.client import HistoryClient
+from matching_processor.discovery import MatchingClient, MatchingDirectory
+from strom.topics import DEFAULT_PREFIX, Topology
+from visibility_indexer import exceptions as vis_errors
+from visibility_indexer.search import VisibilityReader
+from visibility_indexer.template import index_name
+
+
+class ElasticsearchVisibility:
+    """The frontend's VisibilityBackend: list and count answered from Elasticsearch."""
+
+    def __init__(self, reader: VisibilityReader) -> None:
+        self._reader = reader
+
+    async def list(
+        self, namespace: str, query: str, page_size: int, next_page_token: bytes
+    ) -> ListWorkflowExecutionsResponse:
+        try:
+            return await self._reader.list_async(namespace, query, page_size, next_page_token)
+        except vis_errors.InvalidQueryError as exc:
+            raise InvalidQueryError(str(exc)) from exc
+        except vis_errors.VisibilityError as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    async def count(self, namespace: str, query: str) -> CountWorkflowExecutionsResponse:
+        try:
+            return await self._reader.count_async(namespace, query)
+        except vis_errors.InvalidQueryError as exc:
+            raise InvalidQueryError(str(exc)) from exc
+        except vis_errors.VisibilityError as exc:
+            raise ConnectionError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the frontend."""
+    parser = argparse.ArgumentParser(
+        prog="python -m frontend",
+        description="Run Strom's frontend: Temporal's WorkflowService gRPC API.",
+    )
+    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--es-url", required=True, help="Elasticsearch URL")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="cluster name (topic prefix)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=7233, help="gRPC port (default: 7233)")
+    parser.add_argument(
+        "--reply-partition",
+        type=int,
+        default=0,
+        help="this process's partition of <prefix>.replies; unique per process (default: 0)",
+    )
+    return parser
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Serves until SIGTERM/SIGINT."""
+    topology = Topology.from_cluster(args.bootstrap, args.prefix)
+    namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
+    await asyncio.to_thread(namespaces.start)
+    await asyncio.to_thread(namespaces.ensure_default)
+    history = HistoryClient(args.bootstrap, topology, args.reply_partition)
+    history.start()
+    matching = MatchingClient(MatchingDirectory(args.bootstrap, args.prefix))
+    es = Elasticsearch(args.es_url)
+    visibility = ElasticsearchVisibility(VisibilityReader(es, index_name(args.prefix)))
+    config = FrontendConfig(
+        host=args.host,
+        port=args.port,
+        cluster_name=args.prefix,
+        history_shard_count=topology.shards,
+    )
+    server = await serve(config, history, matching, visibility, namespaces)
+    logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+    await done.wait()
+    await stop(server, config.shutdown_grace_s)
+    await matching.close()
+    history.close()
+    namespaces.close()
+    es.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the frontend; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

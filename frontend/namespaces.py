@@ -1,0 +1,346 @@
+"""Temporal namespaces: the model, an in-memory registry and one kept from the Kafka topic."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from temporalio.api.enums.v1 import NamespaceState
+
+if TYPE_CHECKING:
+    from streams import TopicSpec
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "default"
+DEFAULT_RETENTION_MS = 24 * 3600 * 1000
+
+
+class State(Enum):
+    """Life cycle of a namespace; values are the strings stored on the topic."""
+
+    REGISTERED = "Registered"
+    DEPRECATED = "Deprecated"
+    DELETED = "Deleted"
+
+    @property
+    def proto(self) -> NamespaceState.ValueType:
+        """The matching temporal.api.enums.v1.NamespaceState."""
+        return _PROTO_STATES[self]
+
+
+_PROTO_STATES = {
+    State.REGISTERED: NamespaceState.NAMESPACE_STATE_REGISTERED,
+    State.DEPRECATED: NamespaceState.NAMESPACE_STATE_DEPRECATED,
+    State.DELETED: NamespaceState.NAMESPACE_STATE_DELETED,
+}
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One namespace as stored in a ``strom.v1.Namespace`` record.
+
+    Attributes:
+        name: Unique name, the record key.
+        id: Stable UUID string; task tokens and visibility records carry it.
+        state: Life-cycle state.
+        description: Free text.
+        owner_email: Free text.
+        retention_ms: How long closed executions are kept.
+        data: User key/values.
+        version: Increases with every change of the record.
+    """
+
+    name: str
+    id: str
+    state: State = State.REGISTERED
+    description: str = ""
+    owner_email: str = ""
+    retention_ms: int = DEFAULT_RETENTION_MS
+    data: Mapping[str, str] = field(default_factory=dict)
+    version: int = 1
+
+    def to_record(self) -> dict[str, Any]:
+        """The dict ``schemas.encode(schemas.NAMESPACE, ...)`` takes."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "state": self.state.value,
+            "description": self.description,
+            "owner_email": self.owner_email,
+            "retention_ms": self.retention_ms,
+            "data": dict(self.data),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Namespace:
+        """The namespace of a decoded ``strom.v1.Namespace`` record."""
+        return cls(
+            name=record["name"],
+            id=record["id"],
+            state=State(record["state"]),
+            description=record["description"],
+            owner_email=record["owner_email"],
+            retention_ms=record["retention_ms"],
+            data=dict(record.get("data") or {}),
+            version=record["version"],
+        )
+
+
+def default_namespace(cluster_name: str) -> Namespace:
+    """Namespace ``default``: retention 1 day, registered, an id stable per cluster.
+
+    The id is derived from the cluster name so frontends racing to register it write
+    the same record and no task token ever names a second ``default``.
+    """
+    ns_id = uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{cluster_name}/namespaces/{DEFAULT_NAMESPACE}")
+    return Namespace(name=DEFAULT_NAMESPACE, id=str(ns_id))
+
+
+class NamespaceTable:
+    """Namespaces by name and by id; the fold of the namespaces topic. Thread-safe."""
+
+    def __init__(self, namespaces: Iterable[Namespace] = ()) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, Namespace] = {}
+        self._by_id: dict[str, Namespace] = {}
+        for namespace in namespaces:
+            self.put(namespace)
+
+    def put(self, namespace: Namespace) -> None:
+        """Adds or replaces the namespace of that name."""
+        with self._lock:
+            old = self._by_name.get(namespace.name)
+            if old is not None:
+                self._by_id.pop(old.id, None)
+            self._by_name[namespace.name] = namespace
+            self._by_id[namespace.id] = namespace
+
+    def remove(self, name: str) -> None:
+        """Forgets the namespace of that name (a tombstone on the topic)."""
+        with self._lock:
+            old = self._by_name.pop(name, None)
+            if old is not None:
+                self._by_id.pop(old.id, None)
+
+    def get(self, name: str) -> Namespace | None:
+        """The namespace of that name, if any."""
+        with self._lock:
+            return self._by_name.get(name)
+
+    def get_by_id(self, namespace_id: str) -> Namespace | None:
+        """The namespace of that id, if any."""
+        with self._lock:
+            return self._by_id.get(namespace_id)
+
+    def list(self) -> list[Namespace]:
+        """All namespaces, sorted by name."""
+        with self._lock:
+            return sorted(self._by_name.values(), key=lambda ns: ns.name)
+
+
+class InMemoryNamespaceRegistry(NamespaceTable):
+    """A NamespaceRegistry without Kafka, for tests and single-process tools."""
+
+    def register(self, namespace: Namespace) -> None:
+        """Adds or replaces a namespace, bumping its version when it replaces one."""
+        old = self.get(namespace.name)
+        if old is not None:
+            namespace = replace(namespace, version=old.version + 1)
+        self.put(namespace)
+
+    def ensure_default(self, cluster_name: str = "strom") -> Namespace:
+        """Registers namespace ``default`` when absent and returns it."""
+        existing = self.get(DEFAULT_NAMESPACE)
+        if existing is not None:
+            return existing
+        namespace = default_namespace(cluster_name)
+        self.register(namespace)
+        return namespace
+
+
+def namespaces_topic(cluster_name: str) -> str:
+    """Name of the compacted namespaces topic of a cluster."""
+    return f"{cluster_name}.namespaces"
+
+
+def namespaces_topic_spec(cluster_name: str) -> TopicSpec:
+    """The ``streams.TopicSpec`` of the namespaces topic: one partition, compacted."""
+    from streams import TopicSpec  # streams pulls in Kafka and RocksDB: only when asked
+
+    return TopicSpec(namespaces_topic(cluster_name), 1, "compact")
+
+
+class KafkaNamespaceRegistry(NamespaceTable):
+    """The namespaces of a cluster, kept current by a thread reading the namespaces topic.
+
+    The topic (one partition, compacted, key = name, value = ``strom.v1.Namespace``, a null
+    value deletes) must exist: ``streams.ensure_topics([namespaces_topic_spec(cluster)])``
+    creates it. Lookups are in-memory and never block on Kafka.
+
+    Contract:
+        - ``start`` must return before lookups are trusted: it waits until the whole topic
+          has been read once.
+        - ``register`` returns only after the record was read back, so this process sees
+          its own writes.
+        - ``close`` must be called; it stops the reader thread.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        cluster_name: str = "strom",
+        *,
+        extra_consumer: Mapping[str, Any] | None = None,
+        extra_producer: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.bootstrap = bootstrap
+        self.cluster_name = cluster_name
+        self.topic = namespaces_topic(cluster_name)
+        self._extra_consumer = dict(extra_consumer or {})
+        self._extra_producer = dict(extra_producer or {})
+        self._progress = threading.Condition()
+        self._read_offset = -1  # offset of the last record applied
+        self._caught_up = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._producer: Any = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Starts the reader and waits until it has read the topic to its end.
+
+        Raises:
+            TimeoutError: The topic was not read to its end within ``timeout`` seconds.
+        """
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                # A private group id: the reader assigns its partition itself and never
+                # commits, every frontend reads the whole topic.
+                "group.id": f"{self.topic}.reader.{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                **self._extra_consumer,
+            }
+        )
+        consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        self._thread = threading.Thread(
+            target=self._run, args=(consumer,), name=f"namespaces-{self.topic}", daemon=True
+        )
+        self._thread.start()
+        with self._progress:
+            if not self._progress.wait_for(lambda: self._caught_up, timeout):
+                self.close()
+                raise TimeoutError(f"namespaces topic {self.topic} not read within {timeout}s")
+
+    def register(self, namespace: Namespace, timeout: float = 30.0) -> Namespace:
+        """Writes a namespace (version bumped over the known one) and waits to read it back.
+
+        Raises:
+            TimeoutError: The write was not confirmed and read back within ``timeout``.
+            RuntimeError: Kafka refused the write.
+        """
+        import schemas
+
+        old = self.get(namespace.name)
+        namespace = replace(namespace, version=(old.version + 1) if old else namespace.version)
+        value = schemas.encode(schemas.NAMESPACE, namespace.to_record())
+        offset = self._produce(namespace.name.encode(), value, timeout)
+        with self._progress:
+            if not self._progress.wait_for(lambda: self._read_offset >= offset, timeout):
+                raise TimeoutError(f"namespace {namespace.name} not read back within {timeout}s")
+        return namespace
+
+    def ensure_default(self, timeout: float = 30.0) -> Namespace:
+        """Registers namespace ``default`` when the topic has none and returns it."""
+        existing = self.get(DEFAULT_NAMESPACE)
+        if existing is not None:
+            return existing
+        return self.register(default_namespace(self.cluster_name), timeout)
+
+    def close(self) -> None:
+        """Stops the reader thread and flushes the producer."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._producer is not None:
+            self._producer.flush(5.0)
+            self._producer = None
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        """Folds one topic record into the table; bad records are logged and skipped."""
+        import schemas
+
+        if key is None:
+            logger.warning("namespace record without key on %s skipped", self.topic)
+            return
+        if value is None:
+            self.remove(key.decode())
+            return
+        try:
+            namespace = Namespace.from_record(schemas.decode(value, schemas.NAMESPACE))
+        except (schemas.SchemaError, KeyError, ValueError):
+            logger.exception("undecodable namespace record %r on %s skipped", key, self.topic)
+            return
+        self.put(namespace)
+
+    def _produce(self, key: bytes, value: bytes, timeout: float) -> int:
+        from confluent_kafka import Producer
+
+        if self._producer is None:
+            self._producer = Producer(
+                {
+                    "bootstrap.servers": self.bootstrap,
+                    "acks": "all",
+                    "enable.idempotence": True,
+                    **self._extra_producer,
+                }
+            )
+        result: dict[str, Any] = {}
+
+        def delivered(err: Any, msg: Any) -> None:
+            result["err"], result["offset"] = err, None if err else msg.offset()
+
+        self._producer.produce(self.topic, key=key, value=value, on_delivery=delivered)
+        self._producer.flush(timeout)
+        if "err" not in result:
+            raise TimeoutError(f"write to {self.topic} not confirmed within {timeout}s")
+        if result["err"] is not None:
+            raise RuntimeError(f"write to {self.topic} failed: {result['err']}")
+        return int(result["offset"])
+
+    def _run(self, consumer: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        try:
+            while not self._stop.is_set():
+                msg = consumer.poll(0.1)
+                if msg is None:
+                    continue
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        with self._progress:
+                            self._caught_up = True
+                            self._progress.notify_all()
+                    else:
+                        logger.warning("namespaces reader on %s: %s", self.topic, error)
+                    continue
+                self.apply(msg.key(), msg.value())
+                with self._progress:
+                    self._read_offset = msg.offset()
+                    self._progress.notify_all()
+        finally:
+            consumer.close()

@@ -1,0 +1,56 @@
+"""One module per WorkflowService RPC Strom serves; ``HANDLERS`` maps RPC names to them.
+
+A handler is ``async def handle(env, request, call) -> response``: it validates first,
+raises ``frontend.errors.ServiceError`` for a bad request, then talks to the backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from frontend.context import Call, Env
+from frontend.rpc import (
+    count_workflow_executions,
+    describe_namespace,
+    describe_workflow_execution,
+    get_cluster_info,
+    get_system_info,
+    get_workflow_execution_history,
+    list_namespaces,
+    list_workflow_executions,
+    poll_activity_task_queue,
+    poll_workflow_task_queue,
+    record_activity_task_heartbeat,
+    respond_activity_task_completed,
+    respond_activity_task_failed,
+    respond_workflow_task_completed,
+    respond_workflow_task_failed,
+    shutdown_worker,
+    start_workflow_execution,
+    terminate_workflow_execution,
+)
+
+Handler = Callable[[Env, Any, Call], Awaitable[Any]]
+
+HANDLERS: dict[str, Handler] = {
+    "GetSystemInfo": get_system_info.handle,
+    "GetClusterInfo": get_cluster_info.handle,
+    "DescribeNamespace": describe_namespace.handle,
+    "ListNamespaces": list_namespaces.handle,
+    "StartWorkflowExecution": start_workflow_execution.handle,
+    "PollWorkflowTaskQueue": poll_workflow_task_queue.handle,
+    "PollActivityTaskQueue": poll_activity_task_queue.handle,
+    "RespondWorkflowTaskCompleted": respond_workflow_task_completed.handle,
+    "RespondWorkflowTaskFailed": respond_workflow_task_failed.handle,
+    "RespondActivityTaskCompleted": respond_activity_task_completed.handle,
+    "RespondActivityTaskFailed": respond_activity_task_failed.handle,
+    "RecordActivityTaskHeartbeat": record_activity_task_heartbeat.handle,
+    "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
+    "DescribeWorkflowExecution": describe_workflow_execution.handle,
+    "TerminateWorkflowExecution": terminate_workflow_execution.handle,
+    "ListWorkflowExecutions": list_workflow_executions.handle,
+    "CountWorkflowExecutions": count_workflow_executions.handle,
+    "ShutdownWorker": shutdown_worker.handle,
+}
+"""The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

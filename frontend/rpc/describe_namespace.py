@@ -1,0 +1,67 @@
+"""DescribeNamespace: one namespace by name or id, in Temporal's shape."""
+
+from __future__ import annotations
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import ArchivalState
+from temporalio.api.namespace.v1 import BadBinaries, NamespaceConfig, NamespaceInfo
+from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeNamespaceResponse
+
+from frontend import errors
+from frontend.config import FrontendConfig
+from frontend.context import Call, Env
+from frontend.namespaces import Namespace
+
+
+async def handle(
+    env: Env, request: DescribeNamespaceRequest, call: Call
+) -> DescribeNamespaceResponse:
+    """Finds the namespace by id when given, else by name; NOT_FOUND names what was asked."""
+    if not request.id and not request.namespace:
+        raise errors.invalid_argument("Namespace not set on request.")
+    if request.id:
+        namespace = env.namespaces.get_by_id(request.id)
+        missing = request.id
+    else:
+        namespace = env.namespaces.get(request.namespace)
+        missing = request.namespace
+    if namespace is None:
+        raise errors.namespace_not_found(missing)
+    return describe(namespace, env.config)
+
+
+def describe(namespace: Namespace, config: FrontendConfig) -> DescribeNamespaceResponse:
+    """A namespace as Temporal describes it, advertising only what Strom supports."""
+    info = NamespaceInfo(
+        name=namespace.name,
+        state=namespace.state.proto,
+        description=namespace.description,
+        owner_email=namespace.owner_email,
+        data=dict(namespace.data),
+        id=namespace.id,
+        # Every capability flag stays False: no eager start, updates, worker heartbeats,
+        # poller autoscaling or graceful poll completion on ShutdownWorker yet.
+        capabilities=NamespaceInfo.Capabilities(),
+        limits=NamespaceInfo.Limits(
+            blob_size_limit_error=config.blob_size_limit_error,
+            memo_size_limit_error=config.blob_size_limit_error,
+        ),
+        supports_schedules=False,
+    )
+    retention_ns = namespace.retention_ms * 1_000_000
+    namespace_config = NamespaceConfig(
+        workflow_execution_retention_ttl=Duration(
+            seconds=retention_ns // 10**9, nanos=retention_ns % 10**9
+        ),
+        bad_binaries=BadBinaries(),
+        history_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
+        visibility_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
+    )
+    replication = NamespaceReplicationConfig(
+        active_cluster_name=config.cluster_name,
+        clusters=[ClusterReplicationConfig(cluster_name=config.cluster_name)],
+    )
+    return DescribeNamespaceResponse(
+        namespace_info=info, config=namespace_config, replication_config=replication
+    )

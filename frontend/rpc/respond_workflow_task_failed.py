@@ -1,0 +1,23 @@
+"""RespondWorkflowTaskFailed: reports a worker's failed workflow task to the history."""
+
+from __future__ import annotations
+
+from temporalio.api.workflowservice.v1 import (
+    RespondWorkflowTaskFailedRequest,
+    RespondWorkflowTaskFailedResponse,
+)
+
+from frontend import validation
+from frontend.context import Call, Env, call_history, resolve_task_token
+
+
+async def handle(
+    env: Env, request: RespondWorkflowTaskFailedRequest, call: Call
+) -> RespondWorkflowTaskFailedResponse:
+    """Fails the task the token names; a stale token gets NOT_FOUND from history."""
+    namespace, token = resolve_task_token(env, request)
+    validation.validate_identity(request.identity, env.config.max_id_length)
+    await call_history(
+        env, call, namespace.name, token.workflow_id, request, RespondWorkflowTaskFailedResponse
+    )
+    return RespondWorkflowTaskFailedResponse()

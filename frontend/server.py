@@ -1,0 +1,81 @@
+"""Starting and stopping the frontend's gRPC server."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+import grpc
+from temporalio.api.workflowservice.v1.service_pb2_grpc import (
+    add_WorkflowServiceServicer_to_server,
+)
+
+from frontend.backends import HistoryBackend, MatchingBackend, NamespaceRegistry, VisibilityBackend
+from frontend.config import FrontendConfig
+from frontend.context import Env
+from frontend.ratelimit import NamespaceRateLimiter
+from frontend.service import StromWorkflowService
+from frontend.tokens import TokenDecoder, decode_task_token
+
+logger = logging.getLogger(__name__)
+
+_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # histories and completions can be large
+# The Env of each server, so stop() can end its long-polls first.
+_ENVS: weakref.WeakKeyDictionary[grpc.aio.Server, Env] = weakref.WeakKeyDictionary()
+
+
+def create_server(
+    config: FrontendConfig, env: Env, limiter: NamespaceRateLimiter | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """Builds (does not start) the server and binds its port.
+
+    Returns:
+        The server and the bound port (the free port chosen when ``config.port`` is 0).
+    """
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+        ]
+    )
+    # The RPC methods are installed at import, from the servicer's RPC list; mypy only sees
+    # the generated stub's abstract declarations.
+    service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
+    add_WorkflowServiceServicer_to_server(service, server)
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if port == 0:
+        raise OSError(f"cannot bind the frontend to {config.host}:{config.port}")
+    _ENVS[server] = env
+    return server, port
+
+
+async def serve(
+    config: FrontendConfig,
+    history: HistoryBackend,
+    matching: MatchingBackend,
+    visibility: VisibilityBackend,
+    namespaces: NamespaceRegistry,
+    *,
+    decode_token: TokenDecoder = decode_task_token,
+) -> grpc.aio.Server:
+    """Starts the frontend; the caller awaits ``server.wait_for_termination()``.
+
+    Stop it with ``stop(server)`` so long-polls answer at once instead of being cut off.
+    """
+    env = Env(config, history, matching, visibility, namespaces, decode_token=decode_token)
+    limiter = NamespaceRateLimiter(config.namespace_rps, config.namespace_burst)
+    server, port = create_server(config, env, limiter)
+    await server.start()
+    logger.info("frontend serving WorkflowService on %s:%d", config.host, port)
+    return server
+
+
+async def stop(server: grpc.aio.Server, grace: float | None = None) -> None:
+    """Stops gracefully: long-polls return their empty answers, calls in flight get
+    ``grace`` seconds (the config's shutdown_grace_s by default), then the rest is cut."""
+    env = _ENVS.pop(server, None)
+    if env is not None:
+        env.stopping.set()
+        if grace is None:
+            grace = env.config.shutdown_grace_s
+    await server.stop(grace)

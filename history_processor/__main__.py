@@ -1,0 +1,90 @@
+"""`python -m history_processor`: run history shards of a Strom cluster as one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+from confluent_kafka import KafkaException
+
+from frontend.namespaces import KafkaNamespaceRegistry
+from history_processor.processor import HistoryProcessor
+from streams import RocksDBStore, StreamApp, StreamsConfig
+from streams.exceptions import StreamsError
+from strom.topics import DEFAULT_PREFIX, Topology
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the history processor."""
+    parser = argparse.ArgumentParser(
+        prog="python -m history_processor",
+        description=(
+            "Run Strom's history processor: owns a share of the history shards (partitions "
+            "of <prefix>.history.inbox) through the consumer group <prefix>.history, decides "
+            "workflow events and commits them, their tasks and replies exactly once."
+        ),
+    )
+    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="cluster name (topic prefix)")
+    parser.add_argument(
+        "--instance",
+        default="0",
+        help="stable id of this instance; unique among running instances (default: 0)",
+    )
+    parser.add_argument(
+        "--state-dir", required=True, type=Path, help="folder of the shards' RocksDB stores"
+    )
+    parser.add_argument(
+        "--max-batch-ms", type=int, default=20, help="longest a transaction stays open (ms)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs until SIGTERM/SIGINT; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        topology = Topology.from_cluster(args.bootstrap, args.prefix)
+    except (KafkaException, StreamsError) as exc:
+        print(f"history_processor: cannot read the cluster's topics: {exc}", file=sys.stderr)
+        return 1
+    namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
+    namespaces.start()
+
+    def namespace_id(name: str) -> str:
+        found = namespaces.get(name)
+        if found is not None:
+            return found.id
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{args.prefix}/namespaces/{name}"))
+
+    config = StreamsConfig(
+        bootstrap=args.bootstrap,
+        app_id=f"{args.prefix}.history",
+        instance_id=args.instance,
+        input_topics=(topology.inbox,),
+        changelog_topic=topology.events,
+        state_dir=args.state_dir,
+        max_batch_ms=args.max_batch_ms,
+    )
+    processor = HistoryProcessor(topology, namespace_id)
+    app = StreamApp(config, processor, RocksDBStore(args.state_dir))
+    app.on_partitions_changed = processor.forget_partitions
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.stop())
+    try:
+        app.run()
+    except StreamsError as exc:
+        print(f"history_processor: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        namespaces.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

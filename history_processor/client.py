@@ -1,0 +1,183 @@
+"""Request/reply to the history shards over Kafka: the inbox out, a replies partition back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from google.protobuf.message import Message as ProtoMessage
+
+import schemas
+from history_processor.sharding import shard_for
+from strom.topics import Topology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A history shard's answer: a gRPC status, the response proto's bytes, error details."""
+
+    status_code: int
+    message: str
+    payload: bytes
+    details: bytes = b""
+    details_type: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the status is OK."""
+        return self.status_code == 0
+
+
+class HistoryClient:
+    """Sends InboxCommands to the shard of their workflow and awaits their replies.
+
+    Each process that calls must own a distinct partition of the replies topic
+    (`reply_partition`): the history sends every reply to the partition named in the command.
+    Must be started (`start`) on the event loop that awaits `call`.
+    """
+
+    def __init__(self, bootstrap: str, topology: Topology, reply_partition: int) -> None:
+        if not 0 <= reply_partition < topology.reply_partitions:
+            raise ValueError(
+                f"reply partition {reply_partition} outside 0..{topology.reply_partitions - 1}"
+            )
+        self._topology = topology
+        self._reply_partition = reply_partition
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 1, "enable.idempotence": True}
+        )
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"{topology.prefix}.reply-reader",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Positions the reply reader at the end of its partition and starts its thread."""
+        self._loop = asyncio.get_running_loop()
+        tp = TopicPartition(self._topology.replies, self._reply_partition)
+        _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
+        self._consumer.assign([TopicPartition(tp.topic, tp.partition, high)])
+        for target in (self._read_replies, self._serve_deliveries):
+            thread = threading.Thread(target=target, name=f"history-client-{target.__name__}")
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        """Stops the threads and closes the Kafka clients; pending calls fail."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
+        self._consumer.close()
+        self._producer.flush(5)
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+
+    def send(
+        self,
+        namespace: str,
+        workflow_id: str,
+        kind: str,
+        payload: bytes,
+        command_id: str | None = None,
+        reply: bool = False,
+    ) -> str:
+        """Produces one InboxCommand to the workflow's shard; returns its command id."""
+        command_id = command_id or uuid.uuid4().hex
+        record = schemas.encode(
+            schemas.INBOX_COMMAND,
+            {
+                "command_id": command_id,
+                "namespace": namespace,
+                "workflow_id": workflow_id,
+                "kind": kind,
+                "payload": payload,
+                "reply_to": {"topic": self._topology.replies, "partition": self._reply_partition}
+                if reply
+                else None,
+                "request_time_ms": int(time.time() * 1000),
+            },
+        )
+        shard = shard_for(namespace, workflow_id, self._topology.shards)
+        while True:
+            try:
+                self._producer.produce(
+                    self._topology.inbox, record, f"{namespace}/{workflow_id}".encode(), shard
+                )
+                return command_id
+            except BufferError:
+                self._producer.poll(0.01)
+
+    async def call(
+        self,
+        namespace: str,
+        workflow_id: str,
+        kind: str,
+        request: ProtoMessage | bytes,
+        timeout: float,
+    ) -> Reply:
+        """Sends a command and awaits its reply.
+
+        Raises:
+            TimeoutError: No reply within `timeout` seconds (the shard may be moving).
+        """
+        assert self._loop is not None, "HistoryClient.start() was not called"
+        payload = request if isinstance(request, bytes) else request.SerializeToString()
+        command_id = uuid.uuid4().hex
+        future: asyncio.Future[Reply] = self._loop.create_future()
+        self._pending[command_id] = future
+        try:
+            self.send(namespace, workflow_id, kind, payload, command_id, reply=True)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(command_id, None)
+
+    def _serve_deliveries(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+
+    def _read_replies(self) -> None:
+        while not self._stop.is_set():
+            msg = self._consumer.poll(0.1)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("reply reader: %s", err)
+                continue
+            value = msg.value()
+            if value is None:
+                continue
+            decoded = schemas.decode(value, schemas.REPLY)
+            reply = Reply(
+                decoded["status_code"],
+                decoded["message"],
+                decoded["payload"],
+                decoded["details"],
+                decoded["details_type"],
+            )
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._resolve, decoded["command_id"], reply)
+
+    def _resolve(self, command_id: str, reply: Reply) -> None:
+        future = self._pending.get(command_id)
+        if future is not None and not future.done():
+            future.set_result(reply)

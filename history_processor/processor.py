@@ -1,0 +1,290 @@
+"""The history shard processor: inbox commands -> decide -> events, outbox and reply, exactly once.
+
+Runs on `streams.StreamApp`: the inbox is the input, the events topic is the changelog whose
+fold is the shard's RocksDB state (`store` describes the keys). Pure decisions come from
+`decide`; this module only moves bytes between Kafka, the state and the decider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Message
+from google.protobuf.message import DecodeError
+from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
+
+import schemas
+from history_processor import store
+from history_processor.deadlines import Deadline, deadlines
+from history_processor.decide import decide
+from history_processor.exceptions import StateCodecError
+from history_processor.fold import apply_batch
+from history_processor.messages import parse_payload
+from history_processor.model import Code, Command, Decision, Reply
+from history_processor.reads import long_poll_timeout_reply
+from history_processor.state import ExecutionState
+from matching_processor.routing import topic_partition_for
+from streams import Context, StateTransaction
+from strom.topics import Topology
+
+log = logging.getLogger(__name__)
+
+#: A parked long-poll read is answered empty after this long; the frontend then asks again.
+PARK_TIMEOUT_MS = 5_000
+_TIMERS_PER_ROUND = 500
+
+
+@dataclass
+class _Parked:
+    """A read (GetWorkflowExecutionHistory with wait_new_event) waiting for new events."""
+
+    command: Command
+    reply_to: dict[str, Any] | None
+    expires_at_ms: int
+
+
+class HistoryProcessor:
+    """The streams `Processor` of history shards."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        namespace_id: Callable[[str], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._topology = topology
+        self._namespace_id = namespace_id
+        self._clock = clock
+        self._parked: dict[int, dict[str, _Parked]] = {}
+
+    def forget_partitions(self, owned: set[int]) -> None:
+        """Drops parked reads of partitions no longer owned (their callers will retry)."""
+        for partition in list(self._parked):
+            if partition not in owned:
+                del self._parked[partition]
+
+    # -- input -------------------------------------------------------------------------------
+
+    def process(self, ctx: Context, record: Message) -> None:
+        """Decides one inbox command and commits its outcome within the open transaction."""
+        value = record.value()
+        if value is None:
+            return
+        try:
+            raw = schemas.decode(value, schemas.INBOX_COMMAND)
+        except schemas.SchemaError as exc:
+            log.error("dropping undecodable inbox record at offset %s: %s", record.offset(), exc)
+            return
+        reply_to = raw["reply_to"]
+        try:
+            payload = parse_payload(raw["kind"], raw["payload"])
+        except KeyError:
+            self._reply(ctx, raw["command_id"], reply_to, _error(Code.UNIMPLEMENTED, raw["kind"]))
+            return
+        except (DecodeError, StateCodecError, ValueError) as exc:
+            reply = Reply(status_code=Code.INVALID_ARGUMENT, message=f"malformed request: {exc}")
+            self._reply(ctx, raw["command_id"], reply_to, reply)
+            return
+        command = Command(
+            kind=raw["kind"],
+            command_id=raw["command_id"],
+            namespace=raw["namespace"],
+            namespace_id=self._namespace_id(raw["namespace"]),
+            workflow_id=raw["workflow_id"],
+            payload=payload,
+        )
+        self._handle(ctx, command, reply_to)
+
+    def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
+        now_ms = int(self._clock() * 1000)
+        state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        try:
+            decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state))
+        except Exception as exc:  # a bug must not wedge the shard on one poison command
+            log.exception("decide failed for %s %s", command.kind, command.workflow_id)
+            self._reply(ctx, command.command_id, reply_to, _internal(exc))
+            return
+        if decision.reply is None:
+            self._park(ctx.partition, command, reply_to, now_ms)
+            return
+        changed = self._commit(ctx, command, state, decision)
+        self._reply(ctx, command.command_id, reply_to, decision.reply)
+        if changed:
+            self._wake_parked(ctx, command.namespace, command.workflow_id)
+
+    def _commit(
+        self,
+        ctx: Context,
+        command: Command,
+        state: ExecutionState | None,
+        decision: Decision,
+    ) -> bool:
+        """Emits the decision's event batch and outbox records; True if history changed."""
+        if decision.events or decision.updates:
+            run = apply_batch(state.copy() if state else None, decision.events, decision.updates)
+            assert run is not None
+            history = History(events=decision.events)
+            batch = {
+                "namespace": command.namespace,
+                "workflow_id": command.workflow_id,
+                "run_id": run.run_id,
+                "first_event_id": decision.events[0].event_id if decision.events else 0,
+                "last_event_id": decision.events[-1].event_id if decision.events else 0,
+                "events": history.SerializeToString(),
+                "updates": [{"kind": k, "payload": p} for k, p in decision.updates],
+                "command_id": command.command_id,
+            }
+            key = f"{command.namespace}/{command.workflow_id}/{run.run_id}/"
+            key += str(run.state_transition_count)
+            ctx.emit(key.encode(), schemas.encode(schemas.EVENT_BATCH, batch))
+        for task in decision.tasks:
+            partition = topic_partition_for(
+                task["namespace"],
+                task["task_queue"],
+                task["task_kind"],
+                task["task_queue_partition"],
+                self._topology.task_partitions,
+            )
+            ctx.send(
+                self._topology.tasks,
+                schemas.encode(schemas.TASK_RECORD, task),
+                key=task["task_queue"].encode(),
+                partition=partition,
+            )
+        if decision.visibility is not None:
+            vis = decision.visibility
+            ctx.send(
+                self._topology.visibility,
+                schemas.encode(schemas.VISIBILITY_RECORD, vis),
+                key=f"{vis['namespace']}/{vis['workflow_id']}/{vis['run_id']}".encode(),
+                partition=ctx.partition,
+            )
+        return bool(decision.events or decision.updates)
+
+    def _reply(
+        self, ctx: Context, command_id: str, reply_to: dict[str, Any] | None, reply: Reply
+    ) -> None:
+        if reply_to is None:
+            return
+        record = {
+            "command_id": command_id,
+            "status_code": int(reply.status_code),
+            "message": reply.message,
+            "payload": reply.payload.SerializeToString() if reply.payload is not None else b"",
+            "details": reply.details.SerializeToString() if reply.details is not None else b"",
+            "details_type": reply.details.DESCRIPTOR.full_name if reply.details else "",
+        }
+        ctx.send(
+            reply_to["topic"],
+            schemas.encode(schemas.REPLY, record),
+            key=command_id.encode(),
+            partition=reply_to["partition"],
+        )
+
+    # -- long-poll reads ---------------------------------------------------------------------
+
+    def _park(
+        self, partition: int, command: Command, reply_to: dict[str, Any] | None, now_ms: int
+    ) -> None:
+        self._parked.setdefault(partition, {})[command.command_id] = _Parked(
+            command, reply_to, now_ms + PARK_TIMEOUT_MS
+        )
+
+    def _wake_parked(self, ctx: Context, namespace: str, workflow_id: str) -> None:
+        parked = self._parked.get(ctx.partition, {})
+        waiting = [
+            p
+            for p in parked.values()
+            if p.command.namespace == namespace and p.command.workflow_id == workflow_id
+        ]
+        for entry in waiting:
+            del parked[entry.command.command_id]
+            self._handle(ctx, entry.command, entry.reply_to)
+
+    def _expire_parked(self, ctx: Context, now_ms: int) -> None:
+        parked = self._parked.get(ctx.partition, {})
+        for entry in [p for p in parked.values() if p.expires_at_ms <= now_ms]:
+            del parked[entry.command.command_id]
+            state = store.load_state(ctx.state, entry.command.namespace, entry.command.workflow_id)
+            reply = (
+                long_poll_timeout_reply(state, entry.command.payload)
+                if state is not None
+                else Reply(payload=GetWorkflowExecutionHistoryResponse())
+            )
+            self._reply(ctx, entry.command.command_id, entry.reply_to, reply)
+
+    # -- changelog fold ----------------------------------------------------------------------
+
+    def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
+        """Folds one EventBatch into the shard state, the stored events and the timer index."""
+        if value is None:
+            return
+        batch = schemas.decode(value, schemas.EVENT_BATCH)
+        namespace, workflow_id = batch["namespace"], batch["workflow_id"]
+        before = store.load_state(state, namespace, workflow_id)
+        events = list(History.FromString(batch["events"]).events)
+        updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
+        current = before.copy() if before else None
+        if current is not None and current.run_id != batch["run_id"]:
+            current = None  # the batch starts a new run of this workflow id
+        run = apply_batch(current, events, updates)
+        if run is None:
+            return
+        for event in events:
+            store.put_event(state, run, event)
+        old, new = set(deadlines(before)), set(deadlines(run))
+        for deadline in old - new:
+            state.delete(store.timer_key(namespace, workflow_id, deadline))
+        for deadline in new - old:
+            state.put(store.timer_key(namespace, workflow_id, deadline), deadline.to_bytes())
+        store.save_state(state, run)
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def punctuate(self, ctx: Context, now_ms: int) -> None:
+        """Fires due durable timers and answers expired long-polls."""
+        for key, value in list(store.due_timers(ctx.state, now_ms, _TIMERS_PER_ROUND)):
+            # Deleted here and re-derived by the fold: a stale timer refires only after a
+            # restore, and the TimerFired handler ignores deadlines the state no longer has.
+            ctx.state.delete(key)
+            namespace, workflow_id = store.parse_timer_key(key)
+            deadline = Deadline.from_bytes(value)
+            command = Command(
+                kind="TimerFired",
+                command_id=uuid.uuid4().hex,
+                namespace=namespace,
+                namespace_id=self._namespace_id(namespace),
+                workflow_id=workflow_id,
+                payload=deadline,
+            )
+            self._handle(ctx, command, None)
+        self._expire_parked(ctx, now_ms)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _reader(
+    state: StateTransaction, run: ExecutionState | None
+) -> Callable[[int, int], list[HistoryEvent]]:
+    def read(first: int, until: int) -> list[HistoryEvent]:
+        if run is None:
+            return []
+        return store.read_events(state, run.namespace, run.workflow_id, run.run_id, first, until)
+
+    return read
+
+
+def _error(code: Code, kind: str) -> Reply:
+    return Reply(status_code=code, message=f"Strom's history does not handle {kind!r}")
+
+
+def _internal(exc: Exception) -> Reply:
+    return Reply(status_code=Code.INTERNAL, message=f"history failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,94 @@
+"""Key layout of a history shard's RocksDB state: current runs, states, events, timers.
+
+All keys are bytes; execution parts are joined with 0x00 (never in a namespace or id):
+- `r<ns>\\0<wid>` -> mutable state (ExecutionState bytes) of the workflow id's current run;
+- `e<ns>\\0<wid>\\0<run>\\0<event id, 8 bytes big-endian>` -> HistoryEvent bytes;
+- `t<fire ms, 8 bytes big-endian><ns>\\0<wid>\\0<run>\\0<kind>\\0<ref>` -> Deadline bytes, the
+  durable timer index ordered by fire time.
+Everything here is derived by folding the events topic (invariant 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from temporalio.api.history.v1 import HistoryEvent
+
+from history_processor.deadlines import Deadline
+from history_processor.state import ExecutionState
+from streams import StateTransaction
+
+_SEP = b"\x00"
+
+
+def _exec(namespace: str, workflow_id: str) -> bytes:
+    return namespace.encode() + _SEP + workflow_id.encode()
+
+
+def state_key(namespace: str, workflow_id: str) -> bytes:
+    """Key of the current run's mutable state."""
+    return b"r" + _exec(namespace, workflow_id)
+
+
+def event_prefix(namespace: str, workflow_id: str, run_id: str) -> bytes:
+    """Prefix of one run's events."""
+    return b"e" + _exec(namespace, workflow_id) + _SEP + run_id.encode() + _SEP
+
+
+def timer_key(namespace: str, workflow_id: str, deadline: Deadline) -> bytes:
+    """Index key of one durable timer."""
+    return (
+        b"t"
+        + deadline.fire_at_ms.to_bytes(8, "big")
+        + _exec(namespace, workflow_id)
+        + _SEP
+        + deadline.run_id.encode()
+        + _SEP
+        + deadline.kind.encode()
+        + _SEP
+        + deadline.ref.encode()
+    )
+
+
+def parse_timer_key(key: bytes) -> tuple[str, str]:
+    """(namespace, workflow id) of a timer index key."""
+    namespace, workflow_id, *_ = key[9:].split(_SEP)
+    return namespace.decode(), workflow_id.decode()
+
+
+def load_state(state: StateTransaction, namespace: str, workflow_id: str) -> ExecutionState | None:
+    """The current run's mutable state, or None."""
+    raw = state.get(state_key(namespace, workflow_id))
+    return None if raw is None else ExecutionState.from_bytes(raw)
+
+
+def save_state(state: StateTransaction, run: ExecutionState) -> None:
+    """Stores the run as its workflow id's current run."""
+    state.put(state_key(run.namespace, run.workflow_id), run.to_bytes())
+
+
+def put_event(state: StateTransaction, run: ExecutionState, event: HistoryEvent) -> None:
+    """Stores one committed event of `run`."""
+    key = event_prefix(run.namespace, run.workflow_id, run.run_id) + event.event_id.to_bytes(
+        8, "big"
+    )
+    state.put(key, event.SerializeToString())
+
+
+def read_events(
+    state: StateTransaction, namespace: str, workflow_id: str, run_id: str, first: int, until: int
+) -> list[HistoryEvent]:
+    """The run's events with first <= event_id < until, in order."""
+    prefix = event_prefix(namespace, workflow_id, run_id)
+    start = prefix + max(first, 0).to_bytes(8, "big")
+    stop = prefix + max(until, 0).to_bytes(8, "big")
+    return [HistoryEvent.FromString(value) for _, value in state.items(start, stop)]
+
+
+def due_timers(state: StateTransaction, now_ms: int, limit: int) -> Iterator[tuple[bytes, bytes]]:
+    """Timer index entries due at `now_ms`, oldest first, at most `limit`."""
+    stop = b"t" + (now_ms + 1).to_bytes(8, "big")
+    for count, item in enumerate(state.items(b"t", stop)):
+        if count >= limit:
+            return
+        yield item

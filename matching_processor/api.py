@@ -1,0 +1,42 @@
+"""Matching's internal gRPC service: method names, generic handlers on Temporal's messages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
+
+SERVICE_NAME = "strom.matching.v1.Matching"
+POLL_WORKFLOW_TASK_QUEUE = f"/{SERVICE_NAME}/PollWorkflowTaskQueue"
+POLL_ACTIVITY_TASK_QUEUE = f"/{SERVICE_NAME}/PollActivityTaskQueue"
+
+WorkflowPollHandler = Callable[
+    [wsv1.PollWorkflowTaskQueueRequest, grpc.aio.ServicerContext],
+    Awaitable[wsv1.PollWorkflowTaskQueueResponse],
+]
+ActivityPollHandler = Callable[
+    [wsv1.PollActivityTaskQueueRequest, grpc.aio.ServicerContext],
+    Awaitable[wsv1.PollActivityTaskQueueResponse],
+]
+
+
+def generic_handler(
+    poll_workflow: WorkflowPollHandler, poll_activity: ActivityPollHandler
+) -> grpc.GenericRpcHandler:
+    """Returns the handler that serves both poll methods with the given coroutines."""
+    return grpc.method_handlers_generic_handler(
+        SERVICE_NAME,
+        {
+            "PollWorkflowTaskQueue": grpc.unary_unary_rpc_method_handler(
+                poll_workflow,
+                request_deserializer=wsv1.PollWorkflowTaskQueueRequest.FromString,
+                response_serializer=wsv1.PollWorkflowTaskQueueResponse.SerializeToString,
+            ),
+            "PollActivityTaskQueue": grpc.unary_unary_rpc_method_handler(
+                poll_activity,
+                request_deserializer=wsv1.PollActivityTaskQueueRequest.FromString,
+                response_serializer=wsv1.PollActivityTaskQueueResponse.SerializeToString,
+            ),
+        },
+    )

@@ -1,0 +1,89 @@
+"""Configuration of a matching process and the Kafka client settings derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from matching_processor.routing import DEFAULT_TQ_PARTITIONS
+
+CLIENT_ID_PREFIX = "matching@"
+"""A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    """How one matching process connects, listens and commits.
+
+    Attributes:
+        bootstrap: Kafka bootstrap servers.
+        prefix: Cluster name; topics are ``<prefix>.tasks`` and ``<prefix>.history.inbox``.
+        grpc_host: Interface the internal gRPC server binds to.
+        grpc_port: Its port; 0 picks a free one (tests).
+        advertise_host: Host other processes reach the gRPC server at (goes into ``client.id``).
+        n_tq_partitions: Partitions of a normal task queue.
+        commit_interval: Seconds between commits of the low watermarks.
+        history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
+        session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash.
+        extra_consumer: Additional librdkafka consumer settings.
+        extra_producer: Additional librdkafka producer settings.
+    """
+
+    bootstrap: str
+    prefix: str = "strom"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 7235
+    advertise_host: str = "127.0.0.1"
+    n_tq_partitions: int = DEFAULT_TQ_PARTITIONS
+    commit_interval: float = 1.0
+    history_timeout: float = 10.0
+    session_timeout_ms: int = 10_000
+    extra_consumer: dict[str, Any] = field(default_factory=dict)
+    extra_producer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tasks_topic(self) -> str:
+        """The topic matching consumes."""
+        return f"{self.prefix}.tasks"
+
+    @property
+    def inbox_topic(self) -> str:
+        """The history inbox, where ActivityTaskStarted goes."""
+        return f"{self.prefix}.history.inbox"
+
+    @property
+    def group_id(self) -> str:
+        """Consumer group of all matching processes of the cluster."""
+        return matching_group(self.prefix)
+
+    def consumer_settings(self, advertised_address: str) -> dict[str, Any]:
+        """librdkafka settings of the tasks consumer of a member reachable at the address."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.group_id,
+            "client.id": f"{CLIENT_ID_PREFIX}{advertised_address}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": self.session_timeout_ms,
+            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
+            "partition.assignment.strategy": "range",
+            "fetch.wait.max.ms": 10,
+            **self.extra_consumer,
+        }
+
+    def producer_settings(self) -> dict[str, Any]:
+        """librdkafka settings of the (non-transactional) inbox producer."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 1,
+            **self.extra_producer,
+        }
+
+
+def matching_group(prefix: str) -> str:
+    """Consumer group id of the matching processes of a cluster."""
+    return f"{prefix}.matching"

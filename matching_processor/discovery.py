@@ -1,0 +1,271 @@
+"""Finding the matching process that owns a task queue, and forwarding polls to it (frontend side).
+
+Kafka is the only coordinator: each matching member advertises its gRPC address in its consumer
+``client.id`` (``matching@host:port``), and the consumer group's assignment says which member
+owns which tasks-topic partition. ``MatchingDirectory`` reads that with
+``AdminClient.describe_consumer_groups``; ``MatchingClient`` picks the owner for a poll and
+forwards it over the internal gRPC service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, TypeVar
+
+import grpc
+from confluent_kafka.admin import AdminClient
+from google.protobuf.message import Message
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
+
+from matching_processor import api, dispatch, routing
+from matching_processor.config import CLIENT_ID_PREFIX, matching_group
+
+log = logging.getLogger(__name__)
+
+_R = TypeVar("_R", bound=Message)
+
+_ADMIN_TIMEOUT = 10.0
+_NO_OWNER_PAUSE_SECONDS = 0.5
+_UNAVAILABLE_PAUSE_SECONDS = 0.2
+_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # a full-history poll response can be large
+
+
+def parse_member_address(client_id: str) -> str | None:
+    """Returns the gRPC ``host:port`` a matching member advertises, or None for other clients."""
+    if not client_id.startswith(CLIENT_ID_PREFIX):
+        return None
+    address = client_id[len(CLIENT_ID_PREFIX) :]
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    return address
+
+
+def owners_from_description(description: Any, topic: str) -> dict[int, str]:
+    """Maps each partition of ``topic`` to the address of the member assigned it.
+
+    Args:
+        description: A ``ConsumerGroupDescription`` (anything with ``members``, each with
+            ``client_id`` and ``assignment.topic_partitions``).
+        topic: The tasks topic.
+    """
+    owners: dict[int, str] = {}
+    for member in getattr(description, "members", None) or ():
+        address = parse_member_address(member.client_id or "")
+        assignment = getattr(member, "assignment", None)
+        if address is None or assignment is None:
+            continue
+        for tp in assignment.topic_partitions or ():
+            if tp.topic == topic:
+                owners[tp.partition] = address
+    return owners
+
+
+def choose_owner(owners: dict[int, str], topic_partition: int) -> str | None:
+    """The member to send a poll to: the partition's owner, the only member, or any member.
+
+    During a rebalance a partition can be unowned for a moment; any member still serves the
+    queue's other partitions it owns, so the poll goes there rather than nowhere.
+    """
+    if topic_partition in owners:
+        return owners[topic_partition]
+    members = sorted(set(owners.values()))
+    return members[0] if members else None
+
+
+class MatchingDirectory:
+    """Cached map of tasks-topic partition -> owning matching member's gRPC address.
+
+    Refreshed when older than ``refresh_interval`` seconds, or at once after ``invalidate``
+    (a poll to the cached owner failed with UNAVAILABLE).
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        prefix: Cluster name (topic ``<prefix>.tasks``, group ``<prefix>.matching``).
+        refresh_interval: Seconds a lookup stays fresh.
+    """
+
+    def __init__(
+        self, bootstrap: str, prefix: str = "strom", refresh_interval: float = 3.0
+    ) -> None:
+        self.topic = f"{prefix}.tasks"
+        self.group = matching_group(prefix)
+        self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._refresh_interval = refresh_interval
+        self._owners: dict[int, str] = {}
+        self._n_partitions = 0
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """Makes the next lookup ask Kafka again."""
+        self._fetched_at = None
+
+    async def owners(self) -> dict[int, str]:
+        """Partition -> member address, refreshed if stale."""
+        await self._ensure_fresh()
+        return dict(self._owners)
+
+    async def n_partitions(self) -> int:
+        """Partition count of the tasks topic (0 if the topic does not exist)."""
+        if self._n_partitions == 0:
+            await self._ensure_fresh(force=True)
+        return self._n_partitions
+
+    async def refresh(self) -> dict[int, str]:
+        """Asks Kafka now and returns the new map."""
+        await self._ensure_fresh(force=True)
+        return dict(self._owners)
+
+    async def _ensure_fresh(self, force: bool = False) -> None:
+        fetched_at = self._fetched_at
+        async with self._lock:
+            # Concurrent polls share one lookup: whoever waited on the lock reuses its result.
+            if self._fetched_at is not None and self._fetched_at != fetched_at:
+                return
+            if not force and self._is_fresh():
+                return
+            try:
+                owners, n = await asyncio.to_thread(self._describe)
+            except Exception as exc:
+                log.warning("matching owners lookup failed: %r", exc)
+                return
+            self._owners, self._n_partitions = owners, n
+            self._fetched_at = time.monotonic()
+
+    def _is_fresh(self) -> bool:
+        return (
+            self._fetched_at is not None
+            and time.monotonic() - self._fetched_at < self._refresh_interval
+        )
+
+    def _describe(self) -> tuple[dict[int, str], int]:
+        topics = self._admin.list_topics(topic=None, timeout=_ADMIN_TIMEOUT).topics
+        meta = topics.get(self.topic)
+        n = len(meta.partitions) if meta is not None and meta.error is None else 0
+        futures = self._admin.describe_consumer_groups([self.group], request_timeout=_ADMIN_TIMEOUT)
+        description = futures[self.group].result(_ADMIN_TIMEOUT)
+        return owners_from_description(description, self.topic), n
+
+
+class MatchingClient:
+    """Forwards worker polls to the matching member that owns the queue; the frontend's backend.
+
+    Args:
+        directory: Where members are.
+        n_tq_partitions: Partitions of a normal task queue (must equal matching's setting).
+    """
+
+    def __init__(
+        self, directory: MatchingDirectory, n_tq_partitions: int = routing.DEFAULT_TQ_PARTITIONS
+    ) -> None:
+        self._directory = directory
+        self._picker = routing.PollPartitionPicker(n_tq_partitions)
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    async def poll_workflow_task(
+        self, request: wsv1.PollWorkflowTaskQueueRequest, deadline: float
+    ) -> wsv1.PollWorkflowTaskQueueResponse:
+        """Long-polls a workflow task; an empty response at the deadline.
+
+        Args:
+            request: The worker's poll.
+            deadline: When the caller gives up, as a ``time.monotonic()`` value.
+
+        Raises:
+            grpc.aio.AioRpcError: Matching answered with an error other than UNAVAILABLE or
+                DEADLINE_EXCEEDED.
+        """
+        sticky = dispatch.is_sticky(request.task_queue)
+        return await self._forward(
+            api.POLL_WORKFLOW_TASK_QUEUE,
+            request,
+            wsv1.PollWorkflowTaskQueueResponse,
+            routing.WORKFLOW,
+            sticky,
+            deadline,
+        )
+
+    async def poll_activity_task(
+        self, request: wsv1.PollActivityTaskQueueRequest, deadline: float
+    ) -> wsv1.PollActivityTaskQueueResponse:
+        """Long-polls an activity task; an empty response at the deadline.
+
+        Args:
+            request: The worker's poll.
+            deadline: When the caller gives up, as a ``time.monotonic()`` value.
+
+        Raises:
+            grpc.aio.AioRpcError: As for ``poll_workflow_task``.
+        """
+        return await self._forward(
+            api.POLL_ACTIVITY_TASK_QUEUE,
+            request,
+            wsv1.PollActivityTaskQueueResponse,
+            routing.ACTIVITY,
+            False,
+            deadline,
+        )
+
+    async def close(self) -> None:
+        """Closes the cached channels."""
+        channels, self._channels = self._channels, {}
+        for channel in channels.values():
+            await channel.close()
+
+    async def _forward(
+        self,
+        method: str,
+        request: Any,
+        response_type: type[_R],
+        kind: str,
+        sticky: bool,
+        deadline: float,
+    ) -> _R:
+        namespace, name = request.namespace, request.task_queue.name
+        tq_partition = self._picker.pick(namespace, name, kind, sticky)
+        base, _ = routing.parse_partitioned_name(name)
+        while (remaining := deadline - time.monotonic()) > 0:
+            owners = await self._directory.owners()
+            n = await self._directory.n_partitions()
+            partition = (
+                routing.topic_partition_for(namespace, base, kind, tq_partition, n) if n else -1
+            )
+            address = choose_owner(owners, partition)
+            if address is None:
+                self._directory.invalidate()
+                await asyncio.sleep(min(_NO_OWNER_PAUSE_SECONDS, remaining))
+                continue
+            call = self._channel(address).unary_unary(
+                method,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=response_type.FromString,
+            )
+            try:
+                return await call(request, timeout=remaining)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    break
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                log.info("matching member %s unavailable: %s", address, exc.details())
+                self._directory.invalidate()
+                await self._drop_channel(address)
+                await asyncio.sleep(min(_UNAVAILABLE_PAUSE_SECONDS, max(0.0, remaining)))
+        return response_type()
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(
+                address, options=[("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES)]
+            )
+            self._channels[address] = channel
+        return channel
+
+    async def _drop_channel(self, address: str) -> None:
+        channel = self._channels.pop(address, None)
+        if channel is not None:
+            await channel.close()

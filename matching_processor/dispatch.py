@@ -1,0 +1,110 @@
+"""What a matched task turns into: poll responses and the messages for history (pure, no I/O)."""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+from temporalio.api.common.v1 import message_pb2 as common_pb2
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
+
+from matching_processor.messages import ActivityTaskStartedRequest, RecordWorkflowTaskStartedRequest
+from matching_processor.queues import TaskRecord
+
+MAX_LONG_POLL_SECONDS = 60.0
+"""Temporal's long-poll expiry: a poll without a task answers empty after a minute."""
+
+DEADLINE_MARGIN_SECONDS = 1.0
+"""Answer this long before the caller's deadline so the empty response still reaches it."""
+
+
+def long_poll_seconds(
+    time_remaining: float | None,
+    max_wait: float = MAX_LONG_POLL_SECONDS,
+    margin: float = DEADLINE_MARGIN_SECONDS,
+) -> float:
+    """Returns how long a poll may wait for a task.
+
+    Args:
+        time_remaining: Seconds until the caller's gRPC deadline; None if it set none.
+        max_wait: Cap on the wait.
+        margin: Kept free before the deadline for the answer to travel back.
+    """
+    if time_remaining is None:
+        return max_wait
+    return max(0.0, min(max_wait, time_remaining - margin))
+
+
+def is_sticky(task_queue: object) -> bool:
+    """Whether a poll request's ``TaskQueue`` is a worker's sticky queue."""
+    return getattr(task_queue, "kind", None) == tq_enums.TASK_QUEUE_KIND_STICKY
+
+
+def record_started_request(
+    record: TaskRecord,
+    poll: wsv1.PollWorkflowTaskQueueRequest,
+    request_id: str,
+) -> RecordWorkflowTaskStartedRequest:
+    """Builds the RecordWorkflowTaskStarted message for a workflow task handed to ``poll``."""
+    return RecordWorkflowTaskStartedRequest(
+        namespace=record["namespace"],
+        workflow_id=record["workflow_id"],
+        run_id=record["run_id"],
+        scheduled_event_id=int(record["scheduled_event_id"]),
+        attempt=int(record["attempt"]),
+        task_token=bytes(record["task_token"]),
+        request_id=request_id,
+        identity=poll.identity,
+        task_queue=record["task_queue"],
+        task_queue_kind=record["task_queue_kind"],
+        poll_request=poll.SerializeToString(),
+    )
+
+
+def activity_started_request(
+    record: TaskRecord, identity: str, request_id: str, now_ms: int
+) -> ActivityTaskStartedRequest:
+    """Builds the ActivityTaskStarted message for an activity task handed to a worker."""
+    return ActivityTaskStartedRequest(
+        namespace=record["namespace"],
+        workflow_id=record["workflow_id"],
+        run_id=record["run_id"],
+        scheduled_event_id=int(record["scheduled_event_id"]),
+        attempt=int(record["attempt"]),
+        task_token=bytes(record["task_token"]),
+        request_id=request_id,
+        identity=identity,
+        started_time_ms=now_ms,
+    )
+
+
+def activity_response(record: TaskRecord, now_ms: int) -> wsv1.PollActivityTaskQueueResponse:
+    """Returns the poll response of an activity task, completed with what only dispatch knows.
+
+    The record's payload is the response history prebuilt when it scheduled the activity;
+    fields it left unset are filled: ``started_time`` (now), ``attempt``,
+    ``current_attempt_scheduled_time`` (the record's schedule time), ``task_token``,
+    ``workflow_namespace`` and ``workflow_execution``.
+
+    Raises:
+        ValueError: The payload is not a ``PollActivityTaskQueueResponse``.
+    """
+    response = wsv1.PollActivityTaskQueueResponse()
+    try:
+        response.ParseFromString(bytes(record.get("payload") or b""))
+    except DecodeError as exc:
+        raise ValueError(f"activity task payload is not a poll response: {exc}") from exc
+    if not response.HasField("started_time"):
+        response.started_time.FromMilliseconds(now_ms)
+    if response.attempt == 0:
+        response.attempt = max(1, int(record["attempt"]))
+    if not response.HasField("current_attempt_scheduled_time"):
+        response.current_attempt_scheduled_time.FromMilliseconds(int(record["schedule_time_ms"]))
+    if not response.task_token:
+        response.task_token = bytes(record["task_token"])
+    if not response.workflow_namespace:
+        response.workflow_namespace = record["namespace"]
+    if not response.HasField("workflow_execution"):
+        response.workflow_execution.CopyFrom(
+            common_pb2.WorkflowExecution(workflow_id=record["workflow_id"], run_id=record["run_id"])
+        )
+    return response

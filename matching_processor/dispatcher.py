@@ -1,0 +1,300 @@
+"""Long-polls against the in-memory queues, and the dispatch of matched tasks (asyncio, no Kafka).
+
+Everything here runs on one asyncio loop, which owns the ``TaskQueues``; the Kafka consumer
+thread reaches it only through ``on_records``, ``revoke`` and ``watermarks`` scheduled onto
+the loop (see ``matching_processor.consumer``).
+
+Dispatch of a matched task:
+
+- workflow task: ``RecordWorkflowTaskStarted`` through the history client; OK -> its payload is
+  the poll response; NOT_FOUND -> the task is stale, dropped, the poll keeps waiting; no reply or
+  a transient status -> the task goes back to the head of its backlog. A retry of the same task
+  reuses its request id, so history can answer it idempotently.
+- activity task: the prebuilt response from the record, completed with start time and attempt;
+  ``on_activity_started`` is told (the service produces ``ActivityTaskStarted`` without waiting).
+
+Contract: a poll cancelled while it waits consumes no task (a task matched to it in that
+instant goes back to the backlog). A poll cancelled while history records the start gives the
+task up: history may have started it, and its workflow-task timeout reschedules it if not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
+
+import schemas
+from matching_processor import dispatch, routing
+from matching_processor.consumer import RawTask
+from matching_processor.history import HistoryCaller
+from matching_processor.messages import RECORD_WORKFLOW_TASK_STARTED, ActivityTaskStartedRequest
+from matching_processor.queues import MatchingMetrics, Poller, QueuedTask, QueueKey, TaskQueues
+
+log = logging.getLogger(__name__)
+
+_OK = grpc.StatusCode.OK.value[0]
+_NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
+_TRANSIENT = {
+    code.value[0]
+    for code in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
+    )
+}
+_RETRY_PAUSE_SECONDS = 0.2
+_MIN_HISTORY_TIMEOUT = 0.5
+
+ActivityStartedSink = Callable[[ActivityTaskStartedRequest], None]
+
+
+class Dispatcher:
+    """Serves long-polls from the queues and dispatches the tasks they get.
+
+    Args:
+        queues: The queue state; only this dispatcher touches it.
+        history: Client for RecordWorkflowTaskStarted.
+        clock: Epoch milliseconds.
+        on_activity_started: Called with the ActivityTaskStarted message of every activity
+            task handed out; must not block.
+        n_tq_partitions: Partitions of a normal task queue.
+        history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
+    """
+
+    def __init__(
+        self,
+        queues: TaskQueues,
+        history: HistoryCaller,
+        clock: Callable[[], int],
+        on_activity_started: ActivityStartedSink,
+        n_tq_partitions: int = routing.DEFAULT_TQ_PARTITIONS,
+        history_timeout: float = 10.0,
+    ) -> None:
+        self._queues = queues
+        self._history = history
+        self._clock = clock
+        self._on_activity_started = on_activity_started
+        self._n_tq_partitions = n_tq_partitions
+        self._history_timeout = history_timeout
+        self._futures: dict[Poller, asyncio.Future[QueuedTask | None]] = {}
+        self._request_ids: dict[QueuedTask, str] = {}
+        self._closed = False
+
+    @property
+    def metrics(self) -> MatchingMetrics:
+        """Counters: sync matches, backlog dispatches, expired, stale, requeued tasks."""
+        return self._queues.metrics
+
+    def backlog_size(self, namespace: str, task_queue: str, task_kind: str) -> int:
+        """Tasks in the backlogs of all partitions of a normal queue."""
+        return sum(
+            self._queues.backlog_len(k) for k in self._normal_keys(namespace, task_queue, task_kind)
+        )
+
+    def waiting_polls(self, namespace: str, task_queue: str, task_kind: str) -> int:
+        """Polls waiting on a normal queue."""
+        keys = set(self._normal_keys(namespace, task_queue, task_kind))
+        return sum(1 for p in self._futures if keys.intersection(p.keys))
+
+    def close(self) -> None:
+        """Answers every waiting poll empty and every later one at once."""
+        self._closed = True
+        for poller, fut in list(self._futures.items()):
+            if self._queues.cancel(poller) and not fut.done():
+                fut.set_result(None)
+
+    # -- polls -------------------------------------------------------------------------------
+
+    async def poll_workflow_task(
+        self, request: wsv1.PollWorkflowTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollWorkflowTaskQueueResponse:
+        """Long-polls a workflow task; an empty response when none came in time.
+
+        Args:
+            request: The worker's poll, as the frontend received it.
+            time_remaining: Seconds until the caller's deadline, or None.
+        """
+        loop = asyncio.get_running_loop()
+        hard_deadline = None if time_remaining is None else loop.time() + time_remaining
+        deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
+        keys = self._keys(request, routing.WORKFLOW, dispatch.is_sticky(request.task_queue))
+        while (remaining := deadline - loop.time()) > 0:
+            task = await self._next_task(keys, remaining)
+            if task is None:
+                break
+            response = await self._start_workflow_task(task, request, hard_deadline)
+            if response is not None:
+                return response
+        return wsv1.PollWorkflowTaskQueueResponse()
+
+    async def poll_activity_task(
+        self, request: wsv1.PollActivityTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollActivityTaskQueueResponse:
+        """Long-polls an activity task; an empty response when none came in time.
+
+        Args:
+            request: The worker's poll, as the frontend received it.
+            time_remaining: Seconds until the caller's deadline, or None.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
+        keys = self._keys(request, routing.ACTIVITY, sticky=False)
+        while (remaining := deadline - loop.time()) > 0:
+            task = await self._next_task(keys, remaining)
+            if task is None:
+                break
+            now_ms = self._clock()
+            self._complete(task)
+            try:
+                response = dispatch.activity_response(task.record, now_ms)
+            except ValueError:
+                log.exception("dropping activity task with a bad payload at offset %d", task.offset)
+                continue
+            self._on_activity_started(
+                dispatch.activity_started_request(
+                    task.record, request.identity, uuid.uuid4().hex, now_ms
+                )
+            )
+            return response
+        return wsv1.PollActivityTaskQueueResponse()
+
+    def _keys(self, request: Any, kind: str, sticky: bool) -> tuple[QueueKey, ...]:
+        return routing.poll_keys(
+            request.namespace, request.task_queue.name, kind, sticky, self._n_tq_partitions
+        )
+
+    def _normal_keys(self, namespace: str, task_queue: str, kind: str) -> tuple[QueueKey, ...]:
+        return routing.poll_keys(namespace, task_queue, kind, False, self._n_tq_partitions)
+
+    async def _next_task(self, keys: tuple[QueueKey, ...], wait: float) -> QueuedTask | None:
+        if self._closed:
+            return None
+        poller = Poller(keys)
+        task = self._queues.poll(poller, self._clock())
+        if task is not None:
+            return task
+        fut: asyncio.Future[QueuedTask | None] = asyncio.get_running_loop().create_future()
+        self._futures[poller] = fut
+        try:
+            # asyncio.wait, unlike wait_for, never cancels fut: a match that lands just as the
+            # wait ends is still seen below instead of being lost.
+            await asyncio.wait({fut}, timeout=wait)
+        except asyncio.CancelledError:
+            self._withdraw(poller, fut)
+            raise
+        if not fut.done():
+            self._withdraw(poller, fut)
+            return None
+        self._futures.pop(poller, None)
+        return fut.result()
+
+    def _withdraw(self, poller: Poller, fut: asyncio.Future[QueuedTask | None]) -> None:
+        self._futures.pop(poller, None)
+        if not fut.done():
+            self._queues.cancel(poller)
+            fut.cancel()
+            return
+        task = fut.result()
+        if task is not None:
+            # Matched, but the poller is gone: the task goes back for the next one.
+            self._requeue(task)
+
+    async def _start_workflow_task(
+        self,
+        task: QueuedTask,
+        request: wsv1.PollWorkflowTaskQueueRequest,
+        hard_deadline: float | None,
+    ) -> wsv1.PollWorkflowTaskQueueResponse | None:
+        record = task.record
+        request_id = self._request_ids.setdefault(task, uuid.uuid4().hex)
+        message = dispatch.record_started_request(record, request, request_id)
+        timeout = self._history_timeout
+        if hard_deadline is not None:
+            left = hard_deadline - asyncio.get_running_loop().time() - 0.2
+            timeout = min(timeout, max(_MIN_HISTORY_TIMEOUT, left))
+        try:
+            reply = await self._history.call(
+                record["namespace"],
+                record["workflow_id"],
+                RECORD_WORKFLOW_TASK_STARTED,
+                message,
+                timeout,
+            )
+        except asyncio.CancelledError:
+            self._complete(task)
+            raise
+        except Exception as exc:
+            log.warning("RecordWorkflowTaskStarted for %s failed: %r", record["workflow_id"], exc)
+            self._requeue(task)
+            await asyncio.sleep(_RETRY_PAUSE_SECONDS)
+            return None
+        if reply.status_code == _OK:
+            self._complete(task)
+            return wsv1.PollWorkflowTaskQueueResponse.FromString(reply.payload)
+        if reply.status_code in _TRANSIENT:
+            log.warning("RecordWorkflowTaskStarted got transient status %d", reply.status_code)
+            self._requeue(task)
+            await asyncio.sleep(_RETRY_PAUSE_SECONDS)
+            return None
+        if reply.status_code != _NOT_FOUND:
+            log.warning(
+                "dropping workflow task of %s: status %d %s",
+                record["workflow_id"],
+                reply.status_code,
+                reply.message,
+            )
+        self._complete(task, stale=reply.status_code == _NOT_FOUND)
+        return None
+
+    # -- queue state -------------------------------------------------------------------------
+
+    def on_records(self, records: Iterable[RawTask]) -> None:
+        """Takes task records read from Kafka, in offset order per partition."""
+        now_ms = self._clock()
+        for raw in records:
+            try:
+                record = schemas.decode(raw.value or b"", schemas.TASK_RECORD)
+            except schemas.SchemaError:
+                log.exception("skipping undecodable record %d@%d", raw.offset, raw.partition)
+                self._queues.skip(raw.partition, raw.offset)
+                continue
+            self._resolve(self._queues.offer(QueuedTask(record, raw.partition, raw.offset), now_ms))
+
+    def revoke(self, partitions: set[int]) -> dict[int, int]:
+        """Forgets revoked partitions; returns their final low watermarks to commit."""
+        final = {p: wm for p, wm in self._queues.watermarks().items() if p in partitions}
+        for poller in self._queues.revoke(partitions):
+            fut = self._futures.get(poller)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+        return final
+
+    def watermarks(self) -> dict[int, int]:
+        """The low watermark of every partition read so far."""
+        return self._queues.watermarks()
+
+    def expire(self) -> int:
+        """Drops backlog tasks whose schedule-to-start timeout passed; returns how many."""
+        return self._queues.expire_tasks(self._clock())
+
+    def _complete(self, task: QueuedTask, stale: bool = False) -> None:
+        self._request_ids.pop(task, None)
+        self._queues.complete(task, stale=stale)
+
+    def _requeue(self, task: QueuedTask) -> None:
+        self._resolve(self._queues.requeue(task, self._clock()))
+
+    def _resolve(self, poller: Poller | None) -> None:
+        if poller is None:
+            return
+        fut = self._futures.get(poller)
+        if fut is not None and not fut.done():
+            fut.set_result(poller.task)

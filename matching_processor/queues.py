@@ -1,0 +1,420 @@
+"""In-memory task-queue partitions: FIFO backlogs, waiting pollers and the commit low watermark.
+
+This module is the pure core of matching (no I/O, no clock): the service feeds it the task
+records it reads from the tasks topic and the polls it receives, and it decides who gets what.
+
+Contract:
+    - A task read from Kafka is ``offer``-ed exactly once; it then is either handed to the oldest
+      waiting poller of its queue partition at once (a sync match), appended to that partition's
+      FIFO backlog, or dropped because its schedule-to-start timeout has already passed.
+    - A matched task is ``DISPATCHING`` until the service reports the outcome: ``complete`` (the
+      worker got it, or history called it stale) or ``requeue`` (a transient failure; the task goes
+      back to the head of its backlog).
+    - The low watermark of a Kafka partition is the smallest offset not yet completed or dropped;
+      committing it means a restart re-reads exactly the undispatched tasks.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from matching_processor.exceptions import InvalidStateError
+
+TaskRecord = Mapping[str, Any]
+"""A decoded ``schemas.TASK_RECORD`` dict."""
+
+
+@dataclass(frozen=True, order=True)
+class QueueKey:
+    """One task-queue partition: the unit that has a backlog and waiting pollers.
+
+    Attributes:
+        namespace: Namespace name of the queue.
+        task_queue: Task-queue name as the worker gives it (sticky queues have their own names).
+        task_kind: ``"workflow"`` or ``"activity"``.
+        tq_partition: Partition index of the task queue, 0..3 for normal queues, 0 for sticky ones.
+    """
+
+    namespace: str
+    task_queue: str
+    task_kind: str
+    tq_partition: int
+
+    @classmethod
+    def of(cls, record: TaskRecord) -> QueueKey:
+        """Returns the queue partition a task record belongs to."""
+        return cls(
+            record["namespace"],
+            record["task_queue"],
+            record["task_kind"],
+            int(record["task_queue_partition"]),
+        )
+
+
+class TaskState(enum.Enum):
+    """Life cycle of a task inside matching."""
+
+    NEW = "new"
+    BACKLOG = "backlog"
+    DISPATCHING = "dispatching"
+    DONE = "done"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class PollerState(enum.Enum):
+    """Life cycle of one poll request inside matching."""
+
+    NEW = "new"
+    WAITING = "waiting"
+    MATCHED = "matched"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class PartitionWatermark:
+    """Offsets of one Kafka partition that were read but are not yet dispatched or dropped."""
+
+    def __init__(self) -> None:
+        self._pending: deque[int] = deque()
+        self._finished: set[int] = set()
+        self._next: int | None = None
+
+    def add(self, offset: int) -> None:
+        """Records that ``offset`` was read; offsets must arrive in increasing order."""
+        if self._next is not None and offset < self._next:
+            raise InvalidStateError(f"offset {offset} arrived after {self._next - 1}")
+        self._pending.append(offset)
+        self._next = offset + 1
+
+    def finish(self, offset: int) -> None:
+        """Records that the task at ``offset`` needs no more dispatching."""
+        self._finished.add(offset)
+        while self._pending and self._pending[0] in self._finished:
+            self._finished.discard(self._pending.popleft())
+
+    @property
+    def low_watermark(self) -> int | None:
+        """The offset to commit: every offset below it is finished; None before any record."""
+        if self._pending:
+            return self._pending[0]
+        return self._next
+
+
+@dataclass(eq=False)
+class QueuedTask:
+    """A task record plus where it came from in Kafka.
+
+    Attributes:
+        record: The decoded task record.
+        kafka_partition: Partition of the tasks topic it was read from.
+        offset: Its offset in that partition.
+        state: Where it is in its life cycle.
+    """
+
+    record: TaskRecord
+    kafka_partition: int
+    offset: int
+    state: TaskState = TaskState.NEW
+    seq: int = -1
+    watermark: PartitionWatermark | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> QueueKey:
+        """The queue partition of the task."""
+        return QueueKey.of(self.record)
+
+    def is_expired(self, now_ms: int) -> bool:
+        """Whether its schedule-to-start timeout (0 = none) has passed at ``now_ms``."""
+        timeout = int(self.record.get("schedule_to_start_timeout_ms") or 0)
+        if timeout <= 0:
+            return False
+        return now_ms >= int(self.record["schedule_time_ms"]) + timeout
+
+    def _order(self) -> tuple[int, int]:
+        # Across the partitions of one queue, older schedule times go first; arrival breaks ties.
+        return (int(self.record.get("schedule_time_ms") or 0), self.seq)
+
+    def _move(self, expected: TaskState, new: TaskState) -> None:
+        if self.state is not expected:
+            raise InvalidStateError(f"task is {self.state.value}, expected {expected.value}")
+        self.state = new
+
+
+@dataclass(eq=False)
+class Poller:
+    """One poll request waiting on one or more queue partitions.
+
+    Attributes:
+        keys: The queue partitions it accepts a task from (all 4 of a normal queue, or one).
+        deadline_ms: When it gives up, for ``expire_pollers``; None = only by ``cancel``.
+        state: Where it is in its life cycle.
+        task: The task it was matched with, once ``MATCHED``.
+    """
+
+    keys: tuple[QueueKey, ...]
+    deadline_ms: int | None = None
+    state: PollerState = PollerState.NEW
+    task: QueuedTask | None = None
+
+
+@dataclass
+class MatchingMetrics:
+    """Counters of what matching did, for tests and monitoring."""
+
+    sync_matches: int = 0
+    backlog_dispatches: int = 0
+    expired: int = 0
+    requeued: int = 0
+    stale: int = 0
+    revoked_tasks: int = 0
+
+
+class TaskQueues:
+    """All queue partitions of one matching process, keyed by ``QueueKey``.
+
+    Args:
+        partition_of: Maps a queue partition to the tasks-topic partition its tasks live on; used
+            to find what a revoked Kafka partition takes away.
+    """
+
+    def __init__(self, partition_of: Callable[[QueueKey], int]) -> None:
+        self._partition_of = partition_of
+        self._backlogs: dict[QueueKey, deque[QueuedTask]] = {}
+        self._waiters: dict[QueueKey, deque[Poller]] = {}
+        self._watermarks: dict[int, PartitionWatermark] = {}
+        self._seq = itertools.count()
+        self.metrics = MatchingMetrics()
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def offer(self, task: QueuedTask, now_ms: int) -> Poller | None:
+        """Takes a task just read from Kafka.
+
+        Returns:
+            The poller it was handed to (a sync match), or None if it went to the backlog or was
+            dropped as expired.
+        """
+        task._move(TaskState.NEW, TaskState.BACKLOG)
+        task.seq = next(self._seq)
+        task.watermark = self._watermarks.setdefault(task.kafka_partition, PartitionWatermark())
+        task.watermark.add(task.offset)
+        if task.is_expired(now_ms):
+            self._drop_expired(task)
+            return None
+        poller = self._match_waiting(task)
+        if poller is not None:
+            self.metrics.sync_matches += 1
+            return poller
+        self._backlogs.setdefault(task.key, deque()).append(task)
+        return None
+
+    def skip(self, kafka_partition: int, offset: int) -> None:
+        """Records an offset that holds no task (e.g. an undecodable record) as finished."""
+        watermark = self._watermarks.setdefault(kafka_partition, PartitionWatermark())
+        watermark.add(offset)
+        watermark.finish(offset)
+
+    def complete(self, task: QueuedTask, *, stale: bool = False) -> None:
+        """Finishes a dispatched task: the worker has it, or history said it is stale."""
+        task._move(TaskState.DISPATCHING, TaskState.DONE)
+        if stale:
+            self.metrics.stale += 1
+        self._finish(task)
+
+    def requeue(self, task: QueuedTask, now_ms: int) -> Poller | None:
+        """Puts a dispatched task back after a transient failure, at the head of its backlog.
+
+        Returns:
+            A waiting poller it was handed to at once, or None.
+        """
+        task._move(TaskState.DISPATCHING, TaskState.BACKLOG)
+        if not self._is_current(task):
+            # Its partition was revoked while it was in flight: the new owner re-reads it.
+            task.state = TaskState.REVOKED
+            return None
+        self.metrics.requeued += 1
+        if task.is_expired(now_ms):
+            self._drop_expired(task)
+            return None
+        poller = self._match_waiting(task)
+        if poller is None:
+            self._backlogs.setdefault(task.key, deque()).appendleft(task)
+        return poller
+
+    def expire_tasks(self, now_ms: int) -> int:
+        """Drops every backlog task whose schedule-to-start timeout has passed.
+
+        Returns:
+            How many were dropped.
+        """
+        dropped = 0
+        for key, backlog in list(self._backlogs.items()):
+            keep: deque[QueuedTask] = deque()
+            for task in backlog:
+                if task.is_expired(now_ms):
+                    self._drop_expired(task)
+                    dropped += 1
+                else:
+                    keep.append(task)
+            self._set_backlog(key, keep)
+        return dropped
+
+    # -- pollers -------------------------------------------------------------------------------
+
+    def poll(self, poller: Poller, now_ms: int) -> QueuedTask | None:
+        """Gives a new poller the oldest backlog task of its partitions, or makes it wait.
+
+        Returns:
+            The task (now ``DISPATCHING``), or None if the poller is now ``WAITING``.
+        """
+        if poller.state is not PollerState.NEW:
+            raise InvalidStateError(f"poller is {poller.state.value}, expected new")
+        task = self._take_oldest(poller.keys, now_ms)
+        if task is not None:
+            self.metrics.backlog_dispatches += 1
+            self._assign(poller, task)
+            return task
+        poller.state = PollerState.WAITING
+        for key in poller.keys:
+            self._waiters.setdefault(key, deque()).append(poller)
+        return None
+
+    def cancel(self, poller: Poller) -> bool:
+        """Withdraws a waiting poller; False if it was not waiting (e.g. already matched)."""
+        if poller.state is not PollerState.WAITING:
+            return False
+        poller.state = PollerState.CANCELLED
+        self._unregister(poller)
+        return True
+
+    def expire_pollers(self, now_ms: int) -> list[Poller]:
+        """Withdraws every waiting poller whose deadline has passed, and returns them."""
+        expired = [
+            p for p in self._all_waiting() if p.deadline_ms is not None and now_ms >= p.deadline_ms
+        ]
+        for poller in expired:
+            poller.state = PollerState.EXPIRED
+            self._unregister(poller)
+        return expired
+
+    # -- partitions ----------------------------------------------------------------------------
+
+    def revoke(self, kafka_partitions: Iterable[int]) -> list[Poller]:
+        """Forgets everything of the given tasks-topic partitions after the group took them away.
+
+        Returns:
+            The waiting pollers that waited on any of them; they are ``REVOKED`` and should get an
+            empty response so the worker polls again (and reaches the new owner).
+        """
+        parts = set(kafka_partitions)
+        for key in [k for k in self._backlogs if self._partition_of(k) in parts]:
+            for task in self._backlogs.pop(key):
+                task.state = TaskState.REVOKED
+                self.metrics.revoked_tasks += 1
+        for part in parts:
+            self._watermarks.pop(part, None)
+        revoked = [
+            p for p in self._all_waiting() if any(self._partition_of(k) in parts for k in p.keys)
+        ]
+        for poller in revoked:
+            poller.state = PollerState.REVOKED
+            self._unregister(poller)
+        return revoked
+
+    def low_watermark(self, kafka_partition: int) -> int | None:
+        """The offset to commit for a partition, or None if nothing was read from it yet."""
+        watermark = self._watermarks.get(kafka_partition)
+        return None if watermark is None else watermark.low_watermark
+
+    def watermarks(self) -> dict[int, int]:
+        """The offsets to commit, per partition read so far."""
+        return {
+            part: wm.low_watermark
+            for part, wm in self._watermarks.items()
+            if wm.low_watermark is not None
+        }
+
+    def backlog_len(self, key: QueueKey) -> int:
+        """Number of tasks waiting in one queue partition's backlog."""
+        return len(self._backlogs.get(key, ()))
+
+    def waiting_pollers(self, key: QueueKey) -> int:
+        """Number of pollers waiting on one queue partition."""
+        return len(self._waiters.get(key, ()))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _match_waiting(self, task: QueuedTask) -> Poller | None:
+        waiters = self._waiters.get(task.key)
+        if not waiters:
+            return None
+        poller = waiters[0]
+        self._unregister(poller)
+        self._assign(poller, task)
+        return poller
+
+    def _assign(self, poller: Poller, task: QueuedTask) -> None:
+        task._move(TaskState.BACKLOG, TaskState.DISPATCHING)
+        poller.state = PollerState.MATCHED
+        poller.task = task
+
+    def _take_oldest(self, keys: tuple[QueueKey, ...], now_ms: int) -> QueuedTask | None:
+        best: QueuedTask | None = None
+        for key in keys:
+            backlog = self._backlogs.get(key)
+            while backlog and backlog[0].is_expired(now_ms):
+                self._drop_expired(backlog.popleft())
+            if backlog and (best is None or backlog[0]._order() < best._order()):
+                best = backlog[0]
+        if best is None:
+            return None
+        backlog = self._backlogs[best.key]
+        backlog.popleft()
+        self._set_backlog(best.key, backlog)
+        return best
+
+    def _drop_expired(self, task: QueuedTask) -> None:
+        task.state = TaskState.EXPIRED
+        self.metrics.expired += 1
+        self._finish(task)
+
+    def _finish(self, task: QueuedTask) -> None:
+        if self._is_current(task) and task.watermark is not None:
+            task.watermark.finish(task.offset)
+
+    def _is_current(self, task: QueuedTask) -> bool:
+        # Only the tracker the task was counted in may move; a revoked-then-reassigned partition
+        # has a new one that never saw this offset.
+        return task.watermark is not None and task.watermark is self._watermarks.get(
+            task.kafka_partition
+        )
+
+    def _set_backlog(self, key: QueueKey, backlog: deque[QueuedTask]) -> None:
+        if backlog:
+            self._backlogs[key] = backlog
+        else:
+            self._backlogs.pop(key, None)
+
+    def _unregister(self, poller: Poller) -> None:
+        for key in poller.keys:
+            waiters = self._waiters.get(key)
+            if waiters is None:
+                continue
+            if poller in waiters:
+                waiters.remove(poller)
+            if not waiters:
+                del self._waiters[key]
+
+    def _all_waiting(self) -> list[Poller]:
+        seen: dict[int, Poller] = {}
+        for waiters in self._waiters.values():
+            for poller in waiters:
+                seen.setdefault(id(poller), poller)
+        return list(seen.values())

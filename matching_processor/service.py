@@ -1,0 +1,238 @@
+"""A matching process: tasks-topic consumer thread, dispatcher, inbox producer, internal gRPC API.
+
+Threads: the asyncio loop owns the ``Dispatcher`` (and through it the ``TaskQueues``), the gRPC
+server and the inbox producer; the ``TaskConsumer`` thread only reads Kafka and commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
+
+import schemas
+from history_processor.sharding import shard_for
+from matching_processor import api, routing
+from matching_processor.config import MatchingConfig
+from matching_processor.consumer import TaskConsumer
+from matching_processor.dispatcher import Dispatcher
+from matching_processor.exceptions import MatchingError
+from matching_processor.history import HistoryCaller
+from matching_processor.messages import ACTIVITY_TASK_STARTED, ActivityTaskStartedRequest
+from matching_processor.queues import MatchingMetrics, TaskQueues
+
+log = logging.getLogger(__name__)
+
+_TICK_SECONDS = 1.0
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class MatchingService:
+    """One matching process; use as ``async with MatchingService(...)`` or ``start``/``stop``.
+
+    Args:
+        config: Where and how to run.
+        history: Client for RecordWorkflowTaskStarted, e.g. a
+            ``history_processor.client.HistoryClient``.
+        clock: Epoch milliseconds; schedule-to-start expiry and start times use it.
+    """
+
+    def __init__(
+        self,
+        config: MatchingConfig,
+        history: HistoryCaller,
+        clock: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self.config = config
+        self._history = history
+        self._clock = clock
+        self._dispatcher: Dispatcher | None = None
+        self._server: grpc.aio.Server | None = None
+        self._consumer: TaskConsumer | None = None
+        self._producer: Producer | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._n_inbox = 0
+        self.address = ""
+        self.activity_started_sent = 0
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The poll/dispatch logic (metrics, backlog and poll introspection); loop-only."""
+        if self._dispatcher is None:
+            raise MatchingError("service not started")
+        return self._dispatcher
+
+    @property
+    def metrics(self) -> MatchingMetrics:
+        """Counters: sync matches, backlog dispatches, expired, stale, requeued tasks."""
+        return self.dispatcher.metrics
+
+    @property
+    def assigned_partitions(self) -> set[int]:
+        """Tasks-topic partitions this member owns now."""
+        return set() if self._consumer is None else self._consumer.assigned
+
+    def backlog_size(self, namespace: str, task_queue: str, task_kind: str) -> int:
+        """Tasks in the backlogs of all partitions of a normal queue."""
+        return self.dispatcher.backlog_size(namespace, task_queue, task_kind)
+
+    def waiting_polls(self, namespace: str, task_queue: str, task_kind: str) -> int:
+        """Polls waiting on a normal queue."""
+        return self.dispatcher.waiting_polls(namespace, task_queue, task_kind)
+
+    async def poll_workflow_task(
+        self, request: wsv1.PollWorkflowTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollWorkflowTaskQueueResponse:
+        """Long-polls a workflow task in-process (what the gRPC method does)."""
+        return await self.dispatcher.poll_workflow_task(request, time_remaining)
+
+    async def poll_activity_task(
+        self, request: wsv1.PollActivityTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollActivityTaskQueueResponse:
+        """Long-polls an activity task in-process (what the gRPC method does)."""
+        return await self.dispatcher.poll_activity_task(request, time_remaining)
+
+    async def __aenter__(self) -> MatchingService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Reads topic metadata, starts the gRPC server, then joins the consumer group."""
+        n_tasks, self._n_inbox = await asyncio.to_thread(self._partition_counts)
+        queues = TaskQueues(
+            lambda key: routing.topic_partition_for(
+                key.namespace, key.task_queue, key.task_kind, key.tq_partition, n_tasks
+            )
+        )
+        self._dispatcher = Dispatcher(
+            queues,
+            self._history,
+            self._clock,
+            self._send_activity_started,
+            self.config.n_tq_partitions,
+            self.config.history_timeout,
+        )
+        try:
+            await self._start_io()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("matching serving on %s", self.address)
+
+    async def _start_io(self) -> None:
+        dispatcher = self.dispatcher
+        self._server = grpc.aio.server()
+        self._server.add_generic_rpc_handlers(
+            (api.generic_handler(self._grpc_poll_workflow, self._grpc_poll_activity),)
+        )
+        port = self._server.add_insecure_port(f"{self.config.grpc_host}:{self.config.grpc_port}")
+        if port == 0:
+            raise MatchingError(f"cannot bind {self.config.grpc_host}:{self.config.grpc_port}")
+        await self._server.start()
+        # The member's client.id carries the real port, so discovery works with port 0 too.
+        self.address = f"{self.config.advertise_host}:{port}"
+        self._producer = Producer(self.config.producer_settings())
+        self._consumer = TaskConsumer(
+            self.config.consumer_settings(self.address),
+            self.config.tasks_topic,
+            asyncio.get_running_loop(),
+            deliver=dispatcher.on_records,
+            revoke=dispatcher.revoke,
+            watermarks=dispatcher.watermarks,
+            commit_interval=self.config.commit_interval,
+        )
+        self._consumer.start()
+        self._ticker = asyncio.create_task(self._tick(), name="matching-ticker")
+
+    async def stop(self) -> None:
+        """Answers waiting polls empty, stops serving, commits and leaves the group."""
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+        if self._server is not None:
+            await self._server.stop(grace=2.0)
+            self._server = None
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            producer = self._producer
+            self._producer = None
+            await asyncio.to_thread(producer.flush, 10.0)
+
+    async def _grpc_poll_workflow(
+        self, request: wsv1.PollWorkflowTaskQueueRequest, context: grpc.aio.ServicerContext
+    ) -> wsv1.PollWorkflowTaskQueueResponse:
+        return await self.dispatcher.poll_workflow_task(request, context.time_remaining())
+
+    async def _grpc_poll_activity(
+        self, request: wsv1.PollActivityTaskQueueRequest, context: grpc.aio.ServicerContext
+    ) -> wsv1.PollActivityTaskQueueResponse:
+        return await self.dispatcher.poll_activity_task(request, context.time_remaining())
+
+    def _send_activity_started(self, message: ActivityTaskStartedRequest) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        command = {
+            "command_id": uuid.uuid4().hex,
+            "namespace": message.namespace,
+            "workflow_id": message.workflow_id,
+            "kind": ACTIVITY_TASK_STARTED,
+            "payload": message.to_bytes(),
+            "reply_to": None,
+            "request_time_ms": message.started_time_ms,
+        }
+        try:
+            producer.produce(
+                self.config.inbox_topic,
+                value=schemas.encode(schemas.INBOX_COMMAND, command),
+                key=f"{message.namespace}/{message.workflow_id}".encode(),  # as HistoryClient
+                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
+                on_delivery=_log_delivery_error,
+            )
+            self.activity_started_sent += 1
+        except (BufferError, KafkaException) as exc:
+            # Best effort, as designed: history learns of the start when the attempt ends.
+            log.warning("ActivityTaskStarted for %s not sent: %s", message.workflow_id, exc)
+        producer.poll(0)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_SECONDS)
+            self.dispatcher.expire()
+            if self._producer is not None:
+                self._producer.poll(0)
+
+    def _partition_counts(self) -> tuple[int, int]:
+        admin = AdminClient({"bootstrap.servers": self.config.bootstrap})
+        topics = admin.list_topics(timeout=30).topics
+        counts = []
+        for name in (self.config.tasks_topic, self.config.inbox_topic):
+            meta = topics.get(name)
+            if meta is None or meta.error is not None or not meta.partitions:
+                raise MatchingError(f"topic {name} does not exist at {self.config.bootstrap}")
+            counts.append(len(meta.partitions))
+        return counts[0], counts[1]
+
+
+def _log_delivery_error(err: Any, msg: Any) -> None:
+    if err is not None:
+        log.warning("ActivityTaskStarted delivery failed: %s", err)

@@ -1,0 +1,25 @@
+"""Starts Strom's own services (frontend, processors, indexer) on top of a running DevCluster."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+
+from strom._devserver.cluster import DevCluster
+
+
+def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """Starts Strom's services against `cluster` and returns their processes.
+
+    Contracts:
+    - Each process is started with `start_new_session=True`; the caller stops them
+      (SIGTERM to the process group, then SIGKILL) before stopping Kafka and Elasticsearch.
+    - It returns only once the frontend accepts connections on `args.port`, or raises
+      `DevServerError` with the failing service's log tail.
+    """
+    from strom._services import ServiceSet
+
+    services = ServiceSet.start(
+        cluster.kafka_bootstrap, cluster.es_url, cluster.data_dir, port=args.port
+    )
+    return list(services.processes.values())

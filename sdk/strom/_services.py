@@ -1,0 +1,126 @@
+"""Starts Strom's services (history, matching, visibility indexer, frontend) as processes.
+
+Used by `strom server start-dev` and by `strom.testing`; each service runs in its own process
+and session, with its log in `<log_dir>/<service>.log`.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strom._devserver.errors import ProcessExitedError
+from strom._devserver.ports import check_ports_free, free_port
+from strom._devserver.process import stop_tree
+from strom.topics import Topology
+
+_READY_TIMEOUT_S = 120.0
+_STOP_TIMEOUT_S = 20.0
+
+
+@dataclass
+class ServiceSet:
+    """The running services of one Strom cluster."""
+
+    topology: Topology
+    port: int
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        """Where Temporal clients connect."""
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(
+        cls,
+        bootstrap: str,
+        es_url: str,
+        data_dir: Path,
+        port: int = 7233,
+        topology: Topology | None = None,
+    ) -> ServiceSet:
+        """Creates the topics, starts every service and waits until the frontend answers.
+
+        Raises:
+            PortInUseError: The frontend port is taken.
+            ProcessExitedError: A service exited during start-up (its log tail is included).
+        """
+        check_ports_free(
+            [(port, "Temporal frontend port")], "Strom", "pass another port (--port)"
+        )
+        topology = topology or Topology()
+        topology.ensure(bootstrap)
+        log_dir = data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        services = cls(topology, port, log_dir)
+        common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
+        try:
+            services._spawn(
+                "history",
+                "history_processor",
+                [*common, "--state-dir", str(data_dir / "history-state")],
+            )
+            services._spawn(
+                "matching",
+                "matching_processor",
+                [*common, "--grpc-port", str(free_port()), "--reply-partition", "1"],
+            )
+            services._spawn("visibility", "visibility_indexer", [*common, "--es-url", es_url])
+            services._spawn(
+                "frontend",
+                "frontend",
+                [*common, "--es-url", es_url, "--port", str(port), "--reply-partition", "0"],
+            )
+            services._wait_ready()
+        except BaseException:
+            services.stop()
+            raise
+        return services
+
+    def _spawn(self, name: str, module: str, args: list[str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise ProcessExitedError(
+            f"the frontend did not listen on port {self.port} within {_READY_TIMEOUT_S:.0f}s; "
+            f"see {self.log_dir / 'frontend.log'}"
+        )
+
+    def check_alive(self) -> None:
+        """Raises ProcessExitedError when a service has exited."""
+        for name, popen in self.processes.items():
+            if popen.poll() is not None:
+                log = self.log_dir / f"{name}.log"
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+                raise ProcessExitedError(
+                    f"Strom's {name} service exited with code {popen.returncode}; "
+                    f"its log is {log}:\n{tail}"
+                )
+
+    def stop(self) -> None:
+        """Stops every service, frontend first; idempotent."""
+        for name in reversed(list(self.processes)):
+            stop_tree(self.processes[name], _STOP_TIMEOUT_S, f"Strom {name} service")
+        self.processes = {}

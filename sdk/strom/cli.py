@@ -1,0 +1,173 @@
+"""The `strom` command line: `strom server start-dev` runs a local Strom for development."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from strom._devserver import DevCluster, DevServerError, default_data_dir
+from strom._devserver.process import stop_tree
+from strom._devserver.services import start_services
+
+READY_BANNER = "Strom dev server is ready."
+_SERVICE_STOP_TIMEOUT_S = 20.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser of the `strom` command."""
+    parser = argparse.ArgumentParser(
+        prog="strom",
+        description="Strom: a Temporal-compatible durable-execution server on Apache Kafka.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    server = commands.add_parser(
+        "server", help="run a Strom server", description="Run a Strom server."
+    )
+    server_commands = server.add_subparsers(dest="server_command", metavar="COMMAND", required=True)
+    start_dev = server_commands.add_parser(
+        "start-dev",
+        help="run Kafka, Elasticsearch and Strom locally in the foreground",
+        description=(
+            "Start a real single-node Apache Kafka broker (KRaft) and a real Elasticsearch node "
+            "on 127.0.0.1, then Strom's services on top of them (this version has none yet: "
+            "only Kafka and Elasticsearch run), and print where to connect. The first run "
+            "downloads Kafka and Elasticsearch from Maven Central (needs Java 17+ and Maven) "
+            "into $STROM_HOME or ~/.cache/strom; later runs reuse the download and the data. "
+            "Runs until Ctrl-C or SIGTERM, then stops every process it started."
+        ),
+    )
+    start_dev.add_argument(
+        "--fresh", action="store_true", help="wipe the data directory first (an empty cluster)"
+    )
+    start_dev.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"where Kafka and Elasticsearch keep their data (default: {default_data_dir()})",
+    )
+    start_dev.add_argument(
+        "--kafka-port",
+        type=int,
+        default=19092,
+        metavar="PORT",
+        help="Kafka client port; its KRaft controller uses PORT+1 (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--es-port",
+        type=int,
+        default=19200,
+        metavar="PORT",
+        help="Elasticsearch HTTP port; its transport uses PORT+100 (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--port",
+        type=int,
+        default=7233,
+        metavar="PORT",
+        help="Temporal gRPC frontend port of Strom's services, once they exist "
+        "(default: %(default)s)",
+    )
+    return parser
+
+
+def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[object]) -> str:
+    lines = [READY_BANNER]
+    if services:
+        lines.append(f"  Temporal frontend:  127.0.0.1:{args.port}")
+    lines += [
+        f"  Kafka bootstrap:    {cluster.kafka_bootstrap}",
+        f"  Elasticsearch URL:  {cluster.es_url}",
+        f"  Data directory:     {cluster.data_dir}",
+        f"  Logs:               {cluster.kafka.log_path}",
+        f"                      {cluster.elasticsearch.log_path}",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def _stop_services(services: Sequence[subprocess.Popen[bytes]]) -> None:
+    for popen in reversed(services):
+        stop_tree(popen, _SERVICE_STOP_TIMEOUT_S, f"service {popen.args!r}")
+
+
+def _dead(cluster: DevCluster, services: Sequence[subprocess.Popen[bytes]]) -> str | None:
+    for node in (cluster.kafka, cluster.elasticsearch):
+        if node.process is not None and node.process.poll() is not None:
+            return (
+                f"{node.process.name} exited unexpectedly (code {node.process.poll()}); "
+                f"its log is {node.log_path}:\n{node.process.log_tail()}"
+            )
+    for popen in services:
+        if popen.poll() is not None:
+            return f"service {popen.args!r} exited unexpectedly (code {popen.returncode})"
+    return None
+
+
+def start_dev(args: argparse.Namespace) -> int:
+    """Runs `strom server start-dev` until interrupted; returns the exit code."""
+    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
+    cluster = DevCluster(
+        data_dir, kafka_port=args.kafka_port, es_port=args.es_port, fresh=args.fresh
+    )
+    services: list[subprocess.Popen[bytes]] = []
+    failure: str | None = None
+    try:
+        cluster.start()
+        services = start_services(cluster, args)
+        print(_banner(cluster, args, services), flush=True)
+        while failure is None:
+            time.sleep(0.5)
+            failure = _dead(cluster, services)
+    except KeyboardInterrupt:
+        print("Stopping...", file=sys.stderr, flush=True)
+    finally:
+        # A second Ctrl-C must not abandon the shutdown halfway; stopping is bounded anyway.
+        with _signals(signal.SIG_IGN):
+            _stop_services(services)
+            cluster.stop()
+    if failure is not None:
+        print(f"strom: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _signals(
+    handler: signal.Handlers | Callable[[int, FrameType | None], object],
+) -> Iterator[None]:
+    """Sets SIGINT and SIGTERM to `handler` for the block, then restores the previous ones."""
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `strom` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="strom: %(message)s", stream=sys.stderr)
+    try:
+        # SIGTERM takes the same path as Ctrl-C: KeyboardInterrupt in the main thread.
+        with _signals(signal.default_int_handler):
+            if args.command == "server" and args.server_command == "start-dev":
+                return start_dev(args)
+    except DevServerError as exc:
+        print(f"strom: error: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

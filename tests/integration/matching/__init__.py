@@ -1,0 +1,1 @@
+"""Integration tests of the matching processor on a real Kafka broker."""
