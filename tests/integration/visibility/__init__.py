@@ -1,0 +1,1 @@
+"""Integration tests of visibility_indexer against real Elasticsearch and Kafka."""
