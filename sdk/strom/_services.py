@@ -30,6 +30,12 @@ class ServiceSet:
     port: int
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def history_state_dir(self) -> Path:
+        """Root of the history processor's RocksDB stores."""
+        return self.log_dir.parent / "history-state"
 
     @property
     def target(self) -> str:
@@ -51,9 +57,7 @@ class ServiceSet:
             PortInUseError: The frontend port is taken.
             ProcessExitedError: A service exited during start-up (its log tail is included).
         """
-        check_ports_free(
-            [(port, "Temporal frontend port")], "Strom", "pass another port (--port)"
-        )
+        check_ports_free([(port, "Temporal frontend port")], "Strom", "pass another port (--port)")
         topology = topology or Topology()
         topology.ensure(bootstrap)
         log_dir = data_dir / "logs"
@@ -64,7 +68,7 @@ class ServiceSet:
             services._spawn(
                 "history",
                 "history_processor",
-                [*common, "--state-dir", str(data_dir / "history-state")],
+                [*common, "--state-dir", str(services.history_state_dir)],
             )
             services._spawn(
                 "matching",
@@ -84,9 +88,14 @@ class ServiceSet:
         return services
 
     def _spawn(self, name: str, module: str, args: list[str]) -> None:
+        self.commands[name] = [sys.executable, "-m", module, *args]
+        self.respawn(name)
+
+    def respawn(self, name: str) -> None:
+        """Starts service `name` (again, e.g. after a test killed it) with its first arguments."""
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            self.commands[name],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
