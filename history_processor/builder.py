@@ -1,0 +1,133 @@
+"""DecisionBuilder: collects a decision's events, updates and outbox records while folding them.
+
+Every event and update goes through the fold as soon as it is emitted, so handlers always
+read a state that is exactly what a restore will rebuild (invariant 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.message import Message
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+
+from history_processor import events as ev
+from history_processor import fold
+from history_processor import updates as upd
+from history_processor.model import Decision, Reply
+from history_processor.state import ExecutionState
+
+# Temporal flushes buffered events with completions last (historybuilder reorderBuffer).
+_COMPLETIONS = (
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+)
+
+
+class DecisionBuilder:
+    """Accumulates one decision over a private copy of the state.
+
+    Attributes:
+        now_ms: The decision's clock reading.
+        state: The working state (the input folded with everything emitted so far).
+    """
+
+    def __init__(self, state: ExecutionState | None, now_ms: int) -> None:
+        self.now_ms = now_ms
+        self.state: ExecutionState | None = state.copy() if state is not None else None
+        self._events: list[HistoryEvent] = []
+        self._updates: list[tuple[str, bytes]] = []
+        self._tasks: list[dict[str, Any]] = []
+        self._visibility: dict[str, Any] | None = None
+
+    @property
+    def run(self) -> ExecutionState:
+        """The working state; only for handlers that checked there is a run."""
+        assert self.state is not None, "no run"
+        return self.state
+
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """Events emitted so far (with ids)."""
+        return list(self._events)
+
+    @property
+    def next_event_id(self) -> int:
+        """Id the next event will get."""
+        return self.state.next_event_id if self.state is not None else 1
+
+    def add_event(
+        self, event_type: EventType.ValueType, attrs: Message, time_ms: int | None = None
+    ) -> HistoryEvent:
+        """Appends an event to history (id assigned here) and folds it."""
+        event = ev.new_event(event_type, self.now_ms if time_ms is None else time_ms, attrs)
+        self.append(event)
+        return event
+
+    def append(self, event: HistoryEvent) -> None:
+        """Appends a prepared event (its id is assigned here) and folds it."""
+        is_start = event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+        event.event_id = 1 if is_start else self.next_event_id
+        self.state = fold.apply_event(self.state, event)
+        self._events.append(event)
+
+    def add_update(self, data: Any) -> None:
+        """Records a state update (an `updates` payload dataclass) and folds it."""
+        kind, payload = upd.encode_update(data, at=self.next_event_id)
+        self.state = fold.apply_update(self.state, kind, payload)
+        self._updates.append((kind, payload))
+
+    def add_or_buffer(
+        self, event_type: EventType.ValueType, attrs: Message, time_ms: int | None = None
+    ) -> None:
+        """Adds an event, or buffers it while a workflow task is started (Temporal's rule)."""
+        task = self.run.workflow_task
+        if task is not None and task.is_started:
+            event = ev.new_event(event_type, self.now_ms if time_ms is None else time_ms, attrs)
+            self.add_update(upd.BufferEvent(event=event.SerializeToString()))
+        else:
+            self.add_event(event_type, attrs, time_ms)
+
+    def flush_buffer(self) -> None:
+        """Writes buffered events to history: completions last, started ids wired."""
+        if not self.run.buffered_events:
+            return
+        buffered = [HistoryEvent.FromString(raw) for raw in self.run.buffered_events]
+        ordered = [e for e in buffered if e.event_type not in _COMPLETIONS]
+        ordered += [e for e in buffered if e.event_type in _COMPLETIONS]
+        started_ids: dict[int, int] = {}
+        for event in ordered:
+            attrs = ev.attributes(event)
+            scheduled = int(getattr(attrs, "scheduled_event_id", 0))
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                started_ids[scheduled] = self.next_event_id
+            elif event.event_type in _COMPLETIONS and scheduled in started_ids:
+                attrs.started_event_id = started_ids[scheduled]  # type: ignore[attr-defined]
+            self.append(event)
+        self.add_update(upd.BufferFlushed())
+
+    def add_task(self, record: dict[str, Any]) -> None:
+        """Adds a TaskRecord dict to the outbox."""
+        self._tasks.append(record)
+
+    def set_visibility(self, record: dict[str, Any]) -> None:
+        """Sets the VisibilityRecord dict of this decision."""
+        self._visibility = record
+
+    def finish(self, reply: Reply | None) -> Decision:
+        """The decision accumulated so far, with `reply`."""
+        return Decision(
+            events=list(self._events),
+            updates=list(self._updates),
+            tasks=list(self._tasks),
+            visibility=self._visibility,
+            reply=reply,
+        )

@@ -1,0 +1,50 @@
+"""The decider: (state, command, clock, ids) -> Decision. Pure: no I/O besides `read_events`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from history_processor.handlers import HANDLERS
+from history_processor.handlers.common import Env, _no_events
+from history_processor.model import Code, Command, Decision, EventReader, error
+from history_processor.state import ExecutionState
+
+log = logging.getLogger(__name__)
+
+
+def decide(
+    state: ExecutionState | None,
+    command: Command,
+    now_ms: int,
+    new_id: Callable[[], str],
+    read_events: EventReader = _no_events,
+) -> Decision:
+    """Decides what one inbox command does to a workflow.
+
+    Args:
+        state: Mutable state of the workflow id's current run, None if it never ran. Not
+            modified.
+        command: The command, payload parsed (`messages.parse_payload`).
+        now_ms: Current time, epoch milliseconds (event times, deadlines).
+        new_id: Returns a fresh unique id (run ids); called only when a run is created.
+        read_events: `read_events(first, next)` returns the committed events of the current
+            run with first <= event_id < next, in order. Needed by RecordWorkflowTaskStarted,
+            RespondWorkflowTaskCompleted (return_new_workflow_task) and
+            GetWorkflowExecutionHistory; the decision's own events never come from it.
+
+    Returns:
+        The Decision. Apply it with `fold.apply_batch(state, decision.events,
+        decision.updates)`; the result's run_id tells which run the events belong to. A
+        handler that raises (a bug, or a payload of the wrong type) yields an INTERNAL reply
+        and changes nothing, so one bad command cannot stop the shard.
+    """
+    handler = HANDLERS.get(command.kind)
+    if handler is None:
+        return Decision(reply=error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}"))
+    env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events)
+    try:
+        return handler(state, command, env)
+    except Exception as exc:  # one bad command must not stop the shard: nothing is applied
+        log.exception("decider failed on %s %s", command.kind, command.command_id)
+        return Decision(reply=error(Code.INTERNAL, f"history decider failed: {exc!r}"))

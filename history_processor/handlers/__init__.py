@@ -1,0 +1,40 @@
+"""One handler module per inbox kind; `HANDLERS` maps the kind to its `handle` function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from history_processor.handlers import (
+    activity_task_started,
+    describe_workflow_execution,
+    get_workflow_execution_history,
+    record_activity_task_heartbeat,
+    record_workflow_task_started,
+    respond_activity_task_completed,
+    respond_activity_task_failed,
+    respond_workflow_task_completed,
+    respond_workflow_task_failed,
+    start_workflow_execution,
+    terminate_workflow_execution,
+    timer_fired,
+)
+from history_processor.handlers.common import Env
+from history_processor.model import Command, Decision
+from history_processor.state import ExecutionState
+
+Handler = Callable[[ExecutionState | None, Command, Env], Decision]
+
+HANDLERS: dict[str, Handler] = {
+    "StartWorkflowExecution": start_workflow_execution.handle,
+    "RecordWorkflowTaskStarted": record_workflow_task_started.handle,
+    "RespondWorkflowTaskCompleted": respond_workflow_task_completed.handle,
+    "RespondWorkflowTaskFailed": respond_workflow_task_failed.handle,
+    "ActivityTaskStarted": activity_task_started.handle,
+    "RespondActivityTaskCompleted": respond_activity_task_completed.handle,
+    "RespondActivityTaskFailed": respond_activity_task_failed.handle,
+    "RecordActivityTaskHeartbeat": record_activity_task_heartbeat.handle,
+    "TerminateWorkflowExecution": terminate_workflow_execution.handle,
+    "TimerFired": timer_fired.handle,
+    "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
+    "DescribeWorkflowExecution": describe_workflow_execution.handle,
+}

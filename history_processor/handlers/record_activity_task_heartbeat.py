@@ -1,0 +1,35 @@
+"""RecordActivityTaskHeartbeat: an activity reports progress; it keeps the heartbeat timer off."""
+
+from __future__ import annotations
+
+from temporalio.api.workflowservice.v1 import (
+    RecordActivityTaskHeartbeatRequest,
+    RecordActivityTaskHeartbeatResponse,
+)
+
+from history_processor import updates as upd
+from history_processor.activities import ensure_started
+from history_processor.builder import DecisionBuilder
+from history_processor.handlers.common import Env, pending_activity, reply_only
+from history_processor.model import Command, Decision, Reply
+from history_processor.state import ExecutionState
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Stores the details and time; answers cancel_requested (always False: Strom has no
+    activity cancellation yet)."""
+    req: RecordActivityTaskHeartbeatRequest = command.payload
+    found = pending_activity(state, req.task_token)
+    if isinstance(found, Reply):
+        return reply_only(found)
+    b = DecisionBuilder(state, env.now_ms)
+    info = ensure_started(b, found[1], req.identity)
+    b.add_update(
+        upd.ActivityHeartbeat(
+            scheduled_event_id=info.scheduled_event_id,
+            details=req.details.SerializeToString() if req.HasField("details") else b"",
+            time_ms=env.now_ms,
+        )
+    )
+    response = RecordActivityTaskHeartbeatResponse(cancel_requested=info.cancel_requested)
+    return b.finish(Reply(payload=response))

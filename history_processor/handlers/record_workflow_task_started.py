@@ -1,0 +1,66 @@
+"""RecordWorkflowTaskStarted (from matching): a poller takes a workflow task."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import TaskQueueKind as TaskQueueKindProto
+
+from history_processor import updates as upd
+from history_processor.builder import DecisionBuilder
+from history_processor.handlers.common import (
+    MSG_WORKFLOW_COMPLETED,
+    MSG_WORKFLOW_TASK_NOT_FOUND,
+    Env,
+    reply_only,
+    workflow_not_found,
+)
+from history_processor.handlers.poll import started_task_response
+from history_processor.messages import RecordWorkflowTaskStarted
+from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.state import ExecutionState
+from history_processor.workflow_tasks import start_workflow_task, version_stamp
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Writes WorkflowTaskStarted and answers with the poll response (history included).
+
+    Errors tell matching to drop the task: NOT_FOUND (stale task), ALREADY_EXISTS (another
+    poller started it), FAILED_PRECONDITION (sticky poller for a task moved to the normal queue).
+    A retry with the same request id gets the same answer again.
+    """
+    msg: RecordWorkflowTaskStarted = command.payload
+    if state is None:
+        return reply_only(workflow_not_found(command.workflow_id))
+    if state.run_id != msg.run_id or not state.is_running:
+        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+    task = state.workflow_task
+    if (
+        task is None
+        or task.scheduled_event_id != msg.scheduled_event_id
+        or task.attempt != msg.attempt
+    ):
+        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND))
+    poll = msg.poll()
+    poller_sticky = poll.task_queue.kind == TaskQueueKindProto.TASK_QUEUE_KIND_STICKY
+    b = DecisionBuilder(state, env.now_ms)
+    if task.is_started:
+        if task.request_id != msg.request_id:
+            return reply_only(error(Code.ALREADY_EXISTS, "Workflow task already started."))
+        response = started_task_response(
+            b, env, state.next_event_id, bool(state.sticky_task_queue), poll.identity
+        )
+        return reply_only(Reply(payload=response))
+    if state.sticky_task_queue and poll.task_queue.name != state.sticky_task_queue:
+        # The task reached a poller of another queue (e.g. the normal one): stop being sticky.
+        b.add_update(upd.Sticky())
+    elif not state.sticky_task_queue and poller_sticky:
+        return reply_only(
+            error(
+                Code.FAILED_PRECONDITION,
+                "rejecting sticky poller because workflow has moved to normal queue",
+            )
+        )
+    start_workflow_task(b, msg.request_id, poll.identity, version_stamp(poll))
+    response = started_task_response(
+        b, env, state.next_event_id, bool(b.run.sticky_task_queue), poll.identity
+    )
+    return b.finish(Reply(payload=response))

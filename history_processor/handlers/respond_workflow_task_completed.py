@@ -1,0 +1,164 @@
+"""RespondWorkflowTaskCompleted: the workflow's commands become history; maybe a new task."""
+
+from __future__ import annotations
+
+from temporalio.api.common.v1 import WorkerVersionStamp
+from temporalio.api.enums.v1 import CommandType, EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import (
+    WorkflowTaskCompletedEventAttributes,
+    WorkflowTaskScheduledEventAttributes,
+    WorkflowTaskStartedEventAttributes,
+)
+from temporalio.api.workflowservice.v1 import (
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
+)
+
+from history_processor import events as ev
+from history_processor import updates as upd
+from history_processor.builder import DecisionBuilder
+from history_processor.handlers.commands import (
+    CommandFailure,
+    apply_commands,
+    sequence_error,
+    unsupported,
+)
+from history_processor.handlers.common import Env, enum_message, reply_only, started_workflow_task
+from history_processor.handlers.poll import started_task_response
+from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.outbox import visibility_record
+from history_processor.state import ExecutionState, WorkflowTaskInfo
+from history_processor.workflow_tasks import (
+    current_task_queue,
+    fail_workflow_task,
+    schedule_workflow_task,
+    start_workflow_task,
+)
+
+_NEW_TASK_REQUEST_ID = "request-from-RespondWorkflowTaskCompleted"
+
+
+def _stamp(req: RespondWorkflowTaskCompletedRequest) -> WorkerVersionStamp | None:
+    return req.worker_version_stamp if req.HasField("worker_version_stamp") else None
+
+
+def _write_transient_events(
+    b: DecisionBuilder, task: WorkflowTaskInfo, req: RespondWorkflowTaskCompletedRequest
+) -> None:
+    """A transient task's scheduled and started events finally go into history."""
+    stamp = _stamp(req)
+    if stamp is not None and stamp.use_versioning:
+        stamp = None  # Strom has no versioning-2 build id assignment; Temporal drops it too.
+    b.add_event(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        WorkflowTaskScheduledEventAttributes(
+            task_queue=current_task_queue(b.run),
+            start_to_close_timeout=ev.duration(task.start_to_close_timeout_ms),
+            attempt=task.attempt,
+        ),
+        time_ms=task.scheduled_time_ms,
+    )
+    b.add_event(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        WorkflowTaskStartedEventAttributes(
+            scheduled_event_id=task.scheduled_event_id,
+            identity=req.identity,
+            request_id=task.request_id,
+            suggest_continue_as_new=task.suggest_continue_as_new,
+            history_size_bytes=task.history_size_bytes,
+            worker_version=stamp,
+        ),
+        time_ms=task.started_time_ms,
+    )
+
+
+def _completed_attributes(
+    task: WorkflowTaskInfo, req: RespondWorkflowTaskCompletedRequest
+) -> WorkflowTaskCompletedEventAttributes:
+    attrs = WorkflowTaskCompletedEventAttributes(
+        scheduled_event_id=task.scheduled_event_id,
+        started_event_id=task.started_event_id,
+        identity=req.identity,
+        binary_checksum=req.binary_checksum,
+        worker_deployment_name=req.deployment_options.deployment_name,
+    )
+    for name in ("sdk_metadata", "metering_metadata"):
+        if req.HasField(name):
+            getattr(attrs, name).CopyFrom(getattr(req, name))
+    if req.HasField("worker_version_stamp"):
+        attrs.worker_version.CopyFrom(req.worker_version_stamp)
+    return attrs
+
+
+def _fail(
+    state: ExecutionState,
+    req: RespondWorkflowTaskCompletedRequest,
+    failure: CommandFailure,
+    env: Env,
+) -> Decision:
+    """Fails the task instead (the partial completion is discarded, as Temporal reloads)."""
+    name = WorkflowTaskFailedCause.Name(failure.cause)
+    cause_text = enum_message(name, "WORKFLOW_TASK_FAILED_CAUSE_")
+    message = f"{cause_text}: {failure.detail}" if failure.detail else cause_text
+    task = state.workflow_task
+    assert task is not None
+    unhandled = (
+        failure.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+    )
+    if task.attempt > 1 and not unhandled:
+        # Drop it: the task times out and is retried later (Temporal avoids a busy loop).
+        return reply_only(error(Code.INVALID_ARGUMENT, message))
+    b = DecisionBuilder(state, env.now_ms)
+    fail_workflow_task(
+        b, failure.cause, ev.server_failure(message), req.identity, req.binary_checksum
+    )
+    schedule_workflow_task(b)
+    return b.finish(error(Code.INVALID_ARGUMENT, message))
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Completes the started workflow task with its commands."""
+    req: RespondWorkflowTaskCompletedRequest = command.payload
+    found = started_workflow_task(state, req.task_token)
+    if isinstance(found, Reply):
+        return reply_only(found)
+    assert state is not None
+    _, task = found
+    commands = list(req.commands)
+    bad_sequence = sequence_error(commands)
+    if bad_sequence is not None:
+        return reply_only(error(Code.INVALID_ARGUMENT, bad_sequence))
+    other = unsupported(commands)
+    if other is not None:
+        name = enum_message(CommandType.Name(other.command_type), "COMMAND_TYPE_")
+        return reply_only(error(Code.UNIMPLEMENTED, f"Strom does not support command {name} yet."))
+    b = DecisionBuilder(state, env.now_ms)
+    had_buffered = state.has_buffered_events
+    if task.transient:
+        _write_transient_events(b, task, req)
+    completed = b.add_event(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, _completed_attributes(task, req)
+    )
+    sticky = req.sticky_attributes.worker_task_queue.name
+    if sticky:
+        timeout = req.sticky_attributes.schedule_to_start_timeout.ToMilliseconds()
+        b.add_update(upd.Sticky(task_queue=sticky, schedule_to_start_timeout_ms=timeout))
+    elif state.sticky_task_queue:
+        b.add_update(upd.Sticky())
+    try:
+        apply_commands(b, commands, completed.event_id, had_buffered)
+    except CommandFailure as failure:
+        return _fail(state, req, failure, env)
+    if not b.run.is_running:
+        b.set_visibility(visibility_record(b.run))
+        return b.finish(Reply(payload=RespondWorkflowTaskCompletedResponse()))
+    response = RespondWorkflowTaskCompletedResponse()
+    if had_buffered or req.force_create_new_workflow_task:
+        inline = req.return_new_workflow_task
+        schedule_workflow_task(b, emit_task=not inline)
+        if inline:
+            # Temporal starts the new task at once and returns it (no trip through matching).
+            start_workflow_task(b, _NEW_TASK_REQUEST_ID, req.identity, _stamp(req))
+            new_task = started_task_response(b, env, state.next_event_id, True, req.identity)
+            response.workflow_task.CopyFrom(new_task)
+    return b.finish(Reply(payload=response))

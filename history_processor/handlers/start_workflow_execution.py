@@ -1,0 +1,192 @@
+"""StartWorkflowExecution: a new run, its first workflow task, idempotent by request id."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import EventType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy
+from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
+from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
+from temporalio.api.workflowservice.v1 import (
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+)
+
+from history_processor import events as ev
+from history_processor import updates as upd
+from history_processor.builder import DecisionBuilder
+from history_processor.handlers.common import Env, reply_only
+from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.outbox import visibility_record
+from history_processor.state import ExecutionState, WorkflowStatus, _ms
+from history_processor.workflow_tasks import schedule_workflow_task
+
+DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000
+MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000
+_FAILED_STATUSES = (
+    WorkflowStatus.FAILED,
+    WorkflowStatus.CANCELED,
+    WorkflowStatus.TERMINATED,
+    WorkflowStatus.TIMED_OUT,
+)
+
+
+def _validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | None:
+    if not req.request_id:
+        return error(Code.INVALID_ARGUMENT, "Missing request ID.")
+    if not workflow_id:
+        return error(Code.INVALID_ARGUMENT, "WorkflowId is not set on request.")
+    if not req.task_queue.name:
+        return error(Code.INVALID_ARGUMENT, "Missing Taskqueue.")
+    if not req.workflow_type.name:
+        return error(Code.INVALID_ARGUMENT, "Missing WorkflowType.")
+    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
+        if _ms(getattr(req, name)) < 0:
+            return error(Code.INVALID_ARGUMENT, f"invalid {name}: negative duration")
+    return None
+
+
+def _already_started(message: str, state: ExecutionState) -> Reply:
+    return error(
+        Code.ALREADY_EXISTS,
+        message.format(workflow_id=state.workflow_id, run_id=state.run_id),
+        WorkflowExecutionAlreadyStartedFailure(
+            start_request_id=state.start_request_id,
+            run_id=state.run_id,
+            first_execution_run_id=state.first_execution_run_id,
+        ),
+    )
+
+
+def _resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest) -> Reply | None:
+    """Temporal's ResolveDuplicateWorkflowID; None means a new run may start."""
+    reuse = req.workflow_id_reuse_policy
+    conflict = req.workflow_id_conflict_policy
+    if reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
+        conflict = WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+        reuse = WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+    if state.is_running:
+        if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+            return Reply(
+                payload=StartWorkflowExecutionResponse(
+                    run_id=state.run_id, started=False, status=state.status.to_proto()
+                )
+            )
+        if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+            return error(
+                Code.UNIMPLEMENTED,
+                "Strom does not support WorkflowIdConflictPolicy TerminateExisting.",
+            )
+        return _already_started(
+            "Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {run_id}.",
+            state,
+        )
+    if reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+        return _already_started(
+            "Workflow execution already finished. WorkflowId: {workflow_id}, RunId: {run_id}. "
+            "Workflow Id reuse policy: reject duplicate workflow Id.",
+            state,
+        )
+    failed_only = WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+    if reuse == failed_only and state.status not in _FAILED_STATUSES:
+        return _already_started(
+            "Workflow execution already finished successfully. WorkflowId: {workflow_id}, "
+            "RunId: {run_id}. Workflow Id reuse policy: allow duplicate workflow Id if last run "
+            "failed.",
+            state,
+        )
+    return None
+
+
+def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
+    """(execution, run, task) timeouts in ms, defaulted like Temporal's start override."""
+    execution = _ms(req.workflow_execution_timeout)
+    run = _ms(req.workflow_run_timeout)
+    if execution:
+        run = min(run, execution) if run else execution
+    task = min(
+        _ms(req.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
+        MAX_WORKFLOW_TASK_TIMEOUT_MS,
+    )
+    if run:
+        task = min(task, run)
+    return execution, run, task
+
+
+def _started_attributes(
+    req: StartWorkflowExecutionRequest, workflow_id: str, run_id: str, now_ms: int
+) -> WorkflowExecutionStartedEventAttributes:
+    execution, run, task = _timeouts(req)
+    attrs = WorkflowExecutionStartedEventAttributes(
+        workflow_type=req.workflow_type,
+        task_queue=ev.task_queue(req.task_queue.name),
+        workflow_task_timeout=ev.duration(task),
+        original_execution_run_id=run_id,
+        identity=req.identity,
+        first_execution_run_id=run_id,
+        attempt=1,
+        cron_schedule=req.cron_schedule,
+        first_workflow_task_backoff=ev.duration(_ms(req.workflow_start_delay)),
+        workflow_id=workflow_id,
+        completion_callbacks=req.completion_callbacks,
+    )
+    for name in ("header", "input", "retry_policy", "memo", "search_attributes", "priority"):
+        if req.HasField(name):
+            getattr(attrs, name).CopyFrom(getattr(req, name))
+    if run:
+        attrs.workflow_run_timeout.CopyFrom(ev.duration(run))
+    if execution:
+        attrs.workflow_execution_timeout.CopyFrom(ev.duration(execution))
+        attrs.workflow_execution_expiration_time.FromMilliseconds(now_ms + execution)
+    return attrs
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Starts a run (or answers a retried start with the run it created)."""
+    req: StartWorkflowExecutionRequest = command.payload
+    workflow_id = req.workflow_id or command.workflow_id
+    invalid = _validate(req, workflow_id)
+    if invalid is not None:
+        return reply_only(invalid)
+    if state is not None:
+        if req.request_id == state.start_request_id:
+            return reply_only(
+                Reply(
+                    payload=StartWorkflowExecutionResponse(
+                        run_id=state.run_id,
+                        first_execution_run_id=state.first_execution_run_id,
+                        started=True,
+                        status=state.status.to_proto(),
+                    )
+                )
+            )
+        conflict = _resolve_existing(state, req)
+        if conflict is not None:
+            return reply_only(conflict)
+    b = DecisionBuilder(state, env.now_ms)
+    run_id = env.new_id()
+    started = ev.new_event(
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        env.now_ms,
+        _started_attributes(req, workflow_id, run_id, env.now_ms),
+    )
+    if req.HasField("user_metadata"):
+        started.user_metadata.CopyFrom(req.user_metadata)
+    started.links.extend(req.links)
+    b.append(started)
+    b.add_update(
+        upd.ExecutionCreated(
+            namespace=command.namespace,
+            namespace_id=command.namespace_id,
+            run_id=run_id,
+            request_id=req.request_id,
+        )
+    )
+    if b.run.first_workflow_task_backoff_ms == 0:
+        schedule_workflow_task(b)
+    b.set_visibility(visibility_record(b.run))
+    response = StartWorkflowExecutionResponse(
+        run_id=run_id,
+        first_execution_run_id=run_id,
+        started=True,
+        status=WorkflowStatus.RUNNING.to_proto(),
+    )
+    return b.finish(Reply(payload=response))

@@ -1,0 +1,117 @@
+"""TimerFired (from the processor's timer index): a durable deadline is due."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import (
+    ActivityTaskTimedOutEventAttributes,
+    WorkflowTaskTimedOutEventAttributes,
+)
+
+from history_processor import events as ev
+from history_processor import updates as upd
+from history_processor.activities import close_activity, next_retry, schedule_retry
+from history_processor.builder import DecisionBuilder
+from history_processor.deadlines import Deadline, DeadlineKind, deadlines, parse_task_ref
+from history_processor.handlers.closing import time_out
+from history_processor.handlers.commands import workflow_retry_state
+from history_processor.handlers.common import Env, reply_only
+from history_processor.model import Command, Decision, Reply
+from history_processor.outbox import activity_task_record
+from history_processor.state import ExecutionState
+from history_processor.workflow_tasks import schedule_workflow_task
+
+# Temporal's message when a retry would outlive schedule-to-close (common/util.go).
+NOT_ENOUGH_TIME = (
+    "Not enough time to schedule next retry before activity ScheduleToClose timeout, "
+    "giving up retrying"
+)
+
+_ACTIVITY_TIMEOUTS = {
+    DeadlineKind.ACTIVITY_SCHEDULE_TO_START: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    DeadlineKind.ACTIVITY_START_TO_CLOSE: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+    DeadlineKind.ACTIVITY_SCHEDULE_TO_CLOSE: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
+    DeadlineKind.ACTIVITY_HEARTBEAT: TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+}
+
+
+def _workflow_task_timed_out(b: DecisionBuilder, timeout_type: int) -> None:
+    """AddWorkflowTaskTimedOutEvent / ScheduleToStartTimeoutEvent, then the next attempt."""
+    task = b.run.workflow_task
+    assert task is not None
+    if task.transient:
+        b.add_update(
+            upd.WorkflowTaskFailed(
+                scheduled_event_id=task.scheduled_event_id, next_attempt=task.attempt + 1
+            )
+        )
+    else:
+        b.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+            WorkflowTaskTimedOutEventAttributes(
+                scheduled_event_id=task.scheduled_event_id,
+                started_event_id=task.started_event_id,
+                timeout_type=timeout_type,  # type: ignore[arg-type]
+            ),
+        )
+    schedule_workflow_task(b)
+
+
+def _activity_timed_out(b: DecisionBuilder, deadline: Deadline, kind: DeadlineKind) -> None:
+    """processSingleActivityTimeoutTask: retry, or ActivityTaskTimedOut with the last failure."""
+    scheduled_event_id, _ = parse_task_ref(deadline.ref)
+    info = b.run.activities[scheduled_event_id]
+    timeout_type = _ACTIVITY_TIMEOUTS[kind]
+    failure = ev.timeout_failure(ev.activity_timeout_message(timeout_type), timeout_type)
+    retry_state, backoff_ms = next_retry(info, failure, b.now_ms)
+    if retry_state == RetryState.RETRY_STATE_IN_PROGRESS:
+        schedule_retry(b, info, failure, backoff_ms)
+        return
+    if (
+        retry_state == RetryState.RETRY_STATE_TIMEOUT
+        and timeout_type != TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+    ):
+        failure = ev.timeout_failure(NOT_ENOUGH_TIME, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)
+    if info.heartbeat_details:
+        failure.timeout_failure_info.last_heartbeat_details.ParseFromString(info.heartbeat_details)
+    if info.last_failure:
+        failure.cause.CopyFrom(Failure.FromString(info.last_failure))
+    attrs = ActivityTaskTimedOutEventAttributes(
+        scheduled_event_id=scheduled_event_id,
+        failure=failure,
+        retry_state=retry_state,  # type: ignore[arg-type]
+    )
+    close_activity(b, info, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, attrs)
+    schedule_workflow_task(b)
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Fires the deadline if the state still has it; a stale deadline changes nothing."""
+    deadline: Deadline = command.payload
+    if state is None or state.run_id != deadline.run_id or deadline not in deadlines(state):
+        return reply_only(Reply())
+    b = DecisionBuilder(state, env.now_ms)
+    kind = DeadlineKind(deadline.kind)
+    if kind is DeadlineKind.WORKFLOW_TASK_START_TO_CLOSE:
+        _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
+    elif kind is DeadlineKind.WORKFLOW_TASK_SCHEDULE_TO_START:
+        _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
+    elif kind is DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF:
+        schedule_workflow_task(b)
+    elif kind is DeadlineKind.ACTIVITY_RETRY:
+        scheduled_event_id, attempt = parse_task_ref(deadline.ref)
+        b.add_update(upd.ActivityDispatched(scheduled_event_id=scheduled_event_id, attempt=attempt))
+        b.add_task(activity_task_record(b.run, b.run.activities[scheduled_event_id]))
+    elif kind is DeadlineKind.WORKFLOW_RUN_TIMEOUT:
+        expiration = b.run.execution_expiration_time_ms
+        if expiration and expiration <= env.now_ms:
+            time_out(b, RetryState.RETRY_STATE_TIMEOUT)
+        else:
+            failure = ev.timeout_failure(
+                "workflow timeout", TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE
+            )
+            time_out(b, workflow_retry_state(b.run, failure))
+    else:
+        _activity_timed_out(b, deadline, kind)
+    return b.finish(Reply())

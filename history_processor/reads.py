@@ -1,0 +1,248 @@
+"""Read-only requests answered from state and stored events: history pages and describe."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from temporalio.api.common.v1 import Memo, SearchAttributes, WorkflowExecution, WorkflowType
+from temporalio.api.enums.v1 import HistoryEventFilterType, PendingActivityState
+from temporalio.api.enums.v1 import PendingWorkflowTaskState as WftState
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.workflow.v1 import (
+    PendingActivityInfo,
+    PendingWorkflowTaskInfo,
+    WorkflowExecutionConfig,
+    WorkflowExecutionInfo,
+)
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionResponse,
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
+)
+
+from history_processor import codec
+from history_processor import events as ev
+from history_processor.exceptions import StateCodecError
+from history_processor.model import Code, EventReader, Reply, error
+from history_processor.state import ActivityInfo, ExecutionState
+from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, transient_events
+
+_TOKEN_PREFIX = b"SHT1"
+
+
+@dataclass
+class HistoryToken:
+    """Continuation of a history read (GetWorkflowExecutionHistory.next_page_token)."""
+
+    run_id: str
+    first_event_id: int
+    next_event_id: int
+    is_running: bool
+
+    def encode(self) -> bytes:
+        """Opaque bytes for the client."""
+        return _TOKEN_PREFIX + codec.dumps(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> HistoryToken:
+        """Parses `encode` output; raises StateCodecError on garbage."""
+        if not data.startswith(_TOKEN_PREFIX):
+            raise StateCodecError("not a Strom history token")
+        return codec.loads(cls, data[len(_TOKEN_PREFIX) :])
+
+
+def not_found(workflow_id: str) -> Reply:
+    """Temporal's NOT_FOUND for a workflow that does not exist."""
+    return error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
+
+
+def page_of(
+    state: ExecutionState,
+    events: list[HistoryEvent],
+    page_size: int,
+    identity: str = "",
+    include_transient: bool = True,
+) -> tuple[list[HistoryEvent], bytes]:
+    """Cuts `events` (ending at the run's next event id) into a first page and a token.
+
+    The last page carries the transient workflow task events, as Temporal's does.
+    """
+    if len(events) > page_size:
+        rest = events[page_size].event_id
+        token = HistoryToken(state.run_id, rest, state.next_event_id, state.is_running)
+        return events[:page_size], token.encode()
+    suffix = transient_events(state, identity) if include_transient and state.is_running else []
+    return events + suffix, b""
+
+
+def _page_size(request: GetWorkflowExecutionHistoryRequest) -> int:
+    size = request.maximum_page_size
+    return size if 0 < size <= HISTORY_PAGE_SIZE else HISTORY_PAGE_SIZE
+
+
+def get_workflow_execution_history(
+    state: ExecutionState | None,
+    request: GetWorkflowExecutionHistoryRequest,
+    read_events: EventReader,
+    include_transient: bool = True,
+) -> Reply | None:
+    """Answers GetWorkflowExecutionHistory for the run `state` (the one the request names).
+
+    Args:
+        state: State of the requested run (the current run if the request has no run id).
+        request: The request; ALL_EVENT and CLOSE_EVENT filters, long poll, page tokens.
+        read_events: Reader of the run's committed events.
+        include_transient: Append transient workflow task events to the last page (Temporal
+            omits them for the CLI and UI).
+
+    Returns:
+        The reply, or None for a long poll that has nothing new yet: decide it again after
+        the run's next commit (on the caller's timeout, answer `long_poll_timeout_reply`).
+    """
+    run_id = request.execution.run_id
+    if state is None or (run_id and run_id != state.run_id):
+        return not_found(request.execution.workflow_id)
+    token: HistoryToken | None = None
+    if request.next_page_token:
+        try:
+            token = HistoryToken.decode(request.next_page_token)
+        except StateCodecError:
+            return error(Code.INVALID_ARGUMENT, "Invalid NextPageToken.")
+        if token.run_id != state.run_id:
+            return error(
+                Code.INVALID_ARGUMENT, "RunId in the request does not match the NextPageToken."
+            )
+    long_poll = request.wait_new_event
+    if (
+        request.history_event_filter_type
+        == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+    ):
+        if state.is_running:
+            return None if long_poll else _history_reply([], b"")
+        close = list(read_events(state.close_event_id, state.close_event_id + 1))
+        return _history_reply(close, b"")
+    first = token.first_event_id if token is not None else 1
+    if first >= state.next_event_id:
+        if long_poll and state.is_running:
+            return None
+        return _history_reply([], b"")
+    end = min(state.next_event_id, first + _page_size(request))
+    events = list(read_events(first, end))
+    if end < state.next_event_id:
+        return _history_reply(
+            events, HistoryToken(state.run_id, end, state.next_event_id, state.is_running).encode()
+        )
+    page, _ = page_of(state, events, len(events) + 1, include_transient=include_transient)
+    next_token = b""
+    if long_poll and state.is_running:
+        next_token = HistoryToken(state.run_id, end, end, True).encode()
+    return _history_reply(page, next_token)
+
+
+def long_poll_timeout_reply(
+    state: ExecutionState, request: GetWorkflowExecutionHistoryRequest
+) -> Reply:
+    """The empty page a long poll returns when nothing happened before its deadline."""
+    first = state.next_event_id
+    if request.next_page_token:
+        with contextlib.suppress(StateCodecError):
+            first = HistoryToken.decode(request.next_page_token).first_event_id
+    token = HistoryToken(state.run_id, first, first, state.is_running)
+    return _history_reply([], token.encode() if state.is_running else b"")
+
+
+def _history_reply(events: list[HistoryEvent], token: bytes) -> Reply:
+    return Reply(
+        payload=GetWorkflowExecutionHistoryResponse(
+            history=History(events=events), next_page_token=token
+        )
+    )
+
+
+def _pending_activity(info: ActivityInfo) -> PendingActivityInfo:
+    if info.cancel_requested:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+    elif info.is_started:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    else:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+    out = PendingActivityInfo(
+        activity_id=info.activity_id,
+        state=state,
+        attempt=info.attempt,
+        maximum_attempts=info.retry_policy.maximum_attempts,
+        last_worker_identity=info.started_identity or info.last_worker_identity,
+    )
+    out.activity_type.name = info.activity_type
+    if info.heartbeat_details:
+        out.heartbeat_details.ParseFromString(info.heartbeat_details)
+    if info.last_heartbeat_time_ms:
+        out.last_heartbeat_time.FromMilliseconds(info.last_heartbeat_time_ms)
+    if info.is_started:
+        out.last_started_time.FromMilliseconds(info.started_time_ms)
+    else:
+        out.scheduled_time.FromMilliseconds(info.scheduled_time_ms)
+    if info.expiration_time_ms:
+        out.expiration_time.FromMilliseconds(info.expiration_time_ms)
+    if info.last_failure:
+        out.last_failure.CopyFrom(Failure.FromString(info.last_failure))
+    return out
+
+
+def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) -> Reply:
+    """Answers DescribeWorkflowExecution for the run `state`."""
+    if state is None:
+        return not_found(workflow_id)
+    info = WorkflowExecutionInfo(
+        execution=WorkflowExecution(workflow_id=state.workflow_id, run_id=state.run_id),
+        type=WorkflowType(name=state.workflow_type),
+        status=state.status.to_proto(),
+        history_length=state.next_event_id - 1,
+        task_queue=state.task_queue,
+        state_transition_count=state.state_transition_count,
+        history_size_bytes=state.history_size_bytes,
+        first_run_id=state.first_execution_run_id,
+        memo=Memo.FromString(state.memo) if state.memo else None,
+        search_attributes=(
+            SearchAttributes.FromString(state.search_attributes)
+            if state.search_attributes
+            else None
+        ),
+    )
+    info.start_time.FromMilliseconds(state.start_time_ms)
+    info.execution_time.FromMilliseconds(state.execution_time_ms)
+    if not state.is_running:
+        info.close_time.FromMilliseconds(state.close_time_ms)
+        info.execution_duration.FromMilliseconds(
+            max(0, state.close_time_ms - state.execution_time_ms)
+        )
+    config = WorkflowExecutionConfig(
+        task_queue=ev.task_queue(state.task_queue),
+        workflow_execution_timeout=ev.duration(state.workflow_execution_timeout_ms),
+        workflow_run_timeout=ev.duration(state.workflow_run_timeout_ms),
+        default_workflow_task_timeout=ev.duration(state.workflow_task_timeout_ms),
+    )
+    response = DescribeWorkflowExecutionResponse(
+        execution_config=config,
+        workflow_execution_info=info,
+        pending_activities=[
+            _pending_activity(a)
+            for a in sorted(state.activities.values(), key=lambda a: a.scheduled_event_id)
+        ],
+    )
+    task = state.workflow_task
+    if task is not None:
+        pending = PendingWorkflowTaskInfo(
+            state=WftState.PENDING_WORKFLOW_TASK_STATE_STARTED
+            if task.is_started
+            else WftState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+            attempt=task.attempt,
+        )
+        pending.scheduled_time.FromMilliseconds(task.scheduled_time_ms)
+        pending.original_scheduled_time.FromMilliseconds(task.scheduled_time_ms)
+        if task.is_started:
+            pending.started_time.FromMilliseconds(task.started_time_ms)
+        response.pending_workflow_task.CopyFrom(pending)
+    return Reply(payload=response)

@@ -1,0 +1,1 @@
+"""Unit tests of the history processor's pure state machine."""

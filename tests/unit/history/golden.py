@@ -1,0 +1,203 @@
+"""Replays the commands the SDK sent to the real Temporal server (read back from a golden
+history) through Strom's decider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from google.protobuf import json_format
+from temporalio.api.command.v1 import (
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+)
+from temporalio.api.common.v1 import WorkerVersionStamp
+from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind
+from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.taskqueue.v1 import StickyExecutionAttributes, TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueResponse,
+    RespondActivityTaskCompletedResponse,
+    RespondActivityTaskFailedResponse,
+    RespondWorkflowTaskCompletedResponse,
+    RespondWorkflowTaskFailedRequest,
+    RespondWorkflowTaskFailedResponse,
+    TerminateWorkflowExecutionRequest,
+    TerminateWorkflowExecutionResponse,
+)
+
+from tests.unit.history.harness import Glue, ok_payload, seconds
+
+HISTORIES = Path(__file__).resolve().parents[2] / "golden" / "histories"
+DEFAULT_STICKY_QUEUE = "worker-1-sticky"
+
+
+def load(name: str) -> History:
+    """A golden history by file stem."""
+    return json_format.Parse((HISTORIES / f"{name}.json").read_text(), History())
+
+
+def _sticky_queue(golden: History) -> str:
+    for event in golden.events:
+        queue = event.workflow_task_scheduled_event_attributes.task_queue
+        if queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY:
+            return queue.name
+    return DEFAULT_STICKY_QUEUE
+
+
+def _commands(golden: History, completed_id: int) -> list[Command]:
+    """The commands the worker sent with the workflow task completed as `completed_id`."""
+    out: list[Command] = []
+    for event in golden.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            a = event.activity_task_scheduled_event_attributes
+            if a.workflow_task_completed_event_id != completed_id:
+                continue
+            attrs = ScheduleActivityTaskCommandAttributes(
+                activity_id=a.activity_id,
+                activity_type=a.activity_type,
+                task_queue=a.task_queue,
+                header=a.header,
+                input=a.input,
+                start_to_close_timeout=a.start_to_close_timeout,
+                request_eager_execution=True,
+                use_workflow_build_id=a.use_workflow_build_id,
+                priority=a.priority,
+            )
+            # The SDK leaves unset what the server filled in (maximum interval, timeouts).
+            policy = a.retry_policy
+            attrs.retry_policy.initial_interval.CopyFrom(policy.initial_interval)
+            attrs.retry_policy.backoff_coefficient = policy.backoff_coefficient
+            attrs.retry_policy.maximum_attempts = policy.maximum_attempts
+            out.append(
+                Command(
+                    command_type=CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+                    schedule_activity_task_command_attributes=attrs,
+                )
+            )
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            c = event.workflow_execution_completed_event_attributes
+            if c.workflow_task_completed_event_id == completed_id:
+                out.append(
+                    Command(
+                        command_type=CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+                        complete_workflow_execution_command_attributes=(
+                            CompleteWorkflowExecutionCommandAttributes(result=c.result)
+                        ),
+                    )
+                )
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            f = event.workflow_execution_failed_event_attributes
+            if f.workflow_task_completed_event_id == completed_id:
+                out.append(
+                    Command(
+                        command_type=CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+                        fail_workflow_execution_command_attributes=(
+                            FailWorkflowExecutionCommandAttributes(failure=f.failure)
+                        ),
+                    )
+                )
+    return out
+
+
+def _lose_attempts(glue: Glue, attempt: int) -> None:
+    """Plays the transient attempts a golden history does not show: the SDK reports only the
+    first failure of a workflow task, later attempts time out."""
+    lost = 0
+    while (task := glue.state.workflow_task if glue.state else None) and task.attempt < attempt:
+        lost += 1
+        glue.poll_workflow_task(request_id=f"lost-{lost}")
+        glue.fire("workflow_task_start_to_close")
+
+
+def drive(golden: History) -> Glue:
+    """Sends Strom the command sequence behind `golden`; returns the glue with Strom's run."""
+    first = golden.events[0].workflow_execution_started_event_attributes
+    build_id = golden.events[2].workflow_task_started_event_attributes.worker_version.build_id
+    glue = Glue(workflow_id=first.workflow_id, identity=first.identity, build_id=build_id)
+    glue.start(
+        workflow_type=first.workflow_type.name,
+        input=first.input,
+        identity=first.identity,
+        priority=first.priority,
+        workflow_task_timeout=first.workflow_task_timeout,
+    )
+    sticky = _sticky_queue(golden)
+    poll: PollWorkflowTaskQueueResponse | None = None
+    for event in golden.events[1:]:
+        poll = _step(glue, golden, event, sticky, poll)
+    return glue
+
+
+def _step(
+    glue: Glue,
+    golden: History,
+    event: HistoryEvent,
+    sticky: str,
+    poll: PollWorkflowTaskQueueResponse | None,
+) -> PollWorkflowTaskQueueResponse | None:
+    kind = event.event_type
+    if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        request_id = event.workflow_task_started_event_attributes.request_id
+        return ok_payload(
+            glue.poll_workflow_task(request_id=request_id), PollWorkflowTaskQueueResponse
+        )
+    if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        assert poll is not None
+        attrs = event.workflow_task_completed_event_attributes
+        decision = glue.complete_workflow_task(
+            poll,
+            *_commands(golden, event.event_id),
+            sticky_attributes=StickyExecutionAttributes(
+                worker_task_queue=TaskQueue(
+                    name=sticky, kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY, normal_name="golden"
+                ),
+                schedule_to_start_timeout=seconds(10),
+            ),
+            return_new_workflow_task=True,
+            sdk_metadata=attrs.sdk_metadata,
+            metering_metadata=attrs.metering_metadata,
+            worker_version_stamp=WorkerVersionStamp(build_id=attrs.worker_version.build_id),
+        )
+        ok_payload(decision, RespondWorkflowTaskCompletedResponse)
+        return None
+    if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        _lose_attempts(glue, event.workflow_task_scheduled_event_attributes.attempt)
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        assert poll is not None
+        failed_task = event.workflow_task_failed_event_attributes
+        request = RespondWorkflowTaskFailedRequest(
+            task_token=poll.task_token,
+            cause=failed_task.cause,
+            failure=failed_task.failure,
+            identity=failed_task.identity,
+        )
+        ok_payload(
+            glue.submit("RespondWorkflowTaskFailed", request), RespondWorkflowTaskFailedResponse
+        )
+        return None
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        terminated = event.workflow_execution_terminated_event_attributes
+        terminate = TerminateWorkflowExecutionRequest(
+            reason=terminated.reason, details=terminated.details, identity=terminated.identity
+        )
+        ok_payload(
+            glue.submit("TerminateWorkflowExecution", terminate), TerminateWorkflowExecutionResponse
+        )
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        started = event.activity_task_started_event_attributes
+        for _ in range(started.attempt - 1):
+            glue.start_activity(started.scheduled_event_id)
+            glue.fail_activity(started.scheduled_event_id, started.last_failure)
+            glue.fire("activity_retry")
+        glue.start_activity(started.scheduled_event_id)
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        completed = event.activity_task_completed_event_attributes
+        decision = glue.complete_activity(completed.scheduled_event_id, completed.result)
+        ok_payload(decision, RespondActivityTaskCompletedResponse)
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        failed = event.activity_task_failed_event_attributes
+        decision = glue.fail_activity(failed.scheduled_event_id, failed.failure)
+        ok_payload(decision, RespondActivityTaskFailedResponse)
+    return poll

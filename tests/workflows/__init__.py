@@ -1,0 +1,1 @@
+"""Workflow and activity definitions shared by golden recordings, replay and integration tests."""
