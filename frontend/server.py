@@ -6,6 +6,8 @@ import logging
 import weakref
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
@@ -22,6 +24,10 @@ logger = logging.getLogger(__name__)
 _MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # histories and completions can be large
 # The Env of each server, so stop() can end its long-polls first.
 _ENVS: weakref.WeakKeyDictionary[grpc.aio.Server, Env] = weakref.WeakKeyDictionary()
+
+
+_WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+_HEALTH: dict[grpc.aio.Server, health_aio.HealthServicer] = {}
 
 
 def create_server(
@@ -42,6 +48,11 @@ def create_server(
     # the generated stub's abstract declarations.
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
     add_WorkflowServiceServicer_to_server(service, server)
+    # The standard gRPC health service, which `temporal operator cluster health` and load
+    # balancers ask; the frontend is SERVING for as long as it accepts calls.
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    _HEALTH[server] = health
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot bind the frontend to {config.host}:{config.port}")
@@ -66,6 +77,7 @@ async def serve(
     limiter = NamespaceRateLimiter(config.namespace_rps, config.namespace_burst)
     server, port = create_server(config, env, limiter)
     await server.start()
+    await _HEALTH[server].set(_WORKFLOW_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     logger.info("frontend serving WorkflowService on %s:%d", config.host, port)
     return server
 
@@ -73,6 +85,9 @@ async def serve(
 async def stop(server: grpc.aio.Server, grace: float | None = None) -> None:
     """Stops gracefully: long-polls return their empty answers, calls in flight get
     ``grace`` seconds (the config's shutdown_grace_s by default), then the rest is cut."""
+    health = _HEALTH.pop(server, None)
+    if health is not None:
+        await health.enter_graceful_shutdown()
     env = _ENVS.pop(server, None)
     if env is not None:
         env.stopping.set()

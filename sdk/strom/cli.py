@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Kafka, Elasticsearch and Strom locally in the foreground",
         description=(
             "Start a real single-node Apache Kafka broker (KRaft) and a real Elasticsearch node "
-            "on 127.0.0.1, then Strom's services on top of them (this version has none yet: "
-            "only Kafka and Elasticsearch run), and print where to connect. The first run "
+            "on 127.0.0.1, then Strom's services on top of them (history processor, matching "
+            "processor, visibility indexer and the Temporal frontend, each its own process, "
+            "logs in DIR/logs), and print where to connect. The first run "
             "downloads Kafka and Elasticsearch from Maven Central (needs Java 17+ and Maven) "
             "into $STROM_HOME or ~/.cache/strom; later runs reuse the download and the data. "
             "Runs until Ctrl-C or SIGTERM, then stops every process it started."
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help=f"where Kafka and Elasticsearch keep their data (default: {default_data_dir()})",
+        help="where Kafka, Elasticsearch and Strom keep data and logs "
+        f"(default: {default_data_dir()})",
     )
     start_dev.add_argument(
         "--kafka-port",
@@ -73,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=7233,
         metavar="PORT",
-        help="Temporal gRPC frontend port of Strom's services, once they exist "
-        "(default: %(default)s)",
+        help="port of Strom's Temporal gRPC frontend (default: %(default)s)",
     )
     return parser
 

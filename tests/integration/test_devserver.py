@@ -139,6 +139,7 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
 ) -> None:
     # start-dev puts the controller on the Kafka port + 1, the transport on the ES port + 100.
     kafka_port, es_port = free_port(count=2), free_port_and(100)
+    frontend_port = free_port()
     argv = [sys.executable, "-m", "strom.cli", "server", "start-dev", "--fresh"]
     argv += [
         "--data-dir",
@@ -147,6 +148,8 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         str(kafka_port),
         "--es-port",
         str(es_port),
+        "--port",
+        str(frontend_port),
     ]
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
@@ -164,9 +167,24 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert READY_BANNER in text, f"no banner; stderr:\n{''.join(stderr)}"
         assert f"Kafka bootstrap:    127.0.0.1:{kafka_port}" in text
         assert f"Elasticsearch URL:  http://127.0.0.1:{es_port}" in text
-        assert "Temporal frontend" not in text  # no services exist yet
+        assert f"Temporal frontend:  127.0.0.1:{frontend_port}" in text
         assert processes_mentioning(tmp_path), "the servers should be running"
-        assert "__consumer_offsets" not in topic_names(f"127.0.0.1:{kafka_port}")  # fresh
+        assert "strom.history.inbox" in topic_names(f"127.0.0.1:{kafka_port}")
+        health = subprocess.run(
+            [
+                "temporal",
+                "operator",
+                "cluster",
+                "health",
+                "--address",
+                f"127.0.0.1:{frontend_port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert health.returncode == 0, health.stderr
+        assert "SERVING" in health.stdout
         with Elasticsearch(f"http://127.0.0.1:{es_port}") as client:
             assert client.cluster.health()["status"] in ("green", "yellow")
 

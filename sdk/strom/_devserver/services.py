@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 
 from strom._devserver.cluster import DevCluster
@@ -19,6 +20,8 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subpro
     """
     from strom._services import ServiceSet
 
+    if args.fresh:  # the shards' RocksDB stores belong to the wiped Kafka's history
+        shutil.rmtree(cluster.data_dir / "history-state", ignore_errors=True)
     services = ServiceSet.start(
         cluster.kafka_bootstrap, cluster.es_url, cluster.data_dir, port=args.port
     )
