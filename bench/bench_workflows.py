@@ -1,0 +1,149 @@
+"""Workflows with one no-op activity, on Strom and on the Temporal dev server, in one run.
+
+For each server and each concurrency C it runs N workflows with the same official-SDK worker
+and client (in this process) and prints workflows/s, p50/p99 start-to-result latency and the
+CPU seconds the server side spent per 1,000 workflows: for Strom every process (Kafka,
+Elasticsearch, history, matching, indexer, frontend); for Temporal the dev server process.
+
+Usage: python bench/bench_workflows.py [--c1 100] [--c100 1000] [--only strom|temporal]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
+
+from noop_workflow import NoopActivityWorkflow, noop  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from strom._devserver import DevCluster, free_port  # noqa: E402
+from strom._devserver.process import descendants  # noqa: E402
+from strom._services import ServiceSet  # noqa: E402
+from tests.servers import TemporalDevServer  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU of the processes and all their live descendants."""
+    total = 0
+    seen: set[int] = set()
+    for pid in pids:
+        for member in [pid, *(child for child, _ in descendants(pid))]:
+            if member in seen:
+                continue
+            seen.add(member)
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
+
+
+async def run_load(client: Client, count: int, concurrency: int) -> tuple[float, list[float]]:
+    """Runs `count` workflows, `concurrency` at a time; returns (seconds, latencies in s)."""
+    tq = f"bench-{uuid.uuid4().hex[:8]}"
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one() -> None:
+        async with gate:
+            began = time.perf_counter()
+            await client.execute_workflow(
+                NoopActivityWorkflow.run, id=f"bench-{uuid.uuid4()}", task_queue=tq
+            )
+            latencies.append(time.perf_counter() - began)
+
+    async with Worker(
+        client,
+        task_queue=tq,
+        workflows=[NoopActivityWorkflow],
+        activities=[noop],
+        max_concurrent_workflow_tasks=max(concurrency, 5),
+        max_concurrent_activities=max(concurrency, 5),
+    ):
+        await client.execute_workflow(
+            NoopActivityWorkflow.run, id=f"warm-{uuid.uuid4()}", task_queue=tq
+        )
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return time.perf_counter() - began, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(name: str, client: Client, pids: list[int], loads: list[tuple[int, int]]) -> None:
+    for concurrency, count in loads:
+        cpu_before = cpu_seconds(pids)
+        seconds, latencies = await run_load(client, count, concurrency)
+        cpu = cpu_seconds(pids) - cpu_before
+        print(
+            f"{name:<9} C={concurrency:<4} N={count:<5} {count / seconds:7.1f} wf/s   "
+            f"p50 {statistics.median(latencies) * 1000:7.0f} ms   "
+            f"p99 {pct(latencies, 0.99) * 1000:7.0f} ms   "
+            f"server CPU {cpu / count * 1000:6.1f} s per 1,000 workflows",
+            flush=True,
+        )
+
+
+async def bench_strom(loads: list[tuple[int, int]]) -> None:
+    with tempfile.TemporaryDirectory(prefix="strom-bench-") as tmp:
+        cluster = DevCluster(Path(tmp) / "cluster", kafka_port=free_port(), es_port=free_port())
+        cluster.start()
+        try:
+            services = ServiceSet.start(
+                cluster.kafka_bootstrap, cluster.es_url, Path(tmp), free_port()
+            )
+            try:
+                pids = [p.pid for p in services.processes.values()]
+                pids += [n.process.pid for n in (cluster.kafka, cluster.elasticsearch) if n.process]
+                client = await Client.connect(services.target)
+                await measure("strom", client, pids, loads)
+            finally:
+                services.stop()
+        finally:
+            cluster.stop()
+
+
+async def bench_temporal(loads: list[tuple[int, int]]) -> None:
+    async with TemporalDevServer() as dev:
+        client = await dev.connect()
+        assert dev._proc is not None
+        await measure("temporal", client, [dev._proc.pid], loads)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--c1", type=int, default=100, help="workflows at concurrency 1")
+    parser.add_argument("--c100", type=int, default=1000, help="workflows at concurrency 100")
+    parser.add_argument("--only", choices=["strom", "temporal"])
+    args = parser.parse_args()
+    loads = [(1, args.c1), (100, args.c100)]
+    print(
+        f"{os.cpu_count()} cores; one no-op activity per workflow; SDK worker and client here"
+    )
+    if args.only != "temporal":
+        await bench_strom(loads)
+    if args.only != "strom":
+        await bench_temporal(loads)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
