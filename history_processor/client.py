@@ -59,7 +59,7 @@ class HistoryClient:
                 "group.id": f"{topology.prefix}.reply-reader",
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
-                "fetch.wait.max.ms": 5,
+                "fetch.wait.max.ms": 100,
             }
         )
         self._pending: dict[str, asyncio.Future[Reply]] = {}

@@ -69,7 +69,7 @@ class MatchingConfig:
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
             "partition.assignment.strategy": "range",
-            "fetch.wait.max.ms": 10,
+            "fetch.wait.max.ms": 100,
             **self.extra_consumer,
         }
 

@@ -66,7 +66,7 @@ class StreamsConfig:
             "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
             "max.poll.interval.ms": 300_000,
             "partition.assignment.strategy": "range",
-            "fetch.wait.max.ms": 10,
+            "fetch.wait.max.ms": 100,
             **self.extra_consumer,
         }
 
@@ -91,5 +91,5 @@ class StreamsConfig:
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": 10,
+            "fetch.wait.max.ms": 100,
         }

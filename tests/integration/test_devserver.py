@@ -192,8 +192,13 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert cli.wait(timeout=120) == 0
     finally:
         if cli.poll() is None:
-            cli.kill()
-            cli.wait()
+            # SIGTERM first: a SIGKILL'ed CLI could not stop the servers it started.
+            cli.terminate()
+            try:
+                cli.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                cli.kill()
+                cli.wait()
         drain.join(timeout=10)
     assert processes_mentioning(tmp_path) == []
     assert "Traceback" not in "".join(stderr)
