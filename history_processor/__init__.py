@@ -21,6 +21,9 @@ The pure part (no Kafka, RocksDB, grpc or clock inside; time and ids come in as 
 - ``fold.apply_batch(state, events, updates) -> state``: the one way to apply a decision or a
   stored EventBatch (live and on restore; updates carry their position among the events).
   ``fold.apply_event`` / ``fold.apply_update`` fold single items.
+- ``eager_activities``: eager activity dispatch; RespondWorkflowTaskCompleted starts the
+  activities a worker asked to run itself and returns them in ``activity_tasks`` (no task
+  record for them).
 - ``deadlines.deadlines(state) -> list[Deadline(fire_at_ms, kind, ref, run_id)]``: the durable
   timers of a state; when one is due submit a "TimerFired" command with the Deadline as
   payload (``Deadline.to_bytes()``); stale ones are no-ops.

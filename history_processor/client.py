@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from google.protobuf.message import Message as ProtoMessage
 
 import schemas
@@ -71,13 +71,25 @@ class HistoryClient:
         """Positions the reply reader at the end of its partition and starts its thread."""
         self._loop = asyncio.get_running_loop()
         tp = TopicPartition(self._topology.replies, self._reply_partition)
-        _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
+        high = self._end_offset(tp)
         self._consumer.assign([TopicPartition(tp.topic, tp.partition, high)])
         for target in (self._read_replies, self._serve_deliveries):
             thread = threading.Thread(target=target, name=f"history-client-{target.__name__}")
             thread.daemon = True
             thread.start()
             self._threads.append(thread)
+
+    def _end_offset(self, tp: TopicPartition) -> int:
+        # Right after the topics were created the partition may have no leader yet.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return int(self._consumer.get_watermark_offsets(tp, timeout=10)[1])
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("replies partition not ready yet: %s", exc)
+                time.sleep(0.2)
 
     def close(self) -> None:
         """Stops the threads and closes the Kafka clients; pending calls fail."""

@@ -27,7 +27,8 @@ def decide(
             modified.
         command: The command, payload parsed (`messages.parse_payload`).
         now_ms: Current time, epoch milliseconds (event times, deadlines).
-        new_id: Returns a fresh unique id (run ids); called only when a run is created.
+        new_id: Returns a fresh unique id: run ids when a run is created, request ids of
+            activities started eagerly by RespondWorkflowTaskCompleted.
         read_events: `read_events(first, next)` returns the committed events of the current
             run with first <= event_id < next, in order. Needed by RecordWorkflowTaskStarted,
             RespondWorkflowTaskCompleted (return_new_workflow_task) and

@@ -26,6 +26,8 @@ async def handle(env: Env, request: GetSystemInfoRequest, call: Call) -> GetSyst
         encoded_failure_attributes=True,
         build_id_based_versioning=False,
         upsert_memo=False,
+        # Eager *activity* dispatch (which Strom does) has no flag: SDKs ask for it per
+        # ScheduleActivityTask command and accept getting fewer activities back, or none.
         eager_workflow_start=False,
         # WorkflowTaskCompleted records the sdk_metadata of the completion request.
         sdk_metadata=True,

@@ -17,6 +17,7 @@ from temporalio.api.history.v1 import (
 from history_processor import events as ev
 from history_processor.activities import is_retryable
 from history_processor.builder import DecisionBuilder
+from history_processor.eager_activities import EagerDispatch
 from history_processor.outbox import activity_task_record
 from history_processor.state import ExecutionState, RetryPolicy, _ms
 
@@ -169,9 +170,16 @@ def workflow_retry_state(state: ExecutionState, failure: Failure | None) -> int:
 
 
 def apply_commands(
-    b: DecisionBuilder, commands: list[WorkflowCommand], completed_id: int, had_buffered: bool
+    b: DecisionBuilder,
+    commands: list[WorkflowCommand],
+    completed_id: int,
+    had_buffered: bool,
+    eager: EagerDispatch | None = None,
 ) -> None:
     """Turns the commands into events (and activity tasks) in order.
+
+    Activities that `eager` takes get no task record; the caller starts them with
+    `eager.start` once all commands are handled.
 
     Raises:
         CommandFailure: the workflow task must fail instead.
@@ -186,7 +194,10 @@ def apply_commands(
             if command.HasField("user_metadata"):
                 event.user_metadata.CopyFrom(command.user_metadata)
             b.append(event)
-            b.add_task(activity_task_record(b.run, b.run.activities[event.event_id]))
+            info = b.run.activities[event.event_id]
+            requested = command.schedule_activity_task_command_attributes
+            if eager is None or not eager.take(b.run, requested, info):
+                b.add_task(activity_task_record(b.run, info))
             continue
         if had_buffered:
             # New events arrived while the task ran: the workflow must see them before closing.

@@ -32,7 +32,7 @@ class Env:
 
     Attributes:
         now_ms: The decision's clock reading.
-        new_id: Generator of new unique ids (run ids).
+        new_id: Generator of new unique ids (run ids, eager activity request ids).
         read_events: Reader of the current run's committed events.
     """
 

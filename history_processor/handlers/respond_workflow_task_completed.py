@@ -17,6 +17,7 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
+from history_processor.eager_activities import EagerDispatch
 from history_processor.handlers.commands import (
     CommandFailure,
     apply_commands,
@@ -145,14 +146,16 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky(task_queue=sticky, schedule_to_start_timeout_ms=timeout))
     elif state.sticky_task_queue:
         b.add_update(upd.Sticky())
+    eager = EagerDispatch(req)
     try:
-        apply_commands(b, commands, completed.event_id, had_buffered)
+        apply_commands(b, commands, completed.event_id, had_buffered, eager)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
+    # Temporal starts eager activities after all commands, so a run closed by them starts none.
+    response = RespondWorkflowTaskCompletedResponse(activity_tasks=eager.start(b, env.new_id))
     if not b.run.is_running:
         b.set_visibility(visibility_record(b.run))
-        return b.finish(Reply(payload=RespondWorkflowTaskCompletedResponse()))
-    response = RespondWorkflowTaskCompletedResponse()
+        return b.finish(Reply(payload=response))
     if had_buffered or req.force_create_new_workflow_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)

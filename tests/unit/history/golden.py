@@ -111,6 +111,14 @@ def _lose_attempts(glue: Glue, attempt: int) -> None:
         glue.fire("workflow_task_start_to_close")
 
 
+def _start_attempt(glue: Glue, scheduled_event_id: int) -> None:
+    """Matching hands the attempt to the worker, unless it was started eagerly (first attempts
+    of the golden runs: the SDK asks for eager execution and Temporal granted it)."""
+    assert glue.state is not None
+    if not glue.state.activities[scheduled_event_id].is_started:
+        glue.start_activity(scheduled_event_id)
+
+
 def drive(golden: History) -> Glue:
     """Sends Strom the command sequence behind `golden`; returns the glue with Strom's run."""
     first = golden.events[0].workflow_execution_started_event_attributes
@@ -188,10 +196,10 @@ def _step(
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
         started = event.activity_task_started_event_attributes
         for _ in range(started.attempt - 1):
-            glue.start_activity(started.scheduled_event_id)
+            _start_attempt(glue, started.scheduled_event_id)
             glue.fail_activity(started.scheduled_event_id, started.last_failure)
             glue.fire("activity_retry")
-        glue.start_activity(started.scheduled_event_id)
+        _start_attempt(glue, started.scheduled_event_id)
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         completed = event.activity_task_completed_event_attributes
         decision = glue.complete_activity(completed.scheduled_event_id, completed.result)

@@ -28,9 +28,11 @@ from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
     RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
     StartWorkflowExecutionRequest,
 )
 
+from history_processor import tokens
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
@@ -59,6 +61,9 @@ class Glue:
     events: list[HistoryEvent] = field(default_factory=list)
     batches: list[tuple[list[HistoryEvent], list[tuple[str, bytes]]]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    # Activity tasks handed out eagerly in RespondWorkflowTaskCompleted replies, shaped like
+    # task records.
+    eager: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -88,8 +93,25 @@ class Glue:
             self.batches.append((list(decision.events), list(decision.updates)))
         self.state = ExecutionState.from_bytes(state.to_bytes()) if state is not None else None
         self.tasks.extend(decision.tasks)
+        self._record_eager(decision)
         self.decisions.append(decision)
         return decision
+
+    def _record_eager(self, decision: Decision) -> None:
+        reply = decision.reply
+        if reply is None or not isinstance(reply.payload, RespondWorkflowTaskCompletedResponse):
+            return
+        for response in reply.payload.activity_tasks:
+            self.eager.append(
+                {
+                    "task_kind": "activity",
+                    "run_id": response.workflow_execution.run_id,
+                    "scheduled_event_id": tokens.decode(response.task_token).scheduled_event_id,
+                    "attempt": response.attempt,
+                    "task_token": response.task_token,
+                    "payload": response.SerializeToString(),
+                }
+            )
 
     def restore(self) -> ExecutionState | None:
         state: ExecutionState | None = None
@@ -127,6 +149,17 @@ class Glue:
             ):
                 return task
         raise AssertionError(f"no {kind} task for {scheduled_event_id}")
+
+    def activity_task(self, scheduled_event_id: int) -> dict[str, Any]:
+        """The latest attempt's task of an activity, from matching's records or eager replies."""
+        found = [
+            task
+            for task in self.tasks + self.eager
+            if task["task_kind"] == "activity" and task["scheduled_event_id"] == scheduled_event_id
+        ]
+        if not found:
+            raise AssertionError(f"no activity task for {scheduled_event_id}")
+        return max(found, key=lambda task: int(task["attempt"]))
 
     def poll_workflow_task(self, request_id: str = "poll-1") -> Decision:
         task = self.last_task("workflow")
@@ -176,7 +209,7 @@ class Glue:
     def complete_activity(
         self, scheduled_event_id: int, result: Payloads | None = None
     ) -> Decision:
-        task = self.last_task("activity", scheduled_event_id)
+        task = self.activity_task(scheduled_event_id)
         request = RespondActivityTaskCompletedRequest(
             task_token=task["task_token"],
             result=result,
@@ -186,7 +219,7 @@ class Glue:
         return self.submit("RespondActivityTaskCompleted", request)
 
     def fail_activity(self, scheduled_event_id: int, failure: Any) -> Decision:
-        task = self.last_task("activity", scheduled_event_id)
+        task = self.activity_task(scheduled_event_id)
         request = RespondActivityTaskFailedRequest(
             task_token=task["task_token"],
             failure=failure,
