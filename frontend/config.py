@@ -50,7 +50,7 @@ class FrontendConfig:
     blob_size_limit_error: int = 2 * 1024 * 1024
     visibility_max_page_size: int = 1000
     history_max_page_size: int = 256
-    history_timeout_s: float = 10.0
+    history_timeout_s: float = 30.0
     visibility_timeout_s: float = 10.0
     task_poll_max_s: float = 60.0
     history_poll_max_s: float = 20.0

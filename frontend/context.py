@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Collection
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ ACTIVE_STATES: Collection[State] = (State.REGISTERED, State.DEPRECATED)
 """States in which a namespace serves requests (Temporal's default allowed states)."""
 REGISTERED_ONLY: Collection[State] = (State.REGISTERED,)
 """States in which a namespace accepts new executions."""
+
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -158,6 +162,13 @@ async def call_history(
             namespace, workflow_id, kind or call.method, request, timeout
         )
     except TimeoutError:
+        _log.warning(
+            "%s for %s/%s: no answer from history within %.1fs",
+            kind or call.method,
+            namespace,
+            workflow_id,
+            timeout,
+        )
         raise errors.unavailable("history service did not answer in time") from None
     if reply.status_code != 0:
         raise errors.from_reply(reply.status_code, reply.message, reply.details, reply.details_type)

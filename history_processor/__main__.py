@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir", required=True, type=Path, help="folder of the shards' RocksDB stores"
     )
     parser.add_argument(
-        "--max-batch-ms", type=int, default=20, help="longest a transaction stays open (ms)"
+        "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
     )
     return parser
 

@@ -51,6 +51,7 @@ class RecordWorkflowTaskStarted:
     attempt: int
     request_id: str
     poll_request: bytes = b""
+    started_time_ms: int = 0
     identity: str = ""
     task_queue: str = ""
     task_queue_kind: str = ""

@@ -95,7 +95,12 @@ def schedule_workflow_task(b: DecisionBuilder, emit_task: bool = True) -> None:
             )
         )
     if emit_task:
-        b.add_task(workflow_task_record(b.run))
+        record = workflow_task_record(b.run)
+        # Imported here: optimistic builds on this module's start_workflow_task.
+        from history_processor.optimistic import template
+
+        record["payload"] = template(b)
+        b.add_task(record)
 
 
 def version_stamp(poll: PollWorkflowTaskQueueRequest) -> WorkerVersionStamp | None:

@@ -9,12 +9,12 @@ import signal
 from collections.abc import Sequence
 
 from confluent_kafka.admin import AdminClient
-from strom.topics import Topology
 
 from history_processor.client import HistoryClient
 from matching_processor.config import MatchingConfig
 from matching_processor.routing import DEFAULT_TQ_PARTITIONS
 from matching_processor.service import MatchingService
+from strom.topics import Topology
 
 log = logging.getLogger("matching_processor")
 

@@ -43,6 +43,7 @@ def record_started_request(
     record: TaskRecord,
     poll: wsv1.PollWorkflowTaskQueueRequest,
     request_id: str,
+    started_time_ms: int = 0,
 ) -> RecordWorkflowTaskStartedRequest:
     """Builds the RecordWorkflowTaskStarted message for a workflow task handed to ``poll``."""
     return RecordWorkflowTaskStartedRequest(
@@ -57,6 +58,7 @@ def record_started_request(
         task_queue=record["task_queue"],
         task_queue_kind=record["task_queue_kind"],
         poll_request=poll.SerializeToString(),
+        started_time_ms=started_time_ms,
     )
 
 

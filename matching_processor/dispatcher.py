@@ -23,17 +23,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
+from history_processor import optimistic
 from matching_processor import dispatch, routing
 from matching_processor.consumer import RawTask
 from matching_processor.history import HistoryCaller
-from matching_processor.messages import RECORD_WORKFLOW_TASK_STARTED, ActivityTaskStartedRequest
+from matching_processor.messages import (
+    RECORD_WORKFLOW_TASK_STARTED,
+    ActivityTaskStartedRequest,
+    RecordWorkflowTaskStartedRequest,
+)
 from matching_processor.queues import MatchingMetrics, Poller, QueuedTask, QueueKey, TaskQueues
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ _RETRY_PAUSE_SECONDS = 0.2
 _MIN_HISTORY_TIMEOUT = 0.5
 
 ActivityStartedSink = Callable[[ActivityTaskStartedRequest], None]
+WorkflowStartedSink = Callable[[RecordWorkflowTaskStartedRequest], Awaitable[bool]]
 
 
 class Dispatcher:
@@ -67,6 +73,8 @@ class Dispatcher:
             task handed out; must not block.
         n_tq_partitions: Partitions of a normal task queue.
         history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
+        on_optimistic_start: Puts an optimistic RecordWorkflowTaskStarted into the inbox and
+            returns True once Kafka acknowledged it; None turns optimistic starts off.
     """
 
     def __init__(
@@ -77,6 +85,7 @@ class Dispatcher:
         on_activity_started: ActivityStartedSink,
         n_tq_partitions: int = routing.DEFAULT_TQ_PARTITIONS,
         history_timeout: float = 10.0,
+        on_optimistic_start: WorkflowStartedSink | None = None,
     ) -> None:
         self._queues = queues
         self._history = history
@@ -84,6 +93,7 @@ class Dispatcher:
         self._on_activity_started = on_activity_started
         self._n_tq_partitions = n_tq_partitions
         self._history_timeout = history_timeout
+        self._on_optimistic_start = on_optimistic_start
         self._futures: dict[Poller, asyncio.Future[QueuedTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
         self._closed = False
@@ -215,6 +225,14 @@ class Dispatcher:
     ) -> wsv1.PollWorkflowTaskQueueResponse | None:
         record = task.record
         request_id = self._request_ids.setdefault(task, uuid.uuid4().hex)
+        if record["payload"] and self._on_optimistic_start is not None:
+            now_ms = self._clock()
+            started = dispatch.record_started_request(record, request, request_id, now_ms)
+            if await self._on_optimistic_start(started):
+                self._complete(task)
+                return optimistic.finish(record["payload"], request, request_id, now_ms)
+            self._requeue(task)
+            return None
         message = dispatch.record_started_request(record, request, request_id)
         timeout = self._history_timeout
         if hard_deadline is not None:

@@ -94,6 +94,8 @@ class RecordWorkflowTaskStartedRequest(_JsonMessage):
         task_queue: Queue the task was polled from (a sticky queue's name for sticky polls).
         task_queue_kind: ``"normal"`` or ``"sticky"``.
         poll_request: Serialized ``PollWorkflowTaskQueueRequest`` of the poller.
+        started_time_ms: Non-zero for an optimistic start: matching already answered the
+            poll from the task's prepared response (``history_processor.optimistic``); no reply.
     """
 
     namespace: str
@@ -107,6 +109,7 @@ class RecordWorkflowTaskStartedRequest(_JsonMessage):
     task_queue: str
     task_queue_kind: str
     poll_request: bytes = b""
+    started_time_ms: int = 0
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ from matching_processor.consumer import TaskConsumer
 from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
 from matching_processor.history import HistoryCaller
-from matching_processor.messages import ACTIVITY_TASK_STARTED, ActivityTaskStartedRequest
+from matching_processor.messages import (
+    ACTIVITY_TASK_STARTED,
+    RECORD_WORKFLOW_TASK_STARTED,
+    ActivityTaskStartedRequest,
+    RecordWorkflowTaskStartedRequest,
+)
 from matching_processor.queues import MatchingMetrics, TaskQueues
 
 log = logging.getLogger(__name__)
@@ -125,6 +130,7 @@ class MatchingService:
             self._send_activity_started,
             self.config.n_tq_partitions,
             self.config.history_timeout,
+            self._send_workflow_started,
         )
         try:
             await self._start_io()
@@ -186,6 +192,42 @@ class MatchingService:
         self, request: wsv1.PollActivityTaskQueueRequest, context: grpc.aio.ServicerContext
     ) -> wsv1.PollActivityTaskQueueResponse:
         return await self.dispatcher.poll_activity_task(request, context.time_remaining())
+
+    async def _send_workflow_started(self, message: RecordWorkflowTaskStartedRequest) -> bool:
+        """Produces an optimistic RecordWorkflowTaskStarted; True once Kafka acknowledged it.
+
+        The acknowledgement comes before the poll is answered, so the start precedes the
+        worker's completion in the inbox partition.
+        """
+        producer = self._producer
+        if producer is None:
+            return False
+        outcome: list[Any] = []
+        command = {
+            "command_id": uuid.uuid4().hex,
+            "namespace": message.namespace,
+            "workflow_id": message.workflow_id,
+            "kind": RECORD_WORKFLOW_TASK_STARTED,
+            "payload": message.to_bytes(),
+            "reply_to": None,
+            "request_time_ms": message.started_time_ms,
+        }
+        try:
+            producer.produce(
+                self.config.inbox_topic,
+                value=schemas.encode(schemas.INBOX_COMMAND, command),
+                key=f"{message.namespace}/{message.workflow_id}".encode(),
+                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
+                on_delivery=lambda err, _msg: outcome.append(err),
+            )
+        except (BufferError, KafkaException) as exc:
+            log.warning("RecordWorkflowTaskStarted for %s not sent: %s", message.workflow_id, exc)
+            return False
+        await asyncio.to_thread(producer.flush, 10.0)
+        if not outcome or outcome[0] is not None:
+            log.warning("RecordWorkflowTaskStarted for %s not delivered", message.workflow_id)
+            return False
+        return True
 
     def _send_activity_started(self, message: ActivityTaskStartedRequest) -> None:
         producer = self._producer

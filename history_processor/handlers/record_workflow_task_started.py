@@ -16,6 +16,7 @@ from history_processor.handlers.common import (
 from history_processor.handlers.poll import started_task_response
 from history_processor.messages import RecordWorkflowTaskStarted
 from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.outbox import workflow_task_record
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import start_workflow_task, version_stamp
 
@@ -28,6 +29,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     A retry with the same request id gets the same answer again.
     """
     msg: RecordWorkflowTaskStarted = command.payload
+    if msg.started_time_ms:
+        return _optimistic(state, msg)
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if state.run_id != msg.run_id or not state.is_running:
@@ -64,3 +67,35 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b, env, state.next_event_id, bool(b.run.sticky_task_queue), poll.identity
     )
     return b.finish(Reply(payload=response))
+
+
+def _optimistic(state: ExecutionState | None, msg: RecordWorkflowTaskStarted) -> Decision:
+    """Matching already handed out the task's template (see `optimistic`); make it true.
+
+    The start is written only if the history is still what the template showed: the task is
+    pending and its scheduled event is the last one. Otherwise the poller holds a stale task
+    (its completion gets NOT_FOUND) and, if the task is still pending, it is dispatched again.
+    """
+    if state is None or state.run_id != msg.run_id or not state.is_running:
+        return reply_only(_unanswered())
+    task = state.workflow_task
+    if task is None or task.scheduled_event_id != msg.scheduled_event_id:
+        return reply_only(_unanswered())
+    b = DecisionBuilder(state, msg.started_time_ms)
+    if (
+        task.is_started
+        or task.attempt != msg.attempt
+        or task.transient
+        or state.next_event_id != task.scheduled_event_id + 1
+    ):
+        if not task.is_started:
+            b.add_task(workflow_task_record(state))
+        return b.finish(_unanswered())
+    poll = msg.poll()
+    start_workflow_task(b, msg.request_id, poll.identity, version_stamp(poll))
+    return b.finish(_unanswered())
+
+
+def _unanswered() -> Reply:
+    """The reply of a command nobody waits for."""
+    return Reply()
