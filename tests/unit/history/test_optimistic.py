@@ -1,0 +1,85 @@
+"""Optimistic start of a run's first workflow task: the template equals the real start."""
+
+from __future__ import annotations
+
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueRequest,
+    PollWorkflowTaskQueueResponse,
+    RespondWorkflowTaskFailedRequest,
+    TerminateWorkflowExecutionRequest,
+)
+
+from history_processor import optimistic
+from history_processor.messages import RecordWorkflowTaskStarted
+from tests.unit.history.harness import NAMESPACE, Glue, ok_payload, types
+
+
+def _poll(glue: Glue) -> PollWorkflowTaskQueueRequest:
+    return PollWorkflowTaskQueueRequest(
+        namespace=NAMESPACE, identity="optimist", task_queue=TaskQueue(name="golden")
+    )
+
+
+def _optimistic_start(glue: Glue, task: dict, now_ms: int) -> RecordWorkflowTaskStarted:
+    return RecordWorkflowTaskStarted(
+        run_id=task["run_id"],
+        scheduled_event_id=task["scheduled_event_id"],
+        attempt=task["attempt"],
+        request_id="opt-1",
+        poll_request=_poll(glue).SerializeToString(),
+        started_time_ms=now_ms,
+    )
+
+
+def test_first_task_carries_a_template_that_equals_the_recorded_start() -> None:
+    optimist, classic = Glue(), Glue()
+    optimist.start()
+    classic.start()
+    task = optimist.last_task("workflow")
+    assert task["payload"], "the first workflow task carries its prepared response"
+    now_ms = optimist.now_ms + 7
+    handed_out = optimistic.finish(task["payload"], _poll(optimist), "opt-1", now_ms)
+
+    decision = optimist.submit(
+        "RecordWorkflowTaskStarted", _optimistic_start(optimist, task, now_ms), advance_ms=7
+    )
+    assert types(decision) == ["WORKFLOW_TASK_STARTED"]
+    assert decision.tasks == []
+    written = decision.events[0]
+    assert written == handed_out.history.events[-1]
+    assert written.event_time.ToMilliseconds() == now_ms
+
+    # The classic round trip returns the same response but for the moment of the start.
+    classic.identity = "optimist"
+    reply = ok_payload(classic.poll_workflow_task("opt-1"), PollWorkflowTaskQueueResponse)
+    for response in (reply, handed_out):
+        response.ClearField("started_time")
+        response.history.events[-1].ClearField("event_time")
+    assert reply == handed_out
+    assert reply.started_event_id == 3
+
+
+def test_stale_template_writes_nothing_and_dispatches_the_task_again() -> None:
+    glue = Glue()
+    glue.start()
+    task = glue.last_task("workflow")
+    glue.submit(
+        "TerminateWorkflowExecution",
+        TerminateWorkflowExecutionRequest(namespace=NAMESPACE, reason="gone"),
+    )
+    decision = glue.submit("RecordWorkflowTaskStarted", _optimistic_start(glue, task, glue.now_ms))
+    assert decision.events == [] and decision.tasks == []
+
+
+def test_later_workflow_tasks_have_no_template() -> None:
+    glue = Glue()
+    glue.start()
+    response = ok_payload(glue.poll_workflow_task(), PollWorkflowTaskQueueResponse)
+    glue.submit(
+        "RespondWorkflowTaskFailed",
+        RespondWorkflowTaskFailedRequest(namespace=NAMESPACE, task_token=response.task_token),
+    )
+    workflow_tasks = [t for t in glue.tasks if t["task_kind"] == "workflow"]
+    assert len(workflow_tasks) == 2
+    assert workflow_tasks[0]["payload"] and workflow_tasks[1]["payload"] == b""
