@@ -193,35 +193,54 @@ class MatchingService:
     ) -> wsv1.PollActivityTaskQueueResponse:
         return await self.dispatcher.poll_activity_task(request, context.time_remaining())
 
+    def _produce_to_inbox(
+        self,
+        kind: str,
+        message: RecordWorkflowTaskStartedRequest | ActivityTaskStartedRequest,
+        request_time_ms: int,
+        on_delivery: Callable[[Any, Any], None],
+    ) -> bool:
+        """Produces one InboxCommand (no reply wanted) to the shard of the message's workflow."""
+        producer = self._producer
+        if producer is None:
+            return False
+        command = {
+            "command_id": uuid.uuid4().hex,
+            "namespace": message.namespace,
+            "workflow_id": message.workflow_id,
+            "kind": kind,
+            "payload": message.to_bytes(),
+            "reply_to": None,
+            "request_time_ms": request_time_ms,
+        }
+        try:
+            producer.produce(
+                self.config.inbox_topic,
+                value=schemas.encode(schemas.INBOX_COMMAND, command),
+                key=f"{message.namespace}/{message.workflow_id}".encode(),  # as HistoryClient
+                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
+                on_delivery=on_delivery,
+            )
+        except (BufferError, KafkaException) as exc:
+            log.warning("%s for %s not sent: %s", kind, message.workflow_id, exc)
+            return False
+        return True
+
     async def _send_workflow_started(self, message: RecordWorkflowTaskStartedRequest) -> bool:
         """Produces an optimistic RecordWorkflowTaskStarted; True once Kafka acknowledged it.
 
         The acknowledgement comes before the poll is answered, so the start precedes the
         worker's completion in the inbox partition.
         """
-        producer = self._producer
-        if producer is None:
-            return False
         outcome: list[Any] = []
-        command = {
-            "command_id": uuid.uuid4().hex,
-            "namespace": message.namespace,
-            "workflow_id": message.workflow_id,
-            "kind": RECORD_WORKFLOW_TASK_STARTED,
-            "payload": message.to_bytes(),
-            "reply_to": None,
-            "request_time_ms": message.started_time_ms,
-        }
-        try:
-            producer.produce(
-                self.config.inbox_topic,
-                value=schemas.encode(schemas.INBOX_COMMAND, command),
-                key=f"{message.namespace}/{message.workflow_id}".encode(),
-                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
-                on_delivery=lambda err, _msg: outcome.append(err),
-            )
-        except (BufferError, KafkaException) as exc:
-            log.warning("RecordWorkflowTaskStarted for %s not sent: %s", message.workflow_id, exc)
+        sent = self._produce_to_inbox(
+            RECORD_WORKFLOW_TASK_STARTED,
+            message,
+            message.started_time_ms,
+            lambda err, _msg: outcome.append(err),
+        )
+        producer = self._producer
+        if not sent or producer is None:
             return False
         await asyncio.to_thread(producer.flush, 10.0)
         if not outcome or outcome[0] is not None:
@@ -230,31 +249,13 @@ class MatchingService:
         return True
 
     def _send_activity_started(self, message: ActivityTaskStartedRequest) -> None:
-        producer = self._producer
-        if producer is None:
-            return
-        command = {
-            "command_id": uuid.uuid4().hex,
-            "namespace": message.namespace,
-            "workflow_id": message.workflow_id,
-            "kind": ACTIVITY_TASK_STARTED,
-            "payload": message.to_bytes(),
-            "reply_to": None,
-            "request_time_ms": message.started_time_ms,
-        }
-        try:
-            producer.produce(
-                self.config.inbox_topic,
-                value=schemas.encode(schemas.INBOX_COMMAND, command),
-                key=f"{message.namespace}/{message.workflow_id}".encode(),  # as HistoryClient
-                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
-                on_delivery=_log_delivery_error,
-            )
+        # Best effort, as designed: history learns of the start when the attempt ends.
+        if self._produce_to_inbox(
+            ACTIVITY_TASK_STARTED, message, message.started_time_ms, _log_delivery_error
+        ):
             self.activity_started_sent += 1
-        except (BufferError, KafkaException) as exc:
-            # Best effort, as designed: history learns of the start when the attempt ends.
-            log.warning("ActivityTaskStarted for %s not sent: %s", message.workflow_id, exc)
-        producer.poll(0)
+        if self._producer is not None:
+            self._producer.poll(0)
 
     async def _tick(self) -> None:
         while True:
