@@ -6,6 +6,9 @@ read a state that is exactly what a restore will rebuild (invariant 2).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -15,8 +18,25 @@ from temporalio.api.history.v1 import HistoryEvent
 from history_processor import events as ev
 from history_processor import fold
 from history_processor import updates as upd
-from history_processor.model import Decision, Reply
+from history_processor.model import Decision, EventReader, Reply
 from history_processor.state import ExecutionState
+
+# The reader of the run's committed events while `decide` runs a handler; builders use it to
+# prepare poll responses (see `optimistic`) without every handler passing it along.
+_COMMITTED: contextvars.ContextVar[EventReader | None] = contextvars.ContextVar(
+    "committed_events", default=None
+)
+
+
+@contextlib.contextmanager
+def committed_events(reader: EventReader) -> Iterator[None]:
+    """Makes `reader` the committed-event reader of the builders of this decision."""
+    token = _COMMITTED.set(reader)
+    try:
+        yield
+    finally:
+        _COMMITTED.reset(token)
+
 
 # Temporal flushes buffered events with completions last (historybuilder reorderBuffer).
 _COMPLETIONS = (
@@ -58,6 +78,20 @@ class DecisionBuilder:
     def events(self) -> list[HistoryEvent]:
         """Events emitted so far (with ids)."""
         return list(self._events)
+
+    def read_events(self, first: int, until: int) -> list[HistoryEvent] | None:
+        """The run's events with first <= id < until, committed or emitted by this decision.
+
+        None when the committed ones cannot be read (no reader outside `decide`).
+        """
+        new_from = self._events[0].event_id if self._events else self.next_event_id
+        committed: list[HistoryEvent] = []
+        if first < new_from:
+            reader = _COMMITTED.get()
+            if reader is None:
+                return None
+            committed = list(reader(first, min(until, new_from)))
+        return committed + [e for e in self._events if first <= e.event_id < until]
 
     @property
     def next_event_id(self) -> int:

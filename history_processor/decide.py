@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from history_processor.builder import committed_events
 from history_processor.handlers import HANDLERS
 from history_processor.handlers.common import Env, _no_events
 from history_processor.model import Code, Command, Decision, EventReader, error
@@ -45,7 +46,8 @@ def decide(
         return Decision(reply=error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}"))
     env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events)
     try:
-        return handler(state, command, env)
+        with committed_events(read_events):
+            return handler(state, command, env)
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)
         return Decision(reply=error(Code.INTERNAL, f"history decider failed: {exc!r}"))

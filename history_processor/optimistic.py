@@ -1,9 +1,9 @@
-"""Optimistic start of a run's first workflow task: matching answers the poll without a round trip.
+"""Optimistic workflow-task start: matching answers the poll without a round trip to history.
 
 Temporal records a workflow task's start in history before the poller gets it (matching ->
-history -> matching). For the first workflow task of a run, everything the poll response
-holds is known when the task is scheduled, except who polls and when. So the history puts a
-prepared response (a template) into the task record; matching fills in the poller's identity,
+history -> matching). When a task is scheduled as the run's last event, everything its poll
+response holds is known, except who polls and when. So the history puts a prepared response
+(a template) into the task record; matching fills in the poller's identity,
 the request id and the time, hands it out, and tells history in the inbox (acknowledged by
 Kafka before the poll is answered, so it precedes the worker's completion in the partition).
 History then writes the same WorkflowTaskStarted event, or, when the run moved on in between,
@@ -21,31 +21,46 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor.builder import DecisionBuilder
 from history_processor.state import TaskQueueKind
-from history_processor.workflow_tasks import poll_response, start_workflow_task, version_stamp
+from history_processor.workflow_tasks import (
+    HISTORY_PAGE_SIZE,
+    poll_response,
+    start_workflow_task,
+    version_stamp,
+)
+
+#: Larger responses go the classic way; the template travels inside a Kafka record.
+MAX_TEMPLATE_BYTES = 256 * 1024
 
 
 def template(b: DecisionBuilder) -> bytes:
     """The prepared poll response of the workflow task `b` just scheduled, or b"".
 
-    Only a run's first workflow task qualifies: attempt 1 on the normal queue, with the whole
-    history (events 1..scheduled) emitted by this very decision.
+    Qualifies: an attempt-1 task whose scheduled event is the run's last event, whose
+    response fits one page and `MAX_TEMPLATE_BYTES`. The response is the one
+    RecordWorkflowTaskStarted would give: the history from event 1 on the normal queue, from
+    the last completed task's started event on the sticky queue (the worker has the rest).
     """
     state = b.run
     task = state.workflow_task
-    events = b.events
     if (
         task is None
         or task.attempt != 1
         or task.transient
-        or task.task_queue_kind is not TaskQueueKind.NORMAL
-        or not events
-        or events[0].event_id != 1
         or task.scheduled_event_id != state.next_event_id - 1
     ):
         return b""
+    sticky = task.task_queue_kind is TaskQueueKind.STICKY
+    first = state.last_completed_wft_started_event_id + 1 if sticky else 1
+    if state.next_event_id - first >= HISTORY_PAGE_SIZE:
+        return b""
+    history = b.read_events(first, state.next_event_id)
+    if history is None:
+        return b""
     speculative = DecisionBuilder(state, b.now_ms)
     start_workflow_task(speculative, request_id="", identity="", stamp=None)
-    return poll_response(speculative.run, events + speculative.events, b"").SerializeToString()
+    response = poll_response(speculative.run, history + speculative.events, b"")
+    prepared = response.SerializeToString()
+    return prepared if len(prepared) <= MAX_TEMPLATE_BYTES else b""
 
 
 def finish(

@@ -62,6 +62,7 @@ class HistoryProcessor:
         self._namespace_id = namespace_id
         self._clock = clock
         self._parked: dict[int, dict[str, _Parked]] = {}
+        self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads of partitions no longer owned (their callers will retry)."""
@@ -142,6 +143,9 @@ class HistoryProcessor:
             }
             key = f"{command.namespace}/{command.workflow_id}/{run.run_id}/"
             key += str(run.state_transition_count)
+            # The fold of this batch is `run` already; `apply` takes it instead of folding the
+            # record again (a restore folds the record itself).
+            self._folded = (key.encode(), run, decision.events)
             ctx.emit(key.encode(), schemas.encode(schemas.EVENT_BATCH, batch))
         for task in decision.tasks:
             partition = topic_partition_for(
@@ -225,17 +229,24 @@ class HistoryProcessor:
         """Folds one EventBatch into the shard state, the stored events and the timer index."""
         if value is None:
             return
-        batch = schemas.decode(value, schemas.EVENT_BATCH)
-        namespace, workflow_id = batch["namespace"], batch["workflow_id"]
-        before = store.load_state(state, namespace, workflow_id)
-        events = list(History.FromString(batch["events"]).events)
-        updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
-        current = before.copy() if before else None
-        if current is not None and current.run_id != batch["run_id"]:
-            current = None  # the batch starts a new run of this workflow id
-        run = apply_batch(current, events, updates)
-        if run is None:
-            return
+        folded, self._folded = self._folded, None
+        if folded is not None and folded[0] == key:
+            _, run, events = folded
+            namespace, workflow_id = run.namespace, run.workflow_id
+            before = store.load_state(state, namespace, workflow_id)
+        else:
+            batch = schemas.decode(value, schemas.EVENT_BATCH)
+            namespace, workflow_id = batch["namespace"], batch["workflow_id"]
+            before = store.load_state(state, namespace, workflow_id)
+            events = list(History.FromString(batch["events"]).events)
+            updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
+            current = before.copy() if before else None
+            if current is not None and current.run_id != batch["run_id"]:
+                current = None  # the batch starts a new run of this workflow id
+            folded_run = apply_batch(current, events, updates)
+            if folded_run is None:
+                return
+            run = folded_run
         for event in events:
             store.put_event(state, run, event)
         old, new = set(deadlines(before)), set(deadlines(run))

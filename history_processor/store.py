@@ -56,15 +56,50 @@ def parse_timer_key(key: bytes) -> tuple[str, str]:
     return namespace.decode(), workflow_id.decode()
 
 
+class _DecodedStates:
+    """Recently stored or read states, decoded, keyed by their exact stored bytes.
+
+    A hit needs the stored bytes to be equal, so an aborted transaction (whose overlay is
+    gone) can never serve a state that was not committed. Callers must not mutate the
+    returned objects (`decide` does not; folds work on a copy).
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._entries: dict[bytes, tuple[bytes, ExecutionState]] = {}
+
+    def get(self, key: bytes, raw: bytes) -> ExecutionState | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] == raw else None
+
+    def put(self, key: bytes, raw: bytes, run: ExecutionState) -> None:
+        if len(self._entries) >= self._capacity:
+            del self._entries[next(iter(self._entries))]
+        self._entries[key] = (raw, run)
+
+
+_decoded = _DecodedStates()
+
+
 def load_state(state: StateTransaction, namespace: str, workflow_id: str) -> ExecutionState | None:
-    """The current run's mutable state, or None."""
-    raw = state.get(state_key(namespace, workflow_id))
-    return None if raw is None else ExecutionState.from_bytes(raw)
+    """The current run's mutable state, or None. The result must not be mutated."""
+    key = state_key(namespace, workflow_id)
+    raw = state.get(key)
+    if raw is None:
+        return None
+    run = _decoded.get(key, raw)
+    if run is None:
+        run = ExecutionState.from_bytes(raw)
+        _decoded.put(key, raw, run)
+    return run
 
 
 def save_state(state: StateTransaction, run: ExecutionState) -> None:
-    """Stores the run as its workflow id's current run."""
-    state.put(state_key(run.namespace, run.workflow_id), run.to_bytes())
+    """Stores the run as its workflow id's current run; `run` must not be mutated after."""
+    key = state_key(run.namespace, run.workflow_id)
+    raw = run.to_bytes()
+    state.put(key, raw)
+    _decoded.put(key, raw, run)
 
 
 def put_event(state: StateTransaction, run: ExecutionState, event: HistoryEvent) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,9 @@ class IndexerConfig:
         index: Overrides the index.
         batch_size: Most records per bulk request.
         poll_timeout: Seconds one poll waits for the first record of a batch.
+        linger: Seconds a batch keeps gathering records after its first one: fewer, larger
+            bulk requests under load (Elasticsearch makes documents searchable only at its
+            next refresh, a second later, anyway).
         max_backoff: Longest pause between Elasticsearch retries, in seconds.
     """
 
@@ -67,6 +71,7 @@ class IndexerConfig:
     index: str | None = None
     batch_size: int = 500
     poll_timeout: float = 0.5
+    linger: float = 0.1
     max_backoff: float = 5.0
 
     @property
@@ -153,6 +158,13 @@ class VisibilityIndexer:
             self._commit_idle_positions()
             return 0
         messages = [first, *self._consumer.consume(self.config.batch_size - 1, 0)]
+        gather_until = time.monotonic() + self.config.linger
+        while len(messages) < self.config.batch_size and time.monotonic() < gather_until:
+            more = self._consumer.poll(max(0.0, gather_until - time.monotonic()))
+            if more is None:
+                break
+            messages.append(more)
+            messages += self._consumer.consume(self.config.batch_size - len(messages), 0)
         records = [m for m in messages if self._is_record(m)]
         # Step 2: tombstones of the compacted topic carry nothing to index.
         actions = newest_per_document(self._actions(m for m in records if m.value() is not None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import TaskQueueKind
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
@@ -12,7 +13,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor import optimistic
 from history_processor.messages import RecordWorkflowTaskStarted
-from tests.unit.history.harness import NAMESPACE, Glue, ok_payload, types
+from tests.unit.history.harness import NAMESPACE, Glue, ok_payload, types, with_activity
 
 
 def _poll(glue: Glue) -> PollWorkflowTaskQueueRequest:
@@ -83,3 +84,29 @@ def test_later_workflow_tasks_have_no_template() -> None:
     workflow_tasks = [t for t in glue.tasks if t["task_kind"] == "workflow"]
     assert len(workflow_tasks) == 2
     assert workflow_tasks[0]["payload"] and workflow_tasks[1]["payload"] == b""
+
+
+def test_sticky_task_template_equals_the_sticky_poll_response() -> None:
+    glue = Glue()
+    scheduled = with_activity(glue)
+    glue.start_activity(scheduled)
+    glue.complete_activity(scheduled)
+    task = glue.last_task("workflow")
+    assert task["task_queue_kind"] == "sticky"
+    assert task["payload"], "a sticky task scheduled as the last event carries a template"
+    poll = PollWorkflowTaskQueueRequest(
+        namespace=NAMESPACE,
+        identity=glue.identity,
+        task_queue=TaskQueue(name=task["task_queue"], kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY),
+    )
+    handed_out = optimistic.finish(task["payload"], poll, "poll-1", glue.now_ms)
+    reply = ok_payload(glue.poll_workflow_task("poll-1"), PollWorkflowTaskQueueResponse)
+    for response in (reply, handed_out):
+        response.ClearField("started_time")
+        response.history.events[-1].ClearField("event_time")
+        response.history.events[-1].workflow_task_started_event_attributes.ClearField(
+            "worker_version"
+        )
+    assert reply == handed_out
+    # Only the events since the last completed task's start: the worker has the rest cached.
+    assert handed_out.history.events[0].event_id == 4
