@@ -5,6 +5,9 @@ and client (in this process) and prints workflows/s, p50/p99 start-to-result lat
 CPU seconds the server side spent per 1,000 workflows: for Strom every process (Kafka,
 Elasticsearch, history, matching, indexer, frontend); for Temporal the dev server process.
 
+Each load starts with the same warm-up on every server (300 workflows, 10 at a time), then
+waits until the server side is near idle (under 0.3 core busy) before the timed part.
+
 Usage: python bench/bench_workflows.py [--c1 100] [--c100 1000] [--only strom|temporal]
 """
 
@@ -33,6 +36,7 @@ from strom._services import ServiceSet  # noqa: E402
 from tests.servers import TemporalDevServer  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
+WARM_UP = 300
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -52,8 +56,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _TICK
 
 
-async def run_load(client: Client, count: int, concurrency: int) -> tuple[float, list[float]]:
-    """Runs `count` workflows, `concurrency` at a time; returns (seconds, latencies in s)."""
+async def run_load(
+    client: Client, count: int, concurrency: int, pids: list[int]
+) -> tuple[float, list[float], float]:
+    """Runs `count` workflows, `concurrency` at a time, after a warm-up.
+
+    Returns:
+        Seconds, latencies in seconds, and the server-side CPU seconds of the timed part.
+    """
     tq = f"bench-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
@@ -74,12 +84,23 @@ async def run_load(client: Client, count: int, concurrency: int) -> tuple[float,
         max_concurrent_workflow_tasks=max(concurrency, 5),
         max_concurrent_activities=max(concurrency, 5),
     ):
-        await client.execute_workflow(
-            NoopActivityWorkflow.run, id=f"warm-{uuid.uuid4()}", task_queue=tq
-        )
+        # Warm-up, the same for every server: JIT compilation (Kafka and Elasticsearch run on
+        # the JVM), caches, connections, sticky queues.
+        warm = asyncio.Semaphore(10)
+
+        async def warm_one() -> None:
+            async with warm:
+                await client.execute_workflow(
+                    NoopActivityWorkflow.run, id=f"warm-{uuid.uuid4()}", task_queue=tq
+                )
+
+        await asyncio.gather(*(warm_one() for _ in range(WARM_UP)))
+        await settle(pids)
+        cpu_before = cpu_seconds(pids)
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(count)))
-        return time.perf_counter() - began, latencies
+        seconds = time.perf_counter() - began
+        return seconds, latencies, cpu_seconds(pids) - cpu_before
 
 
 def pct(values: list[float], q: float) -> float:
@@ -87,11 +108,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def settle(pids: list[int], limit: float = 60.0) -> None:
+    """Waits until the server side is near idle (start-up work done), at most `limit` s."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pids)
+        await asyncio.sleep(2)
+        if (cpu_seconds(pids) - before) / 2 < 0.3:
+            return
+
+
 async def measure(name: str, client: Client, pids: list[int], loads: list[tuple[int, int]]) -> None:
     for concurrency, count in loads:
-        cpu_before = cpu_seconds(pids)
-        seconds, latencies = await run_load(client, count, concurrency)
-        cpu = cpu_seconds(pids) - cpu_before
+        seconds, latencies, cpu = await run_load(client, count, concurrency, pids)
         print(
             f"{name:<9} C={concurrency:<4} N={count:<5} {count / seconds:7.1f} wf/s   "
             f"p50 {statistics.median(latencies) * 1000:7.0f} ms   "
@@ -136,9 +165,7 @@ async def main() -> None:
     parser.add_argument("--only", choices=["strom", "temporal"])
     args = parser.parse_args()
     loads = [(1, args.c1), (100, args.c100)]
-    print(
-        f"{os.cpu_count()} cores; one no-op activity per workflow; SDK worker and client here"
-    )
+    print(f"{os.cpu_count()} cores; one no-op activity per workflow; SDK worker and client here")
     if args.only != "temporal":
         await bench_strom(loads)
     if args.only != "strom":
