@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from elasticsearch import Elasticsearch
+
 from helpers import eventually, unique_name
 from strom._devserver import KafkaNode, free_port
 from strom._devserver.ports import port_is_free

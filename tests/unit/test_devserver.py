@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from helpers import eventually, unique_name
 from strom import cli
 from strom._devserver import (

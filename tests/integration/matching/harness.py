@@ -10,12 +10,12 @@ from typing import Any
 import grpc
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from helpers import eventually
 from temporalio.api.common.v1 import message_pb2 as common_pb2
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
+from helpers import eventually
 from matching_processor import api
 from matching_processor.config import MatchingConfig
 from matching_processor.messages import RecordWorkflowTaskStartedRequest

@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from helpers import eventually_async, unique_name
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
+from helpers import eventually_async, unique_name
 from matching_processor.discovery import MatchingClient, MatchingDirectory
 from matching_processor.routing import topic_partition_for
 from matching_processor.service import MatchingService

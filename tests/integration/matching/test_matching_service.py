@@ -10,11 +10,11 @@ from typing import Any
 import grpc
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from helpers import eventually_async, unique_name
 from temporalio.api.common.v1 import message_pb2 as common_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
+from helpers import eventually_async, unique_name
 from history_processor.sharding import shard_for
 from matching_processor.messages import (
     ACTIVITY_TASK_STARTED,
