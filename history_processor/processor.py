@@ -182,7 +182,7 @@ class HistoryProcessor:
             "message": reply.message,
             "payload": reply.payload.SerializeToString() if reply.payload is not None else b"",
             "details": reply.details.SerializeToString() if reply.details is not None else b"",
-            "details_type": reply.details.DESCRIPTOR.full_name if reply.details else "",
+            "details_type": reply.details.DESCRIPTOR.full_name if reply.details is not None else "",
         }
         ctx.send(
             reply_to["topic"],
