@@ -15,7 +15,7 @@ from pathlib import Path
 
 from strom._devserver.errors import ProcessExitedError
 from strom._devserver.ports import check_ports_free, free_port
-from strom._devserver.process import stop_tree
+from strom._devserver.process import stop_first_on_exit, stop_tree
 from strom.topics import Topology
 
 _READY_TIMEOUT_S = 120.0
@@ -63,6 +63,7 @@ class ServiceSet:
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         services = cls(topology, port, log_dir)
+        stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
         try:
             services._spawn(

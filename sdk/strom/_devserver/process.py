@@ -234,8 +234,27 @@ def stop_tree(
     popen.wait()
 
 
+_first_stops: list[Callable[[], None]] = []
+
+
+def stop_first_on_exit(stop: Callable[[], None]) -> None:
+    """Has `stop_all` (atexit, SIGTERM) call `stop` before stopping this module's processes.
+
+    For processes started elsewhere that depend on them (Strom's services on Kafka), so that
+    they too are never left behind. `stop` must be idempotent.
+    """
+    _install_handlers()
+    with _live_lock:
+        _first_stops.append(stop)
+
+
 def stop_all(timeout: float = 10.0) -> None:
     """Stops every live process started by this module (the atexit and SIGTERM path)."""
+    with _live_lock:
+        first = list(_first_stops)
+    for stop in first:
+        with contextlib.suppress(Exception):
+            stop()
     with _live_lock:
         procs = list(_live)
     for proc in procs:
