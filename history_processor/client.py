@@ -51,7 +51,7 @@ class HistoryClient:
         self._topology = topology
         self._reply_partition = reply_partition
         self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "linger.ms": 1, "enable.idempotence": True}
+            {"bootstrap.servers": bootstrap, "linger.ms": 0, "enable.idempotence": True}
         )
         self._consumer = Consumer(
             {

@@ -79,7 +79,7 @@ class MatchingConfig:
             "bootstrap.servers": self.bootstrap,
             "acks": "all",
             "enable.idempotence": True,
-            "linger.ms": 1,
+            "linger.ms": 0,
             **self.extra_producer,
         }
 

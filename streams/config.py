@@ -76,7 +76,7 @@ class StreamsConfig:
             "bootstrap.servers": self.bootstrap,
             "transactional.id": self.transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,
-            "linger.ms": 1,
+            "linger.ms": 0,
             "acks": "all",
             **self.extra_producer,
         }
