@@ -151,7 +151,7 @@ class StreamApp:
             for partition in sorted(self._stores):
                 self.processor.punctuate(self._context(partition), int(time.time() * 1000))
         if self._txn_open and (
-            not records
+            (not records and self.config.commit_when_idle)
             or self._txn_inputs >= self.config.max_batch_records
             or (now - self._txn_began) * 1000 >= self.config.max_batch_ms
         ):
@@ -165,7 +165,7 @@ class StreamApp:
         # the input is idle, and the transaction commits at once instead of waiting for more.
         # When idle, poll() waits for the first record and consume(n, 0) drains the rest,
         # because consume(n, timeout) would wait out the whole timeout to fill n.
-        if self._txn_open:
+        if self._txn_open and self.config.commit_when_idle:
             return self._consumer.consume(self.config.max_batch_records, 0)
         first = self._consumer.poll(self.config.poll_timeout_s)
         if first is None:

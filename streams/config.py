@@ -23,6 +23,8 @@ class StreamsConfig:
         state_dir: Root folder of the RocksDB stores, one sub-folder per partition.
         max_batch_records: Inputs processed at most in one transaction.
         max_batch_ms: A transaction is committed at the latest this long after it began.
+        commit_when_idle: Commit as soon as no more input is waiting (lowest latency). When
+            False a transaction stays open for `max_batch_ms` (largest batches).
         poll_timeout_s: How long one poll waits for input when idle.
         punctuate_interval_ms: How often the processor's time-driven hook runs per partition.
         transaction_timeout_ms: Broker-side limit of an open transaction; a dead
@@ -40,6 +42,7 @@ class StreamsConfig:
     state_dir: Path
     max_batch_records: int = 500
     max_batch_ms: int = 100
+    commit_when_idle: bool = True
     poll_timeout_s: float = 0.05
     punctuate_interval_ms: int = 100
     transaction_timeout_ms: int = 10_000

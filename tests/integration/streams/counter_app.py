@@ -47,6 +47,11 @@ def main() -> None:
     parser.add_argument("--output", required=True)
     parser.add_argument("--state-dir", required=True, type=Path)
     parser.add_argument("--max-batch-ms", type=int, default=100)
+    parser.add_argument(
+        "--hold-transactions",
+        action="store_true",
+        help="keep each transaction open for --max-batch-ms instead of committing when idle",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = StreamsConfig(
@@ -57,6 +62,7 @@ def main() -> None:
         changelog_topic=args.changelog,
         state_dir=args.state_dir,
         max_batch_ms=args.max_batch_ms,
+        commit_when_idle=not args.hold_transactions,
     )
     app = StreamApp(config, Counter(args.output), RocksDBStore(args.state_dir))
     app.on_partitions_changed = lambda owned: print(f"OWNED {sorted(owned)}", flush=True)

@@ -53,6 +53,7 @@ class CounterProcess:
     state_dir: Path
     log_path: Path
     max_batch_ms: int = 100
+    hold_transactions: bool = False
     proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -67,6 +68,7 @@ class CounterProcess:
                 "--instance", self.instance, "--input", self.topics.input,
                 "--changelog", self.topics.changelog, "--output", self.topics.output,
                 "--state-dir", str(self.state_dir), "--max-batch-ms", str(self.max_batch_ms),
+                *(["--hold-transactions"] if self.hold_transactions else []),
             ],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -132,7 +132,7 @@ def test_frozen_zombie_cannot_commit_after_it_lost_its_partitions(
     # A long transaction keeps the zombie's transaction open, with inputs, when it is frozen.
     zombie = CounterProcess(
         kafka_bootstrap, topics, app_id, "z", tmp_path / "z", tmp_path / "z.log",
-        max_batch_ms=3000,
+        max_batch_ms=3000, hold_transactions=True,
     )  # fmt: skip
     b = CounterProcess(kafka_bootstrap, topics, app_id, "b", tmp_path / "b", tmp_path / "b.log")
     feeder = Feeder(kafka_bootstrap, topics.input, total=3000, rate=200, keys=8)
