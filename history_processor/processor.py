@@ -105,12 +105,9 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
-        try:
-            decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state))
-        except Exception as exc:  # a bug must not wedge the shard on one poison command
-            log.exception("decide failed for %s %s", command.kind, command.workflow_id)
-            self._reply(ctx, command.command_id, reply_to, _internal(exc))
-            return
+        # decide turns a failing handler into an INTERNAL reply: one poison command cannot
+        # wedge the shard.
+        decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state))
         if decision.reply is None:
             self._park(ctx.partition, command, reply_to, now_ms)
             return
@@ -295,7 +292,3 @@ def _reader(
 
 def _error(code: Code, kind: str) -> Reply:
     return Reply(status_code=code, message=f"Strom's history does not handle {kind!r}")
-
-
-def _internal(exc: Exception) -> Reply:
-    return Reply(status_code=Code.INTERNAL, message=f"history failed: {type(exc).__name__}: {exc}")
