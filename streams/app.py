@@ -18,6 +18,19 @@ these steps, in this order, and only `StreamApp._commit` carries them out:
 
 On abort, pending state changes are discarded and the consumer is rewound to the last
 committed positions, so the same inputs are processed again in a new transaction.
+
+Two refinements keep a transaction off the critical path where none is needed:
+
+- A transaction begins with the first output or state change. An input that produces neither
+  (a read parked until later) commits nothing at once: its position rides along with the next
+  transaction, or is committed on its own after `offsets_commit_interval_ms`. Processing it
+  again after a crash is harmless, because it produced nothing.
+- Transactions take turns over `transactional_producers` producers with ids of their own.
+  Right after a commit the broker is still writing that transaction's markers, and the same
+  id could not begin its next transaction until they are written. Ordering is unaffected:
+  transaction N+1 begins only after N's commit returned, read_committed readers see records in
+  offset order, and the group coordinator keeps the offset commit with the later position in
+  the offsets log, whichever marker lands first.
 """
 
 from __future__ import annotations
@@ -106,11 +119,18 @@ class StreamApp:
         self._txn_open = False
         self._txn_began = 0.0
         self._txn_inputs = 0
+        self._uncommitted_since: float | None = None
         self._last_punctuate = 0.0
         self.stats = {"commits": 0, "aborts": 0, "records": 0, "restored": 0}
         self.on_partitions_changed: Callable[[set[int]], None] | None = None
+        if config.transactional_producers < 1:
+            raise ValueError("transactional_producers must be at least 1")
         self._consumer = Consumer(config.consumer_settings())
-        self._producer = Producer(config.producer_settings())
+        self._producers = [
+            Producer(config.producer_settings(tid)) for tid in config.transactional_ids
+        ]
+        self._turn = 0
+        self._producer = self._producers[0]
         self._restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
 
     @property
@@ -125,8 +145,9 @@ class StreamApp:
     def run(self) -> None:
         """Consumes, processes and commits until `stop()` is called."""
         # init_transactions fences an earlier incarnation of this instance and aborts its
-        # open transaction at once instead of letting it block readers until it times out.
-        self._producer.init_transactions(_TIMEOUT)
+        # open transactions at once instead of letting them block readers until they time out.
+        for producer in self._producers:
+            producer.init_transactions(_TIMEOUT)
         self._consumer.subscribe(
             list(self.config.input_topics),
             on_assign=self._on_assign,
@@ -136,7 +157,7 @@ class StreamApp:
         try:
             while not self._stop.is_set():
                 self._run_once()
-            if self._txn_open:
+            if self._uncommitted:
                 self._commit()
         finally:
             self._close()
@@ -150,15 +171,21 @@ class StreamApp:
             self._last_punctuate = now
             for partition in sorted(self._stores):
                 self.processor.punctuate(self._context(partition), int(time.time() * 1000))
-        if self._txn_open and (
-            (not records and self.config.commit_when_idle)
-            or self._txn_inputs >= self.config.max_batch_records
-            or (now - self._txn_began) * 1000 >= self.config.max_batch_ms
-        ):
+        if self._due_for_commit(bool(records), now):
             self._commit()
-        elif not self._txn_open and any(s.dirty for s in self._states.values()):
-            self._begin()
-            self._commit()
+
+    def _due_for_commit(self, polled: bool, now: float) -> bool:
+        if self._txn_open:
+            return (
+                (not polled and self.config.commit_when_idle)
+                or self._txn_inputs >= self.config.max_batch_records
+                or (now - self._txn_began) * 1000 >= self.config.max_batch_ms
+            )
+        if any(s.dirty for s in self._states.values()):
+            return True  # state changed without output (timers): no reason to wait
+        if self._uncommitted_since is None:
+            return False
+        return (now - self._uncommitted_since) * 1000 >= self.config.offsets_commit_interval_ms
 
     def _poll(self) -> list[Message]:
         # With a transaction open, only drain what has already arrived: an empty drain means
@@ -184,11 +211,17 @@ class StreamApp:
         assert topic is not None and partition is not None and offset is not None
         if partition not in self._stores:
             return  # fetched before its partition was revoked
-        self._begin()
         self.processor.process(self._context(partition), record)
         self._positions[(topic, partition)] = offset + 1
+        if self._uncommitted_since is None:
+            self._uncommitted_since = time.monotonic()
         self._txn_inputs += 1
         self.stats["records"] += 1
+
+    @property
+    def _uncommitted(self) -> bool:
+        """True while a transaction is open or consumed positions await their commit."""
+        return self._txn_open or bool(self._positions)
 
     def _context(self, partition: int) -> Context:
         state = self._states.get(partition)
@@ -202,7 +235,6 @@ class StreamApp:
             self._producer.begin_transaction()
             self._txn_open = True
             self._txn_began = time.monotonic()
-            self._txn_inputs = 0
 
     def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
         self._begin()
@@ -236,6 +268,7 @@ class StreamApp:
 
     def _commit(self) -> None:
         """Carries out steps 1-4 of the module docstring's commit protocol."""
+        self._begin()  # positions of inputs that produced nothing may commit on their own
         try:
             # Step 1: outputs flushed; delivery reports give the changelog offsets.
             if self._producer.flush(_TIMEOUT) > 0:
@@ -265,6 +298,11 @@ class StreamApp:
         self._committed.update(self._positions)
         self.stats["commits"] += 1
         self._reset_txn()
+        self._next_producer()
+
+    def _next_producer(self) -> None:
+        self._turn = (self._turn + 1) % len(self._producers)
+        self._producer = self._producers[self._turn]
 
     def _abort(self, cause: Exception) -> None:
         err = cause.args[0] if isinstance(cause, KafkaException) else None
@@ -272,14 +310,15 @@ class StreamApp:
             self._reset_txn(discard=True)
             raise ProducerFencedError(f"transactional producer is fenced: {err}") from cause
         log.warning("aborting transaction: %s", cause)
-        try:
-            self._producer.abort_transaction(_TIMEOUT)
-        except KafkaException as exc:
-            inner = exc.args[0]
-            if isinstance(inner, KafkaError) and inner.fatal():
-                self._reset_txn(discard=True)
-                raise ProducerFencedError(f"transactional producer is fenced: {inner}") from exc
-            log.warning("abort failed: %s", exc)
+        if self._txn_open:
+            try:
+                self._producer.abort_transaction(_TIMEOUT)
+            except KafkaException as exc:
+                inner = exc.args[0]
+                if isinstance(inner, KafkaError) and inner.fatal():
+                    self._reset_txn(discard=True)
+                    raise ProducerFencedError(f"transactional producer is fenced: {inner}") from exc
+                log.warning("abort failed: %s", exc)
         self.stats["aborts"] += 1
         rewind = dict(self._positions)
         self._reset_txn(discard=True)
@@ -301,6 +340,7 @@ class StreamApp:
         self._delivery_error = None
         self._txn_open = False
         self._txn_inputs = 0
+        self._uncommitted_since = None
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Committed offsets are fetched with require_stable (read_committed), so this waits
@@ -341,13 +381,13 @@ class StreamApp:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # A graceful hand-over: the generation is still valid, so finish the open transaction.
-        if self._txn_open:
+        if self._uncommitted:
             self._commit()
         self._release(partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Our generation is gone: nothing of the open transaction may commit.
-        if self._txn_open:
+        if self._uncommitted:
             self._abort(StreamsError("partitions lost"))
         self._release(partitions)
 
@@ -373,4 +413,5 @@ class StreamApp:
             for store in self._stores.values():
                 store.close()
             self._stores = {}
-            self._producer.flush(5)
+            for producer in self._producers:
+                producer.flush(5)

@@ -29,6 +29,14 @@ class StreamsConfig:
         punctuate_interval_ms: How often the processor's time-driven hook runs per partition.
         transaction_timeout_ms: Broker-side limit of an open transaction; a dead
             instance's transaction blocks read_committed readers at most this long.
+        transactional_producers: Transactional producers taking turns, one transaction
+            each. After a commit the broker is still writing the transaction's markers for a
+            few milliseconds; the same transactional id cannot begin its next transaction
+            before they are written (the broker answers CONCURRENT_TRANSACTIONS and librdkafka
+            backs off 20-100 ms), a second id can at once.
+        offsets_commit_interval_ms: Positions of inputs that produced nothing and changed no
+            state ride along with the next transaction; without one, they are committed
+            on their own after this long.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over time.
         extra_consumer: Additional librdkafka consumer settings.
         extra_producer: Additional librdkafka producer settings.
@@ -46,14 +54,17 @@ class StreamsConfig:
     poll_timeout_s: float = 0.05
     punctuate_interval_ms: int = 100
     transaction_timeout_ms: int = 10_000
+    transactional_producers: int = 2
+    offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def transactional_id(self) -> str:
-        """The producer's transactional id, stable per instance."""
-        return f"{self.app_id}-{self.instance_id}"
+    def transactional_ids(self) -> list[str]:
+        """The producers' transactional ids, stable per instance (the first is the oldest)."""
+        first = f"{self.app_id}-{self.instance_id}"
+        return [first] + [f"{first}.{k}" for k in range(1, self.transactional_producers)]
 
     def consumer_settings(self) -> dict[str, Any]:
         """librdkafka settings of the input consumer."""
@@ -73,11 +84,11 @@ class StreamsConfig:
             **self.extra_consumer,
         }
 
-    def producer_settings(self) -> dict[str, Any]:
-        """librdkafka settings of the transactional producer."""
+    def producer_settings(self, transactional_id: str) -> dict[str, Any]:
+        """librdkafka settings of one transactional producer."""
         return {
             "bootstrap.servers": self.bootstrap,
-            "transactional.id": self.transactional_id,
+            "transactional.id": transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,
             "linger.ms": 0,
             "acks": "all",

@@ -2,12 +2,14 @@
 
 Input records: key = counter name, value = a unique input id. For each input the processor
 emits the new count to the changelog (the source of truth of its state) and sends
-"<input id>:<count>" to the output topic.
+"<input id>:<count>" to the output topic. An input whose id starts with "peek" only reads the
+count: it produces nothing and changes nothing. On SIGTERM the process prints its `stats`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 from pathlib import Path
@@ -25,6 +27,9 @@ class Counter:
 
     def process(self, ctx: Context, record: Message) -> None:
         key = record.key()
+        if record.value().startswith(b"peek"):
+            ctx.state.get(key)
+            return
         count = int(ctx.state.get(key) or b"0") + 1
         ctx.emit(key, str(count).encode())
         ctx.send(self.output_topic, record.value() + b":" + str(count).encode(), key=key)
@@ -68,6 +73,7 @@ def main() -> None:
     app.on_partitions_changed = lambda owned: print(f"OWNED {sorted(owned)}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: app.stop())
     app.run()
+    print(f"STATS {json.dumps(app.stats)}", flush=True)
 
 
 if __name__ == "__main__":

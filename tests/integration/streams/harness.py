@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -109,16 +110,28 @@ class CounterProcess:
     def log_text(self) -> str:
         return self.log_path.read_text()
 
+    def stats(self) -> dict[str, int]:
+        """The stats the process printed when it stopped last."""
+        lines = [ln for ln in self.log_text().splitlines() if ln.startswith("STATS ")]
+        assert lines, "the process printed no stats"
+        return json.loads(lines[-1][len("STATS ") :])
+
 
 class Feeder:
-    """Produces numbered inputs over a few keys at a steady rate in a background thread."""
+    """Produces numbered inputs over a few keys at a steady rate in a background thread.
 
-    def __init__(self, bootstrap: str, topic: str, total: int, rate: float, keys: int) -> None:
+    With `peek_every=n`, every n-th input is a read-only "peek" input (not in `sent`).
+    """
+
+    def __init__(
+        self, bootstrap: str, topic: str, total: int, rate: float, keys: int, peek_every: int = 0
+    ) -> None:
         self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
         self._topic = topic
         self.total = total
         self._rate = rate
         self._keys = keys
+        self._peek_every = peek_every
         self.sent: Multiset[str] = Multiset()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._first = 0
@@ -131,8 +144,11 @@ class Feeder:
         began = time.monotonic()
         for i in range(self._first, self._first + self.total):
             key = f"k{i % self._keys}"
-            self._producer.produce(self._topic, f"i{i}".encode(), key.encode())
-            self.sent[key] += 1
+            if self._peek_every and i % self._peek_every == 0:
+                self._producer.produce(self._topic, f"peek{i}".encode(), key.encode())
+            else:
+                self._producer.produce(self._topic, f"i{i}".encode(), key.encode())
+                self.sent[key] += 1
             self._producer.poll(0)
             delay = began + (i - self._first + 1) / self._rate - time.monotonic()
             if delay > 0:
@@ -191,6 +207,20 @@ class Outputs:
         for key, n in sent.items():
             counts = sorted(c for k, _, c in self.records if k == key)
             assert counts == list(range(1, n + 1)), f"key {key}: counts are not 1..{n}"
+
+
+def uncommitted_inputs(bootstrap: str, group: str, topic: str) -> int:
+    """How many records of `topic` lie beyond the group's committed positions."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        behind = 0
+        for tp in consumer.committed(partitions, timeout=10):
+            high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), 10)[1]
+            behind += high - max(tp.offset, 0)
+        return behind
+    finally:
+        consumer.close()
 
 
 def wait_for(predicate, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]

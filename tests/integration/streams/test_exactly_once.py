@@ -17,6 +17,7 @@ from tests.integration.streams.harness import (
     Feeder,
     Outputs,
     Topics,
+    uncommitted_inputs,
     wait_for,
 )
 
@@ -153,3 +154,40 @@ def test_frozen_zombie_cannot_commit_after_it_lost_its_partitions(
         zombie.stop()
         b.stop()
     outputs.assert_exactly_once(feeder.sent)
+
+
+@pytest.mark.timeout(180)
+def test_inputs_that_produce_nothing_commit_without_a_transaction_each(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    topics, app_id = _setup(kafka_bootstrap)
+    proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
+    # Every third input only reads; a SIGKILL in the middle loses and repeats nothing.
+    mixed = Feeder(kafka_bootstrap, topics.input, total=900, rate=300, keys=5, peek_every=3)
+    proc.start()
+    mixed.start()
+    try:
+        time.sleep(1.5)
+        proc.kill()
+        proc.start()
+        mixed.join(30)
+        outputs = Outputs.read(kafka_bootstrap, topics.output, sum(mixed.sent.values()), 60)
+        outputs.assert_exactly_once(mixed.sent)
+        proc.stop()
+
+        # Only reads, 20 a second for 3 s: their positions are committed about once a
+        # second (offsets_commit_interval_ms), not in a transaction of their own each.
+        proc.start()
+        peeks = Feeder(kafka_bootstrap, topics.input, total=60, rate=20, keys=5, peek_every=1)
+        peeks.start(first=900)
+        peeks.join(30)
+        wait_for(
+            lambda: uncommitted_inputs(kafka_bootstrap, app_id, topics.input) == 0,
+            15,
+            "the read-only inputs' positions to be committed",
+        )
+    finally:
+        proc.stop()
+    stats = proc.stats()
+    assert stats["records"] == 60
+    assert 1 <= stats["commits"] <= 8, stats
