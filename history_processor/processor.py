@@ -181,7 +181,7 @@ class HistoryProcessor:
             "details": reply.details.SerializeToString() if reply.details is not None else b"",
             "details_type": reply.details.DESCRIPTOR.full_name if reply.details is not None else "",
         }
-        ctx.send(
+        ctx.send_after_commit(
             reply_to["topic"],
             schemas.encode(schemas.REPLY, record),
             key=command_id.encode(),

@@ -4,13 +4,15 @@ The exactly-once commit protocol (STYLE rule 5) — every transaction of `Stream
 these steps, in this order, and only `StreamApp._commit` carries them out:
 
 1. Produce the outputs of every input processed in the transaction (changelog records through
-   `Context.emit`, outbox records through `Context.send`) and flush them, so that the delivery
-   reports give the changelog offsets the local state will be stamped with.
+   `Context.emit`, outbox records through `Context.send`). They are still in flight during
+   step 2; their delivery reports, served after step 3, give the changelog offsets the local
+   state will be stamped with.
 2. Send the positions of the consumed inputs to the transaction together with the consumer's
    group metadata. The group coordinator refuses them when this instance's generation is stale:
    a fenced or revoked owner (a zombie) can therefore never commit (invariant 3).
 3. Commit the Kafka transaction: outputs and input offsets become visible together, or, on any
    failure before this point, the transaction is aborted and none of them do (invariant 1).
+   The commit first delivers every output and fails if one could not be delivered.
 4. Write each partition's pending state changes to its RocksDB store in one write batch with the
    offset of the last changelog record they fold. A crash between steps 3 and 4 loses nothing:
    the next restore folds the changelog from the older offset the store still holds
@@ -18,6 +20,13 @@ these steps, in this order, and only `StreamApp._commit` carries them out:
 
 On abort, pending state changes are discarded and the consumer is rewound to the last
 committed positions, so the same inputs are processed again in a new transaction.
+
+Acknowledgements (`Context.send_after_commit`, the replies to callers) are not part of the
+transaction: they are produced by a plain producer once the transaction that was open when
+they were sent has committed, and dropped if it aborts; without an open transaction they
+leave at once. A caller thus learns of a change only after it is committed, without waiting
+for the transaction's markers; one that gets no answer (the processor crashed in between)
+retries, which every request must tolerate anyway (invariant 5).
 
 Two refinements keep a transaction off the critical path where none is needed:
 
@@ -97,6 +106,16 @@ class Context:
         """Produces an outbox record within the transaction."""
         self._app._produce(topic, key, value, partition)
 
+    def send_after_commit(
+        self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
+    ) -> None:
+        """Produces a record outside the transaction, once everything seen so far is committed.
+
+        For acknowledgements only: the record is lost if the process dies before the commit
+        completes, and nothing may depend on it but the caller it answers.
+        """
+        self._app._send_after_commit(topic, key, value, partition)
+
 
 class StreamApp:
     """Runs one processor over the input partitions this instance owns, exactly once.
@@ -115,11 +134,11 @@ class StreamApp:
         self._committed: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
         self._changelog_offsets: dict[int, int] = {}
-        self._delivery_error: KafkaError | None = None
         self._txn_open = False
         self._txn_began = 0.0
         self._txn_inputs = 0
         self._uncommitted_since: float | None = None
+        self._after_commit: list[tuple[str, bytes | None, bytes, int | None]] = []
         self._last_punctuate = 0.0
         self.stats = {"commits": 0, "aborts": 0, "records": 0, "restored": 0}
         self.on_partitions_changed: Callable[[set[int]], None] | None = None
@@ -131,6 +150,7 @@ class StreamApp:
         ]
         self._turn = 0
         self._producer = self._producers[0]
+        self._acks = Producer(config.ack_producer_settings())
         self._restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
 
     @property
@@ -163,6 +183,7 @@ class StreamApp:
             self._close()
 
     def _run_once(self) -> None:
+        self._acks.poll(0)
         records = self._poll()
         for record in records:
             self._process(record)
@@ -239,27 +260,20 @@ class StreamApp:
     def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
         self._begin()
         changelog = topic == self.config.changelog_topic
-        on_delivery = self._on_changelog_delivery if changelog else self._on_delivery
-        while True:
-            try:
-                if partition is None:
-                    self._producer.produce(topic, value, key, on_delivery=on_delivery)
-                else:
-                    self._producer.produce(
-                        topic, value, key, partition=partition, on_delivery=on_delivery
-                    )
-                return
-            except BufferError:
-                self._producer.poll(0.05)  # queue full: serve delivery reports, then retry
+        on_delivery = self._on_changelog_delivery if changelog else None
+        _produce_to(self._producer, topic, key, value, partition, on_delivery)
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None and self._delivery_error is None:
-            self._delivery_error = err
+    def _send_after_commit(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None
+    ) -> None:
+        if self._txn_open:
+            self._after_commit.append((topic, key, value, partition))
+        else:
+            _produce_to(self._acks, topic, key, value, partition)
 
     def _on_changelog_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
-            self._on_delivery(err, msg)
-            return
+            return  # the transaction's commit fails, and it is aborted
         partition, offset = msg.partition(), msg.offset()
         assert partition is not None and offset is not None
         self._changelog_offsets[partition] = max(
@@ -270,11 +284,7 @@ class StreamApp:
         """Carries out steps 1-4 of the module docstring's commit protocol."""
         self._begin()  # positions of inputs that produced nothing may commit on their own
         try:
-            # Step 1: outputs flushed; delivery reports give the changelog offsets.
-            if self._producer.flush(_TIMEOUT) > 0:
-                raise StreamsError("outputs not delivered within the timeout")
-            if self._delivery_error is not None:
-                raise StreamsError(f"an output was not delivered: {self._delivery_error}")
+            # Step 1 happened as the inputs were processed; the outputs may still be in flight.
             # Step 2: input positions join the transaction, checked against our generation.
             offsets = [TopicPartition(t, p, o) for (t, p), o in self._positions.items()]
             if offsets:
@@ -283,9 +293,12 @@ class StreamApp:
                 )
             # Step 3: outputs and offsets become visible together.
             self._producer.commit_transaction(_TIMEOUT)
-        except (KafkaException, StreamsError) as exc:
+        except KafkaException as exc:
             self._abort(exc)
             return
+        for topic, key, value, partition in self._after_commit:
+            _produce_to(self._acks, topic, key, value, partition)
+        self._producer.flush(_TIMEOUT)  # serves the delivery reports: the changelog offsets
         # Step 4: local state written with the offset of the changelog records it folds.
         for partition, state in self._states.items():
             offset = self._changelog_offsets.get(partition)
@@ -337,10 +350,10 @@ class StreamApp:
         self._states = {}
         self._positions = {}
         self._changelog_offsets = {}
-        self._delivery_error = None
         self._txn_open = False
         self._txn_inputs = 0
         self._uncommitted_since = None
+        self._after_commit = []
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Committed offsets are fetched with require_stable (read_committed), so this waits
@@ -413,5 +426,24 @@ class StreamApp:
             for store in self._stores.values():
                 store.close()
             self._stores = {}
-            for producer in self._producers:
+            for producer in [*self._producers, self._acks]:
                 producer.flush(5)
+
+
+def _produce_to(
+    producer: Producer,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    partition: int | None,
+    on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+) -> None:
+    while True:
+        try:
+            if partition is None:
+                producer.produce(topic, value, key, on_delivery=on_delivery)
+            else:
+                producer.produce(topic, value, key, partition=partition, on_delivery=on_delivery)
+            return
+        except BufferError:
+            producer.poll(0.05)  # queue full: serve delivery reports, then retry

@@ -92,7 +92,21 @@ class StreamsConfig:
             "transaction.timeout.ms": self.transaction_timeout_ms,
             "linger.ms": 0,
             "acks": "all",
+            # librdkafka retries AddOffsetsToTxn after retry.backoff.ms when the broker is
+            # still completing this id's previous transaction; the default 100 ms is idle time.
+            "retry.backoff.ms": 5,
+            "retry.backoff.max.ms": 100,
             **self.extra_producer,
+        }
+
+    def ack_producer_settings(self) -> dict[str, Any]:
+        """librdkafka settings of the plain producer of `Context.send_after_commit`."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "client.id": f"{self.app_id}-{self.instance_id}-acks",
+            "linger.ms": 0,
+            "acks": "all",
+            "enable.idempotence": True,
         }
 
     def restore_consumer_settings(self) -> dict[str, Any]:
