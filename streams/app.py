@@ -4,9 +4,10 @@ The exactly-once commit protocol (STYLE rule 5) — every transaction of `Stream
 these steps, in this order, and only `StreamApp._commit` carries them out:
 
 1. Produce the outputs of every input processed in the transaction (changelog records through
-   `Context.emit`, outbox records through `Context.send`). They are still in flight during
-   step 2; their delivery reports, served after step 3, give the changelog offsets the local
-   state will be stamped with.
+   `Context.emit`, outbox records through `Context.send`), all at once: librdkafka then adds
+   their partitions to the transaction with one AddPartitionsToTxn and sends them in one
+   request per broker. They are still in flight during step 2; their delivery reports, served
+   after step 3, give the changelog offsets the local state will be stamped with.
 2. Send the positions of the consumed inputs to the transaction together with the consumer's
    group metadata. The group coordinator refuses them when this instance's generation is stale:
    a fenced or revoked owner (a zombie) can therefore never commit (invariant 3).
@@ -138,6 +139,7 @@ class StreamApp:
         self._txn_began = 0.0
         self._txn_inputs = 0
         self._uncommitted_since: float | None = None
+        self._outputs: list[tuple[str, bytes | None, bytes, int | None]] = []
         self._after_commit: list[tuple[str, bytes | None, bytes, int | None]] = []
         self._last_punctuate = 0.0
         self.stats = {"commits": 0, "aborts": 0, "records": 0, "restored": 0}
@@ -259,9 +261,7 @@ class StreamApp:
 
     def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
         self._begin()
-        changelog = topic == self.config.changelog_topic
-        on_delivery = self._on_changelog_delivery if changelog else None
-        _produce_to(self._producer, topic, key, value, partition, on_delivery)
+        self._outputs.append((topic, key, value, partition))
 
     def _send_after_commit(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None
@@ -284,7 +284,11 @@ class StreamApp:
         """Carries out steps 1-4 of the module docstring's commit protocol."""
         self._begin()  # positions of inputs that produced nothing may commit on their own
         try:
-            # Step 1 happened as the inputs were processed; the outputs may still be in flight.
+            # Step 1: the outputs, produced together; they may still be in flight in step 2.
+            changelog = self.config.changelog_topic
+            for topic, key, value, partition in self._outputs:
+                on_delivery = self._on_changelog_delivery if topic == changelog else None
+                _produce_to(self._producer, topic, key, value, partition, on_delivery)
             # Step 2: input positions join the transaction, checked against our generation.
             offsets = [TopicPartition(t, p, o) for (t, p), o in self._positions.items()]
             if offsets:
@@ -353,6 +357,7 @@ class StreamApp:
         self._txn_open = False
         self._txn_inputs = 0
         self._uncommitted_since = None
+        self._outputs = []
         self._after_commit = []
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

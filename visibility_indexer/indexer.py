@@ -71,7 +71,7 @@ class IndexerConfig:
     index: str | None = None
     batch_size: int = 500
     poll_timeout: float = 0.5
-    linger: float = 0.1
+    linger: float = 0.5
     max_backoff: float = 5.0
 
     @property
