@@ -269,7 +269,16 @@ class StreamApp:
         if self._txn_open:
             self._after_commit.append((topic, key, value, partition))
         else:
+            self._acknowledge(topic, key, value, partition)
+
+    def _acknowledge(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None
+    ) -> None:
+        try:
             _produce_to(self._acks, topic, key, value, partition)
+        except KafkaException as exc:
+            # Lost like an answer in a crash: the caller retries. Never a reason to stop.
+            log.warning("acknowledgement to %s[%s] not sent: %s", topic, partition, exc)
 
     def _on_changelog_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -301,7 +310,7 @@ class StreamApp:
             self._abort(exc)
             return
         for topic, key, value, partition in self._after_commit:
-            _produce_to(self._acks, topic, key, value, partition)
+            self._acknowledge(topic, key, value, partition)
         self._producer.flush(_TIMEOUT)  # serves the delivery reports: the changelog offsets
         # Step 4: local state written with the offset of the changelog records it folds.
         for partition, state in self._states.items():

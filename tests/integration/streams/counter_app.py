@@ -1,9 +1,10 @@
 """A per-key counter built only on streams/, run as its own process by the exactly-once tests.
 
 Input records: key = counter name, value = a unique input id. For each input the processor
-emits the new count to the changelog (the source of truth of its state) and sends
-"<input id>:<count>" to the output topic. An input whose id starts with "peek" only reads the
-count: it produces nothing and changes nothing. On SIGTERM the process prints its `stats`.
+emits the new count to the changelog (the source of truth of its state), sends
+"<input id>:<count>:<instance>" to the output topic, and the same value to the acks topic with
+`send_after_commit`. An input whose id starts with "peek" only reads the count: it produces
+nothing and changes nothing. On SIGTERM the process prints its `stats`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from streams import Context, RocksDBStore, StateTransaction, StreamApp, StreamsC
 class Counter:
     """Counts inputs per key."""
 
-    def __init__(self, output_topic: str) -> None:
+    def __init__(self, output_topic: str, acks_topic: str, instance: str) -> None:
         self.output_topic = output_topic
+        self.acks_topic = acks_topic
+        self.instance = instance
 
     def process(self, ctx: Context, record: Message) -> None:
         key = record.key()
@@ -32,7 +35,9 @@ class Counter:
             return
         count = int(ctx.state.get(key) or b"0") + 1
         ctx.emit(key, str(count).encode())
-        ctx.send(self.output_topic, record.value() + b":" + str(count).encode(), key=key)
+        value = b"%s:%d:%s" % (record.value(), count, self.instance.encode())
+        ctx.send(self.output_topic, value, key=key)
+        ctx.send_after_commit(self.acks_topic, value, key=key)
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
         assert key is not None and value is not None
@@ -50,6 +55,7 @@ def main() -> None:
     parser.add_argument("--input", required=True)
     parser.add_argument("--changelog", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--acks", required=True)
     parser.add_argument("--state-dir", required=True, type=Path)
     parser.add_argument("--max-batch-ms", type=int, default=100)
     parser.add_argument(
@@ -69,7 +75,8 @@ def main() -> None:
         max_batch_ms=args.max_batch_ms,
         commit_when_idle=not args.hold_transactions,
     )
-    app = StreamApp(config, Counter(args.output), RocksDBStore(args.state_dir))
+    counter = Counter(args.output, args.acks, args.instance)
+    app = StreamApp(config, counter, RocksDBStore(args.state_dir))
     app.on_partitions_changed = lambda owned: print(f"OWNED {sorted(owned)}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: app.stop())
     app.run()

@@ -23,21 +23,23 @@ PARTITIONS = 4
 
 @dataclass
 class Topics:
-    """The three topics of one counter test."""
+    """The topics of one counter test."""
 
     input: str
     changelog: str
     output: str
+    acks: str
 
     @classmethod
     def create(cls, bootstrap: str, prefix: str) -> Topics:
-        topics = cls(f"{prefix}.in", f"{prefix}.changelog", f"{prefix}.out")
+        topics = cls(f"{prefix}.in", f"{prefix}.changelog", f"{prefix}.out", f"{prefix}.acks")
         ensure_topics(
             bootstrap,
             [
                 TopicSpec(topics.input, PARTITIONS),
                 TopicSpec(topics.changelog, PARTITIONS, "compact"),
                 TopicSpec(topics.output, PARTITIONS),
+                TopicSpec(topics.acks, PARTITIONS),
             ],
         )
         return topics
@@ -68,6 +70,7 @@ class CounterProcess:
                 "--bootstrap", self.bootstrap, "--app-id", self.app_id,
                 "--instance", self.instance, "--input", self.topics.input,
                 "--changelog", self.topics.changelog, "--output", self.topics.output,
+                "--acks", self.topics.acks,
                 "--state-dir", str(self.state_dir), "--max-batch-ms", str(self.max_batch_ms),
                 *(["--hold-transactions"] if self.hold_transactions else []),
             ],
@@ -162,9 +165,10 @@ class Feeder:
 
 @dataclass
 class Outputs:
-    """Everything committed to the output topic."""
+    """Everything committed to the output (or acks) topic."""
 
     records: list[tuple[str, str, int]] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
 
     @classmethod
     def read(cls, bootstrap: str, topic: str, expected: int, timeout: float) -> Outputs:
@@ -192,8 +196,10 @@ class Outputs:
                     assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
                     continue
                 quiet_since = time.monotonic()
-                input_id, count = msg.value().decode().split(":")
+                value = msg.value().decode()
+                input_id, count, _instance = value.split(":")
                 out.records.append((msg.key().decode(), input_id, int(count)))
+                out.values.append(value)
         finally:
             consumer.close()
         return out
@@ -207,6 +213,16 @@ class Outputs:
         for key, n in sent.items():
             counts = sorted(c for k, _, c in self.records if k == key)
             assert counts == list(range(1, n + 1)), f"key {key}: counts are not 1..{n}"
+
+    def assert_acknowledged_only_once_committed(self, acks: Outputs) -> None:
+        """Each acknowledgement is of a committed output (same input, count and instance), once.
+
+        Acknowledgements lost in a crash are allowed; one of an aborted transaction is not.
+        """
+        assert acks.values, "no acknowledgement arrived"
+        assert len(set(acks.values)) == len(acks.values), "an output was acknowledged twice"
+        unknown = set(acks.values) - set(self.values)
+        assert not unknown, f"acknowledged but not committed: {sorted(unknown)[:10]}"
 
 
 def uncommitted_inputs(bootstrap: str, group: str, topic: str) -> int:

@@ -62,6 +62,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         proc.stop()
     assert kills == 4
     outputs.assert_exactly_once(feeder.sent)
+    outputs.assert_acknowledged_only_once_committed(
+        Outputs.read(kafka_bootstrap, topics.acks, 0, timeout=30)
+    )
     final = _read_state(tmp_path / "a")
     merged = {k.decode(): int(v) for part in final.values() for k, v in part.items()}
     assert merged == dict(feeder.sent)
@@ -154,6 +157,10 @@ def test_frozen_zombie_cannot_commit_after_it_lost_its_partitions(
         zombie.stop()
         b.stop()
     outputs.assert_exactly_once(feeder.sent)
+    # The zombie's aborted transaction was acknowledged to nobody.
+    outputs.assert_acknowledged_only_once_committed(
+        Outputs.read(kafka_bootstrap, topics.acks, 0, timeout=30)
+    )
 
 
 @pytest.mark.timeout(180)
