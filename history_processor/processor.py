@@ -29,6 +29,7 @@ from history_processor.messages import parse_payload
 from history_processor.model import Code, Command, Decision, Reply
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
+from history_processor.timer_floor import TimerFloor
 from matching_processor.routing import topic_partition_for
 from streams import Context, StateTransaction
 from strom.topics import Topology
@@ -63,12 +64,15 @@ class HistoryProcessor:
         self._clock = clock
         self._parked: dict[int, dict[str, _Parked]] = {}
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
+        self._timer_floor = TimerFloor()
 
     def forget_partitions(self, owned: set[int]) -> None:
-        """Drops parked reads of partitions no longer owned (their callers will retry)."""
+        """Drops parked reads (their callers will retry) and timer floors of partitions no
+        longer owned."""
         for partition in list(self._parked):
             if partition not in owned:
                 del self._parked[partition]
+        self._timer_floor.forget(owned)
 
     # -- input -------------------------------------------------------------------------------
 
@@ -251,13 +255,20 @@ class HistoryProcessor:
             state.delete(store.timer_key(namespace, workflow_id, deadline))
         for deadline in new - old:
             state.put(store.timer_key(namespace, workflow_id, deadline), deadline.to_bytes())
+            self._timer_floor.lower(state.partition, deadline.fire_at_ms)
         store.save_state(state, run)
 
     # -- timers ------------------------------------------------------------------------------
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
-        for key, value in list(store.due_timers(ctx.state, now_ms, _TIMERS_PER_ROUND)):
+        start = self._timer_floor.start(ctx.state)
+        due = list(store.due_timers(ctx.state, start, now_ms, _TIMERS_PER_ROUND))
+        full = len(due) == _TIMERS_PER_ROUND  # more may be due: next round starts at the last
+        self._timer_floor.advance(
+            ctx.state, store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
+        )
+        for key, value in due:
             # Deleted here and re-derived by the fold: a stale timer refires only after a
             # restore, and the TimerFired handler ignores deadlines the state no longer has.
             ctx.state.delete(key)

@@ -50,6 +50,11 @@ def timer_key(namespace: str, workflow_id: str, deadline: Deadline) -> bytes:
     )
 
 
+def timer_fire_ms(key: bytes) -> int:
+    """The fire time of a timer index key."""
+    return int.from_bytes(key[1:9], "big")
+
+
 def parse_timer_key(key: bytes) -> tuple[str, str]:
     """(namespace, workflow id) of a timer index key."""
     namespace, workflow_id, *_ = key[9:].split(_SEP)
@@ -120,10 +125,13 @@ def read_events(
     return [HistoryEvent.FromString(value) for _, value in state.items(start, stop)]
 
 
-def due_timers(state: StateTransaction, now_ms: int, limit: int) -> Iterator[tuple[bytes, bytes]]:
-    """Timer index entries due at `now_ms`, oldest first, at most `limit`."""
+def due_timers(
+    state: StateTransaction, from_ms: int, now_ms: int, limit: int
+) -> Iterator[tuple[bytes, bytes]]:
+    """Timer index entries due from `from_ms` to `now_ms`, oldest first, at most `limit`."""
+    start = b"t" + max(from_ms, 0).to_bytes(8, "big")
     stop = b"t" + (now_ms + 1).to_bytes(8, "big")
-    for count, item in enumerate(state.items(b"t", stop)):
+    for count, item in enumerate(state.items(start, stop)):
         if count >= limit:
             return
         yield item

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import Options, Rdict, ReadOptions, WriteBatch
 
 from streams.exceptions import StoreClosedError
 from streams.state.base import (
@@ -44,7 +44,11 @@ class RocksDBPartitionStore(PartitionStore):
         return None if value is None else bytes(value)
 
     def items(self, start: bytes, stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        it = self._require().iter()
+        options = ReadOptions()
+        if stop is not None:
+            # Bounded, RocksDB does not step over tombstones past `stop` looking for a key.
+            options.set_iterate_upper_bound(stop)
+        it = self._require().iter(options)
         it.seek(start)
         while it.valid():
             key = bytes(it.key())
