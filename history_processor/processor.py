@@ -265,9 +265,8 @@ class HistoryProcessor:
         start = self._timer_floor.start(ctx.state)
         due = list(store.due_timers(ctx.state, start, now_ms, _TIMERS_PER_ROUND))
         full = len(due) == _TIMERS_PER_ROUND  # more may be due: next round starts at the last
-        self._timer_floor.advance(
-            ctx.state, store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
-        )
+        floor = store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
+        self._timer_floor.advance(ctx.state, floor, fired=bool(due))
         for key, value in due:
             # Deleted here and re-derived by the fold: a stale timer refires only after a
             # restore, and the TimerFired handler ignores deadlines the state no longer has.

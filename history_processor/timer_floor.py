@@ -7,9 +7,12 @@ workflows run. The floor of a partition is a fire time below which no timer rema
 scan can seek there instead.
 
 Contract:
-- The floor must never pass a timer that is still in the store. A round's scan advances it
-  only once the transaction that deleted the round's timers is flushed; if that transaction
-  is discarded (aborted), the timers are still there and the floor stays.
+- The floor must never pass a timer that is still in the store. A round that fired timers
+  advances it only once the transaction that deleted them is flushed; if that transaction is
+  discarded (aborted), the timers are still there and the floor stays. A round that found
+  nothing due advances it at once if its view holds no uncommitted change (the view is then
+  the store); otherwise it waits for that view's flush too (an aborted deletion brings a timer
+  back).
 - Every timer the fold adds lowers the floor (a deadline may already be due).
 - A partition without a floor (newly assigned, restored) is scanned from the start once.
 """
@@ -40,13 +43,17 @@ class TimerFloor:
                 del self._pending[partition]
         return self._floor.get(partition, 0)
 
-    def advance(self, state: StateTransaction, floor: int) -> None:
-        """Records that, once `state` is flushed, no timer before `floor` remains.
+    def advance(self, state: StateTransaction, floor: int, fired: bool) -> None:
+        """Records that no timer before `floor` remains in `state`'s view of the store.
 
-        Call it before handling the round's timers, so that timers their handling adds
-        lower it (`lower`).
+        Call it before handling the round's timers (`fired`: there are some), so that timers
+        their handling adds lower it (`lower`).
         """
-        self._pending[state.partition] = (floor, state)
+        if not fired and not state.dirty:
+            self._floor[state.partition] = floor
+            self._pending.pop(state.partition, None)
+        else:
+            self._pending[state.partition] = (floor, state)
 
     def lower(self, partition: int, fire_at_ms: int) -> None:
         """A timer due at `fire_at_ms` was added to `partition`."""

@@ -4,10 +4,10 @@ The exactly-once commit protocol (STYLE rule 5) — every transaction of `Stream
 these steps, in this order, and only `StreamApp._commit` carries them out:
 
 1. Produce the outputs of every input processed in the transaction (changelog records through
-   `Context.emit`, outbox records through `Context.send`), all at once: librdkafka then adds
-   their partitions to the transaction with one AddPartitionsToTxn and sends them in one
-   request per broker. They are still in flight during step 2; their delivery reports, served
-   after step 3, give the changelog offsets the local state will be stamped with.
+   `Context.emit`, outbox records through `Context.send`), all at once, so that librdkafka
+   adds their partitions to the transaction with one AddPartitionsToTxn request. They are
+   still in flight during step 2; their delivery reports, served after step 3, give the
+   changelog offsets the local state will be stamped with.
 2. Send the positions of the consumed inputs to the transaction together with the consumer's
    group metadata. The group coordinator refuses them when this instance's generation is stale:
    a fenced or revoked owner (a zombie) can therefore never commit (invariant 3).
