@@ -1,8 +1,9 @@
 """Records golden histories of the test workflows from the real Temporal dev server.
 
-Run from the repository root: ``python tests/golden/record_golden.py``. It starts
+Run from the repository root: ``python tests/golden/record_golden.py [NAME ...]``. It starts
 ``temporal server start-dev --headless`` on free ports, runs every workflow of `CASES` with the
-official SDK and writes each history as JSON to ``tests/golden/histories/<name>.json``.
+official SDK and writes each history (only the NAMEs given, if any) as JSON to
+``tests/golden/histories/<name>.json``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from tests.workflows.parallel_activities import ParallelActivitiesWorkflow  # no
 from tests.workflows.retries_exhausted import RetriesExhaustedWorkflow  # noqa: E402
 from tests.workflows.retry_activity import RetryActivityWorkflow  # noqa: E402
 from tests.workflows.slow_activity import SlowActivityWorkflow  # noqa: E402
+from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow  # noqa: E402
 from tests.workflows.sync_activity import SyncActivityWorkflow  # noqa: E402
 
 TASK_QUEUE = "golden"
@@ -58,6 +60,7 @@ CASES: dict[str, tuple[Any, bool]] = {
     "retry_activity": (RetryActivityWorkflow, False),
     "retries_exhausted": (RetriesExhaustedWorkflow, True),
     "sync_activity": (SyncActivityWorkflow, False),
+    "staggered_activities": (StaggeredActivitiesWorkflow, False),
 }
 
 
@@ -172,13 +175,20 @@ async def record(address: str) -> dict[str, str]:
 
 
 def main() -> None:
-    """Records all cases and writes the JSON files."""
+    """Records all cases and writes the JSON files (of the cases named on the command line)."""
+    names = sys.argv[1:]
+    known = [*CASES, "flaky_workflow_task", "terminated"]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")
     # The failing activities and workflow tasks are on purpose; their warnings are noise here.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     HISTORIES.mkdir(parents=True, exist_ok=True)
     with dev_server() as address:
         histories = asyncio.run(record(address))
     for name, text in histories.items():
+        if names and name not in names:
+            continue
         (HISTORIES / f"{name}.json").write_text(text + "\n")
         print(f"wrote {HISTORIES / f'{name}.json'}")
 

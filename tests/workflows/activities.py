@@ -16,6 +16,13 @@ async def greet(name: str) -> str:
 
 
 @activity.defn
+async def greet_after(name: str, seconds: float) -> str:
+    """Returns a greeting for `name` after `seconds`."""
+    await asyncio.sleep(seconds)
+    return f"Hello, {name}!"
+
+
+@activity.defn
 async def flaky_greet(name: str) -> str:
     """Fails its first `FLAKY_FAILURES` attempts, then greets.
 
@@ -46,4 +53,4 @@ async def slow_greet(name: str) -> str:
     return f"Hello, {name}!"
 
 
-ALL_ACTIVITIES = [greet, flaky_greet, always_fail, sync_greet, slow_greet]
+ALL_ACTIVITIES = [greet, greet_after, flaky_greet, always_fail, sync_greet, slow_greet]

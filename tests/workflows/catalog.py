@@ -7,6 +7,7 @@ from tests.workflows.parallel_activities import ParallelActivitiesWorkflow
 from tests.workflows.retries_exhausted import RetriesExhaustedWorkflow
 from tests.workflows.retry_activity import RetryActivityWorkflow
 from tests.workflows.slow_activity import SlowActivityWorkflow
+from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
 
 ALL_WORKFLOWS = [
@@ -17,6 +18,7 @@ ALL_WORKFLOWS = [
     SyncActivityWorkflow,
     FlakyWorkflowTaskWorkflow,
     SlowActivityWorkflow,
+    StaggeredActivitiesWorkflow,
 ]
 
 # Modules a worker must pass through its workflow sandbox (shared counters of the flaky one).

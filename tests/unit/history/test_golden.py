@@ -20,6 +20,7 @@ GOLDEN = [
     "retry_activity",
     "retries_exhausted",
     "sync_activity",
+    "staggered_activities",
     "flaky_workflow_task",
     "terminated",
 ]
