@@ -271,8 +271,14 @@ def test_stop_kills_the_group_and_descendants_in_other_sessions(tmp_path: Path) 
     leader = proc.pid
     assert leader is not None
     try:
-        tree = eventually(lambda: len(descendants(leader)) >= 2 and descendants(leader))
-        assert any(os.getsid(pid) != os.getsid(leader) for pid, _ in tree)
+        # Until `setsid` has run, its child is still in the leader's session.
+        tree = eventually(
+            lambda: (
+                len(found := descendants(leader)) >= 2
+                and any(os.getsid(pid) != os.getsid(leader) for pid, _ in found)
+                and found
+            )
+        )
         proc.stop(timeout=2)  # the leader ignores SIGTERM: SIGKILL must follow
     finally:
         proc.stop()
@@ -284,6 +290,7 @@ def test_a_restart_keeps_the_previous_log(tmp_path: Path) -> None:
     for word in ("first", "second"):
         proc = ManagedProcess("Echo", ["echo", word], tmp_path / "echo.log")
         proc.start()
+        eventually(lambda p=proc: p.poll() is not None)  # echo wrote and exited
         proc.stop()
     assert (tmp_path / "echo.log").read_text() == "second\n"
     assert (tmp_path / "echo.log.1").read_text() == "first\n"
