@@ -9,7 +9,7 @@ from typing import Any
 
 import schemas
 from schemas._codec import Codec
-from schemas.golden import sample_for
+from schemas.samples import sample_for
 
 TASK: dict[str, Any] = {
     "task_kind": "workflow",

@@ -4,34 +4,28 @@ Public surface:
 
 - ``serve``, ``stop``, ``create_server`` (``frontend.server``): run the gRPC server.
 - ``FrontendConfig`` (``frontend.config``): settings.
-- ``HistoryBackend``, ``MatchingBackend``, ``VisibilityBackend``, ``NamespaceRegistry``,
-  ``Reply``, ``InvalidQueryError`` (``frontend.backends``): what the processes implement.
-- ``KafkaNamespaceRegistry``, ``InMemoryNamespaceRegistry``, ``Namespace``
-  (``frontend.namespaces``): namespaces.
+- ``HistoryCaller``, ``MatchingBackend``, ``VisibilityBackend``, ``NamespaceRegistry``,
+  ``InvalidQueryError`` (``frontend.backends``): what the processes implement; the history's
+  ``Reply`` and the namespaces are part of the contract (``schemas.reply``,
+  ``schemas.namespaces``).
 """
 
 from frontend.backends import (
-    HistoryBackend,
+    HistoryCaller,
     InvalidQueryError,
     MatchingBackend,
     NamespaceRegistry,
-    Reply,
     VisibilityBackend,
 )
 from frontend.config import FrontendConfig
-from frontend.namespaces import InMemoryNamespaceRegistry, KafkaNamespaceRegistry, Namespace
 from frontend.server import create_server, serve, stop
 
 __all__ = [
     "FrontendConfig",
-    "HistoryBackend",
-    "InMemoryNamespaceRegistry",
+    "HistoryCaller",
     "InvalidQueryError",
-    "KafkaNamespaceRegistry",
     "MatchingBackend",
-    "Namespace",
     "NamespaceRegistry",
-    "Reply",
     "VisibilityBackend",
     "create_server",
     "serve",

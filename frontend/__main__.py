@@ -16,14 +16,14 @@ from temporalio.api.workflowservice.v1 import (
 
 from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig
-from frontend.namespaces import KafkaNamespaceRegistry
 from frontend.server import serve, stop
-from history_processor.client import HistoryClient
-from matching_processor.discovery import MatchingClient, MatchingDirectory
-from strom.topics import DEFAULT_PREFIX, Topology
-from visibility_indexer import exceptions as vis_errors
-from visibility_indexer.search import VisibilityReader
-from visibility_indexer.template import index_name
+from schemas.clients.history import HistoryClient
+from schemas.clients.matching import MatchingClient, MatchingDirectory
+from schemas.namespaces import KafkaNamespaceRegistry
+from schemas.topics import DEFAULT_PREFIX, Topology
+from schemas.visibility import exceptions as vis_errors
+from schemas.visibility.search import VisibilityReader
+from schemas.visibility.template import index_name
 
 
 class ElasticsearchVisibility:
@@ -79,7 +79,9 @@ async def run(args: argparse.Namespace) -> None:
     await asyncio.to_thread(namespaces.ensure_default)
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
     history.start()
-    matching = MatchingClient(MatchingDirectory(args.bootstrap, args.prefix))
+    matching = MatchingClient(
+        MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
+    )
     es = Elasticsearch(args.es_url)
     visibility = ElasticsearchVisibility(VisibilityReader(es, index_name(args.prefix)))
     config = FrontendConfig(

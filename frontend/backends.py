@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-from google.protobuf.message import Message
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
     ListWorkflowExecutionsResponse,
@@ -15,75 +13,20 @@ from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueResponse,
 )
 
-from frontend.namespaces import Namespace
+from schemas.clients.history import HistoryCaller
+from schemas.namespaces import Namespace
+
+__all__ = [
+    "HistoryCaller",
+    "InvalidQueryError",
+    "MatchingBackend",
+    "NamespaceRegistry",
+    "VisibilityBackend",
+]
 
 
 class InvalidQueryError(Exception):
     """A list filter the visibility store cannot run; its message goes to the client."""
-
-
-class ReplyLike(Protocol):
-    """The history process's answer to one command (schemas ``strom.v1.Reply``)."""
-
-    @property
-    def status_code(self) -> int:
-        """gRPC status code, 0 = OK."""
-        ...
-
-    @property
-    def message(self) -> str:
-        """Status message when not OK."""
-        ...
-
-    @property
-    def payload(self) -> bytes:
-        """Serialized Temporal response proto when OK."""
-        ...
-
-    @property
-    def details(self) -> bytes:
-        """Serialized error-detail proto, e.g. WorkflowExecutionAlreadyStartedFailure."""
-        ...
-
-    @property
-    def details_type(self) -> str:
-        """Full proto name of ``details``; empty when there is none."""
-        ...
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A concrete ReplyLike (see there for the fields)."""
-
-    status_code: int
-    message: str = ""
-    payload: bytes = b""
-    details: bytes = b""
-    details_type: str = ""
-
-
-class HistoryBackend(Protocol):
-    """Sends commands to the history process owning a workflow's shard."""
-
-    async def call(
-        self, namespace: str, workflow_id: str, kind: str, request: Message, timeout: float
-    ) -> ReplyLike:
-        """Sends ``request`` as an inbox command of ``kind`` and awaits the reply.
-
-        Args:
-            namespace: Namespace name (half of the shard key).
-            workflow_id: Workflow id (the other half).
-            kind: Inbox kind, the Temporal RPC name (e.g. "StartWorkflowExecution").
-            request: The Temporal request proto, forwarded as the command payload.
-            timeout: Seconds to wait for the reply.
-
-        Returns:
-            The reply; application errors come back as a non-OK reply, never raised.
-
-        Raises:
-            TimeoutError: No reply within ``timeout`` (the frontend answers UNAVAILABLE).
-        """
-        ...
 
 
 class MatchingBackend(Protocol):

@@ -13,11 +13,11 @@ import grpc
 from google.protobuf.message import Message
 
 from frontend import errors
-from frontend.backends import HistoryBackend, MatchingBackend, NamespaceRegistry, VisibilityBackend
+from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.errors import ServiceError, invalid_argument
-from frontend.namespaces import Namespace, State
 from frontend.tokens import MalformedTaskTokenError, TaskTokenRef, TokenDecoder, decode_task_token
+from schemas.namespaces import Namespace, State
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class Env:
     """
 
     config: FrontendConfig
-    history: HistoryBackend
+    history: HistoryCaller
     matching: MatchingBackend
     visibility: VisibilityBackend
     namespaces: NamespaceRegistry

@@ -12,7 +12,7 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
 
-from frontend.backends import HistoryBackend, MatchingBackend, NamespaceRegistry, VisibilityBackend
+from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.context import Env
 from frontend.ratelimit import NamespaceRateLimiter
@@ -62,7 +62,7 @@ def create_server(
 
 async def serve(
     config: FrontendConfig,
-    history: HistoryBackend,
+    history: HistoryCaller,
     matching: MatchingBackend,
     visibility: VisibilityBackend,
     namespaces: NamespaceRegistry,

@@ -1,12 +1,12 @@
-"""Reads the routing fields of a task token; the format belongs to history_processor.tokens."""
+"""Reads the routing fields of a task token; the format belongs to schemas.tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from history_processor import tokens
-from history_processor.exceptions import TaskTokenError
+from schemas import tokens
+from schemas.exceptions import TaskTokenError
 
 
 class MalformedTaskTokenError(Exception):
@@ -32,7 +32,7 @@ TokenDecoder = Callable[[bytes], TaskTokenRef]
 
 
 def decode_task_token(data: bytes) -> TaskTokenRef:
-    """Decodes a task token with ``history_processor.tokens.decode``.
+    """Decodes a task token with ``schemas.tokens.decode``.
 
     The history processor owns the token format and validates the rest of the token
     against its state; the frontend only needs where to send the request.

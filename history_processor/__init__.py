@@ -3,7 +3,7 @@
 The pure part (no Kafka, RocksDB, grpc or clock inside; time and ids come in as arguments):
 
 - ``sharding.shard_for(namespace, workflow_id, shard_count) -> int`` and
-  ``sharding.task_queue_partition_for(workflow_id, partitions=4) -> int``.
+  ``sharding.tq_partition_for(workflow_id, partitions=4) -> int``.
 - ``tokens.encode(TaskToken) -> bytes`` / ``tokens.decode(bytes) -> TaskToken`` (raises
   ``exceptions.TaskTokenError`` on garbage).
 - ``state.ExecutionState``: mutable state of one run; ``to_bytes()`` / ``from_bytes()`` (JSON,

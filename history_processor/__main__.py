@@ -6,16 +6,15 @@ import argparse
 import logging
 import signal
 import sys
-import uuid
 from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from frontend.namespaces import KafkaNamespaceRegistry
 from history_processor.processor import HistoryProcessor
+from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
+from schemas.topics import DEFAULT_PREFIX, Topology
 from streams import RocksDBStore, StreamApp, StreamsConfig
 from streams.exceptions import StreamsError
-from strom.topics import DEFAULT_PREFIX, Topology
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
     namespaces.start()
 
-    def namespace_id(name: str) -> str:
+    def resolve_namespace_id(name: str) -> str:
         found = namespaces.get(name)
-        if found is not None:
-            return found.id
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{args.prefix}/namespaces/{name}"))
+        return found.id if found is not None else namespace_id(args.prefix, name)
 
     config = StreamsConfig(
         bootstrap=args.bootstrap,
@@ -71,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         max_batch_ms=args.max_batch_ms,
     )
-    processor = HistoryProcessor(topology, namespace_id)
+    processor = HistoryProcessor(topology, resolve_namespace_id)
     app = StreamApp(config, processor, RocksDBStore(args.state_dir))
     app.on_partitions_changed = processor.forget_partitions
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -46,8 +46,6 @@ def next_retry(info: ActivityInfo, failure: Failure, now_ms: int) -> tuple[int, 
     Returns:
         (RetryState, backoff in ms); the backoff only matters for RETRY_STATE_IN_PROGRESS.
     """
-    if info.cancel_requested:
-        return RetryState.RETRY_STATE_CANCEL_REQUESTED, 0
     if failure.HasField("timeout_failure_info") and failure.timeout_failure_info.timeout_type in (
         TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
         TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,

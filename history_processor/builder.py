@@ -6,9 +6,6 @@ read a state that is exactly what a restore will rebuild (invariant 2).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -18,25 +15,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from history_processor import events as ev
 from history_processor import fold
 from history_processor import updates as upd
-from history_processor.model import Decision, EventReader, Reply
+from history_processor.model import Decision
 from history_processor.state import ExecutionState
-
-# The reader of the run's committed events while `decide` runs a handler; builders use it to
-# prepare poll responses (see `optimistic`) without every handler passing it along.
-_COMMITTED: contextvars.ContextVar[EventReader | None] = contextvars.ContextVar(
-    "committed_events", default=None
-)
-
-
-@contextlib.contextmanager
-def committed_events(reader: EventReader) -> Iterator[None]:
-    """Makes `reader` the committed-event reader of the builders of this decision."""
-    token = _COMMITTED.set(reader)
-    try:
-        yield
-    finally:
-        _COMMITTED.reset(token)
-
+from schemas.outbox import Destination, OutboxRecord
+from schemas.records import InboxCommandRecord, TaskRecord, VisibilityRecord
+from schemas.reply import Reply
 
 # Temporal flushes buffered events with completions last (historybuilder reorderBuffer).
 _COMPLETIONS = (
@@ -65,8 +48,7 @@ class DecisionBuilder:
         self.state: ExecutionState | None = state.copy() if state is not None else None
         self._events: list[HistoryEvent] = []
         self._updates: list[tuple[str, bytes]] = []
-        self._tasks: list[dict[str, Any]] = []
-        self._visibility: dict[str, Any] | None = None
+        self._outbox: list[OutboxRecord] = []
 
     @property
     def run(self) -> ExecutionState:
@@ -78,20 +60,6 @@ class DecisionBuilder:
     def events(self) -> list[HistoryEvent]:
         """Events emitted so far (with ids)."""
         return list(self._events)
-
-    def read_events(self, first: int, until: int) -> list[HistoryEvent] | None:
-        """The run's events with first <= id < until, committed or emitted by this decision.
-
-        None when the committed ones cannot be read (no reader outside `decide`).
-        """
-        new_from = self._events[0].event_id if self._events else self.next_event_id
-        committed: list[HistoryEvent] = []
-        if first < new_from:
-            reader = _COMMITTED.get()
-            if reader is None:
-                return None
-            committed = list(reader(first, min(until, new_from)))
-        return committed + [e for e in self._events if first <= e.event_id < until]
 
     @property
     def next_event_id(self) -> int:
@@ -148,20 +116,26 @@ class DecisionBuilder:
             self.append(event)
         self.add_update(upd.BufferFlushed())
 
-    def add_task(self, record: dict[str, Any]) -> None:
-        """Adds a TaskRecord dict to the outbox."""
-        self._tasks.append(record)
+    def add_task(self, record: TaskRecord) -> None:
+        """Adds a TaskRecord for matching to the outbox."""
+        self._outbox.append(OutboxRecord(Destination.TASKS, record))
 
-    def set_visibility(self, record: dict[str, Any]) -> None:
-        """Sets the VisibilityRecord dict of this decision."""
-        self._visibility = record
+    def set_visibility(self, record: VisibilityRecord) -> None:
+        """Makes `record` the decision's VisibilityRecord (replacing an earlier one)."""
+        self._outbox = [o for o in self._outbox if o.destination is not Destination.VISIBILITY]
+        self._outbox.append(OutboxRecord(Destination.VISIBILITY, record))
+
+    def send_command(self, record: InboxCommandRecord) -> None:
+        """Adds an inbox command for the shard of `record`'s workflow (this one or another)."""
+        self._outbox.append(OutboxRecord(Destination.INBOX, record))
 
     def finish(self, reply: Reply | None) -> Decision:
-        """The decision accumulated so far, with `reply`."""
+        """The decision accumulated so far, with `reply`; the builder must not be used after."""
+        changed = bool(self._events or self._updates)
         return Decision(
             events=list(self._events),
             updates=list(self._updates),
-            tasks=list(self._tasks),
-            visibility=self._visibility,
+            outbox=list(self._outbox),
             reply=reply,
+            state=self.state if changed else None,
         )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from history_processor import codec
 from history_processor.state import ActivityInfo, ExecutionState, TaskQueueKind
+from schemas import jsoncodec as codec
 
 
 class DeadlineKind(enum.Enum):
@@ -51,7 +51,7 @@ class Deadline:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Deadline:
-        """Parses `to_bytes` output (raises StateCodecError on garbage)."""
+        """Parses `to_bytes` output (raises PayloadDecodeError on garbage)."""
         return codec.loads(cls, data)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from history_processor.builder import committed_events
+from history_processor import optimistic
 from history_processor.handlers import HANDLERS
-from history_processor.handlers.common import Env, _no_events
-from history_processor.model import Code, Command, Decision, EventReader, error
+from history_processor.handling import Env
+from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.state import ExecutionState
+from schemas.reply import Code, Reply
 
 log = logging.getLogger(__name__)
 
@@ -19,21 +20,22 @@ def decide(
     command: Command,
     now_ms: int,
     new_id: Callable[[], str],
-    read_events: EventReader = _no_events,
+    read_events: EventReader = no_events,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
     Args:
         state: Mutable state of the workflow id's current run, None if it never ran. Not
             modified.
-        command: The command, payload parsed (`messages.parse_payload`).
+        command: The command, payload parsed (`schemas.inbox.parse_payload`).
         now_ms: Current time, epoch milliseconds (event times, deadlines).
         new_id: Returns a fresh unique id: run ids when a run is created, request ids of
             activities started eagerly by RespondWorkflowTaskCompleted.
         read_events: `read_events(first, next)` returns the committed events of the current
             run with first <= event_id < next, in order. Needed by RecordWorkflowTaskStarted,
-            RespondWorkflowTaskCompleted (return_new_workflow_task) and
-            GetWorkflowExecutionHistory; the decision's own events never come from it.
+            RespondWorkflowTaskCompleted (return_new_workflow_task), GetWorkflowExecutionHistory
+            and the prepared response of an optimistic start; the decision's own events never
+            come from it.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -43,11 +45,15 @@ def decide(
     """
     handler = HANDLERS.get(command.kind)
     if handler is None:
-        return Decision(reply=error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}"))
+        return Decision(
+            reply=Reply.error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}")
+        )
     env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events)
     try:
-        with committed_events(read_events):
-            return handler(state, command, env)
+        decision = handler(state, command, env)
+        # After the handler: the template must show the run as the whole decision leaves it.
+        optimistic.prepare(decision, read_events, now_ms)
+        return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)
-        return Decision(reply=error(Code.INTERNAL, f"history decider failed: {exc!r}"))
+        return Decision(reply=Reply.error(Code.INTERNAL, f"history decider failed: {exc!r}"))

@@ -28,7 +28,7 @@ from history_processor.state import (
     TaskQueueKind,
     WorkflowStatus,
     WorkflowTaskInfo,
-    _ms,
+    duration_ms,
 )
 
 _CLOSE_STATUS = {
@@ -63,7 +63,7 @@ def time_ms(event: HistoryEvent) -> int:
 def _started(event: HistoryEvent) -> ExecutionState:
     attrs = event.workflow_execution_started_event_attributes
     start = time_ms(event)
-    backoff = _ms(attrs.first_workflow_task_backoff)
+    backoff = duration_ms(attrs.first_workflow_task_backoff)
     expiration = attrs.workflow_execution_expiration_time
     return ExecutionState(
         namespace="",
@@ -77,9 +77,9 @@ def _started(event: HistoryEvent) -> ExecutionState:
         identity=attrs.identity,
         attempt=attrs.attempt or 1,
         execution_time_ms=start + backoff,
-        workflow_execution_timeout_ms=_ms(attrs.workflow_execution_timeout),
-        workflow_run_timeout_ms=_ms(attrs.workflow_run_timeout),
-        workflow_task_timeout_ms=_ms(attrs.workflow_task_timeout),
+        workflow_execution_timeout_ms=duration_ms(attrs.workflow_execution_timeout),
+        workflow_run_timeout_ms=duration_ms(attrs.workflow_run_timeout),
+        workflow_task_timeout_ms=duration_ms(attrs.workflow_task_timeout),
         execution_expiration_time_ms=(
             expiration.seconds * 1000 + expiration.nanos // 1_000_000
             if attrs.HasField("workflow_execution_expiration_time")
@@ -121,7 +121,7 @@ def _wft_scheduled(state: ExecutionState, event: HistoryEvent) -> None:
         task_queue=attrs.task_queue.name,
         task_queue_kind=TaskQueueKind.STICKY if sticky else TaskQueueKind.NORMAL,
         scheduled_time_ms=time_ms(event),
-        start_to_close_timeout_ms=_ms(attrs.start_to_close_timeout),
+        start_to_close_timeout_ms=duration_ms(attrs.start_to_close_timeout),
         schedule_to_start_timeout_ms=state.sticky_schedule_to_start_timeout_ms if sticky else 0,
     )
     state.workflow_task_attempt = attrs.attempt or 1
@@ -174,10 +174,10 @@ def _activity_scheduled(state: ExecutionState, event: HistoryEvent) -> None:
         task_queue=attrs.task_queue.name,
         scheduled_time_ms=scheduled,
         first_scheduled_time_ms=scheduled,
-        schedule_to_close_timeout_ms=_ms(attrs.schedule_to_close_timeout),
-        schedule_to_start_timeout_ms=_ms(attrs.schedule_to_start_timeout),
-        start_to_close_timeout_ms=_ms(attrs.start_to_close_timeout),
-        heartbeat_timeout_ms=_ms(attrs.heartbeat_timeout),
+        schedule_to_close_timeout_ms=duration_ms(attrs.schedule_to_close_timeout),
+        schedule_to_start_timeout_ms=duration_ms(attrs.schedule_to_start_timeout),
+        start_to_close_timeout_ms=duration_ms(attrs.start_to_close_timeout),
+        heartbeat_timeout_ms=duration_ms(attrs.heartbeat_timeout),
         retry_policy=RetryPolicy.from_proto(
             attrs.retry_policy if attrs.HasField("retry_policy") else None
         ),
@@ -252,7 +252,7 @@ def apply_update(state: ExecutionState | None, kind: str, payload: bytes) -> Exe
     """Folds one state update into the state (mutated and returned).
 
     Raises:
-        StateCodecError: malformed update.
+        PayloadDecodeError: malformed update.
         FoldError: no state to apply to.
     """
     if state is None:

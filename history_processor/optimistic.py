@@ -2,80 +2,88 @@
 
 Temporal records a workflow task's start in history before the poller gets it (matching ->
 history -> matching). When a task is scheduled as the run's last event, everything its poll
-response holds is known, except who polls and when. So the history puts a prepared response
-(a template) into the task record; matching fills in the poller's identity,
-the request id and the time, hands it out, and tells history in the inbox (acknowledged by
-Kafka before the poll is answered, so it precedes the worker's completion in the partition).
-History then writes the same WorkflowTaskStarted event, or, when the run moved on in between,
-writes nothing and schedules the task again; the worker's completion of the stale task gets
-NOT_FOUND, exactly as for any stale task.
+response holds is known, except who polls and when. So after the handler has decided, the
+history puts a prepared response (a template) into the task record (`prepare`); matching fills
+in the poller's identity, the request id and the time (`schemas.prepared.finish`), hands it
+out, and tells history in the inbox (acknowledged by Kafka before the poll is answered, so it
+precedes the worker's completion in the partition). History then writes the same
+WorkflowTaskStarted event, or, when the run moved on in between, writes nothing and schedules
+the task again; the worker's completion of the stale task gets NOT_FOUND, exactly as for any
+stale task.
 """
 
 from __future__ import annotations
 
-from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import (
-    PollWorkflowTaskQueueRequest,
-    PollWorkflowTaskQueueResponse,
-)
+from temporalio.api.history.v1 import HistoryEvent
 
 from history_processor.builder import DecisionBuilder
-from history_processor.state import TaskQueueKind
-from history_processor.workflow_tasks import (
-    HISTORY_PAGE_SIZE,
-    poll_response,
-    start_workflow_task,
-    version_stamp,
-)
+from history_processor.model import Decision, EventReader
+from history_processor.state import ExecutionState, TaskQueueKind
+from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, poll_response, start_workflow_task
 
 #: Larger responses go the classic way; the template travels inside a Kafka record.
 MAX_TEMPLATE_BYTES = 256 * 1024
 
 
-def template(b: DecisionBuilder) -> bytes:
-    """The prepared poll response of the workflow task `b` just scheduled, or b"".
+def prepare(decision: Decision, read_events: EventReader, now_ms: int) -> None:
+    """Puts the template into the decision's record of the run's pending workflow task.
 
-    Qualifies: an attempt-1 task whose scheduled event is the run's last event, whose
-    response fits one page and `MAX_TEMPLATE_BYTES`. The response is the one
-    RecordWorkflowTaskStarted would give: the history from event 1 on the normal queue, from
-    the last completed task's started event on the sticky queue (the worker has the rest).
+    Qualifies: an attempt-1, not yet started task whose scheduled event is the run's last
+    event once the decision is applied, and whose response fits one page and
+    `MAX_TEMPLATE_BYTES`. Other task records keep an empty payload (the classic start).
+
+    Args:
+        decision: A handler's decision; its task record's payload is filled in place.
+        read_events: Reader of the run's committed events.
+        now_ms: The decision's clock reading.
     """
-    state = b.run
+    state = decision.state
+    if state is None:
+        return
     task = state.workflow_task
     if (
         task is None
         or task.attempt != 1
         or task.transient
+        or task.is_started
         or task.scheduled_event_id != state.next_event_id - 1
     ):
-        return b""
+        return
+    for record in decision.tasks:
+        if (
+            record["task_kind"] == "workflow"
+            and record["run_id"] == state.run_id
+            and record["scheduled_event_id"] == task.scheduled_event_id
+        ):
+            record["payload"] = template(state, decision.events, read_events, now_ms)
+
+
+def template(
+    state: ExecutionState, new_events: list[HistoryEvent], read_events: EventReader, now_ms: int
+) -> bytes:
+    """The prepared poll response of the run's pending task, or b"" if it is too large.
+
+    The response is the one RecordWorkflowTaskStarted would give: the history from event 1 on
+    the normal queue, from the last completed task's started event on the sticky queue (the
+    worker has the rest).
+
+    Args:
+        state: The run with the task pending as its last event.
+        new_events: Events of the decision that are not committed yet (the run's newest).
+        read_events: Reader of the committed events.
+        now_ms: Stands in for the start time until matching sets the real one.
+    """
+    task = state.workflow_task
+    assert task is not None
     sticky = task.task_queue_kind is TaskQueueKind.STICKY
     first = state.last_completed_wft_started_event_id + 1 if sticky else 1
     if state.next_event_id - first >= HISTORY_PAGE_SIZE:
         return b""
-    history = b.read_events(first, state.next_event_id)
-    if history is None:
-        return b""
-    speculative = DecisionBuilder(state, b.now_ms)
+    new_from = new_events[0].event_id if new_events else state.next_event_id
+    committed = list(read_events(first, new_from)) if first < new_from else []
+    history = committed + [e for e in new_events if e.event_id >= first]
+    speculative = DecisionBuilder(state, now_ms)
     start_workflow_task(speculative, request_id="", identity="", stamp=None)
     response = poll_response(speculative.run, history + speculative.events, b"")
     prepared = response.SerializeToString()
     return prepared if len(prepared) <= MAX_TEMPLATE_BYTES else b""
-
-
-def finish(
-    prepared: bytes, poll: PollWorkflowTaskQueueRequest, request_id: str, now_ms: int
-) -> PollWorkflowTaskQueueResponse:
-    """The poll response for `poll`: the template with the poller, request id and time."""
-    response = PollWorkflowTaskQueueResponse.FromString(prepared)
-    started = response.history.events[-1]
-    assert started.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
-    started.event_time.FromMilliseconds(now_ms)
-    attrs = started.workflow_task_started_event_attributes
-    attrs.identity = poll.identity
-    attrs.request_id = request_id
-    stamp = version_stamp(poll)
-    if stamp is not None:
-        attrs.worker_version.CopyFrom(stamp)
-    response.started_time.FromMilliseconds(now_ms)
-    return response

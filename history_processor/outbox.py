@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio.api.common.v1 import (
     ActivityType,
     Header,
@@ -14,9 +12,9 @@ from temporalio.api.common.v1 import (
 from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 from temporalio.api.workflowservice.v1 import PollActivityTaskQueueResponse
 
-from history_processor import tokens
-from history_processor.sharding import task_queue_partition_for
 from history_processor.state import ActivityInfo, ExecutionState, TaskQueueKind
+from schemas import tokens
+from schemas.records import TaskRecord, VisibilityRecord
 
 
 def workflow_task_token(state: ExecutionState, started_event_id: int = 0) -> bytes:
@@ -51,17 +49,16 @@ def activity_task_token(state: ExecutionState, info: ActivityInfo) -> bytes:
     )
 
 
-def workflow_task_record(state: ExecutionState) -> dict[str, Any]:
+def workflow_task_record(state: ExecutionState) -> TaskRecord:
     """TaskRecord of the run's pending workflow task."""
     task = state.workflow_task
     assert task is not None
-    sticky = task.task_queue_kind is TaskQueueKind.STICKY
     return {
         "task_kind": "workflow",
         "namespace": state.namespace,
         "task_queue": task.task_queue,
         "task_queue_kind": task.task_queue_kind.value,
-        "task_queue_partition": 0 if sticky else task_queue_partition_for(state.workflow_id),
+        "task_queue_partition": 0,  # normal queues: placed by schemas.outbox.route
         "workflow_id": state.workflow_id,
         "run_id": state.run_id,
         "scheduled_event_id": task.scheduled_event_id,
@@ -101,14 +98,14 @@ def activity_poll_response(
     return response
 
 
-def activity_task_record(state: ExecutionState, info: ActivityInfo) -> dict[str, Any]:
+def activity_task_record(state: ExecutionState, info: ActivityInfo) -> TaskRecord:
     """TaskRecord of the current attempt of an activity."""
     return {
         "task_kind": "activity",
         "namespace": state.namespace,
         "task_queue": info.task_queue,
         "task_queue_kind": TaskQueueKind.NORMAL.value,
-        "task_queue_partition": task_queue_partition_for(state.workflow_id),
+        "task_queue_partition": 0,  # placed by schemas.outbox.route
         "workflow_id": state.workflow_id,
         "run_id": state.run_id,
         "scheduled_event_id": info.scheduled_event_id,
@@ -120,7 +117,7 @@ def activity_task_record(state: ExecutionState, info: ActivityInfo) -> dict[str,
     }
 
 
-def visibility_record(state: ExecutionState) -> dict[str, Any]:
+def visibility_record(state: ExecutionState) -> VisibilityRecord:
     """VisibilityRecord of the run as it is now.
 
     The version is the run's next event id: it grows with every change of the run, so

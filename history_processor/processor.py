@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Message
-from google.protobuf.message import DecodeError
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
@@ -23,16 +22,18 @@ import schemas
 from history_processor import store
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
-from history_processor.exceptions import StateCodecError
 from history_processor.fold import apply_batch
-from history_processor.messages import parse_payload
-from history_processor.model import Code, Command, Decision, Reply
+from history_processor.handlers import TIMER_FIRED
+from history_processor.model import Command, Decision
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
-from matching_processor.routing import topic_partition_for
+from schemas import inbox
+from schemas.exceptions import PayloadDecodeError
+from schemas.outbox import route
+from schemas.reply import Code, Reply
+from schemas.topics import Topology
 from streams import Context, StateTransaction
-from strom.topics import Topology
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,13 @@ class HistoryProcessor:
             return
         reply_to = raw["reply_to"]
         try:
-            payload = parse_payload(raw["kind"], raw["payload"])
+            payload = inbox.parse_payload(raw["kind"], raw["payload"])
         except KeyError:
-            self._reply(ctx, raw["command_id"], reply_to, _error(Code.UNIMPLEMENTED, raw["kind"]))
+            message = f"Strom's history does not handle {raw['kind']!r}"
+            self._reply(ctx, raw["command_id"], reply_to, Reply.error(Code.UNIMPLEMENTED, message))
             return
-        except (DecodeError, StateCodecError, ValueError) as exc:
-            reply = Reply(status_code=Code.INVALID_ARGUMENT, message=f"malformed request: {exc}")
+        except PayloadDecodeError as exc:
+            reply = Reply.error(Code.INVALID_ARGUMENT, f"malformed request: {exc}")
             self._reply(ctx, raw["command_id"], reply_to, reply)
             return
         command = Command(
@@ -148,28 +150,9 @@ class HistoryProcessor:
             # record again (a restore folds the record itself).
             self._folded = (key.encode(), run, decision.events)
             ctx.emit(key.encode(), schemas.encode(schemas.EVENT_BATCH, batch))
-        for task in decision.tasks:
-            partition = topic_partition_for(
-                task["namespace"],
-                task["task_queue"],
-                task["task_kind"],
-                task["task_queue_partition"],
-                self._topology.task_partitions,
-            )
-            ctx.send(
-                self._topology.tasks,
-                schemas.encode(schemas.TASK_RECORD, task),
-                key=task["task_queue"].encode(),
-                partition=partition,
-            )
-        if decision.visibility is not None:
-            vis = decision.visibility
-            ctx.send(
-                self._topology.visibility,
-                schemas.encode(schemas.VISIBILITY_RECORD, vis),
-                key=f"{vis['namespace']}/{vis['workflow_id']}/{vis['run_id']}".encode(),
-                partition=ctx.partition,
-            )
+        for out in decision.outbox:
+            routed = route(self._topology, out)
+            ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         return bool(decision.events or decision.updates)
 
     def _reply(
@@ -177,17 +160,9 @@ class HistoryProcessor:
     ) -> None:
         if reply_to is None:
             return
-        record = {
-            "command_id": command_id,
-            "status_code": int(reply.status_code),
-            "message": reply.message,
-            "payload": reply.payload.SerializeToString() if reply.payload is not None else b"",
-            "details": reply.details.SerializeToString() if reply.details is not None else b"",
-            "details_type": reply.details.DESCRIPTOR.full_name if reply.details is not None else "",
-        }
         ctx.send_after_commit(
             reply_to["topic"],
-            schemas.encode(schemas.REPLY, record),
+            schemas.encode(schemas.REPLY, reply.to_record(command_id)),
             key=command_id.encode(),
             partition=reply_to["partition"],
         )
@@ -220,7 +195,7 @@ class HistoryProcessor:
             reply = (
                 long_poll_timeout_reply(state, entry.command.payload)
                 if state is not None
-                else Reply(payload=GetWorkflowExecutionHistoryResponse())
+                else Reply.of(GetWorkflowExecutionHistoryResponse())
             )
             self._reply(ctx, entry.command.command_id, entry.reply_to, reply)
 
@@ -274,7 +249,7 @@ class HistoryProcessor:
             namespace, workflow_id = store.parse_timer_key(key)
             deadline = Deadline.from_bytes(value)
             command = Command(
-                kind="TimerFired",
+                kind=TIMER_FIRED,
                 command_id=uuid.uuid4().hex,
                 namespace=namespace,
                 namespace_id=self._namespace_id(namespace),
@@ -298,7 +273,3 @@ def _reader(
         return store.read_events(state, run.namespace, run.workflow_id, run.run_id, first, until)
 
     return read
-
-
-def _error(code: Code, kind: str) -> Reply:
-    return Reply(status_code=code, message=f"Strom's history does not handle {kind!r}")

@@ -22,12 +22,13 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryResponse,
 )
 
-from history_processor import codec
 from history_processor import events as ev
-from history_processor.exceptions import StateCodecError
-from history_processor.model import Code, EventReader, Reply, error
+from history_processor.model import EventReader
 from history_processor.state import ActivityInfo, ExecutionState
 from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, transient_events
+from schemas import jsoncodec as codec
+from schemas.exceptions import PayloadDecodeError
+from schemas.reply import Code, Reply
 
 _TOKEN_PREFIX = b"SHT1"
 
@@ -47,15 +48,15 @@ class HistoryToken:
 
     @classmethod
     def decode(cls, data: bytes) -> HistoryToken:
-        """Parses `encode` output; raises StateCodecError on garbage."""
+        """Parses `encode` output; raises PayloadDecodeError on garbage."""
         if not data.startswith(_TOKEN_PREFIX):
-            raise StateCodecError("not a Strom history token")
+            raise PayloadDecodeError("not a Strom history token")
         return codec.loads(cls, data[len(_TOKEN_PREFIX) :])
 
 
 def not_found(workflow_id: str) -> Reply:
     """Temporal's NOT_FOUND for a workflow that does not exist."""
-    return error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
+    return Reply.error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
 
 
 def page_of(
@@ -108,10 +109,10 @@ def get_workflow_execution_history(
     if request.next_page_token:
         try:
             token = HistoryToken.decode(request.next_page_token)
-        except StateCodecError:
-            return error(Code.INVALID_ARGUMENT, "Invalid NextPageToken.")
+        except PayloadDecodeError:
+            return Reply.error(Code.INVALID_ARGUMENT, "Invalid NextPageToken.")
         if token.run_id != state.run_id:
-            return error(
+            return Reply.error(
                 Code.INVALID_ARGUMENT, "RunId in the request does not match the NextPageToken."
             )
     long_poll = request.wait_new_event
@@ -147,24 +148,20 @@ def long_poll_timeout_reply(
     """The empty page a long poll returns when nothing happened before its deadline."""
     first = state.next_event_id
     if request.next_page_token:
-        with contextlib.suppress(StateCodecError):
+        with contextlib.suppress(PayloadDecodeError):
             first = HistoryToken.decode(request.next_page_token).first_event_id
     token = HistoryToken(state.run_id, first, first, state.is_running)
     return _history_reply([], token.encode() if state.is_running else b"")
 
 
 def _history_reply(events: list[HistoryEvent], token: bytes) -> Reply:
-    return Reply(
-        payload=GetWorkflowExecutionHistoryResponse(
-            history=History(events=events), next_page_token=token
-        )
+    return Reply.of(
+        GetWorkflowExecutionHistoryResponse(history=History(events=events), next_page_token=token)
     )
 
 
 def _pending_activity(info: ActivityInfo) -> PendingActivityInfo:
-    if info.cancel_requested:
-        state = PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
-    elif info.is_started:
+    if info.is_started:
         state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
     else:
         state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
@@ -245,4 +242,4 @@ def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) 
         if task.is_started:
             pending.started_time.FromMilliseconds(task.started_time_ms)
         response.pending_workflow_task.CopyFrom(pending)
-    return Reply(payload=response)
+    return Reply.of(response)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 
-from history_processor import codec
+from schemas import jsoncodec as codec
 
 # Temporal's defaults for a retry policy's unset fields (common/retrypolicy DefaultRetrySettings).
 DEFAULT_INITIAL_INTERVAL_MS = 1000
@@ -62,7 +62,7 @@ class TaskQueueKind(enum.Enum):
     STICKY = "sticky"
 
 
-def _ms(duration: object) -> int:
+def duration_ms(duration: object) -> int:
     """Milliseconds of a google.protobuf.Duration."""
     seconds = getattr(duration, "seconds", 0)
     nanos = getattr(duration, "nanos", 0)
@@ -84,8 +84,10 @@ class RetryPolicy:
         """Builds a policy from the proto, filling unset fields like Temporal's EnsureDefaults."""
         if proto is None:
             return cls()
-        initial = _ms(proto.initial_interval) or DEFAULT_INITIAL_INTERVAL_MS
-        maximum = _ms(proto.maximum_interval) or DEFAULT_MAXIMUM_INTERVAL_COEFFICIENT * initial
+        initial = duration_ms(proto.initial_interval) or DEFAULT_INITIAL_INTERVAL_MS
+        maximum = (
+            duration_ms(proto.maximum_interval) or DEFAULT_MAXIMUM_INTERVAL_COEFFICIENT * initial
+        )
         return cls(
             initial_interval_ms=initial,
             backoff_coefficient=proto.backoff_coefficient or DEFAULT_BACKOFF_COEFFICIENT,
@@ -165,7 +167,6 @@ class ActivityInfo:
     last_worker_identity: str = ""
     heartbeat_details: bytes = b""
     last_heartbeat_time_ms: int = 0
-    cancel_requested: bool = False
     awaiting_retry: bool = False
 
     @property
@@ -257,6 +258,6 @@ class ExecutionState:
         """Parses `to_bytes` output.
 
         Raises:
-            StateCodecError: malformed data.
+            PayloadDecodeError: malformed data.
         """
         return codec.loads(cls, data)

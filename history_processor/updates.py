@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from history_processor import codec
-from history_processor.exceptions import StateCodecError
+from schemas import jsoncodec as codec
+from schemas.exceptions import PayloadDecodeError
 
 
 class UpdateKind(enum.Enum):
@@ -163,11 +163,11 @@ def decode_update(kind: str, payload: bytes) -> tuple[int, Any]:
     """Returns (at, payload dataclass) of an encoded update.
 
     Raises:
-        StateCodecError: unknown kind or malformed payload.
+        PayloadDecodeError: unknown kind or malformed payload.
     """
     try:
         update_kind = UpdateKind(kind)
         body = json.loads(payload)
         return int(body["at"]), codec.from_jsonable(PAYLOAD_TYPES[update_kind], body["data"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise StateCodecError(f"cannot decode state update {kind!r}: {exc}") from exc
+        raise PayloadDecodeError(f"cannot decode state update {kind!r}: {exc}") from exc

@@ -19,10 +19,7 @@ from temporalio.api.history.v1 import (
     WorkflowTaskStartedEventAttributes,
 )
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import (
-    PollWorkflowTaskQueueRequest,
-    PollWorkflowTaskQueueResponse,
-)
+from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from history_processor import events as ev
 from history_processor import updates as upd
@@ -95,25 +92,8 @@ def schedule_workflow_task(b: DecisionBuilder, emit_task: bool = True) -> None:
             )
         )
     if emit_task:
-        record = workflow_task_record(b.run)
-        # Imported here: optimistic builds on this module's start_workflow_task.
-        from history_processor.optimistic import template
-
-        record["payload"] = template(b)
-        b.add_task(record)
-
-
-def version_stamp(poll: PollWorkflowTaskQueueRequest) -> WorkerVersionStamp | None:
-    """Temporal's StampFromCapabilities for an unversioned or old-versioning poller."""
-    options = poll.deployment_options
-    if options.worker_versioning_mode == 2 and options.deployment_name:  # VERSIONED
-        return None
-    caps = poll.worker_version_capabilities
-    if caps.use_versioning and caps.deployment_series_name:
-        return None
-    if caps.build_id:
-        return WorkerVersionStamp(use_versioning=caps.use_versioning, build_id=caps.build_id)
-    return None
+        # `optimistic.prepare` may fill the record's payload once the decision is complete.
+        b.add_task(workflow_task_record(b.run))
 
 
 def start_workflow_task(

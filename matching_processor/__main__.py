@@ -8,13 +8,13 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException
 
-from history_processor.client import HistoryClient
 from matching_processor.config import MatchingConfig
-from matching_processor.routing import DEFAULT_TQ_PARTITIONS
 from matching_processor.service import MatchingService
-from strom.topics import Topology
+from schemas.clients.history import HistoryClient
+from schemas.topics import Topology
+from streams.exceptions import StreamsError
 
 log = logging.getLogger("matching_processor")
 
@@ -42,18 +42,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         required=True,
         help="this process's partition of <prefix>.replies, where history answers it",
     )
-    parser.add_argument(
-        "--tq-partitions",
-        type=int,
-        default=DEFAULT_TQ_PARTITIONS,
-        help="partitions of a normal task queue",
-    )
     parser.add_argument("--log-level", default="INFO", help="logging level")
     return parser.parse_args(argv)
 
 
-def config_from_args(args: argparse.Namespace) -> MatchingConfig:
-    """Builds the service configuration from parsed arguments."""
+def config_from_args(args: argparse.Namespace, topology: Topology) -> MatchingConfig:
+    """Builds the service configuration from parsed arguments and the cluster's topology."""
     advertise = args.advertise_host
     if advertise is None:
         advertise = "127.0.0.1" if args.grpc_host in ("0.0.0.0", "::", "[::]") else args.grpc_host
@@ -63,27 +57,7 @@ def config_from_args(args: argparse.Namespace) -> MatchingConfig:
         grpc_host=args.grpc_host,
         grpc_port=args.grpc_port,
         advertise_host=advertise,
-        n_tq_partitions=args.tq_partitions,
-    )
-
-
-def topology_from_kafka(bootstrap: str, prefix: str) -> Topology:
-    """Strom's topology with the partition counts the cluster's topics really have."""
-    topology = Topology(prefix=prefix)
-    topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
-    counts = {}
-    for name in (topology.inbox, topology.tasks, topology.replies):
-        meta = topics.get(name)
-        if meta is None or meta.error is not None:
-            raise SystemExit(
-                f"topic {name} does not exist at {bootstrap}; create the cluster first"
-            )
-        counts[name] = len(meta.partitions)
-    return Topology(
-        prefix=prefix,
-        shards=counts[topology.inbox],
-        task_partitions=counts[topology.tasks],
-        reply_partitions=counts[topology.replies],
+        n_tq_partitions=topology.tq_partitions,
     )
 
 
@@ -93,11 +67,14 @@ async def run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    topology = await asyncio.to_thread(topology_from_kafka, args.bootstrap, args.prefix)
+    try:
+        topology = await asyncio.to_thread(Topology.from_cluster, args.bootstrap, args.prefix)
+    except (KafkaException, StreamsError) as exc:
+        raise SystemExit(f"matching_processor: cannot read the cluster's topics: {exc}") from exc
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
     history.start()
     try:
-        async with MatchingService(config_from_args(args), history) as service:
+        async with MatchingService(config_from_args(args, topology), history) as service:
             log.info("matching ready at %s (group %s)", service.address, service.config.group_id)
             await stop.wait()
             log.info("matching process stopping")

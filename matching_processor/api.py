@@ -1,4 +1,4 @@
-"""Matching's internal gRPC service: method names, generic handlers on Temporal's messages."""
+"""Matching's internal gRPC service, server side (names in `schemas.clients.matching`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
-SERVICE_NAME = "strom.matching.v1.Matching"
-POLL_WORKFLOW_TASK_QUEUE = f"/{SERVICE_NAME}/PollWorkflowTaskQueue"
-POLL_ACTIVITY_TASK_QUEUE = f"/{SERVICE_NAME}/PollActivityTaskQueue"
+from schemas.clients.matching import SERVICE_NAME
 
 WorkflowPollHandler = Callable[
     [wsv1.PollWorkflowTaskQueueRequest, grpc.aio.ServicerContext],

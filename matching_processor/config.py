@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching_processor.routing import DEFAULT_TQ_PARTITIONS
-
-CLIENT_ID_PREFIX = "matching@"
-"""A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
+from schemas.clients.matching import CLIENT_ID_PREFIX, matching_group
+from schemas.placement import DEFAULT_TQ_PARTITIONS
+from schemas.topics import Topology
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,8 @@ class MatchingConfig:
         grpc_host: Interface the internal gRPC server binds to.
         grpc_port: Its port; 0 picks a free one (tests).
         advertise_host: Host other processes reach the gRPC server at (goes into ``client.id``).
-        n_tq_partitions: Partitions of a normal task queue.
+        n_tq_partitions: Partitions of a normal task queue: the cluster's setting
+            (`Topology.tq_partitions`, read by `python -m matching_processor`).
         commit_interval: Seconds between commits of the low watermarks.
         history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash.
@@ -44,12 +44,12 @@ class MatchingConfig:
     @property
     def tasks_topic(self) -> str:
         """The topic matching consumes."""
-        return f"{self.prefix}.tasks"
+        return Topology(self.prefix).tasks
 
     @property
     def inbox_topic(self) -> str:
         """The history inbox, where ActivityTaskStarted goes."""
-        return f"{self.prefix}.history.inbox"
+        return Topology(self.prefix).inbox
 
     @property
     def group_id(self) -> str:
@@ -82,8 +82,3 @@ class MatchingConfig:
             "linger.ms": 0,
             **self.extra_producer,
         }
-
-
-def matching_group(prefix: str) -> str:
-    """Consumer group id of the matching processes of a cluster."""
-    return f"{prefix}.matching"

@@ -7,8 +7,8 @@ from temporalio.api.common.v1 import message_pb2 as common_pb2
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
-from matching_processor.messages import ActivityTaskStartedRequest, RecordWorkflowTaskStartedRequest
 from matching_processor.queues import TaskRecord
+from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 
 MAX_LONG_POLL_SECONDS = 60.0
 """Temporal's long-poll expiry: a poll without a task answers empty after a minute."""
@@ -44,9 +44,9 @@ def record_started_request(
     poll: wsv1.PollWorkflowTaskQueueRequest,
     request_id: str,
     started_time_ms: int = 0,
-) -> RecordWorkflowTaskStartedRequest:
+) -> RecordWorkflowTaskStarted:
     """Builds the RecordWorkflowTaskStarted message for a workflow task handed to ``poll``."""
-    return RecordWorkflowTaskStartedRequest(
+    return RecordWorkflowTaskStarted(
         namespace=record["namespace"],
         workflow_id=record["workflow_id"],
         run_id=record["run_id"],
@@ -64,9 +64,9 @@ def record_started_request(
 
 def activity_started_request(
     record: TaskRecord, identity: str, request_id: str, now_ms: int
-) -> ActivityTaskStartedRequest:
+) -> ActivityTaskStarted:
     """Builds the ActivityTaskStarted message for an activity task handed to a worker."""
-    return ActivityTaskStartedRequest(
+    return ActivityTaskStarted(
         namespace=record["namespace"],
         workflow_id=record["workflow_id"],
         run_id=record["run_id"],

@@ -26,40 +26,29 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import grpc
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
-from history_processor import optimistic
 from matching_processor import dispatch, routing
 from matching_processor.consumer import RawTask
-from matching_processor.history import HistoryCaller
-from matching_processor.messages import (
-    RECORD_WORKFLOW_TASK_STARTED,
-    ActivityTaskStartedRequest,
-    RecordWorkflowTaskStartedRequest,
-)
 from matching_processor.queues import MatchingMetrics, Poller, QueuedTask, QueueKey, TaskQueues
+from schemas import prepared
+from schemas.clients.history import HistoryCaller
+from schemas.inbox import (
+    RECORD_WORKFLOW_TASK_STARTED,
+    ActivityTaskStarted,
+    RecordWorkflowTaskStarted,
+)
+from schemas.placement import ACTIVITY, DEFAULT_TQ_PARTITIONS, WORKFLOW
+from schemas.reply import TRANSIENT_CODES, Code
 
 log = logging.getLogger(__name__)
 
-_OK = grpc.StatusCode.OK.value[0]
-_NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
-_TRANSIENT = {
-    code.value[0]
-    for code in (
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.CANCELLED,
-    )
-}
 _RETRY_PAUSE_SECONDS = 0.2
 _MIN_HISTORY_TIMEOUT = 0.5
 
-ActivityStartedSink = Callable[[ActivityTaskStartedRequest], None]
-WorkflowStartedSink = Callable[[RecordWorkflowTaskStartedRequest], Awaitable[bool]]
+ActivityStartedSink = Callable[[ActivityTaskStarted], None]
+WorkflowStartedSink = Callable[[RecordWorkflowTaskStarted], Awaitable[bool]]
 
 
 class Dispatcher:
@@ -83,7 +72,7 @@ class Dispatcher:
         history: HistoryCaller,
         clock: Callable[[], int],
         on_activity_started: ActivityStartedSink,
-        n_tq_partitions: int = routing.DEFAULT_TQ_PARTITIONS,
+        n_tq_partitions: int = DEFAULT_TQ_PARTITIONS,
         history_timeout: float = 10.0,
         on_optimistic_start: WorkflowStartedSink | None = None,
     ) -> None:
@@ -135,7 +124,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         hard_deadline = None if time_remaining is None else loop.time() + time_remaining
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
-        keys = self._keys(request, routing.WORKFLOW, dispatch.is_sticky(request.task_queue))
+        keys = self._keys(request, WORKFLOW, dispatch.is_sticky(request.task_queue))
         while (remaining := deadline - loop.time()) > 0:
             task = await self._next_task(keys, remaining)
             if task is None:
@@ -156,7 +145,7 @@ class Dispatcher:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
-        keys = self._keys(request, routing.ACTIVITY, sticky=False)
+        keys = self._keys(request, ACTIVITY, sticky=False)
         while (remaining := deadline - loop.time()) > 0:
             task = await self._next_task(keys, remaining)
             if task is None:
@@ -230,7 +219,7 @@ class Dispatcher:
             started = dispatch.record_started_request(record, request, request_id, now_ms)
             if await self._on_optimistic_start(started):
                 self._complete(task)
-                return optimistic.finish(record["payload"], request, request_id, now_ms)
+                return prepared.finish(record["payload"], request, request_id, now_ms)
             self._requeue(task)
             return None
         message = dispatch.record_started_request(record, request, request_id)
@@ -254,22 +243,22 @@ class Dispatcher:
             self._requeue(task)
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
-        if reply.status_code == _OK:
+        if reply.status_code == Code.OK:
             self._complete(task)
             return wsv1.PollWorkflowTaskQueueResponse.FromString(reply.payload)
-        if reply.status_code in _TRANSIENT:
+        if reply.status_code in TRANSIENT_CODES:
             log.warning("RecordWorkflowTaskStarted got transient status %d", reply.status_code)
             self._requeue(task)
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
-        if reply.status_code != _NOT_FOUND:
+        if reply.status_code != Code.NOT_FOUND:
             log.warning(
                 "dropping workflow task of %s: status %d %s",
                 record["workflow_id"],
                 reply.status_code,
                 reply.message,
             )
-        self._complete(task, stale=reply.status_code == _NOT_FOUND)
+        self._complete(task, stale=reply.status_code == Code.NOT_FOUND)
         return None
 
     # -- queue state -------------------------------------------------------------------------

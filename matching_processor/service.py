@@ -19,20 +19,21 @@ from confluent_kafka.admin import AdminClient
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
-from history_processor.sharding import shard_for
-from matching_processor import api, routing
+from matching_processor import api
 from matching_processor.config import MatchingConfig
 from matching_processor.consumer import TaskConsumer
 from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
-from matching_processor.history import HistoryCaller
-from matching_processor.messages import (
+from matching_processor.queues import MatchingMetrics, TaskQueues
+from schemas import inbox
+from schemas.clients.history import HistoryCaller
+from schemas.inbox import (
     ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
-    ActivityTaskStartedRequest,
-    RecordWorkflowTaskStartedRequest,
+    ActivityTaskStarted,
+    RecordWorkflowTaskStarted,
 )
-from matching_processor.queues import MatchingMetrics, TaskQueues
+from schemas.placement import topic_partition_for
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class MatchingService:
     Args:
         config: Where and how to run.
         history: Client for RecordWorkflowTaskStarted, e.g. a
-            ``history_processor.client.HistoryClient``.
+            ``schemas.clients.history.HistoryClient``.
         clock: Epoch milliseconds; schedule-to-start expiry and start times use it.
     """
 
@@ -119,7 +120,7 @@ class MatchingService:
         """Reads topic metadata, starts the gRPC server, then joins the consumer group."""
         n_tasks, self._n_inbox = await asyncio.to_thread(self._partition_counts)
         queues = TaskQueues(
-            lambda key: routing.topic_partition_for(
+            lambda key: topic_partition_for(
                 key.namespace, key.task_queue, key.task_kind, key.tq_partition, n_tasks
             )
         )
@@ -196,7 +197,7 @@ class MatchingService:
     def _produce_to_inbox(
         self,
         kind: str,
-        message: RecordWorkflowTaskStartedRequest | ActivityTaskStartedRequest,
+        message: RecordWorkflowTaskStarted | ActivityTaskStarted,
         request_time_ms: int,
         on_delivery: Callable[[Any, Any], None],
     ) -> bool:
@@ -204,21 +205,21 @@ class MatchingService:
         producer = self._producer
         if producer is None:
             return False
-        command = {
-            "command_id": uuid.uuid4().hex,
-            "namespace": message.namespace,
-            "workflow_id": message.workflow_id,
-            "kind": kind,
-            "payload": message.to_bytes(),
-            "reply_to": None,
-            "request_time_ms": request_time_ms,
-        }
+        command = inbox.command_record(
+            uuid.uuid4().hex,
+            message.namespace,
+            message.workflow_id,
+            kind,
+            message.to_bytes(),
+            request_time_ms,
+        )
+        key, shard = inbox.placement(message.namespace, message.workflow_id, self._n_inbox)
         try:
             producer.produce(
                 self.config.inbox_topic,
-                value=schemas.encode(schemas.INBOX_COMMAND, command),
-                key=f"{message.namespace}/{message.workflow_id}".encode(),  # as HistoryClient
-                partition=shard_for(message.namespace, message.workflow_id, self._n_inbox),
+                value=schemas.encode(schemas.INBOX_COMMAND, dict(command)),
+                key=key,
+                partition=shard,
                 on_delivery=on_delivery,
             )
         except (BufferError, KafkaException) as exc:
@@ -226,7 +227,7 @@ class MatchingService:
             return False
         return True
 
-    async def _send_workflow_started(self, message: RecordWorkflowTaskStartedRequest) -> bool:
+    async def _send_workflow_started(self, message: RecordWorkflowTaskStarted) -> bool:
         """Produces an optimistic RecordWorkflowTaskStarted; True once Kafka acknowledged it.
 
         The acknowledgement comes before the poll is answered, so the start precedes the
@@ -248,7 +249,7 @@ class MatchingService:
             return False
         return True
 
-    def _send_activity_started(self, message: ActivityTaskStartedRequest) -> None:
+    def _send_activity_started(self, message: ActivityTaskStarted) -> None:
         # Best effort, as designed: history learns of the start when the attempt ends.
         if self._produce_to_inbox(
             ACTIVITY_TASK_STARTED, message, message.started_time_ms, _log_delivery_error

@@ -5,7 +5,21 @@ timestamps are ``long`` epoch milliseconds, kinds are strings so new kinds never
 old readers):
 
 - ``InboxCommand`` (history.inbox), ``EventBatch`` (history.events), ``TaskRecord`` (tasks),
-  ``VisibilityRecord`` (visibility), ``Reply`` (replies), ``Namespace`` (namespaces).
+  ``VisibilityRecord`` (visibility), ``Reply`` (replies), ``Namespace`` (namespaces),
+  ``ClusterSettings`` (cluster). Their Python types are in ``schemas.records``.
+
+The rest of the contract between Strom's services lives beside the codec, and no service
+imports another service's package:
+
+- ``schemas.topics``: the topic layout (``Topology``; the one place topic names are spelled).
+- ``schemas.placement``: the stable hash, a workflow's shard, task-queue partitions.
+- ``schemas.inbox``: every inbox kind with its payload type, the internal messages.
+- ``schemas.reply``: the answer to an inbox command and gRPC status codes.
+- ``schemas.tokens``: the task-token format; ``schemas.prepared``: the prepared poll response
+  matching finishes for an optimistic workflow-task start.
+- ``schemas.namespaces``: namespaces, their id formula and the registry read from Kafka.
+- ``schemas.clients``: the clients of the history and matching services.
+- ``schemas.visibility``: the Elasticsearch index (template, attributes) and its reader.
 
 Usage::
 
@@ -42,8 +56,8 @@ How to evolve a schema (records already on Kafka must stay readable):
    remove, rename or retype a field; a new kind of something is a new string value.
    Prefer adding at top level: defaults of fields added inside nested records are not
    converted for fastavro (a nested ``bytes`` default would decode as ``str``).
-3. Give the new field a value in ``schemas/golden.py``'s sample, then regenerate the golden
-   bytes with ``python -m schemas.golden --write`` (check them with ``python -m schemas.golden``)
+3. Give the new field a value in ``schemas/samples.py``, then regenerate the golden
+   bytes with ``python tests/golden/schema_golden.py --write`` (check them without ``--write``)
    and run ``pytest tests/unit/test_schemas*.py``. The golden files of numbered versions must
    not change; if they do, a frozen file was edited.
 """
@@ -68,8 +82,17 @@ TASK_RECORD: Final = "strom.v1.TaskRecord"
 VISIBILITY_RECORD: Final = "strom.v1.VisibilityRecord"
 REPLY: Final = "strom.v1.Reply"
 NAMESPACE: Final = "strom.v1.Namespace"
+CLUSTER_SETTINGS: Final = "strom.v1.ClusterSettings"
 
-RECORD_NAMES: Final = (INBOX_COMMAND, EVENT_BATCH, TASK_RECORD, VISIBILITY_RECORD, REPLY, NAMESPACE)
+RECORD_NAMES: Final = (
+    INBOX_COMMAND,
+    EVENT_BATCH,
+    TASK_RECORD,
+    VISIBILITY_RECORD,
+    REPLY,
+    NAMESPACE,
+    CLUSTER_SETTINGS,
+)
 """Every record name with a schema."""
 
 REGISTRY: Final = Registry.load()
@@ -81,6 +104,7 @@ encode = _CODEC.encode
 decode = _CODEC.decode
 
 __all__ = [
+    "CLUSTER_SETTINGS",
     "EVENT_BATCH",
     "INBOX_COMMAND",
     "NAMESPACE",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
 
@@ -33,7 +34,7 @@ class Codec:
         self._current = registry.current
         self._by_header = registry.by_header
 
-    def encode(self, record_name: str, value: dict[str, Any]) -> bytes:
+    def encode(self, record_name: str, value: Mapping[str, Any]) -> bytes:
         """Encodes a record with the current schema of its name.
 
         Args:
@@ -53,7 +54,7 @@ class Codec:
         return self.encode_version(version, value)
 
     @staticmethod
-    def encode_version(version: SchemaVersion, value: dict[str, Any]) -> bytes:
+    def encode_version(version: SchemaVersion, value: Mapping[str, Any]) -> bytes:
         """Encodes a record with one given schema version, current or not.
 
         Args:

@@ -27,3 +27,11 @@ class UnknownSchemaError(SchemaError):
 
 class RecordMismatchError(SchemaError):
     """Bytes that hold another record than the one the caller expected."""
+
+
+class PayloadDecodeError(SchemaError, ValueError):
+    """A JSON-encoded payload (an internal inbox message, a state blob) is malformed."""
+
+
+class TaskTokenError(SchemaError, ValueError):
+    """A task token could not be decoded (garbage, truncated or of an unknown version)."""

@@ -1,16 +1,16 @@
 """Visibility: the visibility topic indexed into Elasticsearch, and list/count queries over it."""
 
-from visibility_indexer.documents import IndexAction, build_action, doc_id
-from visibility_indexer.exceptions import (
+from schemas.visibility.exceptions import (
     InvalidQueryError,
     VisibilityError,
     VisibilityOverloadedError,
     VisibilityUnavailableError,
 )
+from schemas.visibility.query import SearchQuery, translate
+from schemas.visibility.search import VisibilityReader
+from schemas.visibility.template import ensure_template, index_name
+from visibility_indexer.documents import IndexAction, build_action, doc_id
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
-from visibility_indexer.query import SearchQuery, translate
-from visibility_indexer.search import VisibilityReader
-from visibility_indexer.template import ensure_template, index_name
 
 __all__ = [
     "IndexAction",

@@ -13,9 +13,9 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload, SearchAttributes
 
-from visibility_indexer import attributes as sa
-from visibility_indexer.attributes import ValueType
-from visibility_indexer.timefmt import NANOS_PER_MILLI, format_millis, format_rfc3339, parse_rfc3339
+from schemas.visibility import attributes as sa
+from schemas.visibility.attributes import ValueType
+from schemas.visibility.timefmt import NANOS_PER_MILLI, format_millis, format_rfc3339, parse_rfc3339
 
 log = logging.getLogger(__name__)
 

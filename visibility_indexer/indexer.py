@@ -24,9 +24,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from schemas.visibility.template import ensure_template, index_name
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
-from visibility_indexer.template import ensure_template, index_name
 
 log = logging.getLogger(__name__)
 

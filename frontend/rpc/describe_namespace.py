@@ -11,7 +11,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Describe
 from frontend import errors
 from frontend.config import FrontendConfig
 from frontend.context import Call, Env
-from frontend.namespaces import Namespace
+from schemas.namespaces import Namespace
 
 
 async def handle(

@@ -31,7 +31,7 @@ async def handle(env: Env, request: GetSystemInfoRequest, call: Call) -> GetSyst
         eager_workflow_start=False,
         # WorkflowTaskCompleted records the sdk_metadata of the completion request.
         sdk_metadata=True,
-        count_group_by_execution_status=False,
+        count_group_by_execution_status=True,
         nexus=False,
         server_scaled_deployments=False,
     )

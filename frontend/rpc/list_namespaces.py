@@ -6,8 +6,8 @@ from temporalio.api.workflowservice.v1 import ListNamespacesRequest, ListNamespa
 
 from frontend import errors
 from frontend.context import Call, Env
-from frontend.namespaces import State
 from frontend.rpc.describe_namespace import describe
+from schemas.namespaces import State
 
 _DEFAULT_PAGE_SIZE = 100
 

@@ -1,4 +1,9 @@
-"""One handler module per inbox kind; `HANDLERS` maps the kind to its `handle` function."""
+"""One handler module per command kind; `HANDLERS` maps the kind to its `handle` function.
+
+`INBOX_HANDLERS` covers exactly the kinds `schemas.inbox.PAYLOAD_TYPES` declares (a unit test
+checks it): the payload type of a kind is declared once, in the contract, and its handler here.
+`TimerFired` is history's own: the processor makes it from its timer index, never from Kafka.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +23,16 @@ from history_processor.handlers import (
     terminate_workflow_execution,
     timer_fired,
 )
-from history_processor.handlers.common import Env
+from history_processor.handling import Env
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 
 Handler = Callable[[ExecutionState | None, Command, Env], Decision]
 
-HANDLERS: dict[str, Handler] = {
+TIMER_FIRED = "TimerFired"
+"""The kind of the commands the processor makes for due durable timers."""
+
+INBOX_HANDLERS: dict[str, Handler] = {
     "StartWorkflowExecution": start_workflow_execution.handle,
     "RecordWorkflowTaskStarted": record_workflow_task_started.handle,
     "RespondWorkflowTaskCompleted": respond_workflow_task_completed.handle,
@@ -34,7 +42,8 @@ HANDLERS: dict[str, Handler] = {
     "RespondActivityTaskFailed": respond_activity_task_failed.handle,
     "RecordActivityTaskHeartbeat": record_activity_task_heartbeat.handle,
     "TerminateWorkflowExecution": terminate_workflow_execution.handle,
-    "TimerFired": timer_fired.handle,
     "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
     "DescribeWorkflowExecution": describe_workflow_execution.handle,
 }
+
+HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

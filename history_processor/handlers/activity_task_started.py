@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import Env, reply_only
-from history_processor.messages import ActivityTaskStarted
-from history_processor.model import Command, Decision, Reply
+from history_processor.handling import Env, reply_only
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
+from schemas.inbox import ActivityTaskStarted
+from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from history_processor.handlers.common import Env
+from history_processor.handling import Env
 from history_processor.model import Command, Decision
 from history_processor.reads import get_workflow_execution_history
 from history_processor.state import ExecutionState

@@ -10,9 +10,10 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import updates as upd
 from history_processor.activities import ensure_started
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import Env, pending_activity, reply_only
-from history_processor.model import Command, Decision, Reply
+from history_processor.handling import Env, pending_activity, reply_only
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
+from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -31,5 +32,5 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             time_ms=env.now_ms,
         )
     )
-    response = RecordActivityTaskHeartbeatResponse(cancel_requested=info.cancel_requested)
-    return b.finish(Reply(payload=response))
+    response = RecordActivityTaskHeartbeatResponse(cancel_requested=False)
+    return b.finish(Reply.of(response))

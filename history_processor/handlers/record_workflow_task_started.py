@@ -6,19 +6,21 @@ from temporalio.api.enums.v1 import TaskQueueKind as TaskQueueKindProto
 
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import (
+from history_processor.handling import (
     MSG_WORKFLOW_COMPLETED,
     MSG_WORKFLOW_TASK_NOT_FOUND,
     Env,
     reply_only,
     workflow_not_found,
 )
-from history_processor.handlers.poll import started_task_response
-from history_processor.messages import RecordWorkflowTaskStarted
-from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.model import Command, Decision
 from history_processor.outbox import workflow_task_record
+from history_processor.poll_response import started_task_response
 from history_processor.state import ExecutionState
-from history_processor.workflow_tasks import start_workflow_task, version_stamp
+from history_processor.workflow_tasks import start_workflow_task
+from schemas.inbox import RecordWorkflowTaskStarted
+from schemas.prepared import version_stamp
+from schemas.reply import Code, Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -34,30 +36,30 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if state.run_id != msg.run_id or not state.is_running:
-        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
     task = state.workflow_task
     if (
         task is None
         or task.scheduled_event_id != msg.scheduled_event_id
         or task.attempt != msg.attempt
     ):
-        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND))
+        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND))
     poll = msg.poll()
     poller_sticky = poll.task_queue.kind == TaskQueueKindProto.TASK_QUEUE_KIND_STICKY
     b = DecisionBuilder(state, env.now_ms)
     if task.is_started:
         if task.request_id != msg.request_id:
-            return reply_only(error(Code.ALREADY_EXISTS, "Workflow task already started."))
+            return reply_only(Reply.error(Code.ALREADY_EXISTS, "Workflow task already started."))
         response = started_task_response(
             b, env, state.next_event_id, bool(state.sticky_task_queue), poll.identity
         )
-        return reply_only(Reply(payload=response))
+        return reply_only(Reply.of(response))
     if state.sticky_task_queue and poll.task_queue.name != state.sticky_task_queue:
         # The task reached a poller of another queue (e.g. the normal one): stop being sticky.
         b.add_update(upd.Sticky())
     elif not state.sticky_task_queue and poller_sticky:
         return reply_only(
-            error(
+            Reply.error(
                 Code.FAILED_PRECONDITION,
                 "rejecting sticky poller because workflow has moved to normal queue",
             )
@@ -66,7 +68,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     response = started_task_response(
         b, env, state.next_event_id, bool(b.run.sticky_task_queue), poll.identity
     )
-    return b.finish(Reply(payload=response))
+    return b.finish(Reply.of(response))
 
 
 def _optimistic(state: ExecutionState | None, msg: RecordWorkflowTaskStarted) -> Decision:

@@ -13,10 +13,11 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import updates as upd
 from history_processor.activities import close_activity, ensure_started, next_retry, schedule_retry
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import Env, pending_activity, reply_only
-from history_processor.model import Command, Decision, Reply
+from history_processor.handling import Env, pending_activity, reply_only
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import schedule_workflow_task
+from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -51,4 +52,4 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         stamp = req.worker_version if req.HasField("worker_version") else None
         close_activity(b, info, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, attrs, stamp)
         schedule_workflow_task(b)
-    return b.finish(Reply(payload=RespondActivityTaskFailedResponse()))
+    return b.finish(Reply.of(RespondActivityTaskFailedResponse()))

@@ -17,17 +17,17 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.eager_activities import EagerDispatch
-from history_processor.handlers.commands import (
+from history_processor.commands import (
     CommandFailure,
     apply_commands,
     sequence_error,
     unsupported,
 )
-from history_processor.handlers.common import Env, enum_message, reply_only, started_workflow_task
-from history_processor.handlers.poll import started_task_response
-from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.eager_activities import EagerDispatch
+from history_processor.handling import Env, enum_message, reply_only, started_workflow_task
+from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
+from history_processor.poll_response import started_task_response
 from history_processor.state import ExecutionState, WorkflowTaskInfo
 from history_processor.workflow_tasks import (
     current_task_queue,
@@ -35,6 +35,7 @@ from history_processor.workflow_tasks import (
     schedule_workflow_task,
     start_workflow_task,
 )
+from schemas.reply import Code, Reply
 
 _NEW_TASK_REQUEST_ID = "request-from-RespondWorkflowTaskCompleted"
 
@@ -108,13 +109,13 @@ def _fail(
     )
     if task.attempt > 1 and not unhandled:
         # Drop it: the task times out and is retried later (Temporal avoids a busy loop).
-        return reply_only(error(Code.INVALID_ARGUMENT, message))
+        return reply_only(Reply.error(Code.INVALID_ARGUMENT, message))
     b = DecisionBuilder(state, env.now_ms)
     fail_workflow_task(
         b, failure.cause, ev.server_failure(message), req.identity, req.binary_checksum
     )
     schedule_workflow_task(b)
-    return b.finish(error(Code.INVALID_ARGUMENT, message))
+    return b.finish(Reply.error(Code.INVALID_ARGUMENT, message))
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -128,11 +129,13 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     commands = list(req.commands)
     bad_sequence = sequence_error(commands)
     if bad_sequence is not None:
-        return reply_only(error(Code.INVALID_ARGUMENT, bad_sequence))
+        return reply_only(Reply.error(Code.INVALID_ARGUMENT, bad_sequence))
     other = unsupported(commands)
     if other is not None:
         name = enum_message(CommandType.Name(other.command_type), "COMMAND_TYPE_")
-        return reply_only(error(Code.UNIMPLEMENTED, f"Strom does not support command {name} yet."))
+        return reply_only(
+            Reply.error(Code.UNIMPLEMENTED, f"Strom does not support command {name} yet.")
+        )
     b = DecisionBuilder(state, env.now_ms)
     had_buffered = state.has_buffered_events
     if task.transient:
@@ -155,7 +158,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     response = RespondWorkflowTaskCompletedResponse(activity_tasks=eager.start(b, env.new_id))
     if not b.run.is_running:
         b.set_visibility(visibility_record(b.run))
-        return b.finish(Reply(payload=response))
+        return b.finish(Reply.of(response))
     if had_buffered or req.force_create_new_workflow_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
@@ -164,4 +167,4 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             start_workflow_task(b, _NEW_TASK_REQUEST_ID, req.identity, _stamp(req))
             new_task = started_task_response(b, env, state.next_event_id, True, req.identity)
             response.workflow_task.CopyFrom(new_task)
-    return b.finish(Reply(payload=response))
+    return b.finish(Reply.of(response))

@@ -9,17 +9,18 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.closing import terminate
-from history_processor.handlers.common import (
+from history_processor.closing import terminate
+from history_processor.handling import (
     IDENTITY_HISTORY_SERVICE,
     Env,
     enum_message,
     reply_only,
     started_workflow_task,
 )
-from history_processor.model import Command, Decision, Reply
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import fail_workflow_task, schedule_workflow_task
+from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -40,8 +41,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             WorkflowTaskFailedCause.Name(req.cause), "WORKFLOW_TASK_FAILED_CAUSE_"
         )
         terminate(b, reason, None, IDENTITY_HISTORY_SERVICE)
-        return b.finish(Reply(payload=RespondWorkflowTaskFailedResponse()))
+        return b.finish(Reply.of(RespondWorkflowTaskFailedResponse()))
     failure = req.failure if req.HasField("failure") else None
     fail_workflow_task(b, req.cause, failure, req.identity, req.binary_checksum)
     schedule_workflow_task(b)
-    return b.finish(Reply(payload=RespondWorkflowTaskFailedResponse()))
+    return b.finish(Reply.of(RespondWorkflowTaskFailedResponse()))

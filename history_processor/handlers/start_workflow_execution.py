@@ -13,11 +13,12 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import Env, reply_only
-from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.handling import Env, reply_only
+from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
-from history_processor.state import ExecutionState, WorkflowStatus, _ms
+from history_processor.state import ExecutionState, WorkflowStatus, duration_ms
 from history_processor.workflow_tasks import schedule_workflow_task
+from schemas.reply import Code, Reply
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000
 MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000
@@ -31,21 +32,21 @@ _FAILED_STATUSES = (
 
 def _validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | None:
     if not req.request_id:
-        return error(Code.INVALID_ARGUMENT, "Missing request ID.")
+        return Reply.error(Code.INVALID_ARGUMENT, "Missing request ID.")
     if not workflow_id:
-        return error(Code.INVALID_ARGUMENT, "WorkflowId is not set on request.")
+        return Reply.error(Code.INVALID_ARGUMENT, "WorkflowId is not set on request.")
     if not req.task_queue.name:
-        return error(Code.INVALID_ARGUMENT, "Missing Taskqueue.")
+        return Reply.error(Code.INVALID_ARGUMENT, "Missing Taskqueue.")
     if not req.workflow_type.name:
-        return error(Code.INVALID_ARGUMENT, "Missing WorkflowType.")
+        return Reply.error(Code.INVALID_ARGUMENT, "Missing WorkflowType.")
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
-        if _ms(getattr(req, name)) < 0:
-            return error(Code.INVALID_ARGUMENT, f"invalid {name}: negative duration")
+        if duration_ms(getattr(req, name)) < 0:
+            return Reply.error(Code.INVALID_ARGUMENT, f"invalid {name}: negative duration")
     return None
 
 
 def _already_started(message: str, state: ExecutionState) -> Reply:
-    return error(
+    return Reply.error(
         Code.ALREADY_EXISTS,
         message.format(workflow_id=state.workflow_id, run_id=state.run_id),
         WorkflowExecutionAlreadyStartedFailure(
@@ -65,13 +66,13 @@ def _resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest)
         reuse = WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
     if state.is_running:
         if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
-            return Reply(
-                payload=StartWorkflowExecutionResponse(
+            return Reply.of(
+                StartWorkflowExecutionResponse(
                     run_id=state.run_id, started=False, status=state.status.to_proto()
                 )
             )
         if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-            return error(
+            return Reply.error(
                 Code.UNIMPLEMENTED,
                 "Strom does not support WorkflowIdConflictPolicy TerminateExisting.",
             )
@@ -98,12 +99,12 @@ def _resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest)
 
 def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
     """(execution, run, task) timeouts in ms, defaulted like Temporal's start override."""
-    execution = _ms(req.workflow_execution_timeout)
-    run = _ms(req.workflow_run_timeout)
+    execution = duration_ms(req.workflow_execution_timeout)
+    run = duration_ms(req.workflow_run_timeout)
     if execution:
         run = min(run, execution) if run else execution
     task = min(
-        _ms(req.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
+        duration_ms(req.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
         MAX_WORKFLOW_TASK_TIMEOUT_MS,
     )
     if run:
@@ -124,7 +125,7 @@ def _started_attributes(
         first_execution_run_id=run_id,
         attempt=1,
         cron_schedule=req.cron_schedule,
-        first_workflow_task_backoff=ev.duration(_ms(req.workflow_start_delay)),
+        first_workflow_task_backoff=ev.duration(duration_ms(req.workflow_start_delay)),
         workflow_id=workflow_id,
         completion_callbacks=req.completion_callbacks,
     )
@@ -149,8 +150,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is not None:
         if req.request_id == state.start_request_id:
             return reply_only(
-                Reply(
-                    payload=StartWorkflowExecutionResponse(
+                Reply.of(
+                    StartWorkflowExecutionResponse(
                         run_id=state.run_id,
                         first_execution_run_id=state.first_execution_run_id,
                         started=True,
@@ -189,4 +190,4 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         started=True,
         status=WorkflowStatus.RUNNING.to_proto(),
     )
-    return b.finish(Reply(payload=response))
+    return b.finish(Reply.of(response))

@@ -8,15 +8,16 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.closing import terminate
-from history_processor.handlers.common import (
+from history_processor.closing import terminate
+from history_processor.handling import (
     MSG_WORKFLOW_COMPLETED,
     Env,
     reply_only,
     workflow_not_found,
 )
-from history_processor.model import Code, Command, Decision, Reply, error
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
+from schemas.reply import Code, Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -30,12 +31,12 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if run_id and run_id != state.run_id:
-        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
     if req.first_execution_run_id and req.first_execution_run_id != state.first_execution_run_id:
-        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
     if not state.is_running:
-        return reply_only(error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
     b = DecisionBuilder(state, env.now_ms)
     details = req.details if req.HasField("details") else None
     terminate(b, req.reason, details, req.identity)
-    return b.finish(Reply(payload=TerminateWorkflowExecutionResponse()))
+    return b.finish(Reply.of(TerminateWorkflowExecutionResponse()))

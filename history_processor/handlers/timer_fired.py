@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import (
@@ -13,14 +15,14 @@ from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.activities import close_activity, next_retry, schedule_retry
 from history_processor.builder import DecisionBuilder
+from history_processor.closing import time_out, workflow_retry_state
 from history_processor.deadlines import Deadline, DeadlineKind, deadlines, parse_task_ref
-from history_processor.handlers.closing import time_out
-from history_processor.handlers.commands import workflow_retry_state
-from history_processor.handlers.common import Env, reply_only
-from history_processor.model import Command, Decision, Reply
+from history_processor.handling import Env, reply_only
+from history_processor.model import Command, Decision
 from history_processor.outbox import activity_task_record
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import schedule_workflow_task
+from schemas.reply import Reply
 
 # Temporal's message when a retry would outlive schedule-to-close (common/util.go).
 NOT_ENOUGH_TIME = (
@@ -58,11 +60,11 @@ def _workflow_task_timed_out(b: DecisionBuilder, timeout_type: int) -> None:
     schedule_workflow_task(b)
 
 
-def _activity_timed_out(b: DecisionBuilder, deadline: Deadline, kind: DeadlineKind) -> None:
+def _activity_timed_out(b: DecisionBuilder, deadline: Deadline) -> None:
     """processSingleActivityTimeoutTask: retry, or ActivityTaskTimedOut with the last failure."""
     scheduled_event_id, _ = parse_task_ref(deadline.ref)
     info = b.run.activities[scheduled_event_id]
-    timeout_type = _ACTIVITY_TIMEOUTS[kind]
+    timeout_type = _ACTIVITY_TIMEOUTS[DeadlineKind(deadline.kind)]
     failure = ev.timeout_failure(ev.activity_timeout_message(timeout_type), timeout_type)
     retry_state, backoff_ms = next_retry(info, failure, b.now_ms)
     if retry_state == RetryState.RETRY_STATE_IN_PROGRESS:
@@ -86,32 +88,52 @@ def _activity_timed_out(b: DecisionBuilder, deadline: Deadline, kind: DeadlineKi
     schedule_workflow_task(b)
 
 
+def _workflow_task_start_to_close(b: DecisionBuilder, deadline: Deadline) -> None:
+    _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
+
+
+def _workflow_task_schedule_to_start(b: DecisionBuilder, deadline: Deadline) -> None:
+    _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
+
+
+def _first_workflow_task_backoff(b: DecisionBuilder, deadline: Deadline) -> None:
+    schedule_workflow_task(b)
+
+
+def _activity_retry(b: DecisionBuilder, deadline: Deadline) -> None:
+    """The backoff of a failed attempt is over: dispatch the next attempt."""
+    scheduled_event_id, attempt = parse_task_ref(deadline.ref)
+    b.add_update(upd.ActivityDispatched(scheduled_event_id=scheduled_event_id, attempt=attempt))
+    b.add_task(activity_task_record(b.run, b.run.activities[scheduled_event_id]))
+
+
+def _workflow_run_timeout(b: DecisionBuilder, deadline: Deadline) -> None:
+    expiration = b.run.execution_expiration_time_ms
+    if expiration and expiration <= b.now_ms:
+        time_out(b, RetryState.RETRY_STATE_TIMEOUT)
+    else:
+        failure = ev.timeout_failure("workflow timeout", TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
+        time_out(b, workflow_retry_state(b.run, failure))
+
+
+TimerHandler = Callable[[DecisionBuilder, Deadline], None]
+
+TIMER_HANDLERS: dict[DeadlineKind, TimerHandler] = {
+    DeadlineKind.WORKFLOW_TASK_START_TO_CLOSE: _workflow_task_start_to_close,
+    DeadlineKind.WORKFLOW_TASK_SCHEDULE_TO_START: _workflow_task_schedule_to_start,
+    DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF: _first_workflow_task_backoff,
+    DeadlineKind.ACTIVITY_RETRY: _activity_retry,
+    DeadlineKind.WORKFLOW_RUN_TIMEOUT: _workflow_run_timeout,
+    **dict.fromkeys(_ACTIVITY_TIMEOUTS, _activity_timed_out),
+}
+"""What each kind of durable timer does when it fires; a new kind is one function and one row."""
+
+
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
     """Fires the deadline if the state still has it; a stale deadline changes nothing."""
     deadline: Deadline = command.payload
     if state is None or state.run_id != deadline.run_id or deadline not in deadlines(state):
         return reply_only(Reply())
     b = DecisionBuilder(state, env.now_ms)
-    kind = DeadlineKind(deadline.kind)
-    if kind is DeadlineKind.WORKFLOW_TASK_START_TO_CLOSE:
-        _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
-    elif kind is DeadlineKind.WORKFLOW_TASK_SCHEDULE_TO_START:
-        _workflow_task_timed_out(b, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
-    elif kind is DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF:
-        schedule_workflow_task(b)
-    elif kind is DeadlineKind.ACTIVITY_RETRY:
-        scheduled_event_id, attempt = parse_task_ref(deadline.ref)
-        b.add_update(upd.ActivityDispatched(scheduled_event_id=scheduled_event_id, attempt=attempt))
-        b.add_task(activity_task_record(b.run, b.run.activities[scheduled_event_id]))
-    elif kind is DeadlineKind.WORKFLOW_RUN_TIMEOUT:
-        expiration = b.run.execution_expiration_time_ms
-        if expiration and expiration <= env.now_ms:
-            time_out(b, RetryState.RETRY_STATE_TIMEOUT)
-        else:
-            failure = ev.timeout_failure(
-                "workflow timeout", TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE
-            )
-            time_out(b, workflow_retry_state(b.run, failure))
-    else:
-        _activity_timed_out(b, deadline, kind)
+    TIMER_HANDLERS[DeadlineKind(deadline.kind)](b, deadline)
     return b.finish(Reply())

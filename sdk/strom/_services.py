@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.topics import Topology
 from strom._devserver.errors import ProcessExitedError
 from strom._devserver.ports import check_ports_free, free_port
 from strom._devserver.process import stop_first_on_exit, stop_tree
-from strom.topics import Topology
 
 _READY_TIMEOUT_S = 120.0
 _STOP_TIMEOUT_S = 20.0

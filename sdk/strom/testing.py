@@ -19,9 +19,9 @@ from types import TracebackType
 
 from temporalio.client import Client
 
+from schemas.topics import Topology
 from strom._devserver import DevCluster, free_port
 from strom._services import ServiceSet
-from strom.topics import Topology
 
 
 class StromEnvironment:

@@ -73,9 +73,6 @@ class TransactionStatus(enum.Enum):
     DISCARDED = "discarded"
 
 
-_DELETED = object()
-
-
 class StateTransaction:
     """Uncommitted changes to one partition's state, visible to reads through this object.
 

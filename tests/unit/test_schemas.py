@@ -11,8 +11,9 @@ import pytest
 from fastavro.schema import to_parsing_canonical_form
 
 import schemas
-from schemas import golden
+from schemas import samples
 from schemas._registry import SchemaVersion
+from tests.golden import schema_golden as golden
 
 CURRENT = [schemas.REGISTRY.current_of(name) for name in schemas.RECORD_NAMES]
 ALL_VERSIONS = sorted(schemas.REGISTRY.by_header.values(), key=lambda v: v.path.name)
@@ -39,7 +40,7 @@ def _ids(versions: list[SchemaVersion]) -> list[str]:
 
 def _decoded_golden(version: SchemaVersion) -> dict[str, Any]:
     """What decoding a version's golden bytes must give: its sample plus current defaults."""
-    value = golden.sample_for(version)
+    value = samples.sample_for(version)
     value.update(version.filled_on_read)
     return value
 
@@ -51,7 +52,7 @@ def test_record_names_cover_every_schema_file() -> None:
 
 @pytest.mark.parametrize("record_name", schemas.RECORD_NAMES)
 def test_round_trip_every_record(record_name: str) -> None:
-    value = golden.SAMPLES[record_name]
+    value = samples.SAMPLES[record_name]
     before = copy.deepcopy(value)
 
     data = schemas.encode(record_name, value)
@@ -84,7 +85,7 @@ def test_round_trip_every_record(record_name: str) -> None:
 def test_fields_with_defaults_may_be_left_out(
     record_name: str, omitted: list[str], defaults: dict[str, Any]
 ) -> None:
-    value = {k: v for k, v in golden.SAMPLES[record_name].items() if k not in omitted}
+    value = {k: v for k, v in samples.SAMPLES[record_name].items() if k not in omitted}
 
     decoded = schemas.decode(schemas.encode(record_name, value), record_name)
 
@@ -93,7 +94,7 @@ def test_fields_with_defaults_may_be_left_out(
 
 
 def test_decode_accepts_bytearray_and_memoryview() -> None:
-    value = golden.SAMPLES[schemas.REPLY]
+    value = samples.SAMPLES[schemas.REPLY]
     data = schemas.encode(schemas.REPLY, value)
 
     assert schemas.decode(bytearray(data)) == value
@@ -101,7 +102,7 @@ def test_decode_accepts_bytearray_and_memoryview() -> None:
 
 
 def test_null_branches_and_empty_bytes_round_trip() -> None:
-    value = {**golden.SAMPLES[schemas.INBOX_COMMAND], "reply_to": None, "payload": b""}
+    value = {**samples.SAMPLES[schemas.INBOX_COMMAND], "reply_to": None, "payload": b""}
 
     assert schemas.decode(schemas.encode(schemas.INBOX_COMMAND, value)) == value
 
@@ -116,7 +117,7 @@ def test_header_is_avro_single_object_encoding(version: SchemaVersion) -> None:
     raw = json.loads(version.path.read_text())
     expected_fp = _rabin(to_parsing_canonical_form(raw).encode())
 
-    data = schemas.Codec.encode_version(version, golden.sample_for(version))
+    data = schemas.Codec.encode_version(version, samples.sample_for(version))
 
     assert data[:2] == b"\xc3\x01"
     assert data[2:10] == struct.pack("<Q", expected_fp)
@@ -127,7 +128,7 @@ def test_header_is_avro_single_object_encoding(version: SchemaVersion) -> None:
 def test_encoder_writes_the_golden_bytes(version: SchemaVersion) -> None:
     path = golden.GOLDEN_DIR / golden.golden_name(version)
 
-    assert schemas.Codec.encode_version(version, golden.sample_for(version)) == path.read_bytes()
+    assert schemas.Codec.encode_version(version, samples.sample_for(version)) == path.read_bytes()
 
 
 @pytest.mark.parametrize("version", ALL_VERSIONS, ids=_ids(ALL_VERSIONS))
@@ -160,7 +161,7 @@ def test_golden_write_keeps_frozen_files_and_check_reports_changes(tmp_path: Any
 
 
 def test_unknown_fingerprint_raises_unknown_schema_error_naming_it() -> None:
-    body = schemas.encode(schemas.TASK_RECORD, golden.SAMPLES[schemas.TASK_RECORD])[10:]
+    body = schemas.encode(schemas.TASK_RECORD, samples.SAMPLES[schemas.TASK_RECORD])[10:]
     data = b"\xc3\x01" + struct.pack("<Q", 0x0123456789ABCDEF) + body
 
     with pytest.raises(schemas.UnknownSchemaError, match="0123456789abcdef"):
@@ -170,7 +171,7 @@ def test_unknown_fingerprint_raises_unknown_schema_error_naming_it() -> None:
 
 @pytest.mark.parametrize("version", CURRENT, ids=_ids(CURRENT))
 def test_every_truncation_raises_schema_decode_error(version: SchemaVersion) -> None:
-    data = schemas.encode(version.record_name, golden.SAMPLES[version.record_name])
+    data = schemas.encode(version.record_name, samples.SAMPLES[version.record_name])
 
     for end in range(len(data)):
         with pytest.raises(schemas.SchemaDecodeError):
@@ -197,7 +198,7 @@ def test_garbage_raises_schema_decode_error(data: bytes) -> None:
 
 
 def test_trailing_bytes_raise_schema_decode_error() -> None:
-    data = schemas.encode(schemas.REPLY, golden.SAMPLES[schemas.REPLY])
+    data = schemas.encode(schemas.REPLY, samples.SAMPLES[schemas.REPLY])
 
     with pytest.raises(schemas.SchemaDecodeError, match="1 trailing bytes"):
         schemas.decode(data + b"\x00")
@@ -210,7 +211,7 @@ def test_fingerprint_of_rejects_bytes_without_header() -> None:
 
 @pytest.mark.parametrize("expected", [schemas.REPLY, "strom.v1.NoSuchRecord"])
 def test_decode_with_the_wrong_record_name_raises(expected: str) -> None:
-    data = schemas.encode(schemas.TASK_RECORD, golden.SAMPLES[schemas.TASK_RECORD])
+    data = schemas.encode(schemas.TASK_RECORD, samples.SAMPLES[schemas.TASK_RECORD])
 
     with pytest.raises(schemas.RecordMismatchError, match=r"strom\.v1\.TaskRecord"):
         schemas.decode(data, expected)
@@ -231,14 +232,14 @@ def test_encode_unknown_record_raises() -> None:
     ],
 )
 def test_encode_rejects_values_that_do_not_fit(change: dict[str, Any]) -> None:
-    value = {**golden.SAMPLES[schemas.TASK_RECORD], **change}
+    value = {**samples.SAMPLES[schemas.TASK_RECORD], **change}
 
     with pytest.raises(schemas.SchemaEncodeError):
         schemas.encode(schemas.TASK_RECORD, value)
 
 
 def test_encode_rejects_a_missing_field_without_default() -> None:
-    value = dict(golden.SAMPLES[schemas.TASK_RECORD])
+    value = dict(samples.SAMPLES[schemas.TASK_RECORD])
     del value["attempt"]
 
     with pytest.raises(schemas.SchemaEncodeError, match="attempt"):

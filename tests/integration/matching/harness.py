@@ -16,10 +16,10 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
 from helpers import eventually
-from matching_processor import api
 from matching_processor.config import MatchingConfig
-from matching_processor.messages import RecordWorkflowTaskStartedRequest
-from matching_processor.routing import topic_partition_for
+from schemas.clients import matching as api
+from schemas.inbox import RecordWorkflowTaskStarted
+from schemas.placement import topic_partition_for
 
 NS = "default"
 TASK_PARTITIONS = 4
@@ -121,12 +121,12 @@ class FakeHistory:
     """Answers RecordWorkflowTaskStarted like history would, NOT_FOUND for ``stale`` workflows."""
 
     stale: set[str] = field(default_factory=set)
-    calls: list[tuple[str, str, RecordWorkflowTaskStartedRequest]] = field(default_factory=list)
+    calls: list[tuple[str, str, RecordWorkflowTaskStarted]] = field(default_factory=list)
 
     async def call(
         self, namespace: str, workflow_id: str, kind: str, request: Any, timeout: float
     ) -> FakeReply:
-        message = RecordWorkflowTaskStartedRequest.from_bytes(request.SerializeToString())
+        message = RecordWorkflowTaskStarted.from_bytes(request.SerializeToString())
         self.calls.append((kind, workflow_id, message))
         await asyncio.sleep(0)
         if workflow_id in self.stale:

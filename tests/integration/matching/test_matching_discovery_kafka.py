@@ -11,9 +11,9 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 from helpers import eventually_async, unique_name
-from matching_processor.discovery import MatchingClient, MatchingDirectory
-from matching_processor.routing import topic_partition_for
 from matching_processor.service import MatchingService
+from schemas.clients.matching import MatchingClient, MatchingDirectory
+from schemas.placement import topic_partition_for
 
 from .harness import (
     NS,

@@ -15,13 +15,13 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
 from helpers import eventually_async, unique_name
-from history_processor.sharding import shard_for
-from matching_processor.messages import (
+from matching_processor.service import MatchingService
+from schemas.inbox import (
     ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
-    ActivityTaskStartedRequest,
+    ActivityTaskStarted,
 )
-from matching_processor.service import MatchingService
+from schemas.placement import shard_for
 
 from .harness import (
     INBOX_PARTITIONS,
@@ -206,7 +206,7 @@ async def test_activity_dispatch_sends_activity_task_started(
         command = commands[0]
         assert command["kind"] == ACTIVITY_TASK_STARTED and command["reply_to"] is None
         assert (command["namespace"], command["workflow_id"]) == (NS, "wf-act")
-        message = ActivityTaskStartedRequest.from_bytes(command["payload"])
+        message = ActivityTaskStarted.from_bytes(command["payload"])
         assert message.task_token == b"token-wf-act" and message.identity == "act-worker"
         assert message.scheduled_event_id == 5 and message.attempt == 1
         assert service.activity_started_sent == 1

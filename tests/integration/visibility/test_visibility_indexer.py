@@ -19,12 +19,12 @@ from elasticsearch import Elasticsearch
 
 import schemas
 from helpers import eventually, unique_name
+from schemas.visibility.exceptions import VisibilityUnavailableError
+from schemas.visibility.search import VisibilityReader
+from schemas.visibility.template import index_name, template_name
 from strom._devserver import free_port
 from tests.unit.visibility.test_visibility_documents import record
-from visibility_indexer.exceptions import VisibilityUnavailableError
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
-from visibility_indexer.search import VisibilityReader
-from visibility_indexer.template import index_name, template_name
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.timeout(180)]
 

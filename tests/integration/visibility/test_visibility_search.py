@@ -11,12 +11,12 @@ from elasticsearch import BadRequestError, Elasticsearch
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 
 from helpers import unique_name
+from schemas.visibility.exceptions import InvalidQueryError
+from schemas.visibility.search import VisibilityReader
+from schemas.visibility.template import ensure_template, template_name
 from tests.unit.visibility.test_visibility_documents import record
 from visibility_indexer.bulk import bulk_once, bulk_until_done
 from visibility_indexer.documents import build_action
-from visibility_indexer.exceptions import InvalidQueryError
-from visibility_indexer.search import VisibilityReader
-from visibility_indexer.template import ensure_template, template_name
 
 pytestmark = [pytest.mark.es, pytest.mark.timeout(120)]
 

@@ -11,9 +11,9 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import WorkflowServiceSt
 
 from frontend.config import FrontendConfig
 from frontend.context import Env
-from frontend.namespaces import InMemoryNamespaceRegistry, Namespace, State
 from frontend.ratelimit import NamespaceRateLimiter
 from frontend.server import create_server, stop
+from schemas.namespaces import InMemoryNamespaceRegistry, Namespace, State
 from tests.unit.frontend.fakes import FakeHistory, FakeMatching, FakeVisibility
 
 TEST_CONFIG = FrontendConfig(

@@ -31,14 +31,15 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionResponse,
 )
 
-from frontend.backends import InvalidQueryError, Reply
-from history_processor import tokens
+from frontend.backends import InvalidQueryError
+from schemas import tokens
+from schemas.reply import Reply
 
 _CLOSE = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
 
 
 def encode_token(namespace_id: str, workflow_id: str, run_id: str) -> bytes:
-    """A real activity task token (history_processor.tokens) for those routing fields."""
+    """A real activity task token (schemas.tokens) for those routing fields."""
     return tokens.encode(
         tokens.TaskToken(tokens.TaskKind.ACTIVITY, namespace_id, workflow_id, run_id, 5, 1)
     )

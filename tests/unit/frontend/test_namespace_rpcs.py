@@ -12,7 +12,7 @@ from temporalio.api.workflowservice.v1 import (
     ListNamespacesRequest,
 )
 
-from frontend.namespaces import default_namespace
+from schemas.namespaces import default_namespace
 from tests.unit.frontend.conftest import Frontend
 
 

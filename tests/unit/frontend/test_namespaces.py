@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import schemas
-from frontend.namespaces import (
+from schemas.namespaces import (
     InMemoryNamespaceRegistry,
     KafkaNamespaceRegistry,
     Namespace,

@@ -14,11 +14,11 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.api.workflowservice.v1.service_pb2_grpc import WorkflowServiceStub
 
 from frontend.config import FrontendConfig
-from frontend.namespaces import InMemoryNamespaceRegistry
 from frontend.ratelimit import NamespaceRateLimiter
 from frontend.rpc import HANDLERS
 from frontend.server import serve, stop
 from frontend.service import RPC_NAMES
+from schemas.namespaces import InMemoryNamespaceRegistry
 from tests.unit.frontend.bad_requests import start
 from tests.unit.frontend.conftest import Frontend, StartFrontend
 from tests.unit.frontend.fakes import FakeHistory, FakeMatching, FakeVisibility

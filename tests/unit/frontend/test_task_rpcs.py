@@ -14,7 +14,7 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedRequest,
 )
 
-from frontend.namespaces import default_namespace
+from schemas.namespaces import default_namespace
 from tests.unit.frontend.bad_requests import start
 from tests.unit.frontend.conftest import TEST_CONFIG, Frontend, StartFrontend
 from tests.unit.frontend.fakes import encode_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontend.tokens import MalformedTaskTokenError, TaskTokenRef, decode_task_token
-from history_processor.tokens import TaskKind, TaskToken, encode
+from schemas.tokens import TaskKind, TaskToken, encode
 
 
 def test_activity_token() -> None:

@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
 )
 
-from frontend.backends import Reply
+from schemas.reply import Reply
 from tests.unit.frontend.bad_requests import start
 from tests.unit.frontend.conftest import TEST_CONFIG, Frontend, StartFrontend
 from tests.unit.frontend.helpers import failure

@@ -32,17 +32,41 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
 )
 
-from history_processor import tokens
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
-from history_processor.messages import ActivityTaskStarted, RecordWorkflowTaskStarted
-from history_processor.model import Command, Decision, Reply
+from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
+from schemas import tokens
+from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
+from schemas.reply import Reply
 
 NAMESPACE = "default"
 NAMESPACE_ID = "ns-0001"
 START_MS = 1_700_000_000_000
+
+
+def record_started(
+    task: dict[str, Any],
+    poll: PollWorkflowTaskQueueRequest,
+    request_id: str,
+    started_time_ms: int = 0,
+) -> RecordWorkflowTaskStarted:
+    """The RecordWorkflowTaskStarted matching sends for `task` handed to `poll`."""
+    return RecordWorkflowTaskStarted(
+        namespace=task["namespace"],
+        workflow_id=task["workflow_id"],
+        run_id=task["run_id"],
+        scheduled_event_id=task["scheduled_event_id"],
+        attempt=task["attempt"],
+        task_token=task["task_token"],
+        request_id=request_id,
+        identity=poll.identity,
+        task_queue=poll.task_queue.name,
+        task_queue_kind="sticky" if poll.task_queue.kind == 2 else "normal",
+        poll_request=poll.SerializeToString(),
+        started_time_ms=started_time_ms,
+    )
 
 
 @dataclass
@@ -93,15 +117,16 @@ class Glue:
             self.batches.append((list(decision.events), list(decision.updates)))
         self.state = ExecutionState.from_bytes(state.to_bytes()) if state is not None else None
         self.tasks.extend(decision.tasks)
-        self._record_eager(decision)
+        self._record_eager(kind, decision)
         self.decisions.append(decision)
         return decision
 
-    def _record_eager(self, decision: Decision) -> None:
+    def _record_eager(self, kind: str, decision: Decision) -> None:
         reply = decision.reply
-        if reply is None or not isinstance(reply.payload, RespondWorkflowTaskCompletedResponse):
+        if kind != "RespondWorkflowTaskCompleted" or reply is None or not reply.ok:
             return
-        for response in reply.payload.activity_tasks:
+        completed = RespondWorkflowTaskCompletedResponse.FromString(reply.payload)
+        for response in completed.activity_tasks:
             self.eager.append(
                 {
                     "task_kind": "activity",
@@ -175,13 +200,7 @@ class Glue:
                 else TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
             ),
         )
-        message = RecordWorkflowTaskStarted(
-            run_id=task["run_id"],
-            scheduled_event_id=task["scheduled_event_id"],
-            attempt=task["attempt"],
-            request_id=request_id,
-            poll_request=poll.SerializeToString(),
-        )
+        message = record_started(task, poll, request_id)
         return self.submit("RecordWorkflowTaskStarted", message)
 
     def complete_workflow_task(
@@ -198,9 +217,12 @@ class Glue:
     def start_activity(self, scheduled_event_id: int) -> Decision:
         task = self.last_task("activity", scheduled_event_id)
         message = ActivityTaskStarted(
+            namespace=task["namespace"],
+            workflow_id=task["workflow_id"],
             run_id=task["run_id"],
             scheduled_event_id=scheduled_event_id,
             attempt=task["attempt"],
+            task_token=task["task_token"],
             request_id=f"act-{scheduled_event_id}-{task['attempt']}",
             identity=self.identity,
         )
@@ -325,8 +347,7 @@ def ok_payload(decision: Decision | Reply | None, tp: type[P]) -> P:
     """The successful reply's payload, checked to be a `tp`."""
     reply = decision.reply if isinstance(decision, Decision) else decision
     assert reply is not None and reply.ok, reply
-    assert isinstance(reply.payload, tp), reply.payload
-    return reply.payload
+    return tp.FromString(reply.payload)
 
 
 def payloads(*items: bytes) -> Payloads:

@@ -12,10 +12,10 @@ from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskCompletedRequest,
 )
 
-from history_processor import tokens
 from history_processor.deadlines import DeadlineKind, deadlines
-from history_processor.model import Code
 from history_processor.updates import UpdateKind
+from schemas import tokens
+from schemas.reply import Code
 from tests.unit.history.harness import Glue, app_failure, ok_payload, payloads, types, with_activity
 
 RETRY = DeadlineKind.ACTIVITY_RETRY.value
@@ -143,9 +143,8 @@ def test_heartbeat_stores_details_and_moves_the_timeout() -> None:
     )
     decision = glue.submit("RecordActivityTaskHeartbeat", request, advance_ms=500)
     assert decision.events == []
-    reply = decision.reply
-    assert reply is not None and isinstance(reply.payload, RecordActivityTaskHeartbeatResponse)
-    assert reply.payload.cancel_requested is False
+    response = ok_payload(decision, RecordActivityTaskHeartbeatResponse)
+    assert response.cancel_requested is False
     moved = glue.deadline(DeadlineKind.ACTIVITY_HEARTBEAT.value)
     assert moved.fire_at_ms == glue.now_ms + 2000 > first.fire_at_ms
     # The old heartbeat deadline is stale now.

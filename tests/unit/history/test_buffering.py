@@ -9,8 +9,8 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 
-from history_processor.model import Code
 from history_processor.updates import UpdateKind
+from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
     complete_workflow,

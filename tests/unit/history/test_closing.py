@@ -8,7 +8,8 @@ from temporalio.api.enums.v1 import RetryState
 from temporalio.api.workflowservice.v1 import TerminateWorkflowExecutionRequest
 
 from history_processor.deadlines import DeadlineKind, deadlines
-from history_processor.model import Code, Decision
+from history_processor.model import Decision
+from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
     complete_workflow,

@@ -9,7 +9,7 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedResponse,
 )
 
-from history_processor.model import Code
+from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
     complete_workflow,

@@ -19,10 +19,11 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedResponse,
 )
 
-from history_processor import eager_activities, tokens
+from history_processor import eager_activities
 from history_processor.deadlines import DeadlineKind, deadlines
 from history_processor.model import Decision
 from history_processor.updates import UpdateKind
+from schemas import tokens
 from tests.unit.history.golden import drive, load
 from tests.unit.history.harness import (
     Glue,

@@ -11,9 +11,10 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.deadlines import DeadlineKind
-from history_processor.exceptions import FoldError, StateCodecError
+from history_processor.exceptions import FoldError
 from history_processor.fold import apply_batch, apply_event, apply_update
 from history_processor.state import WorkflowStatus
+from schemas.exceptions import PayloadDecodeError
 from tests.unit.history.golden import load
 from tests.unit.history.harness import (
     Glue,
@@ -117,7 +118,7 @@ def test_gaps_and_missing_runs_are_refused() -> None:
         apply_event(None, stray)
     with pytest.raises(FoldError):
         apply_update(None, "sticky", b'{"at":1,"data":{}}')
-    with pytest.raises(StateCodecError):
+    with pytest.raises(PayloadDecodeError):
         apply_update(state, "no-such-kind", b"{}")
-    with pytest.raises(StateCodecError):
+    with pytest.raises(PayloadDecodeError):
         apply_batch(state, [], [("sticky", b"not json")])

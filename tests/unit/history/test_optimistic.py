@@ -11,9 +11,16 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 
-from history_processor import optimistic
-from history_processor.messages import RecordWorkflowTaskStarted
-from tests.unit.history.harness import NAMESPACE, Glue, ok_payload, types, with_activity
+from schemas import prepared
+from schemas.inbox import RecordWorkflowTaskStarted
+from tests.unit.history.harness import (
+    NAMESPACE,
+    Glue,
+    ok_payload,
+    record_started,
+    types,
+    with_activity,
+)
 
 
 def _poll(glue: Glue) -> PollWorkflowTaskQueueRequest:
@@ -23,14 +30,7 @@ def _poll(glue: Glue) -> PollWorkflowTaskQueueRequest:
 
 
 def _optimistic_start(glue: Glue, task: dict, now_ms: int) -> RecordWorkflowTaskStarted:
-    return RecordWorkflowTaskStarted(
-        run_id=task["run_id"],
-        scheduled_event_id=task["scheduled_event_id"],
-        attempt=task["attempt"],
-        request_id="opt-1",
-        poll_request=_poll(glue).SerializeToString(),
-        started_time_ms=now_ms,
-    )
+    return record_started(task, _poll(glue), "opt-1", now_ms)
 
 
 def test_first_task_carries_a_template_that_equals_the_recorded_start() -> None:
@@ -40,7 +40,7 @@ def test_first_task_carries_a_template_that_equals_the_recorded_start() -> None:
     task = optimist.last_task("workflow")
     assert task["payload"], "the first workflow task carries its prepared response"
     now_ms = optimist.now_ms + 7
-    handed_out = optimistic.finish(task["payload"], _poll(optimist), "opt-1", now_ms)
+    handed_out = prepared.finish(task["payload"], _poll(optimist), "opt-1", now_ms)
 
     decision = optimist.submit(
         "RecordWorkflowTaskStarted", _optimistic_start(optimist, task, now_ms), advance_ms=7
@@ -99,7 +99,7 @@ def test_sticky_task_template_equals_the_sticky_poll_response() -> None:
         identity=glue.identity,
         task_queue=TaskQueue(name=task["task_queue"], kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY),
     )
-    handed_out = optimistic.finish(task["payload"], poll, "poll-1", glue.now_ms)
+    handed_out = prepared.finish(task["payload"], poll, "poll-1", glue.now_ms)
     reply = ok_payload(glue.poll_workflow_task("poll-1"), PollWorkflowTaskQueueResponse)
     for response in (reply, handed_out):
         response.ClearField("started_time")

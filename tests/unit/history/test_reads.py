@@ -18,8 +18,8 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.deadlines import DeadlineKind
-from history_processor.model import Code, Reply
 from history_processor.reads import get_workflow_execution_history, long_poll_timeout_reply
+from schemas.reply import Code, Reply
 from tests.unit.history.harness import (
     Glue,
     complete_workflow,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from history_processor.sharding import shard_for, task_queue_partition_for
+from schemas.placement import shard_for, tq_partition_for
 
 
 def test_shard_is_sha256_prefix_modulo() -> None:
@@ -22,11 +22,11 @@ def test_shard_is_stable_and_in_range() -> None:
 
 
 def test_partition_of_a_workflow() -> None:
-    assert {task_queue_partition_for(f"wf-{i}") for i in range(100)} == {0, 1, 2, 3}
+    assert {tq_partition_for(f"wf-{i}") for i in range(100)} == {0, 1, 2, 3}
 
 
 def test_bad_counts() -> None:
     with pytest.raises(ValueError):
         shard_for("ns", "wf", 0)
     with pytest.raises(ValueError):
-        task_queue_partition_for("wf", 0)
+        tq_partition_for("wf", 0)

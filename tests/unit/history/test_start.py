@@ -14,9 +14,9 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 
-from history_processor import tokens
 from history_processor.deadlines import DeadlineKind, deadlines
-from history_processor.model import Code
+from schemas import tokens
+from schemas.reply import Code
 from tests.unit.history.harness import NAMESPACE_ID, START_MS, Glue, ok_payload, types
 
 
@@ -81,8 +81,9 @@ def test_running_workflow_with_another_request_id_is_already_started() -> None:
     assert (
         reply.message == "Workflow execution is already running. WorkflowId: wf-1, RunId: run-0001."
     )
-    assert isinstance(reply.details, WorkflowExecutionAlreadyStartedFailure)
-    assert (reply.details.start_request_id, reply.details.run_id) == ("req-1", "run-0001")
+    assert reply.details_type == WorkflowExecutionAlreadyStartedFailure.DESCRIPTOR.full_name
+    details = WorkflowExecutionAlreadyStartedFailure.FromString(reply.details)
+    assert (details.start_request_id, details.run_id) == ("req-1", "run-0001")
 
 
 def test_use_existing_conflict_policy() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
 
-from history_processor.exceptions import StateCodecError
 from history_processor.state import (
     ActivityInfo,
     ExecutionState,
@@ -14,6 +13,7 @@ from history_processor.state import (
     WorkflowStatus,
     WorkflowTaskInfo,
 )
+from schemas.exceptions import PayloadDecodeError
 from tests.unit.history.harness import Glue, with_activity
 
 
@@ -75,7 +75,7 @@ def test_round_trip_of_a_live_state() -> None:
 
 @pytest.mark.parametrize("garbage", [b"", b"{", b"[]", b'{"namespace": 1}'])
 def test_garbage_is_rejected(garbage: bytes) -> None:
-    with pytest.raises(StateCodecError):
+    with pytest.raises(PayloadDecodeError):
         ExecutionState.from_bytes(garbage)
 
 

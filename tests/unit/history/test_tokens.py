@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from history_processor.exceptions import TaskTokenError
-from history_processor.tokens import TaskKind, TaskToken, decode, encode
+from schemas.exceptions import TaskTokenError
+from schemas.tokens import TaskKind, TaskToken, decode, encode
 
 TOKEN = TaskToken(
     kind=TaskKind.ACTIVITY,

@@ -10,9 +10,9 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskFailedRequest,
 )
 
-from history_processor import tokens
 from history_processor.deadlines import DeadlineKind
-from history_processor.model import Code
+from schemas import tokens
+from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
     complete_workflow,

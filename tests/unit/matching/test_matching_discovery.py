@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import TopicPartition
 
-from matching_processor.discovery import (
+from schemas.clients.matching import (
     choose_owner,
     owners_from_description,
     parse_member_address,

@@ -14,8 +14,8 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 import schemas
 from matching_processor.consumer import RawTask
 from matching_processor.dispatcher import Dispatcher
-from matching_processor.messages import ActivityTaskStartedRequest, RecordWorkflowTaskStartedRequest
 from matching_processor.queues import TaskQueues
+from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 
 NS, Q = "default", "orders"
 NOW = 1_700_000_000_000
@@ -33,12 +33,12 @@ class ScriptedHistory:
     """Answers RecordWorkflowTaskStarted from a script of replies (or exceptions)."""
 
     script: list[Any] = field(default_factory=list)
-    calls: list[RecordWorkflowTaskStartedRequest] = field(default_factory=list)
+    calls: list[RecordWorkflowTaskStarted] = field(default_factory=list)
 
     async def call(
         self, namespace: str, workflow_id: str, kind: str, request: Any, timeout: float
     ) -> Reply:
-        message = RecordWorkflowTaskStartedRequest.from_bytes(request.SerializeToString())
+        message = RecordWorkflowTaskStarted.from_bytes(request.SerializeToString())
         self.calls.append(message)
         outcome = self.script.pop(0) if self.script else "ok"
         if isinstance(outcome, BaseException):
@@ -75,7 +75,7 @@ def raw(offset: int, workflow_id: str, kind: str = "workflow", payload: bytes = 
 
 
 def make(history: ScriptedHistory | None = None) -> tuple[Dispatcher, list[Any]]:
-    started: list[ActivityTaskStartedRequest] = []
+    started: list[ActivityTaskStarted] = []
     dispatcher = Dispatcher(
         TaskQueues(lambda key: 0),
         history or ScriptedHistory(),

@@ -12,7 +12,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 from matching_processor import dispatch
-from matching_processor.messages import ActivityTaskStartedRequest, RecordWorkflowTaskStartedRequest
+from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 
 
 def record(**kw: Any) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def test_record_started_roundtrip_and_json_shape() -> None:
     raw = json.loads(data)
     assert raw["task_token"] == "AP90b2tlbg=="
     assert raw["identity"] == "worker@host" and raw["request_id"] == "req-1"
-    back = RecordWorkflowTaskStartedRequest.from_bytes(data)
+    back = RecordWorkflowTaskStarted.from_bytes(data)
     assert back == msg
     assert wsv1.PollWorkflowTaskQueueRequest.FromString(back.poll_request) == poll
     assert (back.scheduled_event_id, back.attempt, back.task_queue_kind) == (5, 2, "normal")
@@ -55,7 +55,7 @@ def test_record_started_roundtrip_and_json_shape() -> None:
 
 def test_activity_started_roundtrip() -> None:
     msg = dispatch.activity_started_request(record(), "me", "req-2", 42)
-    back = ActivityTaskStartedRequest.from_bytes(msg.to_bytes())
+    back = ActivityTaskStarted.from_bytes(msg.to_bytes())
     assert back == msg
     assert back.task_token == b"\x00\xfftoken" and back.started_time_ms == 42
 
@@ -67,7 +67,7 @@ def test_from_bytes_ignores_unknown_fields_and_fills_defaults() -> None:
     raw = json.loads(msg.to_bytes())
     raw["added_later"] = 1
     del raw["poll_request"]
-    back = RecordWorkflowTaskStartedRequest.from_bytes(json.dumps(raw).encode())
+    back = RecordWorkflowTaskStarted.from_bytes(json.dumps(raw).encode())
     assert back.poll_request == b"" and back.identity == "x"
 
 
@@ -77,7 +77,7 @@ def test_from_bytes_ignores_unknown_fields_and_fills_defaults() -> None:
 )
 def test_from_bytes_rejects_garbage(data: bytes) -> None:
     with pytest.raises(ValueError):
-        ActivityTaskStartedRequest.from_bytes(data)
+        ActivityTaskStarted.from_bytes(data)
 
 
 def test_from_bytes_rejects_bad_base64_and_types() -> None:
@@ -85,7 +85,7 @@ def test_from_bytes_rejects_bad_base64_and_types() -> None:
     for field, value in [("task_token", "***"), ("attempt", "2"), ("attempt", True)]:
         bad = {**good, field: value}
         with pytest.raises(ValueError):
-            ActivityTaskStartedRequest.from_bytes(json.dumps(bad).encode())
+            ActivityTaskStarted.from_bytes(json.dumps(bad).encode())
 
 
 def test_activity_response_fills_missing_fields() -> None:

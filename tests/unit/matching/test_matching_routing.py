@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 
 from matching_processor.queues import QueueKey
-from matching_processor.routing import (
+from matching_processor.routing import poll_keys
+from schemas.placement import (
     PollPartitionPicker,
     parse_partitioned_name,
-    poll_keys,
     topic_partition_for,
     tq_partition_for,
 )

@@ -8,9 +8,9 @@ from typing import Any
 from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 
+from schemas.visibility.search import execution_info
+from schemas.visibility.template import mappings
 from visibility_indexer.documents import MAX_ID_BYTES, build_action, doc_id
-from visibility_indexer.search import execution_info
-from visibility_indexer.template import mappings
 
 
 def record(**changes: Any) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from visibility_indexer.attributes import ValueType
-from visibility_indexer.exceptions import InvalidQueryError
-from visibility_indexer.query import DEFAULT_SORT, translate
+from schemas.visibility.attributes import ValueType
+from schemas.visibility.exceptions import InvalidQueryError
+from schemas.visibility.query import DEFAULT_SORT, translate
 
 NS: dict[str, Any] = {"term": {"Namespace": "default"}}
 NO_DIVISION: dict[str, Any] = {"exists": {"field": "TemporalNamespaceDivision"}}

@@ -9,14 +9,14 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as EsConnectionError
 from elasticsearch import ApiError, Elasticsearch
 
-from tests.unit.visibility.test_visibility_documents import record
-from visibility_indexer.documents import build_action
-from visibility_indexer.exceptions import (
+from schemas.visibility.exceptions import (
     InvalidQueryError,
     VisibilityOverloadedError,
     VisibilityUnavailableError,
 )
-from visibility_indexer.search import VisibilityReader
+from schemas.visibility.search import VisibilityReader
+from tests.unit.visibility.test_visibility_documents import record
+from visibility_indexer.documents import build_action
 
 
 class FakeSearch:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from visibility_indexer import sqlparse as sql
-from visibility_indexer.exceptions import InvalidQueryError
+from schemas.visibility import sqlparse as sql
+from schemas.visibility.exceptions import InvalidQueryError
 
 # Each message below is what `temporal workflow list --query` printed against the dev server
 # (Temporal Server 1.32), after "invalid query: malformed SQL query: ".

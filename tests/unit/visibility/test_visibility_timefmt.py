@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from visibility_indexer.timefmt import format_millis, format_rfc3339, parse_duration, parse_rfc3339
+from schemas.visibility.timefmt import format_millis, format_rfc3339, parse_duration, parse_rfc3339
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Temporal namespaces: the model, an in-memory registry and one kept from the Kafka topic."""
+"""Temporal namespaces: the model, the id formula, an in-memory registry and one kept from Kafka."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio.api.enums.v1 import NamespaceState
 
-if TYPE_CHECKING:
-    from streams import TopicSpec
+from schemas.topics import Topology
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +92,18 @@ class Namespace:
         )
 
 
-def default_namespace(cluster_name: str) -> Namespace:
-    """Namespace ``default``: retention 1 day, registered, an id stable per cluster.
+def namespace_id(cluster_name: str, name: str) -> str:
+    """The id a namespace gets in a cluster: a UUID derived from both names.
 
-    The id is derived from the cluster name so frontends racing to register it write
-    the same record and no task token ever names a second ``default``.
+    Derived, not random, so frontends racing to register the same namespace write the same
+    record, and a history shard can name a namespace it has not seen registered yet.
     """
-    ns_id = uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{cluster_name}/namespaces/{DEFAULT_NAMESPACE}")
-    return Namespace(name=DEFAULT_NAMESPACE, id=str(ns_id))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{cluster_name}/namespaces/{name}"))
+
+
+def default_namespace(cluster_name: str) -> Namespace:
+    """Namespace ``default``: retention 1 day, registered, an id stable per cluster."""
+    return Namespace(name=DEFAULT_NAMESPACE, id=namespace_id(cluster_name, DEFAULT_NAMESPACE))
 
 
 class NamespaceTable:
@@ -165,24 +168,12 @@ class InMemoryNamespaceRegistry(NamespaceTable):
         return namespace
 
 
-def namespaces_topic(cluster_name: str) -> str:
-    """Name of the compacted namespaces topic of a cluster."""
-    return f"{cluster_name}.namespaces"
-
-
-def namespaces_topic_spec(cluster_name: str) -> TopicSpec:
-    """The ``streams.TopicSpec`` of the namespaces topic: one partition, compacted."""
-    from streams import TopicSpec  # streams pulls in Kafka and RocksDB: only when asked
-
-    return TopicSpec(namespaces_topic(cluster_name), 1, "compact")
-
-
 class KafkaNamespaceRegistry(NamespaceTable):
     """The namespaces of a cluster, kept current by a thread reading the namespaces topic.
 
     The topic (one partition, compacted, key = name, value = ``strom.v1.Namespace``, a null
-    value deletes) must exist: ``streams.ensure_topics([namespaces_topic_spec(cluster)])``
-    creates it. Lookups are in-memory and never block on Kafka.
+    value deletes) must exist: ``Topology(cluster).ensure(bootstrap)`` creates it. Lookups
+    are in-memory and never block on Kafka.
 
     Contract:
         - ``start`` must return before lookups are trusted: it waits until the whole topic
@@ -203,7 +194,7 @@ class KafkaNamespaceRegistry(NamespaceTable):
         super().__init__()
         self.bootstrap = bootstrap
         self.cluster_name = cluster_name
-        self.topic = namespaces_topic(cluster_name)
+        self.topic = Topology(cluster_name).namespaces
         self._extra_consumer = dict(extra_consumer or {})
         self._extra_producer = dict(extra_producer or {})
         self._progress = threading.Condition()

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from visibility_indexer import attributes as sa
-from visibility_indexer import sqlparse as sql
-from visibility_indexer.attributes import ValueType
-from visibility_indexer.exceptions import InvalidQueryError
-from visibility_indexer.timefmt import format_rfc3339, parse_duration, parse_rfc3339
+from schemas.visibility import attributes as sa
+from schemas.visibility import sqlparse as sql
+from schemas.visibility.attributes import ValueType
+from schemas.visibility.exceptions import InvalidQueryError
+from schemas.visibility.timefmt import format_rfc3339, parse_duration, parse_rfc3339
 
 NOT_SUPPORTED = "operation is not supported"
 INVALID_EXPRESSION = "invalid expression"

@@ -1,32 +1,23 @@
-"""Golden encodings of a fixed sample per schema version: checked by default, rewritten on --write.
+"""A fixed sample value of every Strom record, holding every field with a non-default value.
 
-Usage::
-
-    python -m schemas.golden            # exit 1 if a golden file is missing, stale or orphaned
-    python -m schemas.golden --write    # regenerate tests/golden/schemas/*.bin (frozen kept)
+The golden files of ``tests/golden/schemas`` are these samples encoded with each schema
+version; benchmarks encode them too.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 from schemas import (
+    CLUSTER_SETTINGS,
     EVENT_BATCH,
     INBOX_COMMAND,
     NAMESPACE,
-    REGISTRY,
     REPLY,
     TASK_RECORD,
     VISIBILITY_RECORD,
-    Codec,
 )
-from schemas._registry import Registry, SchemaVersion
-
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden" / "schemas"
-"""Where the golden files live in the source tree."""
+from schemas._registry import SchemaVersion
 
 _RUN_ID = "0190a7b2-5f1c-7d3e-9a8b-123456789abc"
 
@@ -93,6 +84,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "details": b"\x0a\x08cmd-7f3a\x12\x24" + _RUN_ID.encode(),
         "details_type": "temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure",
     },
+    CLUSTER_SETTINGS: {"task_queue_partitions": 4},
     NAMESPACE: {
         "name": "default",
         "id": "5b4d6c2e-0000-4000-8000-000000000001",
@@ -111,71 +103,3 @@ def sample_for(version: SchemaVersion) -> dict[str, Any]:
     """The sample of a record, cut down to the fields of one schema version."""
     names = set(version.field_names)
     return {k: v for k, v in SAMPLES[version.record_name].items() if k in names}
-
-
-def golden_name(version: SchemaVersion) -> str:
-    """File name of a version's golden bytes: the .avsc file's name with .bin."""
-    return version.path.stem + ".bin"
-
-
-def expected(registry: Registry = REGISTRY) -> dict[str, bytes]:
-    """Golden file name to the bytes the encoder writes today, for every version."""
-    return {
-        golden_name(v): Codec.encode_version(v, sample_for(v)) for v in registry.by_header.values()
-    }
-
-
-def differences(directory: Path = GOLDEN_DIR, registry: Registry = REGISTRY) -> list[str]:
-    """Golden files that are missing, stale or orphaned; empty when all match."""
-    want = expected(registry)
-    problems = []
-    for name, data in sorted(want.items()):
-        path = directory / name
-        if not path.exists():
-            problems.append(f"missing: {path}")
-        elif path.read_bytes() != data:
-            problems.append(f"differs: {path}")
-    problems += [f"orphan: {p}" for p in sorted(directory.glob("*.bin")) if p.name not in want]
-    return problems
-
-
-def write(directory: Path = GOLDEN_DIR, registry: Registry = REGISTRY) -> list[Path]:
-    """Writes the golden files of current versions, and of frozen versions that have none.
-
-    A frozen version's existing golden file is never rewritten: if it differs, its .avsc file
-    was edited, which ``differences`` reports and only undoing the edit fixes.
-
-    Returns:
-        The files written.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    frozen = {golden_name(v) for v in registry.by_header.values() if not v.is_current}
-    written = []
-    for name, data in sorted(expected(registry).items()):
-        path = directory / name
-        if name in frozen and path.exists():
-            continue
-        path.write_bytes(data)
-        written.append(path)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Checks the golden files, after rewriting them on --write; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m schemas.golden", description=__doc__)
-    parser.add_argument("--write", action="store_true", help="regenerate the golden files")
-    parser.add_argument("--dir", type=Path, default=GOLDEN_DIR, help="golden directory")
-    args = parser.parse_args(argv)
-    if args.write:
-        for path in write(args.dir):
-            print(f"wrote {path}")
-    problems = differences(args.dir)
-    for problem in problems:
-        print(problem)
-    if problems and not args.write:
-        print("run `python -m schemas.golden --write` if the schema change is intended")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

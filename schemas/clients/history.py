@@ -1,4 +1,8 @@
-"""Request/reply to the history shards over Kafka: the inbox out, a replies partition back."""
+"""The history client: commands to the history shards over Kafka, replies back.
+
+Lives apart from the history processor it calls (as Temporal's client/history does): the
+frontend and matching use it, and nothing here knows how history decides.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,48 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from google.protobuf.message import Message as ProtoMessage
 
 import schemas
-from history_processor.sharding import shard_for
-from strom.topics import Topology
+from schemas import inbox
+from schemas.reply import Reply
+from schemas.topics import Topology
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A history shard's answer: a gRPC status, the response proto's bytes, error details."""
+class Serializable(Protocol):
+    """A request the client can send: a proto, or an internal message of `schemas.inbox`."""
 
-    status_code: int
-    message: str
-    payload: bytes
-    details: bytes = b""
-    details_type: str = ""
+    def SerializeToString(self) -> bytes:
+        """The payload bytes of the inbox command."""
+        ...
 
-    @property
-    def ok(self) -> bool:
-        """True when the status is OK."""
-        return self.status_code == 0
+
+class HistoryCaller(Protocol):
+    """Sends a command to the history shard of a workflow and awaits its reply.
+
+    `HistoryClient` implements it; tests use fakes. Application errors come back as a non-OK
+    `Reply`, never raised.
+    """
+
+    async def call(
+        self,
+        namespace: str,
+        workflow_id: str,
+        kind: str,
+        request: Serializable | bytes,
+        timeout: float,
+    ) -> Reply:
+        """Sends `request` (a proto or an inbox message with SerializeToString, or bytes) as
+        an inbox command of `kind` and awaits the reply.
+
+        Raises:
+            TimeoutError: No reply within `timeout` seconds (the shard may be moving).
+        """
+        ...
 
 
 class HistoryClient:
@@ -115,24 +135,22 @@ class HistoryClient:
         command_id = command_id or uuid.uuid4().hex
         record = schemas.encode(
             schemas.INBOX_COMMAND,
-            {
-                "command_id": command_id,
-                "namespace": namespace,
-                "workflow_id": workflow_id,
-                "kind": kind,
-                "payload": payload,
-                "reply_to": {"topic": self._topology.replies, "partition": self._reply_partition}
+            inbox.command_record(
+                command_id,
+                namespace,
+                workflow_id,
+                kind,
+                payload,
+                int(time.time() * 1000),
+                {"topic": self._topology.replies, "partition": self._reply_partition}
                 if reply
                 else None,
-                "request_time_ms": int(time.time() * 1000),
-            },
+            ),
         )
-        shard = shard_for(namespace, workflow_id, self._topology.shards)
+        key, shard = inbox.placement(namespace, workflow_id, self._topology.shards)
         while True:
             try:
-                self._producer.produce(
-                    self._topology.inbox, record, f"{namespace}/{workflow_id}".encode(), shard
-                )
+                self._producer.produce(self._topology.inbox, record, key, shard)
                 return command_id
             except BufferError:
                 self._producer.poll(0.01)
@@ -142,7 +160,7 @@ class HistoryClient:
         namespace: str,
         workflow_id: str,
         kind: str,
-        request: ProtoMessage | bytes,
+        request: Serializable | bytes,
         timeout: float,
     ) -> Reply:
         """Sends a command and awaits its reply.
@@ -179,13 +197,7 @@ class HistoryClient:
             if value is None:
                 continue
             decoded = schemas.decode(value, schemas.REPLY)
-            reply = Reply(
-                decoded["status_code"],
-                decoded["message"],
-                decoded["payload"],
-                decoded["details"],
-                decoded["details_type"],
-            )
+            reply = Reply.from_record(decoded)  # type: ignore[arg-type]
             assert self._loop is not None
             self._loop.call_soon_threadsafe(self._resolve, decoded["command_id"], reply)
 

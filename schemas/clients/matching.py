@@ -1,4 +1,4 @@
-"""Finding the matching process that owns a task queue, and forwarding polls to it (frontend side).
+"""The matching client: finds the matching process that owns a task queue and forwards polls to it.
 
 Kafka is the only coordinator: each matching member advertises its gRPC address in its consumer
 ``client.id`` (``matching@host:port``), and the consumer group's assignment says which member
@@ -17,14 +17,30 @@ from typing import Any, TypeVar
 import grpc
 from confluent_kafka.admin import AdminClient
 from google.protobuf.message import Message
+from temporalio.api.enums.v1 import TaskQueueKind
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
-from matching_processor import api, dispatch, routing
-from matching_processor.config import CLIENT_ID_PREFIX, matching_group
+from schemas.placement import (
+    ACTIVITY,
+    DEFAULT_TQ_PARTITIONS,
+    WORKFLOW,
+    PollPartitionPicker,
+    parse_partitioned_name,
+    topic_partition_for,
+)
+from schemas.topics import Topology
 
 log = logging.getLogger(__name__)
 
 _R = TypeVar("_R", bound=Message)
+
+SERVICE_NAME = "strom.matching.v1.Matching"
+"""Matching's internal gRPC service; its methods take and return Temporal's poll messages."""
+POLL_WORKFLOW_TASK_QUEUE = f"/{SERVICE_NAME}/PollWorkflowTaskQueue"
+POLL_ACTIVITY_TASK_QUEUE = f"/{SERVICE_NAME}/PollActivityTaskQueue"
+
+CLIENT_ID_PREFIX = "matching@"
+"""A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
 
 _ADMIN_TIMEOUT = 10.0
 _NO_OWNER_PAUSE_SECONDS = 0.5
@@ -90,7 +106,7 @@ class MatchingDirectory:
     def __init__(
         self, bootstrap: str, prefix: str = "strom", refresh_interval: float = 3.0
     ) -> None:
-        self.topic = f"{prefix}.tasks"
+        self.topic = Topology(prefix).tasks
         self.group = matching_group(prefix)
         self._admin = AdminClient({"bootstrap.servers": bootstrap})
         self._refresh_interval = refresh_interval
@@ -159,10 +175,10 @@ class MatchingClient:
     """
 
     def __init__(
-        self, directory: MatchingDirectory, n_tq_partitions: int = routing.DEFAULT_TQ_PARTITIONS
+        self, directory: MatchingDirectory, n_tq_partitions: int = DEFAULT_TQ_PARTITIONS
     ) -> None:
         self._directory = directory
-        self._picker = routing.PollPartitionPicker(n_tq_partitions)
+        self._picker = PollPartitionPicker(n_tq_partitions)
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     async def poll_workflow_task(
@@ -178,12 +194,12 @@ class MatchingClient:
             grpc.aio.AioRpcError: Matching answered with an error other than UNAVAILABLE or
                 DEADLINE_EXCEEDED.
         """
-        sticky = dispatch.is_sticky(request.task_queue)
+        sticky = request.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
         return await self._forward(
-            api.POLL_WORKFLOW_TASK_QUEUE,
+            POLL_WORKFLOW_TASK_QUEUE,
             request,
             wsv1.PollWorkflowTaskQueueResponse,
-            routing.WORKFLOW,
+            WORKFLOW,
             sticky,
             deadline,
         )
@@ -201,10 +217,10 @@ class MatchingClient:
             grpc.aio.AioRpcError: As for ``poll_workflow_task``.
         """
         return await self._forward(
-            api.POLL_ACTIVITY_TASK_QUEUE,
+            POLL_ACTIVITY_TASK_QUEUE,
             request,
             wsv1.PollActivityTaskQueueResponse,
-            routing.ACTIVITY,
+            ACTIVITY,
             False,
             deadline,
         )
@@ -226,13 +242,11 @@ class MatchingClient:
     ) -> _R:
         namespace, name = request.namespace, request.task_queue.name
         tq_partition = self._picker.pick(namespace, name, kind, sticky)
-        base, _ = routing.parse_partitioned_name(name)
+        base, _ = parse_partitioned_name(name)
         while (remaining := deadline - time.monotonic()) > 0:
             owners = await self._directory.owners()
             n = await self._directory.n_partitions()
-            partition = (
-                routing.topic_partition_for(namespace, base, kind, tq_partition, n) if n else -1
-            )
+            partition = topic_partition_for(namespace, base, kind, tq_partition, n) if n else -1
             address = choose_owner(owners, partition)
             if address is None:
                 self._directory.invalidate()
@@ -269,3 +283,8 @@ class MatchingClient:
         channel = self._channels.pop(address, None)
         if channel is not None:
             await channel.close()
+
+
+def matching_group(prefix: str) -> str:
+    """Consumer group id of the matching processes of a cluster."""
+    return f"{prefix}.matching"

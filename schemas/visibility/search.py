@@ -24,16 +24,16 @@ from temporalio.api.workflowservice.v1 import (
     ListWorkflowExecutionsResponse,
 )
 
-from visibility_indexer import attributes as sa
-from visibility_indexer.attributes import ValueType
-from visibility_indexer.exceptions import (
+from schemas.visibility import attributes as sa
+from schemas.visibility.attributes import ValueType
+from schemas.visibility.exceptions import (
     InvalidQueryError,
     VisibilityError,
     VisibilityOverloadedError,
     VisibilityUnavailableError,
 )
-from visibility_indexer.query import SearchQuery, translate
-from visibility_indexer.timefmt import NANOS_PER_SECOND, parse_rfc3339
+from schemas.visibility.query import SearchQuery, translate
+from schemas.visibility.timefmt import NANOS_PER_SECOND, parse_rfc3339
 
 MAX_PAGE_SIZE = 1000
 """Temporal's default ``frontend.visibilityMaxPageSize``: the size of a page asked as 0."""

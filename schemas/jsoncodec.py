@@ -1,4 +1,8 @@
-"""JSON encoding of the state dataclasses: bytes as base64, enums by value, typed decoding."""
+"""JSON encoding of dataclass trees (inbox messages, state): bytes as base64, enums by value.
+
+One codec for every JSON payload Strom writes: keys sorted, compact separators, decoders
+ignore keys they do not know, so fields can be added without breaking older readers.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import typing
 from functools import cache
 from typing import Any, TypeVar
 
-from history_processor.exceptions import StateCodecError
+from schemas.exceptions import PayloadDecodeError
 
 T = TypeVar("T")
 
@@ -52,10 +56,14 @@ def from_jsonable(tp: Any, value: Any) -> Any:
         key_t, val_t = typing.get_args(tp)
         return {key_t(k): from_jsonable(val_t, v) for k, v in value.items()}
     if tp is bytes:
-        return base64.b64decode(value)
+        if not isinstance(value, str):
+            raise TypeError(f"expected a base64 string, got {value!r}")
+        return base64.b64decode(value, validate=True)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {tp.__name__}, got {value!r}")
         hints = _hints(tp)
         kwargs = {
             f.name: from_jsonable(hints[f.name], value[f.name])
@@ -63,9 +71,20 @@ def from_jsonable(tp: Any, value: Any) -> Any:
             if f.name in value
         }
         return tp(**kwargs)
-    if tp is float and isinstance(value, int):
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    expected = _LEAVES.get(tp)
+    if expected is not None and (not isinstance(value, expected) or _is_bool_for_int(tp, value)):
+        raise TypeError(f"expected {tp.__name__}, got {value!r}")
     return value
+
+
+_LEAVES: dict[Any, type] = {str: str, int: int, bool: bool}
+
+
+def _is_bool_for_int(tp: Any, value: Any) -> bool:
+    # JSON true is a Python bool, which is an int: never accept it for an int field.
+    return tp is int and isinstance(value, bool)
 
 
 def dumps(value: Any) -> bytes:
@@ -77,9 +96,9 @@ def loads(tp: type[T], data: bytes) -> T:
     """Parses `dumps` output back into an instance of `tp`.
 
     Raises:
-        StateCodecError: the bytes are not valid JSON of the expected shape.
+        PayloadDecodeError: the bytes are not valid JSON of the expected shape.
     """
     try:
         return typing.cast(T, from_jsonable(tp, json.loads(data)))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise StateCodecError(f"cannot decode {getattr(tp, '__name__', tp)}: {exc}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise PayloadDecodeError(f"cannot decode {getattr(tp, '__name__', tp)}: {exc}") from exc

@@ -6,7 +6,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from history_processor.exceptions import TaskTokenError
+from schemas.exceptions import TaskTokenError
 
 # "Strom Task Token", format version 1. A different prefix means garbage or a foreign token.
 _MAGIC = b"STT\x01"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from visibility_indexer.exceptions import InvalidQueryError
-from visibility_indexer.sqltree import (
+from schemas.visibility.exceptions import InvalidQueryError
+from schemas.visibility.sqltree import (
     AndExpr,
     BinaryExpr,
     BoolVal,

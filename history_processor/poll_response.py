@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from history_processor.builder import DecisionBuilder
-from history_processor.handlers.common import Env
+from history_processor.handling import Env
 from history_processor.reads import page_of
 from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, poll_response
 

@@ -1,16 +1,15 @@
-"""What the handlers share: their environment, token validation and Temporal's messages."""
+"""What every handler uses: its environment, task-token validation and Temporal's messages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from temporalio.api.history.v1 import HistoryEvent
-
-from history_processor import tokens
-from history_processor.exceptions import TaskTokenError
-from history_processor.model import Code, Decision, EventReader, Reply, error
+from history_processor.model import Decision, EventReader, no_events
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
+from schemas import tokens
+from schemas.exceptions import TaskTokenError
+from schemas.reply import Code, Reply
 
 # Temporal's wording (service/history/consts, api/*), so SDKs and users see familiar errors.
 MSG_BAD_TOKEN = "error deserializing task token"
@@ -20,10 +19,6 @@ MSG_ACTIVITY_TASK_NOT_FOUND = (
     "invalid activityID or activity already timed out or invoking workflow is completed"
 )
 IDENTITY_HISTORY_SERVICE = "history-service"
-
-
-def _no_events(first_event_id: int, next_event_id: int) -> list[HistoryEvent]:
-    return []
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ class Env:
 
     now_ms: int
     new_id: Callable[[], str]
-    read_events: EventReader = _no_events
+    read_events: EventReader = no_events
 
 
 def reply_only(reply: Reply | None) -> Decision:
@@ -48,7 +43,7 @@ def reply_only(reply: Reply | None) -> Decision:
 
 def workflow_not_found(workflow_id: str) -> Reply:
     """Temporal's NOT_FOUND for a workflow id without any run."""
-    return error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
+    return Reply.error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
 
 
 def enum_message(name: str, prefix: str) -> str:
@@ -61,9 +56,9 @@ def decode_token(data: bytes, kind: tokens.TaskKind) -> tokens.TaskToken | Reply
     try:
         token = tokens.decode(data)
     except TaskTokenError:
-        return error(Code.INVALID_ARGUMENT, MSG_BAD_TOKEN)
+        return Reply.error(Code.INVALID_ARGUMENT, MSG_BAD_TOKEN)
     if token.kind is not kind:
-        return error(Code.INVALID_ARGUMENT, MSG_BAD_TOKEN)
+        return Reply.error(Code.INVALID_ARGUMENT, MSG_BAD_TOKEN)
     return token
 
 
@@ -79,7 +74,7 @@ def started_workflow_task(
     if isinstance(token, Reply):
         return token
     if state is None or state.run_id != token.run_id or state.workflow_id != token.workflow_id:
-        return error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
+        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
     task = state.workflow_task
     if (
         not state.is_running
@@ -89,7 +84,7 @@ def started_workflow_task(
         or (token.started_event_id and token.started_event_id != task.started_event_id)
         or task.attempt != token.attempt
     ):
-        return error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
+        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
     return token, task
 
 
@@ -107,8 +102,8 @@ def pending_activity(
     if state is None or state.workflow_id != token.workflow_id:
         return workflow_not_found(token.workflow_id)
     if state.run_id != token.run_id or not state.is_running:
-        return error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED)
+        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED)
     info = state.activities.get(token.scheduled_event_id)
     if info is None or info.attempt != token.attempt or info.awaiting_retry:
-        return error(Code.NOT_FOUND, MSG_ACTIVITY_TASK_NOT_FOUND)
+        return Reply.error(Code.NOT_FOUND, MSG_ACTIVITY_TASK_NOT_FOUND)
     return token, info

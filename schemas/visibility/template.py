@@ -7,8 +7,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 
-from visibility_indexer import attributes as sa
-from visibility_indexer.attributes import ValueType
+from schemas.visibility import attributes as sa
+from schemas.visibility.attributes import ValueType
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,117 @@
+"""Python types of Strom's Kafka records: what `schemas.encode` takes and `decode` returns.
+
+One TypedDict per Avro record in ``schemas/avro`` (the .avsc files are the source of truth;
+``tests/unit/test_schemas.py`` checks that the field names agree).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class ReplyAddress(TypedDict):
+    """Where the reply to an inbox command goes: a partition of a replies topic."""
+
+    topic: str
+    partition: int
+
+
+class InboxCommandRecord(TypedDict):
+    """``strom.v1.InboxCommand`` on ``<prefix>.history.inbox``."""
+
+    command_id: str
+    namespace: str
+    workflow_id: str
+    kind: str
+    payload: bytes
+    reply_to: ReplyAddress | None
+    request_time_ms: int
+
+
+class StateUpdateRecord(TypedDict):
+    """A state change that is not a history event, inside an EventBatch."""
+
+    kind: str
+    payload: bytes
+
+
+class EventBatchRecord(TypedDict):
+    """``strom.v1.EventBatch`` on ``<prefix>.history.events``."""
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+    first_event_id: int
+    last_event_id: int
+    events: bytes
+    updates: list[StateUpdateRecord]
+    command_id: str | None
+
+
+class TaskRecord(TypedDict):
+    """``strom.v1.TaskRecord`` on ``<prefix>.tasks``."""
+
+    task_kind: str
+    namespace: str
+    task_queue: str
+    task_queue_kind: str
+    task_queue_partition: int
+    workflow_id: str
+    run_id: str
+    scheduled_event_id: int
+    attempt: int
+    task_token: bytes
+    schedule_time_ms: int
+    schedule_to_start_timeout_ms: int
+    payload: bytes
+
+
+class VisibilityRecord(TypedDict):
+    """``strom.v1.VisibilityRecord`` on ``<prefix>.visibility``."""
+
+    namespace: str
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    status: str
+    start_time_ms: int
+    execution_time_ms: int
+    close_time_ms: int | None
+    execution_duration_ms: int | None
+    history_length: int
+    version: int
+    memo: bytes
+    search_attributes: bytes
+    deleted: bool
+
+
+class ReplyRecord(TypedDict):
+    """``strom.v1.Reply`` on ``<prefix>.replies``."""
+
+    command_id: str
+    status_code: int
+    message: str
+    payload: bytes
+    details: bytes
+    details_type: str
+
+
+class NamespaceRecord(TypedDict):
+    """``strom.v1.Namespace`` on ``<prefix>.namespaces``."""
+
+    name: str
+    id: str
+    state: str
+    description: str
+    owner_email: str
+    retention_ms: int
+    data: dict[str, str]
+    version: int
+
+
+class ClusterSettingsRecord(TypedDict):
+    """``strom.v1.ClusterSettings`` on ``<prefix>.cluster``: fixed at cluster creation."""
+
+    task_queue_partitions: int
