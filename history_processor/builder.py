@@ -1,7 +1,7 @@
 """DecisionBuilder: collects a decision's events, updates and outbox records while folding them.
 
 Every event and update goes through the fold as soon as it is emitted, so handlers always
-read a state that is exactly what a restore will rebuild (invariant 2).
+read a state that is exactly what a restore will rebuild (docs/ARCHITECTURE.md, invariant 2).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ All keys are bytes; execution parts are joined with 0x00 (never in a namespace o
 - `e<ns>\\0<wid>\\0<run>\\0<event id, 8 bytes big-endian>` -> HistoryEvent bytes;
 - `t<fire ms, 8 bytes big-endian><ns>\\0<wid>\\0<run>\\0<kind>\\0<ref>` -> Deadline bytes, the
   durable timer index ordered by fire time.
-Everything here is derived by folding the events topic (invariant 2).
+Everything here is derived by folding the events topic (docs/ARCHITECTURE.md, invariant 2).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ How to evolve a schema (records already on Kafka must stay readable):
    converted for fastavro (a nested ``bytes`` default would decode as ``str``).
 3. Give the new field a value in ``schemas/samples.py``, then regenerate the golden
    bytes with ``python tests/golden/schema_golden.py --write`` (check them without ``--write``)
-   and run ``pytest tests/unit/test_schemas*.py``. The golden files of numbered versions must
+   and run ``pytest tests/unit/schemas``. The golden files of numbered versions must
    not change; if they do, a frozen file was edited.
 """
 

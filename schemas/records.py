@@ -1,7 +1,7 @@
 """Python types of Strom's Kafka records: what `schemas.encode` takes and `decode` returns.
 
 One TypedDict per Avro record in ``schemas/avro`` (the .avsc files are the source of truth;
-``tests/unit/test_schemas.py`` checks that the field names agree).
+``tests/unit/schemas/test_records.py`` checks that the field names agree).
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fails the session if a child process outlived the tests (STYLE rule 10), and kills it."""
+    """Fails the session if a child process outlived the tests, and kills it: no test may leak."""
     leftovers = [
         pid
         for pid, _ in descendants(os.getpid())

@@ -77,7 +77,8 @@ class StateTransaction:
     """Uncommitted changes to one partition's state, visible to reads through this object.
 
     The changes reach the store only through `flush`, which the streams loop calls after the
-    Kafka transaction holding the matching changelog records committed (STYLE rule 5).
+    Kafka transaction holding the matching changelog records committed (step 4 of the
+    commit protocol in streams/commit.py).
     """
 
     def __init__(self, store: PartitionStore) -> None:

@@ -23,7 +23,7 @@ from schemas.visibility.exceptions import VisibilityUnavailableError
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name, template_name
 from strom._devserver import free_port
-from tests.unit.visibility.test_visibility_documents import record
+from tests.unit.visibility_indexer.test_documents import record
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.timeout(180)]

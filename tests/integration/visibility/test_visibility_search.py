@@ -14,7 +14,7 @@ from helpers import unique_name
 from schemas.visibility.exceptions import InvalidQueryError
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import ensure_template, template_name
-from tests.unit.visibility.test_visibility_documents import record
+from tests.unit.visibility_indexer.test_documents import record
 from visibility_indexer.bulk import bulk_once, bulk_until_done
 from visibility_indexer.documents import build_action
 

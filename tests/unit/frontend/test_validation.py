@@ -32,13 +32,21 @@ def test_retry_policy_defaults() -> None:
 
 def test_single_attempt_policy_skips_checks() -> None:
     validation.validate_retry_policy(RetryPolicy(maximum_attempts=1, backoff_coefficient=0.1))
+    with pytest.raises(ServiceError, match="BackoffCoefficient"):
+        validation.validate_retry_policy(RetryPolicy(maximum_attempts=2, backoff_coefficient=0.1))
 
 
 @pytest.mark.parametrize(
     "name", ["TemporalTimeout:TIMEOUT_TYPE_START_TO_CLOSE", "TemporalTimeout:Heartbeat"]
 )
 def test_known_timeout_types_are_accepted(name: str) -> None:
-    validation.validate_retry_policy(RetryPolicy(non_retryable_error_types=[name]))
+    policy = RetryPolicy(non_retryable_error_types=[name])
+    validation.validate_retry_policy(policy)
+    assert list(policy.non_retryable_error_types) == [name]
+    with pytest.raises(ServiceError, match="Invalid timeout type value"):
+        validation.validate_retry_policy(
+            RetryPolicy(non_retryable_error_types=[name.replace(":", ":X")])
+        )
 
 
 @pytest.mark.parametrize("value", ["Unspecified", "START_TO_CLOSE"])

@@ -74,7 +74,8 @@ class Glue:
     """Runs commands for one workflow id like the Kafka glue would, minus Kafka.
 
     Every decision is folded with `apply_batch`; the state is round-tripped through bytes
-    after each one, and `restore()` rebuilds it from all batches to check invariant 2.
+    after each one, and `restore()` rebuilds it from all batches to check that state is a
+    fold of the events (docs/ARCHITECTURE.md, invariant 2).
     """
 
     workflow_id: str = "wf-1"

@@ -223,7 +223,8 @@ def test_free_port_finds_consecutive_free_ports() -> None:
     port = free_port(count=2)
     for candidate in (port, port + 1):
         with socket.socket() as sock:
-            sock.bind(("127.0.0.1", candidate))
+            sock.bind(("127.0.0.1", candidate))  # raises OSError if the port were taken
+            assert sock.getsockname()[1] == candidate
 
 
 # --- processes -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from schemas.visibility.exceptions import (
     VisibilityUnavailableError,
 )
 from schemas.visibility.search import VisibilityReader
-from tests.unit.visibility.test_visibility_documents import record
+from tests.unit.visibility_indexer.test_documents import record
 from visibility_indexer.documents import build_action
 
 

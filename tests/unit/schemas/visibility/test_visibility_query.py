@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -381,4 +383,10 @@ def test_errors_match_temporal(query: str, message: str) -> None:
     ],
 )
 def test_queries_the_dev_server_accepts(query: str) -> None:
-    translate(query, "default")
+    translated = json.dumps(translate(query, "default").query)
+    assert '{"term": {"Namespace": "default"}}' in translated
+    for attribute in set(re.findall(r"\b[A-Z][A-Za-z]+\b", query)) - _KEYWORDS:
+        assert f'"{attribute}"' in translated, attribute
+
+
+_KEYWORDS = {"AND", "OR", "NOT", "IN", "BETWEEN", "IS", "NULL", "STARTS_WITH"}

@@ -9,7 +9,7 @@ from elastic_transport import ConnectionError as EsConnectionError
 from elasticsearch import Elasticsearch
 
 from schemas.visibility.template import index_name, mappings, settings, template_body
-from tests.unit.visibility.test_visibility_documents import record
+from tests.unit.visibility_indexer.test_documents import record
 from visibility_indexer.bulk import bulk_once, bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
 from visibility_indexer.indexer import IndexerConfig
