@@ -179,7 +179,7 @@ def test_matching_replicas_are_reachable_and_reply_on_partitions_no_frontend_use
     partitions = []
     for host in HOSTNAMES:
         args = _args("matching", tmp_path, host)
-        config = config_from_args(args)
+        config = config_from_args(args, topology)
         assert (config.grpc_host, config.advertise_host) == ("0.0.0.0", host)
         assert _args("matching", tmp_path, host).reply_partition == args.reply_partition
         partitions.append(args.reply_partition)

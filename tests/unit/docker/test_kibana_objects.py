@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from history_processor.state import WorkflowStatus
+from schemas.visibility.template import index_name, mappings, template_body
 from tests.unit.docker.compose_file import DOCKER_DIR, environment, host_path, load_compose
-from visibility_indexer.template import index_name, mappings, template_body
 
 OBJECTS_FILE = DOCKER_DIR / "kibana" / "saved_objects.ndjson"
 IMPORT_SCRIPT = DOCKER_DIR / "kibana" / "import.sh"
