@@ -8,7 +8,6 @@ from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 from matching_processor.queues import TaskRecord
-from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 
 MAX_LONG_POLL_SECONDS = 60.0
 """Temporal's long-poll expiry: a poll without a task answers empty after a minute."""
@@ -37,46 +36,6 @@ def long_poll_seconds(
 def is_sticky(task_queue: object) -> bool:
     """Whether a poll request's ``TaskQueue`` is a worker's sticky queue."""
     return getattr(task_queue, "kind", None) == tq_enums.TASK_QUEUE_KIND_STICKY
-
-
-def record_started_request(
-    record: TaskRecord,
-    poll: wsv1.PollWorkflowTaskQueueRequest,
-    request_id: str,
-    started_time_ms: int = 0,
-) -> RecordWorkflowTaskStarted:
-    """Builds the RecordWorkflowTaskStarted message for a workflow task handed to ``poll``."""
-    return RecordWorkflowTaskStarted(
-        namespace=record["namespace"],
-        workflow_id=record["workflow_id"],
-        run_id=record["run_id"],
-        scheduled_event_id=int(record["scheduled_event_id"]),
-        attempt=int(record["attempt"]),
-        task_token=bytes(record["task_token"]),
-        request_id=request_id,
-        identity=poll.identity,
-        task_queue=record["task_queue"],
-        task_queue_kind=record["task_queue_kind"],
-        poll_request=poll.SerializeToString(),
-        started_time_ms=started_time_ms,
-    )
-
-
-def activity_started_request(
-    record: TaskRecord, identity: str, request_id: str, now_ms: int
-) -> ActivityTaskStarted:
-    """Builds the ActivityTaskStarted message for an activity task handed to a worker."""
-    return ActivityTaskStarted(
-        namespace=record["namespace"],
-        workflow_id=record["workflow_id"],
-        run_id=record["run_id"],
-        scheduled_event_id=int(record["scheduled_event_id"]),
-        attempt=int(record["attempt"]),
-        task_token=bytes(record["task_token"]),
-        request_id=request_id,
-        identity=identity,
-        started_time_ms=now_ms,
-    )
 
 
 def activity_response(record: TaskRecord, now_ms: int) -> wsv1.PollActivityTaskQueueResponse:

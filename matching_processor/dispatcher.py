@@ -158,7 +158,7 @@ class Dispatcher:
                 log.exception("dropping activity task with a bad payload at offset %d", task.offset)
                 continue
             self._on_activity_started(
-                dispatch.activity_started_request(
+                ActivityTaskStarted.for_task(
                     task.record, request.identity, uuid.uuid4().hex, now_ms
                 )
             )
@@ -216,13 +216,13 @@ class Dispatcher:
         request_id = self._request_ids.setdefault(task, uuid.uuid4().hex)
         if record["payload"] and self._on_optimistic_start is not None:
             now_ms = self._clock()
-            started = dispatch.record_started_request(record, request, request_id, now_ms)
+            started = RecordWorkflowTaskStarted.for_task(record, request, request_id, now_ms)
             if await self._on_optimistic_start(started):
                 self._complete(task)
                 return prepared.finish(record["payload"], request, request_id, now_ms)
             self._requeue(task)
             return None
-        message = dispatch.record_started_request(record, request, request_id)
+        message = RecordWorkflowTaskStarted.for_task(record, request, request_id)
         timeout = self._history_timeout
         if hard_deadline is not None:
             left = hard_deadline - asyncio.get_running_loop().time() - 0.2

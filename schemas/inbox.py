@@ -9,6 +9,7 @@ addressing another shard) builds the record with `command_record`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -99,6 +100,30 @@ class RecordWorkflowTaskStarted(_JsonPayload):
     poll_request: bytes = b""
     started_time_ms: int = 0
 
+    @classmethod
+    def for_task(
+        cls,
+        task: Mapping[str, Any],
+        poll: PollWorkflowTaskQueueRequest,
+        request_id: str,
+        started_time_ms: int = 0,
+    ) -> RecordWorkflowTaskStarted:
+        """The message for a workflow task record handed to `poll`."""
+        return cls(
+            namespace=task["namespace"],
+            workflow_id=task["workflow_id"],
+            run_id=task["run_id"],
+            scheduled_event_id=int(task["scheduled_event_id"]),
+            attempt=int(task["attempt"]),
+            task_token=bytes(task["task_token"]),
+            request_id=request_id,
+            identity=poll.identity,
+            task_queue=task["task_queue"],
+            task_queue_kind=task["task_queue_kind"],
+            poll_request=poll.SerializeToString(),
+            started_time_ms=started_time_ms,
+        )
+
     def poll(self) -> PollWorkflowTaskQueueRequest:
         """The poller's request (rebuilt from the plain fields if it was not sent)."""
         if self.poll_request:
@@ -138,6 +163,23 @@ class ActivityTaskStarted(_JsonPayload):
     request_id: str
     identity: str
     started_time_ms: int = 0
+
+    @classmethod
+    def for_task(
+        cls, task: Mapping[str, Any], identity: str, request_id: str, now_ms: int
+    ) -> ActivityTaskStarted:
+        """The message for an activity task record handed to the poller `identity`."""
+        return cls(
+            namespace=task["namespace"],
+            workflow_id=task["workflow_id"],
+            run_id=task["run_id"],
+            scheduled_event_id=int(task["scheduled_event_id"]),
+            attempt=int(task["attempt"]),
+            task_token=bytes(task["task_token"]),
+            request_id=request_id,
+            identity=identity,
+            started_time_ms=now_ms,
+        )
 
 
 PAYLOAD_TYPES: Final[dict[str, Any]] = {

@@ -53,20 +53,7 @@ def record_started(
     started_time_ms: int = 0,
 ) -> RecordWorkflowTaskStarted:
     """The RecordWorkflowTaskStarted matching sends for `task` handed to `poll`."""
-    return RecordWorkflowTaskStarted(
-        namespace=task["namespace"],
-        workflow_id=task["workflow_id"],
-        run_id=task["run_id"],
-        scheduled_event_id=task["scheduled_event_id"],
-        attempt=task["attempt"],
-        task_token=task["task_token"],
-        request_id=request_id,
-        identity=poll.identity,
-        task_queue=poll.task_queue.name,
-        task_queue_kind="sticky" if poll.task_queue.kind == 2 else "normal",
-        poll_request=poll.SerializeToString(),
-        started_time_ms=started_time_ms,
-    )
+    return RecordWorkflowTaskStarted.for_task(task, poll, request_id, started_time_ms)
 
 
 @dataclass
@@ -217,16 +204,8 @@ class Glue:
 
     def start_activity(self, scheduled_event_id: int) -> Decision:
         task = self.last_task("activity", scheduled_event_id)
-        message = ActivityTaskStarted(
-            namespace=task["namespace"],
-            workflow_id=task["workflow_id"],
-            run_id=task["run_id"],
-            scheduled_event_id=scheduled_event_id,
-            attempt=task["attempt"],
-            task_token=task["task_token"],
-            request_id=f"act-{scheduled_event_id}-{task['attempt']}",
-            identity=self.identity,
-        )
+        request_id = f"act-{scheduled_event_id}-{task['attempt']}"
+        message = ActivityTaskStarted.for_task(task, self.identity, request_id, 0)
         return self.submit("ActivityTaskStarted", message)
 
     def complete_activity(

@@ -41,7 +41,7 @@ def test_record_started_roundtrip_and_json_shape() -> None:
         identity="worker@host",
         task_queue=tq_pb2.TaskQueue(name="orders", kind=tq_enums.TASK_QUEUE_KIND_NORMAL),
     )
-    msg = dispatch.record_started_request(record(task_kind="workflow"), poll, "req-1")
+    msg = RecordWorkflowTaskStarted.for_task(record(task_kind="workflow"), poll, "req-1")
     data = msg.to_bytes()
     assert msg.SerializeToString() == data
     raw = json.loads(data)
@@ -54,14 +54,14 @@ def test_record_started_roundtrip_and_json_shape() -> None:
 
 
 def test_activity_started_roundtrip() -> None:
-    msg = dispatch.activity_started_request(record(), "me", "req-2", 42)
+    msg = ActivityTaskStarted.for_task(record(), "me", "req-2", 42)
     back = ActivityTaskStarted.from_bytes(msg.to_bytes())
     assert back == msg
     assert back.task_token == b"\x00\xfftoken" and back.started_time_ms == 42
 
 
 def test_from_bytes_ignores_unknown_fields_and_fills_defaults() -> None:
-    msg = dispatch.record_started_request(
+    msg = RecordWorkflowTaskStarted.for_task(
         record(), wsv1.PollWorkflowTaskQueueRequest(identity="x"), "r"
     )
     raw = json.loads(msg.to_bytes())
@@ -81,7 +81,7 @@ def test_from_bytes_rejects_garbage(data: bytes) -> None:
 
 
 def test_from_bytes_rejects_bad_base64_and_types() -> None:
-    good = json.loads(dispatch.activity_started_request(record(), "me", "r", 1).to_bytes())
+    good = json.loads(ActivityTaskStarted.for_task(record(), "me", "r", 1).to_bytes())
     for field, value in [("task_token", "***"), ("attempt", "2"), ("attempt", True)]:
         bad = {**good, field: value}
         with pytest.raises(ValueError):
