@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = StreamsConfig(
         bootstrap=args.bootstrap,
-        app_id=f"{args.prefix}.history",
+        app_id=topology.history_group,
         instance_id=args.instance,
         input_topics=(topology.inbox,),
         changelog_topic=topology.events,

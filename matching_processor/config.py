@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.clients.matching import CLIENT_ID_PREFIX, matching_group
+from schemas.clients.matching import CLIENT_ID_PREFIX
 from schemas.placement import DEFAULT_TQ_PARTITIONS
 from schemas.topics import Topology
 
@@ -54,7 +54,7 @@ class MatchingConfig:
     @property
     def group_id(self) -> str:
         """Consumer group of all matching processes of the cluster."""
-        return matching_group(self.prefix)
+        return Topology(self.prefix).matching_group
 
     def consumer_settings(self, advertised_address: str) -> dict[str, Any]:
         """librdkafka settings of the tasks consumer of a member reachable at the address."""

@@ -80,6 +80,26 @@ class Topology:
         """Replies to request/reply commands; each caller process reads its own partition."""
         return f"{self.prefix}.replies"
 
+    @property
+    def history_group(self) -> str:
+        """Consumer group of the history processors (owners of the shards)."""
+        return f"{self.prefix}.history"
+
+    @property
+    def matching_group(self) -> str:
+        """Consumer group of the matching processes (owners of the tasks partitions)."""
+        return f"{self.prefix}.matching"
+
+    @property
+    def indexer_group(self) -> str:
+        """Consumer group of the visibility indexers."""
+        return f"{self.prefix}.visibility-indexer"
+
+    @property
+    def reply_reader_group(self) -> str:
+        """Group id of the reply readers (they assign partitions; nothing is committed)."""
+        return f"{self.prefix}.reply-reader"
+
     def specs(self) -> list[TopicSpec]:
         """The topic specifications ensure_topics creates and verifies."""
         return [

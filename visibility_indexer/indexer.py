@@ -24,6 +24,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from schemas.topics import Topology
 from schemas.visibility.template import ensure_template, index_name
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
@@ -77,12 +78,12 @@ class IndexerConfig:
     @property
     def topic_name(self) -> str:
         """The visibility topic read."""
-        return self.topic or f"{self.prefix}.visibility"
+        return self.topic or Topology(self.prefix).visibility
 
     @property
     def group_id(self) -> str:
         """The consumer group."""
-        return self.group or f"{self.prefix}.visibility-indexer"
+        return self.group or Topology(self.prefix).indexer_group
 
     @property
     def index_name(self) -> str:

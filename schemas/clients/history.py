@@ -76,7 +76,7 @@ class HistoryClient:
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
-                "group.id": f"{topology.prefix}.reply-reader",
+                "group.id": topology.reply_reader_group,
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
                 "fetch.wait.max.ms": 100,

@@ -107,7 +107,7 @@ class MatchingDirectory:
         self, bootstrap: str, prefix: str = "strom", refresh_interval: float = 3.0
     ) -> None:
         self.topic = Topology(prefix).tasks
-        self.group = matching_group(prefix)
+        self.group = Topology(prefix).matching_group
         self._admin = AdminClient({"bootstrap.servers": bootstrap})
         self._refresh_interval = refresh_interval
         self._owners: dict[int, str] = {}
@@ -283,8 +283,3 @@ class MatchingClient:
         channel = self._channels.pop(address, None)
         if channel is not None:
             await channel.close()
-
-
-def matching_group(prefix: str) -> str:
-    """Consumer group id of the matching processes of a cluster."""
-    return f"{prefix}.matching"
