@@ -136,7 +136,11 @@ async def _request_message(
 
 
 def _error(rpc_status: GrpcStatus, outbound: Format) -> web.Response:
-    body = marshal(rpc_status, outbound.indent, outbound.shorthand)
+    try:
+        body = marshal(rpc_status, outbound.indent, outbound.shorthand)
+    except MarshalError:  # a detail of a type this process does not know: drop the details
+        bare = GrpcStatus(code=rpc_status.code, message=rpc_status.message)
+        body = marshal(bare, outbound.indent, outbound.shorthand)
     return _response(http_status(rpc_status.code), body, outbound)
 
 

@@ -56,6 +56,8 @@ def merge(body: bytes, message: Message, shorthand: bool = True) -> None:
         tree = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except ValueError as exc:
         raise BodyError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise BodyError("invalid JSON: nested too deeply") from None
     if not isinstance(tree, dict):
         raise BodyError(
             f"a {message.DESCRIPTOR.full_name} must be a JSON object, not {_kind(tree)}"
@@ -65,6 +67,8 @@ def merge(body: bytes, message: Message, shorthand: bool = True) -> None:
         json_format.ParseDict(prepared, message)
     except (json_format.ParseError, payloads.ShorthandError, MarshalError) as exc:
         raise BodyError(str(exc).splitlines()[0]) from None
+    except RecursionError:
+        raise BodyError(f"{message.DESCRIPTOR.full_name}: nested too deeply") from None
 
 
 def _no_constant(name: str) -> Any:
