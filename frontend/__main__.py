@@ -16,7 +16,8 @@ from temporalio.api.workflowservice.v1 import (
 
 from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig
-from frontend.server import serve, stop
+from frontend.http import DEFAULT_HTTP_PORT, start_http_api
+from frontend.server import serve, servicer, stop
 from schemas.clients.history import HistoryClient
 from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.namespaces import KafkaNamespaceRegistry
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=7233, help="gRPC port (default: 7233)")
     parser.add_argument(
+        "--http-port",
+        type=int,
+        default=DEFAULT_HTTP_PORT,
+        help=f"port of Temporal's HTTP API (default: {DEFAULT_HTTP_PORT}); 0 turns it off",
+    )
+    parser.add_argument("--no-http", action="store_true", help="do not serve the HTTP API")
+    parser.add_argument(
         "--reply-partition",
         type=int,
         default=0,
@@ -71,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace) -> None:
-    """Serves until SIGTERM/SIGINT."""
+async def run(args: argparse.Namespace) -> int:
+    """Serves until SIGTERM/SIGINT; returns the exit code."""
     topology = Topology.from_cluster(args.bootstrap, args.prefix)
     namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
     await asyncio.to_thread(namespaces.start)
@@ -92,24 +100,38 @@ async def run(args: argparse.Namespace) -> None:
     )
     server = await serve(config, history, matching, visibility, namespaces)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
+    http_api, code = None, 0
     done = asyncio.Event()
+    if args.http_port and not args.no_http:
+        try:
+            http_api = await start_http_api(
+                servicer(server), args.host, args.http_port, config.shutdown_grace_s
+            )
+        except OSError as exc:
+            logging.getLogger(__name__).error(
+                "cannot serve the HTTP API on %s:%d: %s", args.host, args.http_port, exc
+            )
+            code = 1
+            done.set()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
     await done.wait()
-    await stop(server, config.shutdown_grace_s)
+    await stop(server, config.shutdown_grace_s)  # also ends the HTTP API's long-polls
+    if http_api is not None:
+        await http_api.stop()
     await matching.close()
     history.close()
     namespaces.close()
     es.close()
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the frontend; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(args))
-    return 0
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

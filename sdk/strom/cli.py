@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port of Strom's Temporal gRPC frontend (default: %(default)s)",
     )
+    start_dev.add_argument(
+        "--http-port",
+        type=int,
+        default=7243,
+        metavar="PORT",
+        help="port of Temporal's HTTP API (default: %(default)s); 0 turns it off",
+    )
     return parser
 
 
@@ -84,6 +91,8 @@ def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[ob
     lines = [READY_BANNER]
     if services:
         lines.append(f"  Temporal frontend:  127.0.0.1:{args.port}")
+        if args.http_port:
+            lines.append(f"  HTTP API:           http://127.0.0.1:{args.http_port}/api/v1")
     lines += [
         f"  Kafka bootstrap:    {cluster.kafka_bootstrap}",
         f"  Elasticsearch URL:  {cluster.es_url}",

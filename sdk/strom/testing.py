@@ -46,6 +46,11 @@ class StromEnvironment:
         """host:port of the Temporal frontend."""
         return self.services.target
 
+    @property
+    def http_url(self) -> str:
+        """Base URL of Temporal's HTTP API (``{http_url}/api/v1/...``)."""
+        return self.services.http_url
+
     @classmethod
     async def start(
         cls,
@@ -90,6 +95,7 @@ class StromEnvironment:
                 data_dir,
                 port or free_port(),
                 topology,
+                free_port(),
             )
         except BaseException:
             if cluster is not None:

@@ -23,6 +23,10 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subpro
     if args.fresh:  # the shards' RocksDB stores belong to the wiped Kafka's history
         shutil.rmtree(cluster.data_dir / "history-state", ignore_errors=True)
     services = ServiceSet.start(
-        cluster.kafka_bootstrap, cluster.es_url, cluster.data_dir, port=args.port
+        cluster.kafka_bootstrap,
+        cluster.es_url,
+        cluster.data_dir,
+        port=args.port,
+        http_port=args.http_port,
     )
     return list(services.processes.values())

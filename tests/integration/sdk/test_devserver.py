@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,7 +142,7 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
 ) -> None:
     # start-dev puts the controller on the Kafka port + 1, the transport on the ES port + 100.
     kafka_port, es_port = free_port(count=2), free_port_and(100)
-    frontend_port = free_port()
+    frontend_port, http_port = free_port(), free_port()
     argv = [sys.executable, "-m", "strom.cli", "server", "start-dev", "--fresh"]
     argv += [
         "--data-dir",
@@ -151,6 +153,8 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         str(es_port),
         "--port",
         str(frontend_port),
+        "--http-port",
+        str(http_port),
     ]
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
@@ -169,6 +173,9 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert f"Kafka bootstrap:    127.0.0.1:{kafka_port}" in text
         assert f"Elasticsearch URL:  http://127.0.0.1:{es_port}" in text
         assert f"Temporal frontend:  127.0.0.1:{frontend_port}" in text
+        assert f"HTTP API:           http://127.0.0.1:{http_port}/api/v1" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/v1/system-info") as answer:
+            assert json.loads(answer.read())["serverVersion"]
         assert processes_mentioning(tmp_path), "the servers should be running"
         assert "strom.history.inbox" in topic_names(f"127.0.0.1:{kafka_port}")
         health = subprocess.run(

@@ -26,6 +26,7 @@ class Server:
     client: Client
     target: str
     strom: StromEnvironment | None = None
+    http_url: str = ""
 
     def task_queue(self) -> str:
         """A task queue no other test uses."""
@@ -50,13 +51,13 @@ async def strom_env(
 @pytest_asyncio.fixture(scope="session")
 async def temporal_server() -> AsyncIterator[Server]:
     async with TemporalDevServer() as dev:
-        yield Server("temporal", await dev.connect(), dev.target)
+        yield Server("temporal", await dev.connect(), dev.target, http_url=dev.http_url)
 
 
 @pytest.fixture(params=["strom", "temporal"])
 def server(request: pytest.FixtureRequest) -> Server:
     if request.param == "strom":
         env: StromEnvironment = request.getfixturevalue("strom_env")
-        return Server("strom", env.client, env.target, env)
+        return Server("strom", env.client, env.target, env, env.http_url)
     reference: Server = request.getfixturevalue("temporal_server")
     return reference

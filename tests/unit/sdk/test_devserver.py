@@ -421,7 +421,8 @@ def test_help_describes_start_dev(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["server", "start-dev", "--help"])
     out = capsys.readouterr().out
     assert raised.value.code == 0
-    for option in ("--fresh", "--data-dir", "--kafka-port", "--es-port", "--port", "Ctrl-C"):
+    options = ("--fresh", "--data-dir", "--kafka-port", "--es-port", "--port", "--http-port")
+    for option in (*options, "Ctrl-C"):
         assert option in out
 
 
