@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from temporalio.api.errordetails.v1 import NotFoundFailure
+
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
 from schemas import tokens
@@ -41,9 +43,14 @@ def reply_only(reply: Reply | None) -> Decision:
     return Decision(reply=reply)
 
 
+def not_found(message: str) -> Reply:
+    """Temporal's serviceerror.NotFound: NOT_FOUND with an (empty) NotFoundFailure detail."""
+    return Reply.error(Code.NOT_FOUND, message, NotFoundFailure())
+
+
 def workflow_not_found(workflow_id: str) -> Reply:
     """Temporal's NOT_FOUND for a workflow id without any run."""
-    return Reply.error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
+    return not_found(f"workflow not found for ID: {workflow_id}")
 
 
 def enum_message(name: str, prefix: str) -> str:
@@ -74,7 +81,7 @@ def started_workflow_task(
     if isinstance(token, Reply):
         return token
     if state is None or state.run_id != token.run_id or state.workflow_id != token.workflow_id:
-        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
+        return not_found(MSG_WORKFLOW_TASK_NOT_FOUND)
     task = state.workflow_task
     if (
         not state.is_running
@@ -84,7 +91,7 @@ def started_workflow_task(
         or (token.started_event_id and token.started_event_id != task.started_event_id)
         or task.attempt != token.attempt
     ):
-        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND)
+        return not_found(MSG_WORKFLOW_TASK_NOT_FOUND)
     return token, task
 
 
@@ -102,8 +109,8 @@ def pending_activity(
     if state is None or state.workflow_id != token.workflow_id:
         return workflow_not_found(token.workflow_id)
     if state.run_id != token.run_id or not state.is_running:
-        return Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED)
+        return not_found(MSG_WORKFLOW_COMPLETED)
     info = state.activities.get(token.scheduled_event_id)
     if info is None or info.attempt != token.attempt or info.awaiting_retry:
-        return Reply.error(Code.NOT_FOUND, MSG_ACTIVITY_TASK_NOT_FOUND)
+        return not_found(MSG_ACTIVITY_TASK_NOT_FOUND)
     return token, info

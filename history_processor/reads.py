@@ -23,6 +23,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor import events as ev
+from history_processor.handling import workflow_not_found
 from history_processor.model import EventReader
 from history_processor.state import ActivityInfo, ExecutionState
 from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, transient_events
@@ -52,11 +53,6 @@ class HistoryToken:
         if not data.startswith(_TOKEN_PREFIX):
             raise PayloadDecodeError("not a Strom history token")
         return codec.loads(cls, data[len(_TOKEN_PREFIX) :])
-
-
-def not_found(workflow_id: str) -> Reply:
-    """Temporal's NOT_FOUND for a workflow that does not exist."""
-    return Reply.error(Code.NOT_FOUND, f"workflow not found for ID: {workflow_id}")
 
 
 def page_of(
@@ -104,7 +100,7 @@ def get_workflow_execution_history(
     """
     run_id = request.execution.run_id
     if state is None or (run_id and run_id != state.run_id):
-        return not_found(request.execution.workflow_id)
+        return workflow_not_found(request.execution.workflow_id)
     token: HistoryToken | None = None
     if request.next_page_token:
         try:
@@ -191,7 +187,7 @@ def _pending_activity(info: ActivityInfo) -> PendingActivityInfo:
 def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) -> Reply:
     """Answers DescribeWorkflowExecution for the run `state`."""
     if state is None:
-        return not_found(workflow_id)
+        return workflow_not_found(workflow_id)
     info = WorkflowExecutionInfo(
         execution=WorkflowExecution(workflow_id=state.workflow_id, run_id=state.run_id),
         type=WorkflowType(name=state.workflow_type),

@@ -10,6 +10,7 @@ from history_processor.handling import (
     MSG_WORKFLOW_COMPLETED,
     MSG_WORKFLOW_TASK_NOT_FOUND,
     Env,
+    not_found,
     reply_only,
     workflow_not_found,
 )
@@ -36,14 +37,14 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if state.run_id != msg.run_id or not state.is_running:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     task = state.workflow_task
     if (
         task is None
         or task.scheduled_event_id != msg.scheduled_event_id
         or task.attempt != msg.attempt
     ):
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_TASK_NOT_FOUND))
+        return reply_only(not_found(MSG_WORKFLOW_TASK_NOT_FOUND))
     poll = msg.poll()
     poller_sticky = poll.task_queue.kind == TaskQueueKindProto.TASK_QUEUE_KIND_STICKY
     b = DecisionBuilder(state, env.now_ms)

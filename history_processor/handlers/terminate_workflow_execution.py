@@ -12,12 +12,13 @@ from history_processor.closing import terminate
 from history_processor.handling import (
     MSG_WORKFLOW_COMPLETED,
     Env,
+    not_found,
     reply_only,
     workflow_not_found,
 )
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
-from schemas.reply import Code, Reply
+from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -31,11 +32,11 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if run_id and run_id != state.run_id:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     if req.first_execution_run_id and req.first_execution_run_id != state.first_execution_run_id:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     if not state.is_running:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     b = DecisionBuilder(state, env.now_ms)
     details = req.details if req.HasField("details") else None
     terminate(b, req.reason, details, req.identity)
