@@ -10,6 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
+from history_processor import store
 from history_processor.processor import HistoryProcessor
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         changelog_topic=topology.events,
         state_dir=args.state_dir,
         max_batch_ms=args.max_batch_ms,
+        state_format=store.STATE_FORMAT,
     )
     processor = HistoryProcessor(topology, resolve_namespace_id)
     app = StreamApp(config, processor, RocksDBStore(args.state_dir))

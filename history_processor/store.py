@@ -1,11 +1,14 @@
 """Key layout of a history shard's RocksDB state: current runs, states, events, timers.
 
-All keys are bytes; execution parts are joined with 0x00 (never in a namespace or id):
-- `r<ns>\\0<wid>` -> mutable state (ExecutionState bytes) of the workflow id's current run;
-- `e<ns>\\0<wid>\\0<run>\\0<event id, 8 bytes big-endian>` -> HistoryEvent bytes;
-- `t<fire ms, 8 bytes big-endian><ns>\\0<wid>\\0<run>\\0<kind>\\0<ref>` -> Deadline bytes, the
-  durable timer index ordered by fire time.
-Everything here is derived by folding the events topic (docs/ARCHITECTURE.md, invariant 2).
+All keys are bytes built from length-prefixed parts (`_part`: 4-byte big-endian length, then
+the UTF-8 bytes), so no namespace, workflow id or run id, whatever bytes it holds (NUL
+included), can make one key look like another's prefix:
+- `r<ns><wid>` -> mutable state (ExecutionState bytes) of the workflow id's current run;
+- `e<ns><wid><run><event id, 8 bytes big-endian>` -> HistoryEvent bytes;
+- `t<fire ms, 8 bytes big-endian><ns><wid><run><kind><ref>` -> Deadline bytes, the durable
+  timer index ordered by fire time.
+Everything here is derived by folding the events topic (docs/ARCHITECTURE.md, invariant 2);
+a store written with another layout is rebuilt (`STATE_FORMAT`).
 """
 
 from __future__ import annotations
@@ -18,11 +21,30 @@ from history_processor.deadlines import Deadline
 from history_processor.state import ExecutionState
 from streams import StateTransaction
 
-_SEP = b"\x00"
+STATE_FORMAT = "history/2"
+"""The layout of these keys (`StreamsConfig.state_format`); 1 was NUL-separated."""
+
+_LEN = 4
+
+
+def _part(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(_LEN, "big") + raw
+
+
+def _parts(data: bytes, count: int) -> list[str]:
+    """The first `count` length-prefixed parts of `data`."""
+    out, pos = [], 0
+    for _ in range(count):
+        size = int.from_bytes(data[pos : pos + _LEN], "big")
+        pos += _LEN
+        out.append(data[pos : pos + size].decode())
+        pos += size
+    return out
 
 
 def _exec(namespace: str, workflow_id: str) -> bytes:
-    return namespace.encode() + _SEP + workflow_id.encode()
+    return _part(namespace) + _part(workflow_id)
 
 
 def state_key(namespace: str, workflow_id: str) -> bytes:
@@ -32,7 +54,7 @@ def state_key(namespace: str, workflow_id: str) -> bytes:
 
 def event_prefix(namespace: str, workflow_id: str, run_id: str) -> bytes:
     """Prefix of one run's events."""
-    return b"e" + _exec(namespace, workflow_id) + _SEP + run_id.encode() + _SEP
+    return b"e" + _exec(namespace, workflow_id) + _part(run_id)
 
 
 def timer_key(namespace: str, workflow_id: str, deadline: Deadline) -> bytes:
@@ -41,12 +63,9 @@ def timer_key(namespace: str, workflow_id: str, deadline: Deadline) -> bytes:
         b"t"
         + deadline.fire_at_ms.to_bytes(8, "big")
         + _exec(namespace, workflow_id)
-        + _SEP
-        + deadline.run_id.encode()
-        + _SEP
-        + deadline.kind.encode()
-        + _SEP
-        + deadline.ref.encode()
+        + _part(deadline.run_id)
+        + _part(deadline.kind)
+        + _part(deadline.ref)
     )
 
 
@@ -57,8 +76,8 @@ def timer_fire_ms(key: bytes) -> int:
 
 def parse_timer_key(key: bytes) -> tuple[str, str]:
     """(namespace, workflow id) of a timer index key."""
-    namespace, workflow_id, *_ = key[9:].split(_SEP)
-    return namespace.decode(), workflow_id.decode()
+    namespace, workflow_id = _parts(key[9:], 2)
+    return namespace, workflow_id
 
 
 class _DecodedStates:

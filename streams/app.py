@@ -95,7 +95,9 @@ class StreamApp:
         self.transactions = Transactions(config, self._consumer)
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
         self._restorer = restorer
-        self.partitions = Partitions(store, restorer, self.transactions, processor.apply)
+        self.partitions = Partitions(
+            store, restorer, self.transactions, processor.apply, config.state_format
+        )
 
     @property
     def on_partitions_changed(self) -> Callable[[set[int]], None] | None:

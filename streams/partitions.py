@@ -15,7 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streams.commit import TIMEOUT_S, Transactions
 from streams.exceptions import StreamsError
-from streams.state.base import PartitionStore, StateTransaction, Store
+from streams.state.base import STATE_FORMAT_KEY, PartitionStore, StateTransaction, Store
 from streams.state.recovery import Restorer
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,19 @@ class Partitions:
         restorer: Folds changelog partitions into stores.
         transactions: The open transaction, committed or aborted on hand-over.
         apply: The processor's fold of one changelog record.
+        state_format: The processor's key layout (`StreamsConfig.state_format`).
     """
 
     def __init__(
-        self, store: Store, restorer: Restorer, transactions: Transactions, apply: ApplyFn
+        self,
+        store: Store,
+        restorer: Restorer,
+        transactions: Transactions,
+        apply: ApplyFn,
+        state_format: str = "",
     ) -> None:
         self._store = store
+        self._format = state_format.encode()
         self._restorer = restorer
         self._transactions = transactions
         self._apply = apply
@@ -87,9 +94,15 @@ class Partitions:
         store = self._store.open_partition(number)
         if self._restorer.is_ahead(store):
             log.warning("partition %d: local state is ahead of its changelog; rebuilding", number)
-            store.close()
-            self._store.destroy_partition(number)
-            store = self._store.open_partition(number)
+            store = self._rebuild(store)
+        elif self._format and store.get(STATE_FORMAT_KEY) not in (self._format, None):
+            log.warning("partition %d: local state has another key layout; rebuilding", number)
+            store = self._rebuild(store)
+        elif self._format and store.get(STATE_FORMAT_KEY) is None and store.applied_offset() >= 0:
+            log.warning("partition %d: local state has no key layout mark; rebuilding", number)
+            store = self._rebuild(store)
+        if self._format and store.get(STATE_FORMAT_KEY) != self._format:
+            store.write({STATE_FORMAT_KEY: self._format}, store.applied_offset())
         result = self._restorer.restore(store, self._apply_record, timeout=TIMEOUT_S * 4)
         self.restored_records += result.records
         log.info(
@@ -100,6 +113,12 @@ class Partitions:
             result.seconds,
         )
         return store
+
+    def _rebuild(self, store: PartitionStore) -> PartitionStore:
+        """Destroys the local copy; the restore then folds the whole changelog."""
+        store.close()
+        self._store.destroy_partition(store.partition)
+        return self._store.open_partition(store.partition)
 
     def _apply_record(self, state: StateTransaction, msg: Message) -> None:
         self._apply(state, msg.key(), msg.value())

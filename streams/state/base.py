@@ -13,6 +13,7 @@ from streams.exceptions import InvalidStateError
 #: must not use them.
 RESERVED_PREFIX = b"\x00"
 APPLIED_OFFSET_KEY = RESERVED_PREFIX + b"applied-offset"
+STATE_FORMAT_KEY = RESERVED_PREFIX + b"state-format"
 NO_OFFSET = -1
 
 

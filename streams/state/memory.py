@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Iterator, Mapping
 
 from streams.exceptions import StoreClosedError
-from streams.state.base import NO_OFFSET, PartitionStore, Store
+from streams.state.base import NO_OFFSET, RESERVED_PREFIX, PartitionStore, Store
 
 
 class MemoryPartitionStore(PartitionStore):
@@ -32,7 +32,8 @@ class MemoryPartitionStore(PartitionStore):
         for key in keys[bisect.bisect_left(keys, start) :]:
             if stop is not None and key >= stop:
                 return
-            yield key, self._data[key]
+            if not key.startswith(RESERVED_PREFIX):
+                yield key, self._data[key]
 
     def applied_offset(self) -> int:
         self._check()
