@@ -181,6 +181,9 @@ class PassThrough:
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         return
 
+    def reject(self, ctx: Context, record: Message, error: Exception) -> None:
+        raise error  # nothing here can be poison: stop loudly
+
 
 class CountingApp:
     """A StreamApp in a thread, with the number of inputs it committed."""

@@ -28,7 +28,7 @@ from history_processor.model import Command, Decision
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
-from schemas import inbox
+from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.outbox import route
 from schemas.reply import Code, Reply
@@ -85,13 +85,15 @@ class HistoryProcessor:
         try:
             raw = schemas.decode(value, schemas.INBOX_COMMAND)
         except schemas.SchemaError as exc:
-            log.error("dropping undecodable inbox record at offset %s: %s", record.offset(), exc)
+            # Perhaps written by a newer Strom: kept for a replay once this one is upgraded.
+            self._dead_letter(ctx, record, f"undecodable inbox record: {exc}")
             return
         reply_to = raw["reply_to"]
         try:
             payload = inbox.parse_payload(raw["kind"], raw["payload"])
         except KeyError:
             message = f"Strom's history does not handle {raw['kind']!r}"
+            self._dead_letter(ctx, record, message)
             self._reply(ctx, raw["command_id"], reply_to, Reply.error(Code.UNIMPLEMENTED, message))
             return
         except PayloadDecodeError as exc:
@@ -107,6 +109,31 @@ class HistoryProcessor:
             payload=payload,
         )
         self._handle(ctx, command, reply_to)
+
+    def reject(self, ctx: Context, record: Message, error: Exception) -> None:
+        """A command whose fold or encoding failed: dead-lettered, its caller gets INTERNAL.
+
+        (The decider itself already turns a failing handler into an INTERNAL reply.)
+        """
+        self._dead_letter(ctx, record, f"history failed on this command: {error!r}")
+        try:
+            raw = schemas.decode(record.value() or b"", schemas.INBOX_COMMAND)
+        except schemas.SchemaError:
+            return
+        reply = Reply.error(Code.INTERNAL, f"history failed on this command: {error!r}")
+        self._reply(ctx, raw["command_id"], raw["reply_to"], reply)
+
+    def _dead_letter(self, ctx: Context, record: Message, error: str) -> None:
+        log.error(
+            "dead-lettering %s[%s]@%s: %s",
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            error,
+        )
+        now_ms = int(self._clock() * 1000)
+        key, value = deadletter.encode(deadletter.record_for("history", record, error, now_ms))
+        ctx.send(self._topology.deadletter, value, key=key, partition=0)
 
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
@@ -256,8 +283,41 @@ class HistoryProcessor:
                 workflow_id=workflow_id,
                 payload=deadline,
             )
-            self._handle(ctx, command, None)
+            savepoint = ctx.savepoint()
+            try:
+                self._handle(ctx, command, None)
+            except Exception as exc:  # one poison timer must not stop the shard
+                log.exception("timer %r of %s failed; dead-lettering it", deadline, workflow_id)
+                ctx.rollback_to(savepoint)
+                letter = deadletter.record_for(
+                    "history", _TimerInput(key, value), repr(exc), now_ms
+                )
+                letter_key, letter_value = deadletter.encode(letter)
+                ctx.send(self._topology.deadletter, letter_value, key=letter_key, partition=0)
         self._expire_parked(ctx, now_ms)
+
+
+@dataclass(frozen=True)
+class _TimerInput:
+    """A due timer as a dead letter's input: no source topic, so it is never replayed."""
+
+    timer_key: bytes
+    deadline: bytes
+
+    def topic(self) -> str:
+        return ""
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return 0
+
+    def key(self) -> bytes:
+        return self.timer_key
+
+    def value(self) -> bytes:
+        return self.deadline
 
 
 def _new_id() -> str:

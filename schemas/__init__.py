@@ -6,7 +6,8 @@ old readers):
 
 - ``InboxCommand`` (history.inbox), ``EventBatch`` (history.events), ``TaskRecord`` (tasks),
   ``VisibilityRecord`` (visibility), ``Reply`` (replies), ``Namespace`` (namespaces),
-  ``ClusterSettings`` (cluster). Their Python types are in ``schemas.records``.
+  ``ClusterSettings`` (cluster), ``DeadLetter`` (deadletter). Their Python types are in
+  ``schemas.records``.
 
 The rest of the contract between Strom's services lives beside the codec, and no service
 imports another service's package:
@@ -83,6 +84,7 @@ VISIBILITY_RECORD: Final = "strom.v1.VisibilityRecord"
 REPLY: Final = "strom.v1.Reply"
 NAMESPACE: Final = "strom.v1.Namespace"
 CLUSTER_SETTINGS: Final = "strom.v1.ClusterSettings"
+DEAD_LETTER: Final = "strom.v1.DeadLetter"
 
 RECORD_NAMES: Final = (
     INBOX_COMMAND,
@@ -92,6 +94,7 @@ RECORD_NAMES: Final = (
     REPLY,
     NAMESPACE,
     CLUSTER_SETTINGS,
+    DEAD_LETTER,
 )
 """Every record name with a schema."""
 
@@ -105,6 +108,7 @@ decode = _CODEC.decode
 
 __all__ = [
     "CLUSTER_SETTINGS",
+    "DEAD_LETTER",
     "EVENT_BATCH",
     "INBOX_COMMAND",
     "NAMESPACE",

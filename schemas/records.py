@@ -111,6 +111,19 @@ class NamespaceRecord(TypedDict):
     version: int
 
 
+class DeadLetterRecord(TypedDict):
+    """``strom.v1.DeadLetter`` on ``<prefix>.deadletter``."""
+
+    service: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    value: bytes | None
+    error: str
+    time_ms: int
+
+
 class ClusterSettingsRecord(TypedDict):
     """``strom.v1.ClusterSettings`` on ``<prefix>.cluster``: fixed at cluster creation."""
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from schemas import (
     CLUSTER_SETTINGS,
+    DEAD_LETTER,
     EVENT_BATCH,
     INBOX_COMMAND,
     NAMESPACE,
@@ -85,6 +86,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "details_type": "temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure",
     },
     CLUSTER_SETTINGS: {"task_queue_partitions": 4},
+    DEAD_LETTER: {
+        "service": "history",
+        "source_topic": "strom.history.inbox",
+        "source_partition": 3,
+        "source_offset": 1234,
+        "key": b"default/order-42",
+        "value": b"\xc3\x01garbage",
+        "error": "OverflowError('int too big to convert')",
+        "time_ms": 1764000000789,
+    },
     NAMESPACE: {
         "name": "default",
         "id": "5b4d6c2e-0000-4000-8000-000000000001",

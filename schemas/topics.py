@@ -76,6 +76,11 @@ class Topology:
         return f"{self.prefix}.cluster"
 
     @property
+    def deadletter(self) -> str:
+        """Inputs a service could not process (DeadLetter records), kept for 30 days."""
+        return f"{self.prefix}.deadletter"
+
+    @property
     def replies(self) -> str:
         """Replies to request/reply commands; each caller process reads its own partition."""
         return f"{self.prefix}.replies"
@@ -109,6 +114,7 @@ class Topology:
             TopicSpec(self.visibility, self.shards, "compact"),
             TopicSpec(self.namespaces, 1, "compact"),
             TopicSpec(self.cluster, 1, "compact"),
+            TopicSpec(self.deadletter, 1, config={"retention.ms": str(30 * 24 * 3600 * 1000)}),
             TopicSpec(self.replies, self.reply_partitions, config={"retention.ms": "3600000"}),
         ]
 

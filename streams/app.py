@@ -21,7 +21,7 @@ from typing import Protocol
 
 from confluent_kafka import Consumer, Message
 
-from streams.commit import Transactions
+from streams.commit import Savepoint, Transactions
 from streams.config import StreamsConfig
 from streams.exceptions import StreamsError
 from streams.partitions import Partitions
@@ -42,6 +42,14 @@ class Processor(Protocol):
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Time-driven work of one owned partition (timers); called periodically."""
+
+    def reject(self, ctx: Context, record: Message, error: Exception) -> None:
+        """Handles an input whose `process` raised, after its effects were rolled back.
+
+        The input's position still commits with the transaction, so one poison input cannot
+        stop the partition. Write it to a dead-letter topic and answer its caller through
+        `ctx`; raise only to stop the application (the input is then processed again).
+        """
 
 
 class Context:
@@ -66,6 +74,14 @@ class Context:
     ) -> None:
         """Produces an outbox record within the transaction."""
         self._app.transactions.produce(topic, key, value, partition)
+
+    def savepoint(self) -> Savepoint:
+        """A mark of the transaction; `rollback_to` drops what came after it."""
+        return self._app.transactions.savepoint()
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Drops the outputs, acknowledgements and state changes made after `savepoint`."""
+        self._app.transactions.rollback_to(savepoint)
 
     def send_after_commit(
         self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
@@ -194,7 +210,14 @@ class StreamApp:
         assert topic is not None and partition is not None and offset is not None
         if partition not in self.partitions.stores:
             return  # fetched before its partition was revoked
-        self.processor.process(self._context(partition), record)
+        ctx = self._context(partition)
+        savepoint = self.transactions.savepoint()
+        try:
+            self.processor.process(ctx, record)
+        except Exception as exc:  # a poison input must not stop the partition
+            log.exception("input %s[%d]@%d failed; rejecting it", topic, partition, offset)
+            self.transactions.rollback_to(savepoint)
+            self.processor.reject(ctx, record, exc)
         self.transactions.consumed(topic, partition, offset)
         self._records += 1
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -67,6 +68,15 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 30.0
 
 _Record = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
+
+
+@dataclass(frozen=True)
+class Savepoint:
+    """How far the open transaction had come; see `Transactions.rollback_to`."""
+
+    outputs: int
+    after_commit: int
+    states: dict[int, int]
 
 
 class Transactions:
@@ -145,6 +155,25 @@ class Transactions:
             self._after_commit.append((topic, key, value, partition))
         else:
             self._acknowledge(topic, key, value, partition)
+
+    def savepoint(self) -> Savepoint:
+        """A mark of the transaction's outputs, acknowledgements and state changes so far."""
+        return Savepoint(
+            len(self._outputs),
+            len(self._after_commit),
+            {partition: state.savepoint() for partition, state in self.states.items()},
+        )
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Drops what was added after `savepoint`: one input's effects, the others' stay.
+
+        The transaction itself stays open (or not) as it is: its outputs are only produced at
+        commit, so nothing dropped here ever reached Kafka.
+        """
+        del self._outputs[savepoint.outputs :]
+        del self._after_commit[savepoint.after_commit :]
+        for partition, state in self.states.items():
+            state.rollback_to(savepoint.states.get(partition, 0))
 
     def forget(self, partitions: list[TopicPartition]) -> None:
         """Drops the pending state and committed positions of released input partitions."""

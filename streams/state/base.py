@@ -74,6 +74,9 @@ class TransactionStatus(enum.Enum):
     DISCARDED = "discarded"
 
 
+_ABSENT = object()
+
+
 class StateTransaction:
     """Uncommitted changes to one partition's state, visible to reads through this object.
 
@@ -85,6 +88,9 @@ class StateTransaction:
     def __init__(self, store: PartitionStore) -> None:
         self._store = store
         self._changes: dict[bytes, bytes | None] = {}
+        # (key, its pending value before the change, or _ABSENT): undoes changes back to a
+        # savepoint, so one failed input's changes can be dropped from a shared transaction.
+        self._journal: list[tuple[bytes, object]] = []
         self.status = TransactionStatus.OPEN
 
     @property
@@ -113,12 +119,28 @@ class StateTransaction:
         self._check_open()
         if key.startswith(RESERVED_PREFIX):
             raise ValueError("keys starting with 0x00 are reserved for the store")
+        self._journal.append((key, self._changes.get(key, _ABSENT)))
         self._changes[key] = value
 
     def delete(self, key: bytes) -> None:
         """Deletes `key` within this transaction."""
         self._check_open()
+        self._journal.append((key, self._changes.get(key, _ABSENT)))
         self._changes[key] = None
+
+    def savepoint(self) -> int:
+        """A mark of the changes so far; `rollback_to` undoes every change made after it."""
+        return len(self._journal)
+
+    def rollback_to(self, savepoint: int) -> None:
+        """Undoes the changes made since `savepoint`, newest first."""
+        self._check_open()
+        while len(self._journal) > savepoint:
+            key, before = self._journal.pop()
+            if before is _ABSENT:
+                del self._changes[key]
+            else:
+                self._changes[key] = before  # type: ignore[assignment]
 
     def items(self, start: bytes, stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Pairs with start <= key < stop in key order, uncommitted changes included."""
@@ -135,11 +157,13 @@ class StateTransaction:
         if self._changes or applied_offset != NO_OFFSET:
             self._store.write(self._changes, applied_offset)
         self._changes = {}
+        self._journal = []
         self.status = TransactionStatus.FLUSHED
 
     def discard(self) -> None:
         """Drops the changes; the Kafka transaction they belonged to was aborted."""
         self._changes = {}
+        self._journal = []
         self.status = TransactionStatus.DISCARDED
 
 

@@ -4,7 +4,9 @@ Input records: key = counter name, value = a unique input id. For each input the
 emits the new count to the changelog (the source of truth of its state), sends
 "<input id>:<count>:<instance>" to the output topic, and the same value to the acks topic with
 `send_after_commit`. An input whose id starts with "peek" only reads the count: it produces
-nothing and changes nothing. On SIGTERM the process prints its `stats`.
+nothing and changes nothing. An input whose id starts with "poison" does all of that and then
+raises: `reject` must find its effects rolled back, and sends "rejected-<input id>:0:<instance>"
+instead. On SIGTERM the process prints its `stats`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Counter:
         value = b"%s:%d:%s" % (record.value(), count, self.instance.encode())
         ctx.send(self.output_topic, value, key=key)
         ctx.send_after_commit(self.acks_topic, value, key=key)
+        if record.value().startswith(b"poison"):
+            raise ValueError(f"poison input {record.value()!r}")
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
         assert key is not None and value is not None
@@ -45,6 +49,12 @@ class Counter:
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         return
+
+    def reject(self, ctx: Context, record: Message, error: Exception) -> None:
+        if not record.value().startswith(b"poison"):
+            raise error  # not the planted poison: a real bug, stop loudly
+        value = b"rejected-%s:0:%s" % (record.value(), self.instance.encode())
+        ctx.send(self.output_topic, value, key=record.key())
 
 
 def main() -> None:

@@ -123,11 +123,19 @@ class CounterProcess:
 class Feeder:
     """Produces numbered inputs over a few keys at a steady rate in a background thread.
 
-    With `peek_every=n`, every n-th input is a read-only "peek" input (not in `sent`).
+    With `peek_every=n`, every n-th input is a read-only "peek" input (not in `sent`); with
+    `poison_every=n`, every n-th input makes the processor raise (in `poisoned`, not in `sent`).
     """
 
     def __init__(
-        self, bootstrap: str, topic: str, total: int, rate: float, keys: int, peek_every: int = 0
+        self,
+        bootstrap: str,
+        topic: str,
+        total: int,
+        rate: float,
+        keys: int,
+        peek_every: int = 0,
+        poison_every: int = 0,
     ) -> None:
         self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
         self._topic = topic
@@ -135,7 +143,9 @@ class Feeder:
         self._rate = rate
         self._keys = keys
         self._peek_every = peek_every
+        self._poison_every = poison_every
         self.sent: Multiset[str] = Multiset()
+        self.poisoned: list[str] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._first = 0
 
@@ -149,6 +159,9 @@ class Feeder:
             key = f"k{i % self._keys}"
             if self._peek_every and i % self._peek_every == 0:
                 self._producer.produce(self._topic, f"peek{i}".encode(), key.encode())
+            elif self._poison_every and i % self._poison_every == 0:
+                self._producer.produce(self._topic, f"poison{i}".encode(), key.encode())
+                self.poisoned.append(f"poison{i}")
             else:
                 self._producer.produce(self._topic, f"i{i}".encode(), key.encode())
                 self.sent[key] += 1

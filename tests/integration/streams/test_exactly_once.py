@@ -198,3 +198,31 @@ def test_inputs_that_produce_nothing_commit_without_a_transaction_each(
     stats = proc.stats()
     assert stats["records"] == 60
     assert 1 <= stats["commits"] <= 8, stats
+
+
+@pytest.mark.timeout(180)
+def test_a_poison_input_is_rejected_alone_and_the_partition_moves_on(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    topics, app_id = _setup(kafka_bootstrap)
+    proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
+    # A burst, so that poison inputs share transactions with good ones.
+    feeder = Feeder(kafka_bootstrap, topics.input, total=600, rate=2000, keys=5, poison_every=7)
+    proc.start()
+    try:
+        feeder.start()
+        feeder.join(60)
+        expected = sum(feeder.sent.values()) + len(feeder.poisoned)
+        outputs = Outputs.read(kafka_bootstrap, topics.output, expected, timeout=90)
+        assert proc.proc is not None and proc.proc.poll() is None, "the processor stopped"
+    finally:
+        proc.stop()
+    rejected = sorted(i for _, i, _ in outputs.records if i.startswith("rejected-"))
+    assert rejected == sorted(f"rejected-{p}" for p in feeder.poisoned)
+    counted = Outputs(
+        [r for r in outputs.records if not r[1].startswith("rejected-")],
+        [v for v in outputs.values if not v.startswith("rejected-")],
+    )
+    # Counts stay 1..n per key: the poison inputs' emitted counts were rolled back.
+    counted.assert_exactly_once(feeder.sent)
+    assert proc.stats()["commits"] < expected, "the burst was not batched into transactions"

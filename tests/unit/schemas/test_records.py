@@ -17,6 +17,7 @@ TYPES = {
     schemas.REPLY: records.ReplyRecord,
     schemas.NAMESPACE: records.NamespaceRecord,
     schemas.CLUSTER_SETTINGS: records.ClusterSettingsRecord,
+    schemas.DEAD_LETTER: records.DeadLetterRecord,
 }
 
 

@@ -96,3 +96,19 @@ def test_closed_store_refuses_reads(store: Store) -> None:
     part.close()
     with pytest.raises(StoreClosedError):
         part.get(b"k")
+
+
+def test_rollback_to_a_savepoint_undoes_only_later_changes() -> None:
+    store = MemoryStore().open_partition(0)
+    store.write({b"a": b"stored", b"b": b"stored"}, 1)
+    txn = StateTransaction(store)
+    txn.put(b"a", b"first")
+    savepoint = txn.savepoint()
+    txn.put(b"a", b"second")
+    txn.delete(b"b")
+    txn.put(b"c", b"new")
+    txn.rollback_to(savepoint)
+    assert (txn.get(b"a"), txn.get(b"b"), txn.get(b"c")) == (b"first", b"stored", None)
+    assert dict(txn.items(b"")) == {b"a": b"first", b"b": b"stored"}
+    txn.rollback_to(0)
+    assert not txn.dirty and txn.get(b"a") == b"stored"
