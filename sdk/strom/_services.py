@@ -19,6 +19,21 @@ from strom._devserver.ports import check_ports_free, free_port
 from strom._devserver.process import stop_first_on_exit, stop_tree
 
 _READY_TIMEOUT_S = 120.0
+RESTART_BACKOFF_MAX_S = 30.0
+"""The longest wait before a crashed service is started again."""
+RESTART_RESET_S = 60.0
+"""A service that ran this long after a restart gets the shortest backoff again."""
+
+
+@dataclass
+class _Restart:
+    """Restart bookkeeping of one service: attempt number, when to start it, when it started."""
+
+    attempt: int
+    at: float | None
+    started: float
+
+
 _STOP_TIMEOUT_S = 20.0
 
 
@@ -31,6 +46,7 @@ class ServiceSet:
     log_dir: Path
     http_port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _restarts: dict[str, _Restart] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -142,6 +158,36 @@ class ServiceSet:
                     f"Strom's {name} service exited with code {popen.returncode}; "
                     f"its log is {log}:\n{tail}"
                 )
+
+    def restart_exited(self, now: float | None = None) -> list[str]:
+        """Restarts services that exited, each with exponential backoff; says what it did.
+
+        A service that exits waits 1 s, then 2, 4, ... up to `RESTART_BACKOFF_MAX_S` before it
+        is started again; one that then runs for `RESTART_RESET_S` starts over at 1 s.
+
+        Returns:
+            One line per exit noticed and per restart, for the operator.
+        """
+        now = time.monotonic() if now is None else now
+        said = []
+        for name, popen in list(self.processes.items()):
+            if popen.poll() is None:
+                continue
+            restart = self._restarts.get(name)
+            if restart is None or restart.at is None:
+                ran = now - (restart.started if restart else 0.0)
+                attempt = 1 if restart is None or ran >= RESTART_RESET_S else restart.attempt + 1
+                delay = min(RESTART_BACKOFF_MAX_S, 2.0 ** (attempt - 1))
+                self._restarts[name] = _Restart(attempt, now + delay, now)
+                said.append(
+                    f"Strom's {name} service exited with code {popen.returncode}; restarting "
+                    f"it in {delay:.0f}s (attempt {attempt}; log {self.log_dir / f'{name}.log'})"
+                )
+            elif now >= restart.at:
+                self.respawn(name)
+                self._restarts[name] = _Restart(restart.attempt, None, now)
+                said.append(f"Strom's {name} service restarted")
+        return said
 
     def stop(self) -> None:
         """Stops every service, frontend first; idempotent."""

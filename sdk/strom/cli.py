@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import logging
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -14,11 +13,10 @@ from pathlib import Path
 from types import FrameType
 
 from strom._devserver import DevCluster, DevServerError, default_data_dir
-from strom._devserver.process import stop_tree
 from strom._devserver.services import start_services
+from strom._services import ServiceSet
 
 READY_BANNER = "Strom dev server is ready."
-_SERVICE_STOP_TIMEOUT_S = 20.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
             "logs in DIR/logs), and print where to connect. The first run "
             "downloads Kafka and Elasticsearch from Maven Central (needs Java 17+ and Maven) "
             "into $STROM_HOME or ~/.cache/strom; later runs reuse the download and the data. "
-            "Runs until Ctrl-C or SIGTERM, then stops every process it started."
+            "A service that crashes is started again with backoff (1 s doubling up to 30 s); Kafka "
+            "or Elasticsearch exiting ends the run. Runs until Ctrl-C or SIGTERM, then stops "
+            "every process it started."
         ),
     )
     start_dev.add_argument(
@@ -104,21 +104,13 @@ def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[ob
     return "\n".join(lines)
 
 
-def _stop_services(services: Sequence[subprocess.Popen[bytes]]) -> None:
-    for popen in reversed(services):
-        stop_tree(popen, _SERVICE_STOP_TIMEOUT_S, f"service {popen.args!r}")
-
-
-def _dead(cluster: DevCluster, services: Sequence[subprocess.Popen[bytes]]) -> str | None:
+def _dead(cluster: DevCluster) -> str | None:
     for node in (cluster.kafka, cluster.elasticsearch):
         if node.process is not None and node.process.poll() is not None:
             return (
                 f"{node.process.name} exited unexpectedly (code {node.process.poll()}); "
                 f"its log is {node.log_path}:\n{node.process.log_tail()}"
             )
-    for popen in services:
-        if popen.poll() is not None:
-            return f"service {popen.args!r} exited unexpectedly (code {popen.returncode})"
     return None
 
 
@@ -128,21 +120,25 @@ def start_dev(args: argparse.Namespace) -> int:
     cluster = DevCluster(
         data_dir, kafka_port=args.kafka_port, es_port=args.es_port, fresh=args.fresh
     )
-    services: list[subprocess.Popen[bytes]] = []
+    services: ServiceSet | None = None
     failure: str | None = None
     try:
         cluster.start()
         services = start_services(cluster, args)
-        print(_banner(cluster, args, services), flush=True)
+        print(_banner(cluster, args, list(services.processes)), flush=True)
         while failure is None:
             time.sleep(0.5)
-            failure = _dead(cluster, services)
+            failure = _dead(cluster)
+            # A crashed service comes back, with backoff; Kafka or Elasticsearch dying is fatal.
+            for line in services.restart_exited():
+                print(f"strom: {line}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("Stopping...", file=sys.stderr, flush=True)
     finally:
         # A second Ctrl-C must not abandon the shutdown halfway; stopping is bounded anyway.
         with _signals(signal.SIG_IGN):
-            _stop_services(services)
+            if services is not None:
+                services.stop()
             cluster.stop()
     if failure is not None:
         print(f"strom: {failure}", file=sys.stderr)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
+from typing import TYPE_CHECKING
 
 from strom._devserver.cluster import DevCluster
 
+if TYPE_CHECKING:
+    from strom._services import ServiceSet
 
-def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
-    """Starts Strom's services against `cluster` and returns their processes.
+
+def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
+    """Starts Strom's services against `cluster` and returns them.
 
     Contracts:
     - Each process is started with `start_new_session=True`; the caller stops them
@@ -18,10 +21,10 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subpro
     - It returns only once the frontend accepts connections on `args.port`, or raises
       `DevServerError` with the failing service's log tail.
     """
-    from strom._services import ServiceSet
-
     if args.fresh:  # the shards' RocksDB stores belong to the wiped Kafka's history
         shutil.rmtree(cluster.data_dir / "history-state", ignore_errors=True)
+    from strom._services import ServiceSet
+
     services = ServiceSet.start(
         cluster.kafka_bootstrap,
         cluster.es_url,
@@ -29,4 +32,4 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> list[subpro
         port=args.port,
         http_port=args.http_port,
     )
-    return list(services.processes.values())
+    return services

@@ -38,6 +38,18 @@ def processes_mentioning(path: Path) -> list[int]:
     return found
 
 
+def _history_processes(path: Path) -> list[int]:
+    """Pids of the history processor processes started with a state folder under `path`."""
+    found = []
+    for pid in processes_mentioning(path):
+        try:
+            if b"history_processor" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue  # it exited in between
+    return found
+
+
 def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
@@ -195,6 +207,16 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert "SERVING" in health.stdout
         with Elasticsearch(f"http://127.0.0.1:{es_port}") as client:
             assert client.cluster.health()["status"] in ("green", "yellow")
+        if stop_signal == signal.SIGTERM:
+            # A crashed service is started again (once is enough to check, in one of the runs).
+            (history,) = _history_processes(tmp_path)
+            os.kill(history, signal.SIGKILL)
+            eventually(lambda: any("history service restarted" in ln for ln in stderr), 60)
+            assert any(
+                "history service exited with code -9; restarting it in 1s" in ln for ln in stderr
+            )
+            (restarted,) = eventually(lambda: _history_processes(tmp_path) or None, 30)
+            assert restarted != history
 
         cli.send_signal(stop_signal)
         assert cli.wait(timeout=120) == 0
