@@ -16,6 +16,7 @@ from types import FrameType
 from strom._devserver import DevCluster, DevServerError, default_data_dir
 from strom._devserver.process import stop_tree
 from strom._devserver.services import start_services
+from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 
 READY_BANNER = "Strom dev server is ready."
 _SERVICE_STOP_TIMEOUT_S = 20.0
@@ -39,9 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Start a real single-node Apache Kafka broker (KRaft) and a real Elasticsearch node "
             "on 127.0.0.1, then Strom's services on top of them (history processor, matching "
             "processor, visibility indexer and the Temporal frontend, each its own process, "
-            "logs in DIR/logs), and print where to connect. The first run "
-            "downloads Kafka and Elasticsearch from Maven Central (needs Java 17+ and Maven) "
-            "into $STROM_HOME or ~/.cache/strom; later runs reuse the download and the data. "
+            "logs in DIR/logs), then Temporal's Web UI pointed at the frontend, and print where "
+            "to connect. The first run downloads Kafka and Elasticsearch from Maven Central "
+            "(needs Java 17+ and Maven) and builds the Web UI from its Go module (needs Go; "
+            "without it the UI is skipped with a warning) into $STROM_HOME or ~/.cache/strom; "
+            "later runs reuse the download and the data. "
             "Runs until Ctrl-C or SIGTERM, then stops every process it started."
         ),
     )
@@ -77,13 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port of Strom's Temporal gRPC frontend (default: %(default)s)",
     )
+    start_dev.add_argument(
+        "--ui-port",
+        type=int,
+        default=DEFAULT_UI_PORT,
+        metavar="PORT",
+        help="port of the Temporal Web UI (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--headless", action="store_true", help="do not start the Temporal Web UI"
+    )
     return parser
 
 
-def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[object]) -> str:
+def _banner(
+    cluster: DevCluster,
+    args: argparse.Namespace,
+    services: Sequence[object],
+    ui: WebUi | None = None,
+) -> str:
     lines = [READY_BANNER]
     if services:
         lines.append(f"  Temporal frontend:  127.0.0.1:{args.port}")
+    if ui is not None:
+        lines.append(f"  Temporal Web UI:    {ui.url}")
     lines += [
         f"  Kafka bootstrap:    {cluster.kafka_bootstrap}",
         f"  Elasticsearch URL:  {cluster.es_url}",
@@ -100,9 +120,11 @@ def _stop_services(services: Sequence[subprocess.Popen[bytes]]) -> None:
         stop_tree(popen, _SERVICE_STOP_TIMEOUT_S, f"service {popen.args!r}")
 
 
-def _dead(cluster: DevCluster, services: Sequence[subprocess.Popen[bytes]]) -> str | None:
-    for node in (cluster.kafka, cluster.elasticsearch):
-        if node.process is not None and node.process.poll() is not None:
+def _dead(
+    cluster: DevCluster, services: Sequence[subprocess.Popen[bytes]], ui: WebUi | None = None
+) -> str | None:
+    for node in (cluster.kafka, cluster.elasticsearch, ui):
+        if node is not None and node.process is not None and node.process.poll() is not None:
             return (
                 f"{node.process.name} exited unexpectedly (code {node.process.poll()}); "
                 f"its log is {node.log_path}:\n{node.process.log_tail()}"
@@ -120,19 +142,24 @@ def start_dev(args: argparse.Namespace) -> int:
         data_dir, kafka_port=args.kafka_port, es_port=args.es_port, fresh=args.fresh
     )
     services: list[subprocess.Popen[bytes]] = []
+    ui: WebUi | None = None
     failure: str | None = None
     try:
         cluster.start()
         services = start_services(cluster, args)
-        print(_banner(cluster, args, services), flush=True)
+        if not args.headless:
+            ui = start_web_ui(cluster.data_dir, f"127.0.0.1:{args.port}", args.ui_port)
+        print(_banner(cluster, args, services, ui), flush=True)
         while failure is None:
             time.sleep(0.5)
-            failure = _dead(cluster, services)
+            failure = _dead(cluster, services, ui)
     except KeyboardInterrupt:
         print("Stopping...", file=sys.stderr, flush=True)
     finally:
         # A second Ctrl-C must not abandon the shutdown halfway; stopping is bounded anyway.
         with _signals(signal.SIG_IGN):
+            if ui is not None:
+                ui.stop()
             _stop_services(services)
             cluster.stop()
     if failure is not None:
