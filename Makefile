@@ -3,7 +3,7 @@ PYTHON ?= python3
 STAMP := .strom/installed.stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install start test test-unit lint typecheck bench clean
+.PHONY: help install start test test-tools test-unit lint typecheck bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,8 +17,11 @@ install: $(STAMP)  ## Install Strom and its development tools (pip, editable)
 start: $(STAMP)  ## Start Strom: Kafka, Elasticsearch and every service; prints where to connect
 	strom server start-dev
 
-test: $(STAMP)  ## Run the whole test suite (starts its own Kafka and Elasticsearch)
+test: $(STAMP) test-tools  ## Run the whole test suite (starts its own Kafka and Elasticsearch)
 	env -u PYTHONDONTWRITEBYTECODE $(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-tools:  ## Install the system tools the tests need (Debian's chromium), once
+	@bash scripts/ensure-test-tools.sh
 
 test-unit: $(STAMP)  ## Run only the tests that need no broker
 	env -u PYTHONDONTWRITEBYTECODE $(PYTHON) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)

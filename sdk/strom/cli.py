@@ -14,6 +14,7 @@ from types import FrameType
 
 from strom._devserver import DevCluster, DevServerError, default_data_dir
 from strom._devserver.services import start_services
+from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 from strom._services import ServiceSet
 
 READY_BANNER = "Strom dev server is ready."
@@ -37,12 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
             "Start a real single-node Apache Kafka broker (KRaft) and a real Elasticsearch node "
             "on 127.0.0.1, then Strom's services on top of them (history processor, matching "
             "processor, visibility indexer and the Temporal frontend, each its own process, "
-            "logs in DIR/logs), and print where to connect. The first run "
-            "downloads Kafka and Elasticsearch from Maven Central (needs Java 17+ and Maven) "
-            "into $STROM_HOME or ~/.cache/strom; later runs reuse the download and the data. "
-            "A service that crashes is started again with backoff (1 s doubling up to 30 s); Kafka "
-            "or Elasticsearch exiting ends the run. Runs until Ctrl-C or SIGTERM, then stops "
-            "every process it started."
+            "logs in DIR/logs), then Temporal's Web UI pointed at the frontend, and print where "
+            "to connect. The first run downloads Kafka and Elasticsearch from Maven Central "
+            "(needs Java 17+ and Maven) and builds the Web UI from its Go module (needs Go; "
+            "without it the UI is skipped with a warning) into $STROM_HOME or ~/.cache/strom; "
+            "later runs reuse the download and the data. A service that crashes is started "
+            "again with backoff (1 s doubling up to 30 s); Kafka, Elasticsearch or the UI "
+            "exiting ends the run. Runs until Ctrl-C or SIGTERM, then stops every process it "
+            "started."
         ),
     )
     start_dev.add_argument(
@@ -84,15 +87,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port of Temporal's HTTP API (default: %(default)s); 0 turns it off",
     )
+    start_dev.add_argument(
+        "--ui-port",
+        type=int,
+        default=DEFAULT_UI_PORT,
+        metavar="PORT",
+        help="port of the Temporal Web UI (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--headless", action="store_true", help="do not start the Temporal Web UI"
+    )
     return parser
 
 
-def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[object]) -> str:
+def _banner(
+    cluster: DevCluster,
+    args: argparse.Namespace,
+    services: Sequence[object],
+    ui: WebUi | None = None,
+) -> str:
     lines = [READY_BANNER]
     if services:
         lines.append(f"  Temporal frontend:  127.0.0.1:{args.port}")
         if args.http_port:
             lines.append(f"  HTTP API:           http://127.0.0.1:{args.http_port}/api/v1")
+    if ui is not None:
+        lines.append(f"  Temporal Web UI:    {ui.url}")
     lines += [
         f"  Kafka bootstrap:    {cluster.kafka_bootstrap}",
         f"  Elasticsearch URL:  {cluster.es_url}",
@@ -104,9 +124,9 @@ def _banner(cluster: DevCluster, args: argparse.Namespace, services: Sequence[ob
     return "\n".join(lines)
 
 
-def _dead(cluster: DevCluster) -> str | None:
-    for node in (cluster.kafka, cluster.elasticsearch):
-        if node.process is not None and node.process.poll() is not None:
+def _dead(cluster: DevCluster, ui: WebUi | None = None) -> str | None:
+    for node in (cluster.kafka, cluster.elasticsearch, ui):
+        if node is not None and node.process is not None and node.process.poll() is not None:
             return (
                 f"{node.process.name} exited unexpectedly (code {node.process.poll()}); "
                 f"its log is {node.log_path}:\n{node.process.log_tail()}"
@@ -121,14 +141,17 @@ def start_dev(args: argparse.Namespace) -> int:
         data_dir, kafka_port=args.kafka_port, es_port=args.es_port, fresh=args.fresh
     )
     services: ServiceSet | None = None
+    ui: WebUi | None = None
     failure: str | None = None
     try:
         cluster.start()
         services = start_services(cluster, args)
-        print(_banner(cluster, args, list(services.processes)), flush=True)
+        if not args.headless:
+            ui = start_web_ui(cluster.data_dir, f"127.0.0.1:{args.port}", args.ui_port)
+        print(_banner(cluster, args, list(services.processes), ui), flush=True)
         while failure is None:
             time.sleep(0.5)
-            failure = _dead(cluster)
+            failure = _dead(cluster, ui)
             # A crashed service comes back, with backoff; Kafka or Elasticsearch dying is fatal.
             for line in services.restart_exited():
                 print(f"strom: {line}", file=sys.stderr, flush=True)
@@ -137,6 +160,8 @@ def start_dev(args: argparse.Namespace) -> int:
     finally:
         # A second Ctrl-C must not abandon the shutdown halfway; stopping is bounded anyway.
         with _signals(signal.SIG_IGN):
+            if ui is not None:
+                ui.stop()
             if services is not None:
                 services.stop()
             cluster.stop()

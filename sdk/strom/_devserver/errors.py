@@ -19,8 +19,12 @@ class MavenNotFoundError(DevServerError):
     """The `mvn` command needed to fetch the jars is not installed."""
 
 
+class GoNotFoundError(DevServerError):
+    """The `go` command needed to build the Temporal Web UI once is not installed."""
+
+
 class FetchFailedError(DevServerError):
-    """Maven (or unpacking its download) failed; the cache was left untouched."""
+    """Maven or Go (or unpacking a download) failed; the cache was left untouched."""
 
 
 class KafkaFormatError(DevServerError):

@@ -19,7 +19,10 @@ from elasticsearch import Elasticsearch
 
 from helpers import eventually, unique_name
 from strom._devserver import KafkaNode, free_port
+from strom._devserver.errors import GoNotFoundError
+from strom._devserver.paths import is_complete
 from strom._devserver.ports import port_is_free
+from strom._devserver.webui import find_go, ui_server_home
 from strom.cli import READY_BANNER
 
 
@@ -137,6 +140,14 @@ def test_a_kafka_node_keeps_its_data_across_restarts_unless_fresh(tmp_path: Path
     assert processes_mentioning(tmp_path) == []
 
 
+def ui_expected() -> bool:
+    """Tells whether start-dev can run the Web UI here: built already, or Go to build it."""
+    try:
+        return is_complete(ui_server_home()) or bool(find_go())
+    except GoNotFoundError:
+        return False
+
+
 def free_port_and(offset: int) -> int:
     """Returns a free port p such that p + offset is free too."""
 
@@ -154,7 +165,7 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
 ) -> None:
     # start-dev puts the controller on the Kafka port + 1, the transport on the ES port + 100.
     kafka_port, es_port = free_port(count=2), free_port_and(100)
-    frontend_port, http_port = free_port(), free_port()
+    frontend_port, http_port, ui_port = free_port(), free_port(), free_port()
     argv = [sys.executable, "-m", "strom.cli", "server", "start-dev", "--fresh"]
     argv += [
         "--data-dir",
@@ -167,6 +178,8 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         str(frontend_port),
         "--http-port",
         str(http_port),
+        "--ui-port",
+        str(ui_port),
     ]
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
@@ -217,6 +230,15 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
             )
             (restarted,) = eventually(lambda: _history_processes(tmp_path) or None, 30)
             assert restarted != history
+        if ui_expected():  # the Web UI, its API answered by Strom's frontend
+            assert f"Temporal Web UI:    http://127.0.0.1:{ui_port}" in text
+            url = f"http://127.0.0.1:{ui_port}/api/v1/namespaces"
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                names = [ns["namespaceInfo"]["name"] for ns in json.load(answer)["namespaces"]]
+            assert "default" in names
+        else:
+            assert "Temporal Web UI" not in text
+            assert eventually(lambda: "without the Temporal Web UI" in "".join(stderr))
 
         cli.send_signal(stop_signal)
         assert cli.wait(timeout=120) == 0
