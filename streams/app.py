@@ -161,6 +161,7 @@ class StreamApp:
 
     def _run_once(self) -> None:
         self.transactions.poll_acks()
+        self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
         records = self._poll()
         for record in records:
             self._process(record)

@@ -38,6 +38,8 @@ class StreamsConfig:
             state ride along with the next transaction; without one, they are committed
             on their own after this long.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over time.
+        restore_batch_records: Changelog records folded per loop round while a partition
+            is restored (between rounds the instance serves its other partitions).
         state_format: The processor's key layout; a local store written with another layout
             is destroyed and rebuilt from the changelog on assignment ("" = no check).
         extra_consumer: Additional librdkafka consumer settings.
@@ -59,6 +61,7 @@ class StreamsConfig:
     transactional_producers: int = 2
     offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
+    restore_batch_records: int = 5_000
     state_format: str = ""
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)

@@ -1,9 +1,16 @@
 """The life cycle of the input partitions an instance owns: restore on assignment, release.
 
 A partition is assigned, restored from its changelog (or rebuilt when the local store is ahead
-of a changelog that was recreated), owned, and finally revoked (a graceful hand-over: the open
-transaction commits first) or lost (the generation is gone: it aborts). `StreamApp` wires these
-callbacks into its consumer; the commit protocol itself lives in `streams.commit`.
+of a changelog that was recreated, or holds another key layout), owned, and finally revoked (a
+graceful hand-over: the open transaction commits first) or lost (the generation is gone: it
+aborts). `StreamApp` wires these callbacks into its consumer; the commit protocol itself lives
+in `streams.commit`.
+
+Restores run outside the rebalance callback: the callback only opens the store, assigns the
+input partition paused and begins the restore; `restore_step`, called from the processing loop,
+folds the changelog a batch at a time while the instance keeps serving its other partitions.
+When the changelog is folded, the input partition is rewound to its committed position and
+resumed. A large shard therefore never holds up a rebalance or its neighbours.
 """
 
 from __future__ import annotations
@@ -48,29 +55,66 @@ class Partitions:
         self._transactions = transactions
         self._apply = apply
         self.stores: dict[int, PartitionStore] = {}
+        self._restoring: dict[int, PartitionStore] = {}
+        self._inputs: dict[int, list[TopicPartition]] = {}
         self.restored_records = 0
         self.on_changed: Callable[[set[int]], None] | None = None
 
     @property
     def owned(self) -> set[int]:
-        """Partition numbers this instance currently owns."""
+        """Partition numbers this instance currently owns and serves (restored)."""
         return set(self.stores)
 
+    @property
+    def restoring(self) -> set[int]:
+        """Partitions assigned but still being restored (their inputs are paused)."""
+        return set(self._restoring)
+
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Restores the newly assigned partitions, then starts consuming them."""
+        """Assigns the new partitions paused and begins their restores."""
         # Committed offsets are fetched with require_stable (read_committed), so this waits
         # until a fenced owner's pending transaction has ended; only then is the changelog
         # complete up to the inputs those offsets cover, and restore may begin.
         committed = consumer.committed(partitions, timeout=TIMEOUT_S * 2)
-        for number in sorted({tp.partition for tp in partitions}):
-            if number not in self.stores:
-                self.stores[number] = self._restore(number)
         for tp in committed:
             key = (tp.topic, tp.partition)
             self._transactions.committed[key] = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             tp.offset = self._transactions.committed[key]
         consumer.assign(committed)
+        waiting = []
+        for number in sorted({tp.partition for tp in partitions}):
+            if number in self.stores or number in self._restoring:
+                continue
+            self._inputs[number] = [tp for tp in committed if tp.partition == number]
+            waiting += self._inputs[number]
+            self._restoring[number] = self._open(number)
+            self._restorer.begin(self._restoring[number])
+        if waiting:
+            consumer.pause(waiting)
         self._notify()
+
+    def restore_step(self, consumer: Consumer, max_records: int) -> None:
+        """Folds the next batch of the restoring partitions; resumes the ones that are done."""
+        if not self._restoring:
+            return
+        for result in self._restorer.step(self._apply_record, max_records):
+            store = self._restoring.pop(result.partition)
+            self.stores[result.partition] = store
+            self.restored_records += result.records
+            # Records fetched while paused may have been dropped: start again at the commit.
+            inputs = self._inputs.pop(result.partition, [])
+            for tp in inputs:
+                offset = self._transactions.committed.get((tp.topic, tp.partition), tp.offset)
+                consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            consumer.resume(inputs)
+            log.info(
+                "partition %d restored: %d records after offset %d in %.2fs",
+                result.partition,
+                result.records,
+                result.start_offset,
+                result.seconds,
+            )
+            self._notify()
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """A graceful hand-over: the generation is still valid, so the open work commits."""
@@ -86,11 +130,15 @@ class Partitions:
 
     def close(self) -> None:
         """Closes every store (the partitions are no longer consumed)."""
+        for number in list(self._restoring):
+            self._restorer.cancel(number)
+            self._restoring.pop(number).close()
         for store in self.stores.values():
             store.close()
         self.stores = {}
 
-    def _restore(self, number: int) -> PartitionStore:
+    def _open(self, number: int) -> PartitionStore:
+        """The partition's store, rebuilt first if it cannot be restored as it is."""
         store = self._store.open_partition(number)
         if self._restorer.is_ahead(store):
             log.warning("partition %d: local state is ahead of its changelog; rebuilding", number)
@@ -103,15 +151,6 @@ class Partitions:
             store = self._rebuild(store)
         if self._format and store.get(STATE_FORMAT_KEY) != self._format:
             store.write({STATE_FORMAT_KEY: self._format}, store.applied_offset())
-        result = self._restorer.restore(store, self._apply_record, timeout=TIMEOUT_S * 4)
-        self.restored_records += result.records
-        log.info(
-            "partition %d restored: %d records after offset %d in %.2fs",
-            number,
-            result.records,
-            result.start_offset,
-            result.seconds,
-        )
         return store
 
     def _rebuild(self, store: PartitionStore) -> PartitionStore:
@@ -128,6 +167,10 @@ class Partitions:
             store = self.stores.pop(number, None)
             if store is not None:
                 store.close()
+            if number in self._restoring:
+                self._restorer.cancel(number)
+                self._restoring.pop(number).close()
+                self._inputs.pop(number, None)
         self._transactions.forget(partitions)
         self._notify()
 

@@ -30,17 +30,37 @@ def _offset(msg: Message) -> int:
     return offset
 
 
+@dataclass
+class _Job:
+    """One partition being restored: its store, the open batch and how far it got."""
+
+    store: PartitionStore
+    began: float
+    start_offset: int
+    txn: StateTransaction
+    count: int = 0
+    last: int = NO_OFFSET
+
+
 class Restorer:
     """Replays changelog partitions into their stores with one group-less consumer.
 
     Reads `read_committed` up to the partition's end (the last stable offset), so records of
-    aborted or still-open transactions are never folded.
+    aborted or still-open transactions are never folded. Restores go in steps (`begin`, then
+    `step` until the partition is done), so that the caller keeps serving its other
+    partitions meanwhile; `restore` does one partition to the end at once.
     """
 
     def __init__(self, settings: dict, topic: str, batch_records: int = 2000) -> None:
         self._consumer = Consumer(settings)
         self._topic = topic
         self._batch_records = batch_records
+        self._jobs: dict[int, _Job] = {}
+
+    @property
+    def restoring(self) -> set[int]:
+        """Partitions begun and not finished or cancelled."""
+        return set(self._jobs)
 
     def is_ahead(self, store: PartitionStore) -> bool:
         """True when the store claims offsets the changelog does not have.
@@ -55,44 +75,80 @@ class Restorer:
         _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
         return applied >= high
 
+    def begin(self, store: PartitionStore) -> None:
+        """Starts restoring `store` from the offset after the one it has folded."""
+        applied = store.applied_offset()
+        start = OFFSET_BEGINNING if applied == NO_OFFSET else applied + 1
+        self._jobs[store.partition] = _Job(
+            store, time.monotonic(), applied, StateTransaction(store)
+        )
+        self._consumer.incremental_assign([TopicPartition(self._topic, store.partition, start)])
+
+    def cancel(self, partition: int) -> None:
+        """Stops restoring `partition` (revoked meanwhile); what was flushed stays."""
+        job = self._jobs.pop(partition, None)
+        if job is not None:
+            job.txn.discard()
+            self._consumer.incremental_unassign([TopicPartition(self._topic, partition)])
+
+    def step(self, apply: ApplyFn, max_records: int, wait_s: float = 0.0) -> list[RestoreResult]:
+        """Folds up to `max_records` records of the partitions being restored.
+
+        Returns:
+            The partitions that reached the end of their changelog in this step.
+
+        Raises:
+            RestoreError: The changelog could not be read.
+        """
+        if not self._jobs:
+            return []
+        finished: list[RestoreResult] = []
+        for msg in self._consumer.consume(max_records, wait_s):
+            partition = msg.partition()
+            job = self._jobs.get(partition) if partition is not None else None
+            if job is None:
+                continue  # cancelled in the meantime
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    finished.append(self._finish(job))
+                    continue
+                raise RestoreError(f"restoring {self._topic}[{partition}]: {err}")
+            apply(job.txn, msg)
+            job.count += 1
+            job.last = _offset(msg)
+            if job.count % self._batch_records == 0:
+                job.txn.flush(job.last)
+                job.txn = StateTransaction(job.store)
+        return finished
+
+    def _finish(self, job: _Job) -> RestoreResult:
+        job.txn.flush(job.last if job.count else job.store.applied_offset())
+        partition = job.store.partition
+        del self._jobs[partition]
+        self._consumer.incremental_unassign([TopicPartition(self._topic, partition)])
+        return RestoreResult(partition, job.start_offset, job.count, time.monotonic() - job.began)
+
     def restore(self, store: PartitionStore, apply: ApplyFn, timeout: float) -> RestoreResult:
-        """Folds every committed changelog record after the store's applied offset.
+        """Folds every committed changelog record after the store's applied offset, at once.
 
         Raises:
             RestoreError: The end of the partition was not reached within `timeout`.
         """
         began = time.monotonic()
-        applied = store.applied_offset()
-        start = OFFSET_BEGINNING if applied == NO_OFFSET else applied + 1
-        self._consumer.assign([TopicPartition(self._topic, store.partition, start)])
-        txn = StateTransaction(store)
-        count = 0
-        last = applied
-        try:
-            while True:
-                if time.monotonic() - began > timeout:
-                    raise RestoreError(
-                        f"restoring {self._topic}[{store.partition}] did not reach the end "
-                        f"within {timeout:.0f}s ({count} records folded)"
-                    )
-                msg = self._consumer.poll(0.2)
-                if msg is None:
-                    continue
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        break
-                    raise RestoreError(f"restoring {self._topic}[{store.partition}]: {err}")
-                apply(txn, msg)
-                count += 1
-                last = _offset(msg)
-                if count % self._batch_records == 0:
-                    txn.flush(last)
-                    txn = StateTransaction(store)
-            txn.flush(last)
-        finally:
-            self._consumer.unassign()
-        return RestoreResult(store.partition, applied, count, time.monotonic() - began)
+        self.begin(store)
+        while True:
+            for result in self.step(apply, self._batch_records, 0.2):
+                if result.partition == store.partition:
+                    return result
+            if time.monotonic() - began > timeout:
+                job = self._jobs.get(store.partition)
+                count = job.count if job else 0
+                self.cancel(store.partition)
+                raise RestoreError(
+                    f"restoring {self._topic}[{store.partition}] did not reach the end "
+                    f"within {timeout:.0f}s ({count} records folded)"
+                )
 
     def close(self) -> None:
         """Closes the consumer."""
