@@ -1,4 +1,4 @@
-"""The `strom` command line: `strom server start-dev` runs a local Strom for development."""
+"""The `strom` command line: `server start-dev`, and `topics`, `history`, `replay` from Kafka."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from strom._devserver import DevCluster, DevServerError, default_data_dir
 from strom._devserver.services import start_services
 from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 from strom._services import ServiceSet
+from strom._tools_cli import COMMANDS as KAFKA_COMMANDS
+from strom._tools_cli import add_commands as add_kafka_commands
+from strom._tools_cli import run as run_kafka_command
 
 READY_BANNER = "Strom dev server is ready."
 
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "server", help="run a Strom server", description="Run a Strom server."
     )
     server_commands = server.add_subparsers(dest="server_command", metavar="COMMAND", required=True)
+    add_kafka_commands(commands)
     start_dev = server_commands.add_parser(
         "start-dev",
         help="run Kafka, Elasticsearch and Strom locally in the foreground",
@@ -191,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # SIGTERM takes the same path as Ctrl-C: KeyboardInterrupt in the main thread.
         with _signals(signal.default_int_handler):
+            if args.command in KAFKA_COMMANDS:
+                return run_kafka_command(args)
             if args.command == "server" and args.server_command == "start-dev":
                 return start_dev(args)
     except DevServerError as exc:
