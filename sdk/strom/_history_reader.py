@@ -20,6 +20,7 @@ from temporalio.client import WorkflowHistory
 import schemas
 from schemas.placement import shard_for
 from schemas.records import EventBatchRecord
+from schemas.topics import Topology
 from strom._kafka_tools import (
     Cluster,
     HistoryNotFoundError,
@@ -95,7 +96,7 @@ def scan_partition(
     Raises:
         KafkaToolError: The partition cannot be read within the cluster's timeout.
     """
-    topic = f"{cluster.prefix}.history.events"
+    topic = Topology(cluster.prefix).events
     consumer = Consumer(
         client_config(
             cluster.bootstrap,
@@ -149,7 +150,7 @@ def _scan(
 def read_runs(cluster: Cluster, namespace: str, workflow_id: str) -> list[RunHistory]:
     """Every run of a workflow in the events topic, the one with the latest batch last."""
     partition = shard_for(
-        namespace, workflow_id, cluster.partitions[f"{cluster.prefix}.history.events"]
+        namespace, workflow_id, cluster.partitions[Topology(cluster.prefix).events]
     )
     runs: dict[str, RunHistory] = {}
     # Workflow ids may hold "/", so the key prefix only narrows; the batch's fields decide.
@@ -187,7 +188,7 @@ def read_history(
 
 def closed_runs(cluster: Cluster, namespace: str) -> Iterator[RunHistory]:
     """Every closed run of a namespace, shard by shard (a run never spans two shards)."""
-    shards = cluster.partitions[f"{cluster.prefix}.history.events"]
+    shards = cluster.partitions[Topology(cluster.prefix).events]
     for partition in range(shards):
         runs: dict[tuple[str, str], RunHistory] = {}
         for _key, batch in scan_partition(cluster, partition, f"{namespace}/".encode()):

@@ -1,4 +1,4 @@
-"""The Kafka-side commands of the `strom` CLI: `strom topics`, `strom history`, `strom replay`.
+"""The Kafka-side commands of the `strom` CLI: `strom topics`, `history`, `replay` and `dlq`.
 
 Each reads a cluster straight from Kafka (no Strom service has to run). Exit codes: 0 done,
 1 the work failed (Kafka unreachable, no such cluster or workflow, a replay failed), 2 bad
@@ -15,7 +15,7 @@ from typing import Any
 from schemas.topics import DEFAULT_PREFIX
 from strom._kafka_tools import DEFAULT_TIMEOUT_S, KafkaToolError
 
-COMMANDS = ("topics", "history", "replay")
+COMMANDS = ("topics", "history", "replay", "dlq")
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # where `strom server start-dev` runs Kafka
 
 
@@ -96,6 +96,35 @@ def add_commands(commands: Any) -> None:
     replay.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
+def add_dlq_command(commands: Any) -> None:
+    """Adds `dlq list` and `dlq replay` to the `strom` command's subparsers."""
+    dlq = commands.add_parser(
+        "dlq",
+        help="list dead letters, or put them back on their source topic",
+        description=(
+            "Inputs a Strom service could not process (an undecodable or unknown record, a "
+            "command whose fold failed, a poison timer) are kept on <prefix>.deadletter with "
+            "the reason. `list` shows them; `replay` produces the chosen ones again, byte for "
+            "byte, to the partition they came from, once their cause is fixed."
+        ),
+    )
+    actions = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="list the dead letters, oldest first")
+    _kafka_options(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    again = actions.add_parser("replay", help="put dead letters back on their source topic")
+    which = again.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--offset",
+        type=int,
+        action="append",
+        metavar="N",
+        help="the dead letter at offset N of the dead-letter topic (repeatable)",
+    )
+    which.add_argument("--all", action="store_true", help="every replayable dead letter")
+    _kafka_options(again)
+
+
 def _kafka_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap",
@@ -138,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             return commands.topics(args)
         if args.command == "history":
             return commands.history(args)
+        if args.command == "dlq":
+            return commands.dlq(args)
         return commands.replay(args)
     except commands.UsageError as exc:
         print(f"strom {args.command}: error: {exc}", file=sys.stderr)

@@ -16,6 +16,8 @@ from temporalio import workflow
 from temporalio.api.history.v1 import History
 from temporalio.runtime import Runtime, TelemetryConfig
 
+from schemas.topics import Topology
+from strom import _deadletters as deadletters
 from strom._formatting import format_history, format_layout
 from strom._history_reader import read_history
 from strom._kafka_tools import Cluster, describe_cluster
@@ -45,7 +47,30 @@ def history(args: argparse.Namespace) -> int:
     if args.json:
         print(json_format.MessageToJson(History(events=run.events)))
     else:
-        print(format_history(run, f"{args.prefix}.history.events"))
+        print(format_history(run, Topology(args.prefix).events))
+    return 0
+
+
+def dlq(args: argparse.Namespace) -> int:
+    """`strom dlq list` / `strom dlq replay`."""
+    cluster = Cluster.open(args.bootstrap, args.prefix, args.timeout)
+    letters = deadletters.read(cluster)
+    if args.dlq_command == "list":
+        if args.json:
+            print(json.dumps([letter.to_json() for letter in letters], indent=2))
+        else:
+            print(deadletters.format_letters(letters))
+        return 0
+    if args.all:
+        chosen = [letter for letter in letters if letter.replayable]
+    else:
+        by_offset = {letter.offset: letter for letter in letters}
+        unknown = [n for n in args.offset if n not in by_offset]
+        if unknown:
+            raise UsageError(f"no dead letter at offset {', '.join(map(str, unknown))}")
+        chosen = [by_offset[n] for n in args.offset]
+    count = deadletters.replay(cluster, chosen)
+    print(f"replayed {count} dead letter{'s' if count != 1 else ''}")
     return 0
 
 

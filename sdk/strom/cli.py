@@ -18,6 +18,7 @@ from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 from strom._services import ServiceSet
 from strom._tools_cli import COMMANDS as KAFKA_COMMANDS
 from strom._tools_cli import add_commands as add_kafka_commands
+from strom._tools_cli import add_dlq_command
 from strom._tools_cli import run as run_kafka_command
 
 READY_BANNER = "Strom dev server is ready."
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server_commands = server.add_subparsers(dest="server_command", metavar="COMMAND", required=True)
     add_kafka_commands(commands)
+    add_dlq_command(commands)
     start_dev = server_commands.add_parser(
         "start-dev",
         help="run Kafka, Elasticsearch and Strom locally in the foreground",
