@@ -80,12 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace) -> int:
-    """Serves until SIGTERM/SIGINT; returns the exit code."""
+    """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    died: list[str] = []
+
+    def on_death(name: str, error: BaseException) -> None:
+        # On the dying thread: stop serving (health NOT_SERVING) and exit non-zero.
+        died.append(name)  # list.append is atomic; the event is the loop's
+        loop.call_soon_threadsafe(done.set)
+
     topology = Topology.from_cluster(args.bootstrap, args.prefix)
     namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
+    namespaces.on_death = on_death
     await asyncio.to_thread(namespaces.start)
     await asyncio.to_thread(namespaces.ensure_default)
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
+    history.on_death = on_death
     history.start()
     matching = MatchingClient(
         MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
@@ -101,7 +112,6 @@ async def run(args: argparse.Namespace) -> int:
     server = await serve(config, history, matching, visibility, namespaces)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
     http_api, code = None, 0
-    done = asyncio.Event()
     if args.http_port and not args.no_http:
         try:
             http_api = await start_http_api(
@@ -113,10 +123,12 @@ async def run(args: argparse.Namespace) -> int:
             )
             code = 1
             done.set()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
     await done.wait()
+    if died:
+        logging.getLogger(__name__).critical("stopping: thread %s died", ", ".join(died))
+        code = 1
     await stop(server, config.shutdown_grace_s)  # also ends the HTTP API's long-polls
     if http_api is not None:
         await http_api.stop()

@@ -53,7 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     except (KafkaException, StreamsError) as exc:
         print(f"history_processor: cannot read the cluster's topics: {exc}", file=sys.stderr)
         return 1
+    died: list[str] = []
+    app: StreamApp | None = None
+
+    def on_death(name: str, error: BaseException) -> None:
+        died.append(name)
+        if app is not None:
+            app.stop()  # the loop ends after its transaction; the process exits non-zero
+
     namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
+    namespaces.on_death = on_death
     namespaces.start()
 
     def resolve_namespace_id(name: str) -> str:
@@ -82,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         namespaces.close()
+    if died:
+        print(f"history_processor: thread {', '.join(died)} died", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaException
@@ -61,10 +62,16 @@ def config_from_args(args: argparse.Namespace, topology: Topology) -> MatchingCo
     )
 
 
-async def run(args: argparse.Namespace) -> None:
-    """Runs the service until SIGINT or SIGTERM."""
+async def run(args: argparse.Namespace) -> int:
+    """Runs the service until SIGINT or SIGTERM, or a background thread dies; the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    died: list[str] = []
+
+    def on_death(name: str, error: BaseException) -> None:
+        died.append(name)  # list.append is atomic; the event is the loop's
+        loop.call_soon_threadsafe(stop.set)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
@@ -72,14 +79,20 @@ async def run(args: argparse.Namespace) -> None:
     except (KafkaException, StreamsError) as exc:
         raise SystemExit(f"matching_processor: cannot read the cluster's topics: {exc}") from exc
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
+    history.on_death = on_death
     history.start()
+    config = config_from_args(args, topology)
     try:
-        async with MatchingService(config_from_args(args, topology), history) as service:
+        async with MatchingService(config, history, on_death=on_death) as service:
             log.info("matching ready at %s (group %s)", service.address, service.config.group_id)
             await stop.wait()
             log.info("matching process stopping")
     finally:
         await asyncio.to_thread(history.close)
+    if died:
+        log.critical("stopped: thread %s died", ", ".join(died))
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -88,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run(args))
+    sys.exit(asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from streams.supervision import OnDeath, log_death, start_thread
+
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
@@ -77,6 +79,7 @@ class TaskConsumer:
         self._thread: threading.Thread | None = None
         self._consumer: Consumer | None = None
         self.assignment_changed = threading.Event()
+        self.on_death: OnDeath = log_death  # the service sets it to stop and exit non-zero
 
     @property
     def assigned(self) -> set[int]:
@@ -92,8 +95,7 @@ class TaskConsumer:
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
-        self._thread = threading.Thread(target=self._run, name="matching-consumer", daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._run, "matching-consumer", self.on_death)
 
     async def stop(self) -> None:
         """Commits the final watermarks, leaves the group and joins the thread."""
@@ -114,8 +116,6 @@ class TaskConsumer:
                     last_commit = time.monotonic()
                     self._commit(self._in_loop(self._watermarks))
             self._commit(self._in_loop(self._watermarks))
-        except Exception:
-            log.exception("matching consumer thread failed")
         finally:
             consumer.close()
 

@@ -34,6 +34,7 @@ from schemas.inbox import (
     RecordWorkflowTaskStarted,
 )
 from schemas.placement import topic_partition_for
+from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class MatchingService:
         history: Client for RecordWorkflowTaskStarted, e.g. a
             ``schemas.clients.history.HistoryClient``.
         clock: Epoch milliseconds; schedule-to-start expiry and start times use it.
+        on_death: Told when the consumer thread dies (the process then stops, non-zero).
     """
 
     def __init__(
@@ -59,8 +61,10 @@ class MatchingService:
         config: MatchingConfig,
         history: HistoryCaller,
         clock: Callable[[], int] = _wall_ms,
+        on_death: OnDeath = log_death,
     ) -> None:
         self.config = config
+        self._on_death = on_death
         self._history = history
         self._clock = clock
         self._dispatcher: Dispatcher | None = None
@@ -162,6 +166,7 @@ class MatchingService:
             watermarks=dispatcher.watermarks,
             commit_interval=self.config.commit_interval,
         )
+        self._consumer.on_death = self._on_death
         self._consumer.start()
         self._ticker = asyncio.create_task(self._tick(), name="matching-ticker")
 

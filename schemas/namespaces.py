@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.api.enums.v1 import NamespaceState
 
 from schemas.topics import Topology
+from streams.supervision import OnDeath, log_death, start_thread
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ class KafkaNamespaceRegistry(NamespaceTable):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._producer: Any = None
+        self.on_death: OnDeath = log_death  # services set it to stop serving and exit
 
     def start(self, timeout: float = 30.0) -> None:
         """Starts the reader and waits until it has read the topic to its end.
@@ -226,10 +228,9 @@ class KafkaNamespaceRegistry(NamespaceTable):
             }
         )
         consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
-        self._thread = threading.Thread(
-            target=self._run, args=(consumer,), name=f"namespaces-{self.topic}", daemon=True
+        self._thread = start_thread(
+            lambda: self._run(consumer), f"namespaces-{self.topic}", self.on_death
         )
-        self._thread.start()
         with self._progress:
             if not self._progress.wait_for(lambda: self._caught_up, timeout):
                 self.close()

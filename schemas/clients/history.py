@@ -19,6 +19,7 @@ import schemas
 from schemas import inbox
 from schemas.reply import Reply
 from schemas.topics import Topology
+from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class HistoryClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.on_death: OnDeath = log_death  # services set it to stop serving and exit
 
     def start(self) -> None:
         """Positions the reply reader at the end of its partition and starts its thread."""
@@ -94,10 +96,8 @@ class HistoryClient:
         high = self._end_offset(tp)
         self._consumer.assign([TopicPartition(tp.topic, tp.partition, high)])
         for target in (self._read_replies, self._serve_deliveries):
-            thread = threading.Thread(target=target, name=f"history-client-{target.__name__}")
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
+            name = f"history-client-{target.__name__}"
+            self._threads.append(start_thread(target, name, self.on_death))
 
     def _end_offset(self, tp: TopicPartition) -> int:
         # Right after the topics were created the partition may have no leader yet.
@@ -196,7 +196,12 @@ class HistoryClient:
             value = msg.value()
             if value is None:
                 continue
-            decoded = schemas.decode(value, schemas.REPLY)
+            try:
+                decoded = schemas.decode(value, schemas.REPLY)
+            except schemas.SchemaError as exc:
+                # Not an answer this client can read: its caller times out and retries.
+                log.error("undecodable reply at offset %s skipped: %s", msg.offset(), exc)
+                continue
             reply = Reply.from_record(decoded)  # type: ignore[arg-type]
             assert self._loop is not None
             self._loop.call_soon_threadsafe(self._resolve, decoded["command_id"], reply)
