@@ -10,7 +10,7 @@ class FrontendConfig:
     """How the frontend listens, limits and waits.
 
     Attributes:
-        host: Interface to bind.
+        host: Interface to bind; loopback unless told otherwise (0.0.0.0 for all).
         port: gRPC port (Temporal's 7233); 0 picks a free one.
         cluster_name: Strom cluster name (the Kafka topic prefix); shown as Temporal's
             cluster name and active cluster.
@@ -39,7 +39,7 @@ class FrontendConfig:
         shutdown_grace_s: How long stopping waits for calls in flight.
     """
 
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     port: int = 7233
     cluster_name: str = "strom"
     server_version: str = "1.32.0"
