@@ -6,6 +6,7 @@ the way Temporal's frontend does (defaults filled before the request is forwarde
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from google.protobuf.duration_pb2 import Duration
@@ -16,6 +17,13 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from frontend.errors import invalid_argument
+
+log = logging.getLogger(__name__)
+
+BLOB_SIZE_LIMIT_ERROR = 2 * 1024 * 1024
+"""Temporal's limit.blobSize.error: a payload field larger than this is refused."""
+BLOB_SIZE_LIMIT_WARN = 512 * 1024
+"""Temporal's limit.blobSize.warn: larger payloads are logged."""
 
 RESERVED_TASK_QUEUE_PREFIX = "/_sys/"
 _TIMEOUT_FAILURE_PREFIX = "TemporalTimeout:"
@@ -45,6 +53,22 @@ def validate_duration(owner: Message, field: str, message: str) -> None:
     why = duration_error(getattr(owner, field))
     if why is not None:
         raise invalid_argument(f"{message} cause: {why}")
+
+
+def validate_blob_size(payloads: Message, what: str) -> None:
+    """Temporal's CheckEventBlobSizeLimit: INVALID_ARGUMENT above 2 MiB, a warning above 512 KiB.
+
+    Args:
+        payloads: The field (e.g. a request's ``input``).
+        what: Names it in the warning log.
+    """
+    size = payloads.ByteSize()
+    if size > BLOB_SIZE_LIMIT_ERROR:
+        raise invalid_argument("Blob data size exceeds limit.")
+    if size > BLOB_SIZE_LIMIT_WARN:
+        log.warning(
+            "%s of %d bytes is above the %d warning limit", what, size, BLOB_SIZE_LIMIT_WARN
+        )
 
 
 def validate_length(value: str, limit: int, message: str) -> None:

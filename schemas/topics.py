@@ -19,6 +19,7 @@ import schemas
 from schemas.placement import DEFAULT_TQ_PARTITIONS
 from schemas.records import ClusterSettingsRecord
 from streams import TopicSpec, ensure_topics
+from streams.config import MAX_RECORD_BYTES
 from streams.exceptions import TopicAdminError
 
 _SETTINGS_KEY = b"settings"
@@ -107,15 +108,17 @@ class Topology:
 
     def specs(self) -> list[TopicSpec]:
         """The topic specifications ensure_topics creates and verifies."""
+        big = {"max.message.bytes": str(MAX_RECORD_BYTES)}  # as large as producers may write
+        month = str(30 * 24 * 3600 * 1000)
         return [
-            TopicSpec(self.inbox, self.shards),
-            TopicSpec(self.events, self.shards, "compact"),
-            TopicSpec(self.tasks, self.task_partitions),
-            TopicSpec(self.visibility, self.shards, "compact"),
+            TopicSpec(self.inbox, self.shards, config=big),
+            TopicSpec(self.events, self.shards, "compact", config=big),
+            TopicSpec(self.tasks, self.task_partitions, config=big),
+            TopicSpec(self.visibility, self.shards, "compact", config=big),
             TopicSpec(self.namespaces, 1, "compact"),
             TopicSpec(self.cluster, 1, "compact"),
-            TopicSpec(self.deadletter, 1, config={"retention.ms": str(30 * 24 * 3600 * 1000)}),
-            TopicSpec(self.replies, self.reply_partitions, config={"retention.ms": "3600000"}),
+            TopicSpec(self.deadletter, 1, config={**big, "retention.ms": month}),
+            TopicSpec(self.replies, self.reply_partitions, config={**big, "retention.ms": "3600000"}),
         ]
 
     @classmethod

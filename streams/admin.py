@@ -7,7 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from streams.exceptions import TopicAdminError, TopicMismatchError
 
@@ -21,7 +28,8 @@ class TopicSpec:
         partitions: Exact partition count; a different count on an existing topic is an
             error, because keys would map to other partitions than the stored state expects.
         cleanup_policy: "delete" or "compact".
-        config: Further topic configuration applied at creation.
+        config: Further topic configuration: set at creation, and brought to these values
+            on an existing topic (e.g. a larger max.message.bytes after an upgrade).
     """
 
     name: str
@@ -113,3 +121,22 @@ def _verify(admin: AdminClient, specs: list[TopicSpec], existing: dict, timeout:
                 f"topic {spec.name} has cleanup.policy={policy}, configuration says "
                 f"{spec.cleanup_policy}"
             )
+        stale = {k: v for k, v in spec.config.items() if k in configs and configs[k].value != v}
+        if stale:
+            _alter(admin, spec.name, stale, timeout)
+
+
+def _alter(admin: AdminClient, topic: str, values: dict[str, str], timeout: float) -> None:
+    resource = ConfigResource(
+        ResourceType.TOPIC,
+        topic,
+        incremental_configs=[
+            ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+            for k, v in values.items()
+        ],
+    )
+    for fut in admin.incremental_alter_configs([resource], request_timeout=timeout).values():
+        try:
+            fut.result(timeout)
+        except KafkaException as exc:
+            raise TopicAdminError(f"cannot set {values} on topic {topic}: {exc}") from exc

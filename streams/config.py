@@ -7,6 +7,14 @@ from pathlib import Path
 from typing import Any
 
 
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""The largest record Strom writes, set alike on its topics and producers.
+
+Above anything one transaction of a run can hold: a run's history is capped at 50 MiB (as
+Temporal caps it) and a request at 4 MiB, so one decision's event batch always fits.
+"""
+
+
 @dataclass(frozen=True)
 class StreamsConfig:
     """How one streams application instance connects, batches and stores state.
@@ -102,6 +110,7 @@ class StreamsConfig:
             # still completing this id's previous transaction; the default 100 ms is idle time.
             "retry.backoff.ms": 5,
             "retry.backoff.max.ms": 100,
+            "message.max.bytes": MAX_RECORD_BYTES,
             **self.extra_producer,
         }
 
@@ -113,6 +122,7 @@ class StreamsConfig:
             "linger.ms": 0,
             "acks": "all",
             "enable.idempotence": True,
+            "message.max.bytes": MAX_RECORD_BYTES,
         }
 
     def restore_consumer_settings(self) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def validate(request: StartWorkflowExecutionRequest, max_id: int) -> None:
         validation.validate_duration(request, field, f"An invalid {name} is set on request.")
     validation.ensure_request_id(request, max_id)
     _validate_id_policies(request)
+    validation.validate_blob_size(request.input, "StartWorkflowExecution input")
     # Strom advertises no eager workflow start; Temporal likewise ignores the flag then.
     request.request_eager_execution = False
 

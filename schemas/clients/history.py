@@ -19,6 +19,7 @@ import schemas
 from schemas import inbox
 from schemas.reply import Reply
 from schemas.topics import Topology
+from streams.config import MAX_RECORD_BYTES
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,12 @@ class HistoryClient:
         self._topology = topology
         self._reply_partition = reply_partition
         self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "linger.ms": 0, "enable.idempotence": True}
+            {
+                "bootstrap.servers": bootstrap,
+                "linger.ms": 0,
+                "enable.idempotence": True,
+                "message.max.bytes": MAX_RECORD_BYTES,
+            }
         )
         self._consumer = Consumer(
             {

@@ -54,3 +54,9 @@ async def slow_greet(name: str) -> str:
 
 
 ALL_ACTIVITIES = [greet, greet_after, flaky_greet, always_fail, sync_greet, slow_greet]
+
+
+@activity.defn
+async def big_result(size: int) -> str:
+    """Returns a string of `size` characters (about that many bytes once serialized)."""
+    return "x" * size
