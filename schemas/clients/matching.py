@@ -265,7 +265,7 @@ class MatchingClient:
                 if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                     break
                 if exc.code() != grpc.StatusCode.UNAVAILABLE:
-                    return Reply.error(Code(exc.code().value[0]), exc.details() or "")
+                    return Reply(status_code=exc.code().value[0], message=exc.details() or "")
                 # Nothing was answered yet, and a query is a read: ask the new owner.
                 await self._forget_member(address)
                 await asyncio.sleep(min(_UNAVAILABLE_PAUSE_SECONDS, max(0.0, remaining)))
