@@ -68,26 +68,38 @@ def buffered(command: Command, reply_to: dict[str, Any] | None, run_id: str) -> 
 
 
 class QueryBuffer:
-    """The buffered queries of one processor, by inbox partition (shard) and query id."""
+    """The buffered queries of one processor, by inbox partition (shard), workflow and id."""
 
     def __init__(self) -> None:
-        self._by_partition: dict[int, dict[str, BufferedQuery]] = {}
+        self._by_partition: dict[int, dict[tuple[str, str], dict[str, BufferedQuery]]] = {}
+        self._workflow_of: dict[str, tuple[int, tuple[str, str]]] = {}
 
     def add(self, partition: int, query: BufferedQuery) -> None:
         """Buffers a query (again: a query decided anew keeps its place)."""
-        self._by_partition.setdefault(partition, {})[query.query_id] = query
+        workflow = (query.command.namespace, query.command.workflow_id)
+        self._by_partition.setdefault(partition, {}).setdefault(workflow, {})[query.query_id] = (
+            query
+        )
+        self._workflow_of[query.query_id] = (partition, workflow)
 
     def remove(self, partition: int, query_id: str) -> BufferedQuery | None:
         """Forgets a query; returns it, or None if it was not buffered."""
-        return self._by_partition.get(partition, {}).pop(query_id, None)
+        where = self._workflow_of.get(query_id)
+        if where is None or where[0] != partition:
+            return None
+        del self._workflow_of[query_id]
+        workflows = self._by_partition[partition]
+        queries = workflows[where[1]]
+        query = queries.pop(query_id)
+        if not queries:
+            del workflows[where[1]]
+        return query
 
     def of_workflow(self, partition: int, namespace: str, workflow_id: str) -> list[BufferedQuery]:
         """The buffered queries of a workflow id (any run), oldest first."""
-        return [
-            q
-            for q in self._by_partition.get(partition, {}).values()
-            if q.command.namespace == namespace and q.command.workflow_id == workflow_id
-        ]
+        return list(
+            self._by_partition.get(partition, {}).get((namespace, workflow_id), {}).values()
+        )
 
     def inputs(
         self, partition: int, namespace: str, workflow_id: str, run_id: str, now_ms: int
@@ -102,20 +114,25 @@ class QueryBuffer:
 
     def expire(self, partition: int, now_ms: int) -> list[BufferedQuery]:
         """Removes and returns the queries of a partition whose deadline has passed."""
-        queries = self._by_partition.get(partition, {})
-        expired = [q for q in queries.values() if q.deadline_ms <= now_ms]
+        expired = [
+            q
+            for queries in self._by_partition.get(partition, {}).values()
+            for q in queries.values()
+            if q.deadline_ms <= now_ms
+        ]
         for query in expired:
-            del queries[query.query_id]
+            self.remove(partition, query.query_id)
         return expired
 
     def forget(self, owned: set[int]) -> None:
         """Drops the queries of partitions no longer owned (their callers time out)."""
-        for partition in list(self._by_partition):
-            if partition not in owned:
-                del self._by_partition[partition]
+        for partition in [p for p in self._by_partition if p not in owned]:
+            for queries in self._by_partition.pop(partition).values():
+                for query_id in queries:
+                    self._workflow_of.pop(query_id, None)
 
     def __len__(self) -> int:
-        return sum(len(queries) for queries in self._by_partition.values())
+        return len(self._workflow_of)
 
 
 def answers(command: Command, decision: Decision) -> dict[str, Reply]:

@@ -354,5 +354,7 @@ def test_query_buffer_by_partition_run_and_deadline() -> None:
     assert [q.query_id for q in buffer.of_workflow(0, NAMESPACE, "wf")] == ["a", "b"]
     assert [q.query_id for q in buffer.expire(1, 60)] == ["d"]
     assert buffer.remove(0, "a") is not None and buffer.remove(0, "a") is None
+    assert buffer.remove(1, "b") is None  # another shard's query
+    assert len(buffer) == 2
     buffer.forget({1})
-    assert len(buffer) == 0
+    assert len(buffer) == 0 and buffer.of_workflow(0, NAMESPACE, "wf") == []
