@@ -15,6 +15,8 @@ from temporalio.api.workflowservice.v1 import (
 
 from schemas.clients.history import HistoryCaller
 from schemas.namespaces import Namespace
+from schemas.queries import QueryTaskCompleted, QueryTaskRequest
+from schemas.reply import Reply
 
 __all__ = [
     "HistoryCaller",
@@ -47,6 +49,17 @@ class MatchingBackend(Protocol):
         self, request: PollActivityTaskQueueRequest, deadline: float
     ) -> PollActivityTaskQueueResponse:
         """Waits for an activity task of ``request.task_queue``."""
+        ...
+
+    async def query_workflow(self, request: QueryTaskRequest, deadline: float) -> Reply:
+        """Hands a query to a poller of ``request.task_queue`` and awaits the answer
+        (DEADLINE_EXCEEDED at ``deadline``)."""
+        ...
+
+    async def respond_query_task_completed(
+        self, address: str, message: QueryTaskCompleted, timeout: float
+    ) -> Reply:
+        """Delivers a worker's query answer to the matching process at ``address``."""
         ...
 
 

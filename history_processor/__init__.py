@@ -9,7 +9,9 @@ The pure part (no Kafka, RocksDB, grpc or clock inside; time and ids come in as 
   parsed by ``schemas.inbox.parse_payload``) and ``Decision(events, updates, outbox, reply,
   state)``; ``reply`` is a ``schemas.reply.Reply``, or None for a long-poll
   GetWorkflowExecutionHistory with nothing new yet (decide it again after the run's next
-  commit; on timeout answer ``reads.long_poll_timeout_reply(state, request)``). The outbox
+  commit; on timeout answer ``reads.long_poll_timeout_reply(state, request)``) and for a
+  QueryWorkflow that waits for a workflow task (``queries``: kept in memory, passed back in
+  ``decide(..., queries=...)``, answered from ``query_results``). The outbox
   holds ``schemas.outbox.OutboxRecord``s (tasks, visibility, commands to any shard's inbox).
 - Dispatch by tables: ``handlers.HANDLERS`` (inbox kind -> handler), ``commands.COMMAND_HANDLERS``
   (workflow command type -> handler), ``handlers.timer_fired.TIMER_HANDLERS`` (deadline kind

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+from temporalio.api.query.v1 import WorkflowQuery
 
 from history_processor import optimistic
 from history_processor.handlers import HANDLERS
@@ -21,6 +23,7 @@ def decide(
     now_ms: int,
     new_id: Callable[[], str],
     read_events: EventReader = no_events,
+    queries: Mapping[str, WorkflowQuery] | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -36,6 +39,8 @@ def decide(
             RespondWorkflowTaskCompleted (return_new_workflow_task), GetWorkflowExecutionHistory
             and the prepared response of an optimistic start; the decision's own events never
             come from it.
+        queries: The run's buffered consistent queries by id (`history_processor.queries`);
+            a workflow task started by this decision carries them.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -48,11 +53,13 @@ def decide(
         return Decision(
             reply=Reply.error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}")
         )
-    env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events)
+    env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events, queries=queries or {})
     try:
         decision = handler(state, command, env)
         # After the handler: the template must show the run as the whole decision leaves it.
-        optimistic.prepare(decision, read_events, now_ms)
+        # A template cannot carry buffered queries: with some waiting, the start goes to history.
+        if not env.queries:
+            optimistic.prepare(decision, read_events, now_ms)
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)

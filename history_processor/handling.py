@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from temporalio.api.errordetails.v1 import NotFoundFailure
+from temporalio.api.query.v1 import WorkflowQuery
 
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
@@ -31,11 +32,15 @@ class Env:
         now_ms: The decision's clock reading.
         new_id: Generator of new unique ids (run ids, eager activity request ids).
         read_events: Reader of the current run's committed events.
+        queries: The run's buffered consistent queries by query id (kept in the processor's
+            memory, never in state; see `history_processor.queries`): a started workflow
+            task carries them to the worker.
     """
 
     now_ms: int
     new_id: Callable[[], str]
     read_events: EventReader = no_events
+    queries: Mapping[str, WorkflowQuery] = field(default_factory=dict)
 
 
 def reply_only(reply: Reply | None) -> Decision:

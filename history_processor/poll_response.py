@@ -22,6 +22,8 @@ def started_task_response(
 
     A sticky worker has the run cached and gets only events after the previous started event;
     others get the history from event 1 (paged; the rest through GetWorkflowExecutionHistory).
+    The run's buffered queries ride along in ``queries`` (Temporal's consistent query: the
+    worker answers them after applying the task's events, in its completion).
 
     Args:
         b: The decision, after the task was started.
@@ -39,4 +41,7 @@ def started_task_response(
         committed = list(env.read_events(first, committed_next_event_id))
     new = [event for event in b.events if event.event_id >= first]
     page, token = page_of(state, committed + new, page_size, identity=identity)
-    return poll_response(state, page, token)
+    response = poll_response(state, page, token)
+    for query_id, query in env.queries.items():
+        response.queries[query_id].CopyFrom(query)
+    return response

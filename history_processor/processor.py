@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import store
+from history_processor import queries, store
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
@@ -30,6 +30,7 @@ from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
+from schemas.inbox import QUERY_WORKFLOW
 from schemas.outbox import route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
@@ -66,13 +67,15 @@ class HistoryProcessor:
         self._parked: dict[int, dict[str, _Parked]] = {}
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
         self._timer_floor = TimerFloor()
+        self._queries = queries.QueryBuffer()
 
     def forget_partitions(self, owned: set[int]) -> None:
-        """Drops parked reads (their callers will retry) and timer floors of partitions no
-        longer owned."""
+        """Drops parked reads and buffered queries (their callers will retry) and timer floors
+        of partitions no longer owned."""
         for partition in list(self._parked):
             if partition not in owned:
                 del self._parked[partition]
+        self._queries.forget(owned)
         self._timer_floor.forget(owned)
 
     # -- input -------------------------------------------------------------------------------
@@ -138,15 +141,27 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        run_id = state.run_id if state is not None else ""
+        waiting = self._queries.inputs(
+            ctx.partition, command.namespace, command.workflow_id, run_id, now_ms
+        )
         # decide turns a failing handler into an INTERNAL reply: one poison command cannot
         # wedge the shard.
-        decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state))
+        decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state), waiting)
         if decision.reply is None:
-            self._park(ctx.partition, command, reply_to, now_ms)
+            if command.kind == QUERY_WORKFLOW and state is not None:
+                self._queries.add(ctx.partition, queries.buffered(command, reply_to, state.run_id))
+            else:
+                self._park(ctx.partition, command, reply_to, now_ms)
             return
+        if command.kind == QUERY_WORKFLOW:
+            self._queries.remove(ctx.partition, command.command_id)
         changed = self._commit(ctx, command, state, decision)
         self._reply(ctx, command.command_id, reply_to, decision.reply)
         if changed:
+            # A query's own commit (a sticky reset) changes nothing a buffered query waits on.
+            if command.kind != QUERY_WORKFLOW:
+                self._settle_queries(ctx, command, decision)
             self._wake_parked(ctx, command.namespace, command.workflow_id)
 
     def _commit(
@@ -226,6 +241,30 @@ class HistoryProcessor:
             )
             self._reply(ctx, entry.command.command_id, entry.reply_to, reply)
 
+    # -- buffered queries (history_processor/queries.py) ---------------------------------------
+
+    def _settle_queries(self, ctx: Context, command: Command, decision: Decision) -> None:
+        """Answers, clears or decides again the workflow's buffered queries after a commit."""
+        answered = queries.answers(command, decision)
+        run = decision.state
+        now_ms = int(self._clock() * 1000)
+        waiting = self._queries.of_workflow(ctx.partition, command.namespace, command.workflow_id)
+        for query in waiting:
+            reply = answered.get(query.query_id)
+            if reply is None and query.deadline_ms <= now_ms:
+                reply = queries.timed_out()
+            elif reply is None and run is not None and run.run_id != query.run_id:
+                reply = queries.cleared()
+            if reply is not None:
+                self._queries.remove(ctx.partition, query.query_id)
+                self._reply(ctx, query.query_id, query.reply_to, reply)
+            else:
+                self._handle(ctx, query.command, query.reply_to)
+
+    def _expire_queries(self, ctx: Context, now_ms: int) -> None:
+        for query in self._queries.expire(ctx.partition, now_ms):
+            self._reply(ctx, query.query_id, query.reply_to, queries.timed_out())
+
     # -- changelog fold ----------------------------------------------------------------------
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
@@ -295,6 +334,7 @@ class HistoryProcessor:
                 letter_key, letter_value = deadletter.encode(letter)
                 ctx.send(self._topology.deadletter, letter_value, key=letter_key, partition=0)
         self._expire_parked(ctx, now_ms)
+        self._expire_queries(ctx, now_ms)
 
 
 @dataclass(frozen=True)

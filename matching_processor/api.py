@@ -17,15 +17,35 @@ ActivityPollHandler = Callable[
     [wsv1.PollActivityTaskQueueRequest, grpc.aio.ServicerContext],
     Awaitable[wsv1.PollActivityTaskQueueResponse],
 ]
+BytesHandler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]
+"""A method whose request and response are JSON messages of `schemas.queries`."""
+
+
+def _raw(data: bytes) -> bytes:
+    return data
 
 
 def generic_handler(
-    poll_workflow: WorkflowPollHandler, poll_activity: ActivityPollHandler
+    poll_workflow: WorkflowPollHandler,
+    poll_activity: ActivityPollHandler,
+    query_workflow: BytesHandler | None = None,
+    respond_query_task_completed: BytesHandler | None = None,
 ) -> grpc.GenericRpcHandler:
-    """Returns the handler that serves both poll methods with the given coroutines."""
+    """Returns the handler that serves the poll methods and, when given, the query methods
+    (request ``QueryTaskRequest`` / ``QueryTaskCompleted``, response an encoded ``Reply``)."""
+    query_methods = {}
+    for name, handler in (
+        ("QueryWorkflow", query_workflow),
+        ("RespondQueryTaskCompleted", respond_query_task_completed),
+    ):
+        if handler is not None:
+            query_methods[name] = grpc.unary_unary_rpc_method_handler(
+                handler, request_deserializer=_raw, response_serializer=_raw
+            )
     return grpc.method_handlers_generic_handler(
         SERVICE_NAME,
         {
+            **query_methods,
             "PollWorkflowTaskQueue": grpc.unary_unary_rpc_method_handler(
                 poll_workflow,
                 request_deserializer=wsv1.PollWorkflowTaskQueueRequest.FromString,

@@ -12,6 +12,8 @@ Dispatch of a matched task:
   reuses its request id, so history can answer it idempotently.
 - activity task: the prebuilt response from the record, completed with start time and attempt;
   ``on_activity_started`` is told (the service produces ``ActivityTaskStarted`` without waiting).
+- query task (never from Kafka; see ``matching_processor.queries``): its poll response comes
+  from ``QueryTasks.start``.
 
 Contract: a poll cancelled while it waits consumes no task (a task matched to it in that
 instant goes back to the backlog). A poll cancelled while history records the start gives the
@@ -31,7 +33,15 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 import schemas
 from matching_processor import dispatch, routing
 from matching_processor.consumer import RawTask
-from matching_processor.queues import MatchingMetrics, Poller, QueuedTask, QueueKey, TaskQueues
+from matching_processor.queries import QueryTasks
+from matching_processor.queues import (
+    MatchingMetrics,
+    Poller,
+    QueryTask,
+    QueuedTask,
+    QueueKey,
+    TaskQueues,
+)
 from schemas import prepared
 from schemas.clients.history import HistoryCaller
 from schemas.inbox import (
@@ -46,6 +56,8 @@ log = logging.getLogger(__name__)
 
 _RETRY_PAUSE_SECONDS = 0.2
 _MIN_HISTORY_TIMEOUT = 0.5
+# When queues were last polled is kept this long (the longest window a query looks back).
+_POLL_MEMORY_MS = 60_000
 
 ActivityStartedSink = Callable[[ActivityTaskStarted], None]
 WorkflowStartedSink = Callable[[RecordWorkflowTaskStarted], Awaitable[bool]]
@@ -83,9 +95,11 @@ class Dispatcher:
         self._n_tq_partitions = n_tq_partitions
         self._history_timeout = history_timeout
         self._on_optimistic_start = on_optimistic_start
-        self._futures: dict[Poller, asyncio.Future[QueuedTask | None]] = {}
+        self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
         self._closed = False
+        self.queries = QueryTasks(queues, history, clock, self._resolve, history_timeout)
+        """Query tasks: QueryWorkflow and RespondQueryTaskCompleted of this process."""
 
     @property
     def metrics(self) -> MatchingMetrics:
@@ -106,6 +120,7 @@ class Dispatcher:
     def close(self) -> None:
         """Answers every waiting poll empty and every later one at once."""
         self._closed = True
+        self.queries.close()
         for poller, fut in list(self._futures.items()):
             if self._queues.cancel(poller) and not fut.done():
                 fut.set_result(None)
@@ -129,7 +144,10 @@ class Dispatcher:
             task = await self._next_task(keys, remaining)
             if task is None:
                 break
-            response = await self._start_workflow_task(task, request, hard_deadline)
+            if isinstance(task, QueryTask):
+                response = await self.queries.start(task, request)
+            else:
+                response = await self._start_workflow_task(task, request, hard_deadline)
             if response is not None:
                 return response
         return wsv1.PollWorkflowTaskQueueResponse()
@@ -150,6 +168,9 @@ class Dispatcher:
             task = await self._next_task(keys, remaining)
             if task is None:
                 break
+            if isinstance(task, QueryTask):  # queries wait on workflow queues only
+                self.queries.requeue(task)
+                continue
             now_ms = self._clock()
             self._complete(task)
             try:
@@ -173,14 +194,18 @@ class Dispatcher:
     def _normal_keys(self, namespace: str, task_queue: str, kind: str) -> tuple[QueueKey, ...]:
         return routing.poll_keys(namespace, task_queue, kind, False, self._n_tq_partitions)
 
-    async def _next_task(self, keys: tuple[QueueKey, ...], wait: float) -> QueuedTask | None:
+    async def _next_task(
+        self, keys: tuple[QueueKey, ...], wait: float
+    ) -> QueuedTask | QueryTask | None:
         if self._closed:
             return None
         poller = Poller(keys)
         task = self._queues.poll(poller, self._clock())
         if task is not None:
             return task
-        fut: asyncio.Future[QueuedTask | None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[QueuedTask | QueryTask | None] = (
+            asyncio.get_running_loop().create_future()
+        )
         self._futures[poller] = fut
         try:
             # asyncio.wait, unlike wait_for, never cancels fut: a match that lands just as the
@@ -195,14 +220,16 @@ class Dispatcher:
         self._futures.pop(poller, None)
         return fut.result()
 
-    def _withdraw(self, poller: Poller, fut: asyncio.Future[QueuedTask | None]) -> None:
+    def _withdraw(self, poller: Poller, fut: asyncio.Future[QueuedTask | QueryTask | None]) -> None:
         self._futures.pop(poller, None)
         if not fut.done():
-            self._queues.cancel(poller)
+            self._queues.cancel(poller, self._clock())
             fut.cancel()
             return
         task = fut.result()
-        if task is not None:
+        if isinstance(task, QueryTask):
+            self.queries.requeue(task)
+        elif task is not None:
             # Matched, but the poller is gone: the task goes back for the next one.
             self._requeue(task)
 
@@ -290,7 +317,9 @@ class Dispatcher:
 
     def expire(self) -> int:
         """Drops backlog tasks whose schedule-to-start timeout passed; returns how many."""
-        return self._queues.expire_tasks(self._clock())
+        now_ms = self._clock()
+        self._queues.forget_polls_before(now_ms - _POLL_MEMORY_MS)
+        return self._queues.expire_tasks(now_ms)
 
     def _complete(self, task: QueuedTask, stale: bool = False) -> None:
         self._request_ids.pop(task, None)

@@ -12,6 +12,11 @@ Contract:
       back to the head of its backlog).
     - The low watermark of a Kafka partition is the smallest offset not yet completed or dropped;
       committing it means a restart re-reads exactly the undispatched tasks.
+    - A query task (`QueryTask`) never comes from Kafka and never enters a backlog: it goes to a
+      waiting poller at once, or waits in memory for the next poller of its queue partition
+      (queries go before backlog tasks), until its caller withdraws it.
+    - Each poll's arrival and departure is remembered per queue partition (`poller_seen_since`),
+      which decides whether a sticky worker or any worker is there to answer a query.
 """
 
 from __future__ import annotations
@@ -148,6 +153,23 @@ class QueuedTask:
 
 
 @dataclass(eq=False)
+class QueryTask:
+    """A query waiting for a poller; it exists only in this process's memory.
+
+    Attributes:
+        task_id: Id of the query task (goes into its token).
+        key: The queue partition it is offered on.
+        request: What the poller's response is built from (a `schemas.queries.QueryTaskRequest`).
+        waiting: True while it waits in its queue partition for a poller.
+    """
+
+    task_id: str
+    key: QueueKey
+    request: Any
+    waiting: bool = False
+
+
+@dataclass(eq=False)
 class Poller:
     """One poll request waiting on one or more queue partitions.
 
@@ -155,13 +177,13 @@ class Poller:
         keys: The queue partitions it accepts a task from (all 4 of a normal queue, or one).
         deadline_ms: When it gives up, for ``expire_pollers``; None = only by ``cancel``.
         state: Where it is in its life cycle.
-        task: The task it was matched with, once ``MATCHED``.
+        task: The task (or query task) it was matched with, once ``MATCHED``.
     """
 
     keys: tuple[QueueKey, ...]
     deadline_ms: int | None = None
     state: PollerState = PollerState.NEW
-    task: QueuedTask | None = None
+    task: QueuedTask | QueryTask | None = None
 
 
 @dataclass
@@ -174,6 +196,7 @@ class MatchingMetrics:
     requeued: int = 0
     stale: int = 0
     revoked_tasks: int = 0
+    query_matches: int = 0
 
 
 class TaskQueues:
@@ -189,6 +212,8 @@ class TaskQueues:
         self._backlogs: dict[QueueKey, deque[QueuedTask]] = {}
         self._waiters: dict[QueueKey, deque[Poller]] = {}
         self._watermarks: dict[int, PartitionWatermark] = {}
+        self._queries: dict[QueueKey, deque[QueryTask]] = {}
+        self._last_poll_ms: dict[QueueKey, int] = {}
         self._seq = itertools.count()
         self.metrics = MatchingMetrics()
 
@@ -266,16 +291,92 @@ class TaskQueues:
             self._set_backlog(key, keep)
         return dropped
 
-    # -- pollers -------------------------------------------------------------------------------
+    # -- query tasks ---------------------------------------------------------------------------
 
-    def poll(self, poller: Poller, now_ms: int) -> QueuedTask | None:
-        """Gives a new poller the oldest backlog task of its partitions, or makes it wait.
+    def offer_query(self, query: QueryTask, *, first: bool = False) -> Poller | None:
+        """Hands a query task to the oldest poller waiting on its partition, or makes it wait.
+
+        Args:
+            query: A query task that is not waiting yet.
+            first: Wait at the head of the line (a query whose poller went away).
 
         Returns:
-            The task (now ``DISPATCHING``), or None if the poller is now ``WAITING``.
+            The poller it was handed to, or None if it now waits for one.
+        """
+        if query.waiting:
+            raise InvalidStateError("query task is already waiting")
+        waiters = self._waiters.get(query.key)
+        if waiters:
+            poller = waiters[0]
+            self._unregister(poller)
+            poller.state = PollerState.MATCHED
+            poller.task = query
+            self.metrics.query_matches += 1
+            return poller
+        line = self._queries.setdefault(query.key, deque())
+        if first:
+            line.appendleft(query)
+        else:
+            line.append(query)
+        query.waiting = True
+        return None
+
+    def withdraw_query(self, query: QueryTask) -> bool:
+        """Takes a waiting query task back; False if a poller has it already."""
+        if not query.waiting:
+            return False
+        query.waiting = False
+        line = self._queries.get(query.key)
+        if line is not None:
+            line.remove(query)
+            if not line:
+                del self._queries[query.key]
+        return True
+
+    def poller_seen_since(self, keys: Iterable[QueueKey], since_ms: int) -> bool:
+        """Whether a poller waits on any of `keys` now, or one came or went at `since_ms` or
+        later (Temporal's HasPollerAfter)."""
+        return any(
+            key in self._waiters or self._last_poll_ms.get(key, since_ms - 1) >= since_ms
+            for key in keys
+        )
+
+    def forget_polls_before(self, before_ms: int) -> None:
+        """Forgets when queues were last polled, for queues not polled since `before_ms` (a
+        worker's sticky queue dies with the worker; its entry must not stay forever)."""
+        for key in [k for k, ms in self._last_poll_ms.items() if ms < before_ms]:
+            del self._last_poll_ms[key]
+
+    def _take_query(self, keys: tuple[QueueKey, ...]) -> QueryTask | None:
+        for key in keys:
+            line = self._queries.get(key)
+            if line:
+                query = line.popleft()
+                if not line:
+                    del self._queries[key]
+                query.waiting = False
+                return query
+        return None
+
+    # -- pollers -------------------------------------------------------------------------------
+
+    def poll(self, poller: Poller, now_ms: int) -> QueuedTask | QueryTask | None:
+        """Gives a new poller a waiting query task, else the oldest backlog task of its
+        partitions, or makes it wait.
+
+        Returns:
+            The query task, or the task (now ``DISPATCHING``), or None if the poller is now
+            ``WAITING``.
         """
         if poller.state is not PollerState.NEW:
             raise InvalidStateError(f"poller is {poller.state.value}, expected new")
+        self._saw_poll(poller.keys, now_ms)
+        query = self._take_query(poller.keys)
+        if query is not None:
+            self.metrics.query_matches += 1
+            poller.state = PollerState.MATCHED
+            poller.task = query
+            return query
         task = self._take_oldest(poller.keys, now_ms)
         if task is not None:
             self.metrics.backlog_dispatches += 1
@@ -286,12 +387,19 @@ class TaskQueues:
             self._waiters.setdefault(key, deque()).append(poller)
         return None
 
-    def cancel(self, poller: Poller) -> bool:
-        """Withdraws a waiting poller; False if it was not waiting (e.g. already matched)."""
+    def cancel(self, poller: Poller, now_ms: int | None = None) -> bool:
+        """Withdraws a waiting poller; False if it was not waiting (e.g. already matched).
+
+        Args:
+            poller: The poller.
+            now_ms: When it leaves; a poller that waited until now counts as seen now.
+        """
         if poller.state is not PollerState.WAITING:
             return False
         poller.state = PollerState.CANCELLED
         self._unregister(poller)
+        if now_ms is not None:
+            self._saw_poll(poller.keys, now_ms)
         return True
 
     def expire_pollers(self, now_ms: int) -> list[Poller]:
@@ -350,6 +458,10 @@ class TaskQueues:
         return len(self._waiters.get(key, ()))
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _saw_poll(self, keys: tuple[QueueKey, ...], now_ms: int) -> None:
+        for key in keys:
+            self._last_poll_ms[key] = max(now_ms, self._last_poll_ms.get(key, now_ms))
 
     def _match_waiting(self, task: QueuedTask) -> Poller | None:
         waiters = self._waiters.get(task.key)

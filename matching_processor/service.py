@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
+from google.protobuf.message import DecodeError
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 import schemas
@@ -25,8 +26,9 @@ from matching_processor.consumer import TaskConsumer
 from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
 from matching_processor.queues import MatchingMetrics, TaskQueues
-from schemas import inbox
+from schemas import inbox, queries
 from schemas.clients.history import HistoryCaller
+from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import (
     ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
@@ -34,6 +36,7 @@ from schemas.inbox import (
     RecordWorkflowTaskStarted,
 )
 from schemas.placement import topic_partition_for
+from schemas.reply import Code, Reply
 from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)
@@ -148,7 +151,14 @@ class MatchingService:
         dispatcher = self.dispatcher
         self._server = grpc.aio.server()
         self._server.add_generic_rpc_handlers(
-            (api.generic_handler(self._grpc_poll_workflow, self._grpc_poll_activity),)
+            (
+                api.generic_handler(
+                    self._grpc_poll_workflow,
+                    self._grpc_poll_activity,
+                    self._grpc_query_workflow,
+                    self._grpc_respond_query_task_completed,
+                ),
+            )
         )
         port = self._server.add_insecure_port(f"{self.config.grpc_host}:{self.config.grpc_port}")
         if port == 0:
@@ -156,6 +166,7 @@ class MatchingService:
         await self._server.start()
         # The member's client.id carries the real port, so discovery works with port 0 too.
         self.address = f"{self.config.advertise_host}:{port}"
+        dispatcher.queries.address = self.address
         self._producer = Producer(self.config.producer_settings())
         self._consumer = TaskConsumer(
             self.config.consumer_settings(self.address),
@@ -198,6 +209,24 @@ class MatchingService:
         self, request: wsv1.PollActivityTaskQueueRequest, context: grpc.aio.ServicerContext
     ) -> wsv1.PollActivityTaskQueueResponse:
         return await self.dispatcher.poll_activity_task(request, context.time_remaining())
+
+    async def _grpc_query_workflow(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        try:
+            request = queries.QueryTaskRequest.from_bytes(data)
+        except PayloadDecodeError as exc:
+            return queries.encode_reply(Reply.error(Code.INVALID_ARGUMENT, str(exc)))
+        reply = await self.dispatcher.queries.dispatch(request, context.time_remaining())
+        return queries.encode_reply(reply)
+
+    async def _grpc_respond_query_task_completed(
+        self, data: bytes, context: grpc.aio.ServicerContext
+    ) -> bytes:
+        try:
+            message = queries.QueryTaskCompleted.from_bytes(data)
+            completed = wsv1.RespondQueryTaskCompletedRequest.FromString(message.request)
+        except (PayloadDecodeError, DecodeError) as exc:
+            return queries.encode_reply(Reply.error(Code.INVALID_ARGUMENT, str(exc)))
+        return queries.encode_reply(self.dispatcher.queries.complete(message.task_id, completed))
 
     def _produce_to_inbox(
         self,

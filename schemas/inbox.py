@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     PollWorkflowTaskQueueRequest,
+    QueryWorkflowRequest,
     RecordActivityTaskHeartbeatRequest,
     RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
@@ -40,6 +41,14 @@ RECORD_WORKFLOW_TASK_STARTED: Final = "RecordWorkflowTaskStarted"
 
 ACTIVITY_TASK_STARTED: Final = "ActivityTaskStarted"
 """Matching tells history an activity attempt was handed to a worker; no reply."""
+
+QUERY_WORKFLOW: Final = "QueryWorkflow"
+"""The frontend asks history where a query goes, or for its answer from a workflow task;
+the reply payload is a ``schemas.queries.QueryDispatch``. Nothing is written to history."""
+
+GET_QUERY_TASK: Final = "GetQueryTask"
+"""Matching asks history for the poll response of a query task a poller took; the reply
+payload is a ``PollWorkflowTaskQueueResponse`` without token and query."""
 
 
 class _JsonPayload:
@@ -182,6 +191,50 @@ class ActivityTaskStarted(_JsonPayload):
         )
 
 
+@dataclass(frozen=True)
+class QueryWorkflow(_JsonPayload):
+    """Frontend -> history: a QueryWorkflow request (a read: it writes no event).
+
+    History answers at once with where the query goes (the run's sticky and normal queues)
+    or a rejection, or keeps it in memory until a workflow task answers it (Temporal's
+    consistent query; see ``history_processor/queries.py``).
+
+    Attributes:
+        request: Serialized ``QueryWorkflowRequest``.
+        deadline_ms: When the caller gives up, epoch milliseconds; a query still waiting in
+            history then is answered DEADLINE_EXCEEDED and forgotten.
+        sticky_failed: The sticky worker did not answer: clear the run's sticky queue (as
+            Temporal's ResetStickyTaskQueue) and route to the normal queue.
+    """
+
+    request: bytes
+    deadline_ms: int
+    sticky_failed: bool = False
+
+    def query_request(self) -> QueryWorkflowRequest:
+        """The client's request."""
+        return QueryWorkflowRequest.FromString(self.request)
+
+
+@dataclass(frozen=True)
+class GetQueryTask(_JsonPayload):
+    """Matching -> history: a poller took a query task of this run (Temporal's matching
+    reads mutable state and history at this point).
+
+    Attributes:
+        namespace: Namespace name.
+        workflow_id: Workflow id.
+        run_id: Run id the query was routed for.
+        task_queue: The poller's queue: the run's sticky queue gets no history (the worker
+            has the run cached), any other queue the full history.
+    """
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+    task_queue: str
+
+
 PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "StartWorkflowExecution": StartWorkflowExecutionRequest,
     "RespondWorkflowTaskCompleted": RespondWorkflowTaskCompletedRequest,
@@ -194,6 +247,8 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "DescribeWorkflowExecution": DescribeWorkflowExecutionRequest,
     RECORD_WORKFLOW_TASK_STARTED: RecordWorkflowTaskStarted,
     ACTIVITY_TASK_STARTED: ActivityTaskStarted,
+    QUERY_WORKFLOW: QueryWorkflow,
+    GET_QUERY_TASK: GetQueryTask,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

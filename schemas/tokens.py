@@ -121,3 +121,50 @@ def decode(data: bytes) -> TaskToken:
         started_event_id=started,
         activity_id=activity_id,
     )
+
+
+# A query task's token is not a workflow task's: nothing in history refers to it, and
+# RespondQueryTaskCompleted must find the matching process holding the waiting query.
+_QUERY_MAGIC = b"STQ\x01"
+
+
+@dataclass(frozen=True)
+class QueryTaskToken:
+    """The decoded content of a query task's token (Temporal's tokenspb.QueryTask).
+
+    Attributes:
+        namespace_id: Namespace id of the queried workflow.
+        task_queue: Queue the query was handed out on (a sticky queue's name, or the normal
+            queue's).
+        task_id: Id of the query task inside the matching process.
+        matching_address: gRPC address of the matching process the query waits in.
+    """
+
+    namespace_id: str
+    task_queue: str
+    task_id: str
+    matching_address: str
+
+
+def encode_query_token(token: QueryTaskToken) -> bytes:
+    """Serializes a query task token to bytes."""
+    out = [_QUERY_MAGIC]
+    for text in (token.namespace_id, token.task_queue, token.task_id, token.matching_address):
+        _put_string(out, text)
+    return b"".join(out)
+
+
+def decode_query_token(data: bytes) -> QueryTaskToken:
+    """Parses a token produced by `encode_query_token`.
+
+    Raises:
+        TaskTokenError: `data` is not a well-formed query task token.
+    """
+    if not isinstance(data, bytes | bytearray) or not data.startswith(_QUERY_MAGIC):
+        raise TaskTokenError("not a Strom query task token")
+    reader = _Reader(bytes(data))
+    reader.take(len(_QUERY_MAGIC))
+    namespace_id, task_queue, task_id, address = (reader.string() for _ in range(4))
+    if reader.pos != len(data):
+        raise TaskTokenError("query task token has trailing bytes")
+    return QueryTaskToken(namespace_id, task_queue, task_id, address)

@@ -118,7 +118,9 @@ class Topology:
             TopicSpec(self.namespaces, 1, "compact"),
             TopicSpec(self.cluster, 1, "compact"),
             TopicSpec(self.deadletter, 1, config={**big, "retention.ms": month}),
-            TopicSpec(self.replies, self.reply_partitions, config={**big, "retention.ms": "3600000"}),
+            TopicSpec(
+                self.replies, self.reply_partitions, config={**big, "retention.ms": "3600000"}
+            ),
         ]
 
     @classmethod

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 """The largest record Strom writes, set alike on its topics and producers.
 

@@ -21,9 +21,11 @@ from frontend.rpc import (
     list_workflow_executions,
     poll_activity_task_queue,
     poll_workflow_task_queue,
+    query_workflow,
     record_activity_task_heartbeat,
     respond_activity_task_completed,
     respond_activity_task_failed,
+    respond_query_task_completed,
     respond_workflow_task_completed,
     respond_workflow_task_failed,
     shutdown_worker,
@@ -52,5 +54,7 @@ HANDLERS: dict[str, Handler] = {
     "ListWorkflowExecutions": list_workflow_executions.handle,
     "CountWorkflowExecutions": count_workflow_executions.handle,
     "ShutdownWorker": shutdown_worker.handle,
+    "QueryWorkflow": query_workflow.handle,
+    "RespondQueryTaskCompleted": respond_query_task_completed.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from history_processor.handlers import (
     activity_task_started,
     describe_workflow_execution,
+    get_query_task,
     get_workflow_execution_history,
+    query_workflow,
     record_activity_task_heartbeat,
     record_workflow_task_started,
     respond_activity_task_completed,
@@ -44,6 +46,8 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "TerminateWorkflowExecution": terminate_workflow_execution.handle,
     "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
     "DescribeWorkflowExecution": describe_workflow_execution.handle,
+    "QueryWorkflow": query_workflow.handle,
+    "GetQueryTask": get_query_task.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

@@ -4,12 +4,15 @@ Kafka is the only coordinator: each matching member advertises its gRPC address 
 ``client.id`` (``matching@host:port``), and the consumer group's assignment says which member
 owns which tasks-topic partition. ``MatchingDirectory`` reads that with
 ``AdminClient.describe_consumer_groups``; ``MatchingClient`` picks the owner for a poll and
-forwards it over the internal gRPC service.
+forwards it over the internal gRPC service. Queries take the same way (``query_workflow``:
+to the owner of a partition of the queue, where its pollers wait); a query's answer goes back
+to the process named in the query task token (``respond_query_task_completed``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any, TypeVar
@@ -20,6 +23,7 @@ from google.protobuf.message import Message
 from temporalio.api.enums.v1 import TaskQueueKind
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
+from schemas import queries
 from schemas.placement import (
     ACTIVITY,
     DEFAULT_TQ_PARTITIONS,
@@ -28,6 +32,7 @@ from schemas.placement import (
     parse_partitioned_name,
     topic_partition_for,
 )
+from schemas.reply import Code, Reply
 from schemas.topics import Topology
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,10 @@ SERVICE_NAME = "strom.matching.v1.Matching"
 """Matching's internal gRPC service; its methods take and return Temporal's poll messages."""
 POLL_WORKFLOW_TASK_QUEUE = f"/{SERVICE_NAME}/PollWorkflowTaskQueue"
 POLL_ACTIVITY_TASK_QUEUE = f"/{SERVICE_NAME}/PollActivityTaskQueue"
+QUERY_WORKFLOW = f"/{SERVICE_NAME}/QueryWorkflow"
+"""Takes a ``schemas.queries.QueryTaskRequest``, answers an encoded ``Reply``."""
+RESPOND_QUERY_TASK_COMPLETED = f"/{SERVICE_NAME}/RespondQueryTaskCompleted"
+"""Takes a ``schemas.queries.QueryTaskCompleted``, answers an encoded ``Reply``."""
 
 CLIENT_ID_PREFIX = "matching@"
 """A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
@@ -225,6 +234,83 @@ class MatchingClient:
             deadline,
         )
 
+    async def query_workflow(self, request: queries.QueryTaskRequest, deadline: float) -> Reply:
+        """Hands a query to a poller of its queue and awaits the worker's answer.
+
+        A normal queue's query goes to the owner of one of its partitions (spread like polls);
+        a sticky queue's to the owner of its only partition.
+
+        Args:
+            request: The query; its ``tq_partition`` is chosen here.
+            deadline: When the caller gives up, as a ``time.monotonic()`` value.
+
+        Returns:
+            Matching's reply (see ``matching_processor.queries``); DEADLINE_EXCEEDED when the
+            deadline passed first.
+        """
+        tq_partition = self._picker.pick(
+            request.namespace, request.task_queue, WORKFLOW, request.sticky
+        )
+        request = dataclasses.replace(request, tq_partition=tq_partition)
+        payload = request.to_bytes()
+        base, _ = parse_partitioned_name(request.task_queue)
+        while (remaining := deadline - time.monotonic()) > 0:
+            address = await self._owner(request.namespace, base, WORKFLOW, tq_partition)
+            if address is None:
+                await asyncio.sleep(min(_NO_OWNER_PAUSE_SECONDS, remaining))
+                continue
+            try:
+                data = await self._raw_call(address, QUERY_WORKFLOW, payload, remaining)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    break
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                    return Reply(status_code=exc.code().value[0], message=exc.details() or "")
+                # Nothing was answered yet, and a query is a read: ask the new owner.
+                await self._forget_member(address)
+                await asyncio.sleep(min(_UNAVAILABLE_PAUSE_SECONDS, max(0.0, remaining)))
+                continue
+            return queries.decode_reply(data)
+        return Reply.error(Code.DEADLINE_EXCEEDED, queries.QUERY_TIMED_OUT)
+
+    async def respond_query_task_completed(
+        self, address: str, message: queries.QueryTaskCompleted, timeout: float
+    ) -> Reply:
+        """Delivers a worker's answer to the matching process where the query waits.
+
+        Returns:
+            Matching's reply; Temporal's NOT_FOUND when that process is gone (the query
+            went with it).
+        """
+        try:
+            data = await self._raw_call(
+                address, RESPOND_QUERY_TASK_COMPLETED, message.to_bytes(), timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.info("query answer for %s not delivered: %s", address, exc.details())
+            return Reply.error(Code.NOT_FOUND, queries.QUERY_TASK_NOT_FOUND)
+        return queries.decode_reply(data)
+
+    async def _owner(self, namespace: str, base: str, kind: str, tq_partition: int) -> str | None:
+        owners = await self._directory.owners()
+        n = await self._directory.n_partitions()
+        partition = topic_partition_for(namespace, base, kind, tq_partition, n) if n else -1
+        address = choose_owner(owners, partition)
+        if address is None:
+            self._directory.invalidate()
+        return address
+
+    async def _raw_call(self, address: str, method: str, payload: bytes, timeout: float) -> bytes:
+        call = self._channel(address).unary_unary(
+            method, request_serializer=_identity, response_deserializer=_identity
+        )
+        data: bytes = await call(payload, timeout=timeout)
+        return data
+
+    async def _forget_member(self, address: str) -> None:
+        self._directory.invalidate()
+        await self._drop_channel(address)
+
     async def close(self) -> None:
         """Closes the cached channels."""
         channels, self._channels = self._channels, {}
@@ -283,3 +369,7 @@ class MatchingClient:
         channel = self._channels.pop(address, None)
         if channel is not None:
             await channel.close()
+
+
+def _identity(data: bytes) -> bytes:
+    return data

@@ -33,6 +33,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from frontend.backends import InvalidQueryError
 from schemas import tokens
+from schemas.queries import QueryTaskCompleted, QueryTaskRequest
 from schemas.reply import Reply
 
 _CLOSE = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
@@ -80,11 +81,17 @@ class FakeHistory:
         self.runs: dict[tuple[str, str], Run] = {}
         self.sent: list[SentCommand] = []
         self.replies: dict[str, Reply] = {}  # canned replies by kind
+        self.scripts: dict[str, list[Reply | BaseException]] = {}  # one-shot replies by kind
 
     async def call(
         self, namespace: str, workflow_id: str, kind: str, request: Message, timeout: float
     ) -> Reply:
         self.sent.append(SentCommand(namespace, workflow_id, kind, request, timeout))
+        if self.scripts.get(kind):
+            outcome = self.scripts[kind].pop(0)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
         if kind in self.replies:
             return self.replies[kind]
         run = self.runs.get((namespace, workflow_id))
@@ -180,6 +187,10 @@ class FakeMatching:
         self.workflow_tasks: dict[str, asyncio.Queue[PollWorkflowTaskQueueResponse]] = {}
         self.activity_tasks: dict[str, asyncio.Queue[PollActivityTaskQueueResponse]] = {}
         self.polls: list[tuple[Message, float]] = []
+        self.queries: list[tuple[QueryTaskRequest, float]] = []
+        self.query_replies: list[Reply] = []  # answered in order; DEADLINE_EXCEEDED when out
+        self.query_answers: list[tuple[str, QueryTaskCompleted]] = []
+        self.answer_reply = Reply()
 
     async def poll_workflow_task(
         self, request: PollWorkflowTaskQueueRequest, deadline: float
@@ -200,6 +211,18 @@ class FakeMatching:
             return await asyncio.wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return PollActivityTaskQueueResponse()
+
+    async def query_workflow(self, request: QueryTaskRequest, deadline: float) -> Reply:
+        self.queries.append((request, deadline))
+        if self.query_replies:
+            return self.query_replies.pop(0)
+        return Reply(status_code=4, message="query timed out before a worker could process it")
+
+    async def respond_query_task_completed(
+        self, address: str, message: QueryTaskCompleted, timeout: float
+    ) -> Reply:
+        self.query_answers.append((address, message))
+        return self.answer_reply
 
 
 class FakeVisibility:

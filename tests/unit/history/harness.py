@@ -77,6 +77,8 @@ class Glue:
     # task records.
     eager: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    # Buffered queries by id, as the processor hands them to every decision (queries.py).
+    queries: dict[str, Any] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -91,7 +93,9 @@ class Glue:
             kind, f"cmd-{len(self.decisions)}", NAMESPACE, NAMESPACE_ID, self.workflow_id, payload
         )
         before = self.state.to_bytes() if self.state is not None else None
-        decision = decide(self.state, command, self.now_ms, self.new_id, self.read_events)
+        decision = decide(
+            self.state, command, self.now_ms, self.new_id, self.read_events, self.queries
+        )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before
         previous_run = self.state.run_id if self.state is not None else None
