@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from history_processor import optimistic
 from history_processor.handlers import HANDLERS
@@ -11,6 +11,7 @@ from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.state import ExecutionState
 from schemas.reply import Code, Reply
+from schemas.visibility.attributes import ValueType
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def decide(
     now_ms: int,
     new_id: Callable[[], str],
     read_events: EventReader = no_events,
+    search_attributes: Mapping[str, ValueType] | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -36,6 +38,8 @@ def decide(
             RespondWorkflowTaskCompleted (return_new_workflow_task), GetWorkflowExecutionHistory
             and the prepared response of an optimistic start; the decision's own events never
             come from it.
+        search_attributes: The custom search attributes of the command's namespace (name ->
+            type), which start requests and upsert commands are checked against.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -48,7 +52,12 @@ def decide(
         return Decision(
             reply=Reply.error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}")
         )
-    env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events)
+    env = Env(
+        now_ms=now_ms,
+        new_id=new_id,
+        read_events=read_events,
+        search_attributes=search_attributes or {},
+    )
     try:
         decision = handler(state, command, env)
         # After the handler: the template must show the run as the whole decision leaves it.

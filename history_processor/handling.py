@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
 from schemas import tokens
 from schemas.exceptions import TaskTokenError
 from schemas.reply import Code, Reply
+from schemas.visibility.attributes import ValueType
 
 # Temporal's wording (service/history/consts, api/*), so SDKs and users see familiar errors.
 MSG_BAD_TOKEN = "error deserializing task token"
@@ -29,11 +30,14 @@ class Env:
         now_ms: The decision's clock reading.
         new_id: Generator of new unique ids (run ids, eager activity request ids).
         read_events: Reader of the current run's committed events.
+        search_attributes: The custom search attributes of the command's namespace and their
+            types (from the namespaces topic), for checking what workflows set.
     """
 
     now_ms: int
     new_id: Callable[[], str]
     read_events: EventReader = no_events
+    search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
 
 
 def reply_only(reply: Reply | None) -> Decision:

@@ -15,6 +15,7 @@ from frontend.rpc import (
     describe_namespace,
     describe_workflow_execution,
     get_cluster_info,
+    get_search_attributes,
     get_system_info,
     get_workflow_execution_history,
     list_namespaces,
@@ -52,5 +53,6 @@ HANDLERS: dict[str, Handler] = {
     "ListWorkflowExecutions": list_workflow_executions.handle,
     "CountWorkflowExecutions": count_workflow_executions.handle,
     "ShutdownWorker": shutdown_worker.handle,
+    "GetSearchAttributes": get_search_attributes.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

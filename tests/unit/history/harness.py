@@ -40,6 +40,7 @@ from history_processor.state import ExecutionState
 from schemas import tokens
 from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 from schemas.reply import Reply
+from schemas.visibility.attributes import ValueType
 
 NAMESPACE = "default"
 NAMESPACE_ID = "ns-0001"
@@ -90,6 +91,8 @@ class Glue:
     # task records.
     eager: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    # The namespace's custom search attributes, as the processor reads them from its registry.
+    search_attributes: dict[str, ValueType] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -104,7 +107,14 @@ class Glue:
             kind, f"cmd-{len(self.decisions)}", NAMESPACE, NAMESPACE_ID, self.workflow_id, payload
         )
         before = self.state.to_bytes() if self.state is not None else None
-        decision = decide(self.state, command, self.now_ms, self.new_id, self.read_events)
+        decision = decide(
+            self.state,
+            command,
+            self.now_ms,
+            self.new_id,
+            self.read_events,
+            self.search_attributes,
+        )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before
         previous_run = self.state.run_id if self.state is not None else None

@@ -1,0 +1,25 @@
+"""Search attribute checks of the frontend: start requests, with Temporal's INVALID_ARGUMENTs."""
+
+from __future__ import annotations
+
+from temporalio.api.common.v1 import SearchAttributes
+
+from frontend.errors import invalid_argument
+from schemas.namespaces import Namespace
+from schemas.visibility import validator
+
+
+def validate_for_start(attributes: SearchAttributes, namespace: Namespace) -> None:
+    """Checks a start request's search attributes against the namespace's, as Temporal's
+    frontend does (names, types and values, then sizes).
+
+    Raises:
+        ServiceError: INVALID_ARGUMENT with Temporal's message.
+    """
+    if not attributes.indexed_fields:
+        return
+    try:
+        validator.validate(attributes, namespace.name, namespace.custom_search_attributes())
+        validator.validate_size(attributes)
+    except validator.SearchAttributeError as err:
+        raise invalid_argument(str(err)) from None
