@@ -212,7 +212,8 @@ def _go_print(payload: Payload) -> str:
         if encoding != _JSON:
             raise ValueError(encoding)
         return _go_format(json.loads(payload.data))
-    except ValueError:
+    except (ValueError, OverflowError):
+        # Go's decoder fails too (e.g. a number beyond float64): Temporal prints the payload.
         return f"value from <{text_format.MessageToString(payload, as_one_line=True)}>"
 
 
