@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import schemas
-from schemas import golden
+from schemas import samples
 from schemas._codec import Codec
 from schemas._registry import AVRO_DIR, Registry
+from tests.golden import schema_golden as golden
 
 HISTORY = [v for v in schemas.REGISTRY.by_header.values() if not v.is_current]
 
@@ -39,7 +40,7 @@ def test_visibility_record_v1_is_shipped_and_older_than_current() -> None:
 
 def test_visibility_v1_bytes_decode_with_new_field_defaulted() -> None:
     old = schemas.REGISTRY.versions_of(schemas.VISIBILITY_RECORD)[0]
-    value = golden.sample_for(old)
+    value = samples.sample_for(old)
     data = Codec.encode_version(old, value)
 
     decoded = schemas.decode(data, schemas.VISIBILITY_RECORD)
@@ -54,14 +55,14 @@ def test_visibility_v1_golden_bytes_decode_with_current_reader() -> None:
     decoded = schemas.decode(data)
 
     assert decoded["execution_duration_ms"] is None
-    assert decoded["close_time_ms"] == golden.SAMPLES[schemas.VISIBILITY_RECORD]["close_time_ms"]
+    assert decoded["close_time_ms"] == samples.SAMPLES[schemas.VISIBILITY_RECORD]["close_time_ms"]
 
 
 @pytest.mark.parametrize("old", HISTORY, ids=[v.path.stem for v in HISTORY])
 def test_every_history_version_decodes_into_the_current_shape(old: Any) -> None:
     current = schemas.REGISTRY.current_of(old.record_name)
 
-    decoded = schemas.decode(Codec.encode_version(old, golden.sample_for(old)), old.record_name)
+    decoded = schemas.decode(Codec.encode_version(old, samples.sample_for(old)), old.record_name)
 
     assert set(decoded) == set(current.field_names)
     assert old.filled_on_read  # a frozen version identical in fields to current is pointless
