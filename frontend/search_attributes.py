@@ -11,15 +11,20 @@ from schemas.visibility import validator
 
 def validate_for_start(attributes: SearchAttributes, namespace: Namespace) -> None:
     """Checks a start request's search attributes against the namespace's, as Temporal's
-    frontend does (names, types and values, then sizes).
+    frontend does (names, types and values, then sizes), and writes their types in.
+
+    The types go in here, where the attributes were just checked against this frontend's view
+    of the namespace: the history's view may lag a moment behind an attribute just added.
 
     Raises:
         ServiceError: INVALID_ARGUMENT with Temporal's message.
     """
     if not attributes.indexed_fields:
         return
+    custom = namespace.custom_search_attributes()
     try:
-        validator.validate(attributes, namespace.name, namespace.custom_search_attributes())
+        validator.validate(attributes, namespace.name, custom)
         validator.validate_size(attributes)
     except validator.SearchAttributeError as err:
         raise invalid_argument(str(err)) from None
+    attributes.CopyFrom(validator.annotate(attributes, custom, drop_nil=False))

@@ -271,6 +271,29 @@ async def test_memo_and_search_attributes_on_start_and_upsert(
     assert listed.typed_search_attributes.get(INT) == 7
 
 
+async def test_attributes_given_at_start_are_listable_at_once(server: Server) -> None:
+    await ensure_custom_attributes(server.client)
+    workflow_id = f"start-sa-{uuid.uuid4()}"
+    # No worker polls this queue: only the start is visible.
+    await server.client.start_workflow(
+        HelloWorkflow.run,
+        "S",
+        id=workflow_id,
+        task_queue=server.task_queue(),
+        memo={"given": "at start"},
+        search_attributes={"StromTestKeyword": [workflow_id], "StromTestInt": [3]},  # legacy API
+    )
+    query = f"StromTestKeyword = '{workflow_id}' AND StromTestInt = 3"
+
+    async def indexed() -> bool:
+        return await _ids(server, query) == {workflow_id}
+
+    await eventually_async(indexed, timeout=30)
+    (listed,) = [wf async for wf in server.client.list_workflows(query)]
+    assert await listed.memo() == {"given": "at start"}
+    assert listed.typed_search_attributes.get(INT) == 3
+
+
 async def test_start_with_bad_search_attributes_gets_temporals_error(server: Server) -> None:
     await ensure_custom_attributes(server.client)
     cases = [

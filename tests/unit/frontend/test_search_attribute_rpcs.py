@@ -155,3 +155,6 @@ async def test_start_checks_search_attributes_against_the_namespace(frontend: Fr
     ok = start(search_attributes=SearchAttributes(indexed_fields={"CustInt": json_payload(b"7")}))
     await frontend.stub.StartWorkflowExecution(ok)
     assert len(frontend.history.sent) == 1
+    # Forwarded with the registered type written in (the SDK's legacy API leaves it out).
+    forwarded = frontend.history.sent[0].request.search_attributes  # type: ignore[attr-defined]
+    assert forwarded.indexed_fields["CustInt"].metadata["type"] == b"Int"
