@@ -23,6 +23,7 @@ from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.namespaces import KafkaNamespaceRegistry
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility import exceptions as vis_errors
+from schemas.visibility.attributes import ValueType
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name
 
@@ -102,7 +103,14 @@ async def run(args: argparse.Namespace) -> int:
         MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
     )
     es = Elasticsearch(args.es_url)
-    visibility = ElasticsearchVisibility(VisibilityReader(es, index_name(args.prefix)))
+
+    def custom_search_attributes(name: str) -> dict[str, ValueType]:
+        found = namespaces.get(name)
+        return found.custom_search_attributes() if found is not None else {}
+
+    visibility = ElasticsearchVisibility(
+        VisibilityReader(es, index_name(args.prefix), custom_attributes=custom_search_attributes)
+    )
     config = FrontendConfig(
         host=args.host,
         port=args.port,

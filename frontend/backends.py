@@ -99,3 +99,7 @@ class NamespaceRegistry(Protocol):
     def list(self) -> list[Namespace]:
         """All namespaces, sorted by name."""
         ...
+
+    def register(self, namespace: Namespace) -> object:
+        """Writes a namespace (its version bumped); blocks until this registry shows it."""
+        ...

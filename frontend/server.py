@@ -8,6 +8,9 @@ import weakref
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
+from temporalio.api.operatorservice.v1.service_pb2_grpc import (
+    add_OperatorServiceServicer_to_server,
+)
 from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
@@ -15,6 +18,8 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import (
 from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.context import Env
+from frontend.operator.service import SERVICE_NAME as _OPERATOR_SERVICE
+from frontend.operator.service import StromOperatorService
 from frontend.ratelimit import NamespaceRateLimiter
 from frontend.service import StromWorkflowService
 from frontend.tokens import TokenDecoder, decode_task_token
@@ -52,6 +57,7 @@ def create_server(
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
     add_WorkflowServiceServicer_to_server(service, server)
     _SERVICERS[server] = service
+    add_OperatorServiceServicer_to_server(StromOperatorService(env), server)  # type: ignore[abstract]
     # The standard gRPC health service, which `temporal operator cluster health` and load
     # balancers ask; the frontend is SERVING for as long as it accepts calls.
     health = health_aio.HealthServicer()
@@ -82,6 +88,7 @@ async def serve(
     server, port = create_server(config, env, limiter)
     await server.start()
     await _HEALTH[server].set(_WORKFLOW_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    await _HEALTH[server].set(_OPERATOR_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     logger.info("frontend serving WorkflowService on %s:%d", config.host, port)
     return server
 

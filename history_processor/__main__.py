@@ -14,6 +14,7 @@ from history_processor import store
 from history_processor.processor import HistoryProcessor
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
+from schemas.visibility.attributes import ValueType
 from streams import RocksDBStore, StreamApp, StreamsConfig
 from streams.exceptions import StreamsError
 
@@ -79,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         max_batch_ms=args.max_batch_ms,
         state_format=store.STATE_FORMAT,
     )
-    processor = HistoryProcessor(topology, resolve_namespace_id)
+
+    def custom_search_attributes(name: str) -> dict[str, ValueType]:
+        found = namespaces.get(name)
+        return found.custom_search_attributes() if found is not None else {}
+
+    processor = HistoryProcessor(
+        topology, resolve_namespace_id, search_attributes=custom_search_attributes
+    )
     app = StreamApp(config, processor, RocksDBStore(args.state_dir))
     app.on_partitions_changed = processor.forget_partitions
     for sig in (signal.SIGTERM, signal.SIGINT):

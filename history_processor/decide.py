@@ -13,6 +13,7 @@ from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.state import ExecutionState
 from schemas.reply import Code, Reply
+from schemas.visibility.attributes import ValueType
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def decide(
     new_id: Callable[[], str],
     read_events: EventReader = no_events,
     queries: Mapping[str, WorkflowQuery] | None = None,
+    search_attributes: Mapping[str, ValueType] | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -41,6 +43,8 @@ def decide(
             come from it.
         queries: The run's buffered consistent queries by id (`history_processor.queries`);
             a workflow task started by this decision carries them.
+        search_attributes: The custom search attributes of the command's namespace (name ->
+            type), which start requests and upsert commands are checked against.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -53,7 +57,13 @@ def decide(
         return Decision(
             reply=Reply.error(Code.UNIMPLEMENTED, f"unknown command kind {command.kind!r}")
         )
-    env = Env(now_ms=now_ms, new_id=new_id, read_events=read_events, queries=queries or {})
+    env = Env(
+        now_ms=now_ms,
+        new_id=new_id,
+        read_events=read_events,
+        queries=queries or {},
+        search_attributes=search_attributes or {},
+    )
     try:
         decision = handler(state, command, env)
         # After the handler: the template must show the run as the whole decision leaves it.

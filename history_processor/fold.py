@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCa
 from temporalio.api.history.v1 import HistoryEvent
 
 from history_processor import updates as upd
+from history_processor import workflow_properties
 from history_processor.exceptions import FoldError
 from history_processor.fold_updates import ACTIVITY_CLOSED, activity_ref, apply_payload
 from history_processor.state import (
@@ -147,6 +148,7 @@ def _wft_completed(state: ExecutionState, event: HistoryEvent) -> None:
     state.workflow_task_attempt = 1
     started = event.workflow_task_completed_event_attributes.started_event_id
     state.last_completed_wft_started_event_id = started
+    workflow_properties.track_worker(state, event)
 
 
 def _wft_failed(state: ExecutionState, event: HistoryEvent) -> None:
@@ -215,6 +217,10 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: _activity_started,
     **{t: (lambda s, e: s.activities.pop(activity_ref(e), None)) for t in ACTIVITY_CLOSED},
     **dict.fromkeys(_CLOSE_STATUS, _closed),
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: workflow_properties.apply_upsert,
+    EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: (
+        workflow_properties.apply_properties_modified
+    ),
 }
 
 

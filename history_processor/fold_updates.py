@@ -124,6 +124,12 @@ def _buffer_flushed(state: ExecutionState, data: upd.BufferFlushed) -> None:
     state.buffered_events.clear()
 
 
+def _wft_heartbeat(state: ExecutionState, data: upd.WorkflowTaskHeartbeat) -> None:
+    if state.workflow_task is None:
+        raise FoldError("workflow task heartbeat without a pending workflow task")
+    state.workflow_task.original_scheduled_time_ms = data.original_scheduled_time_ms
+
+
 _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ExecutionCreated: _created,
     upd.Sticky: _sticky,
@@ -136,6 +142,7 @@ _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ActivityHeartbeat: _activity_heartbeat,
     upd.BufferEvent: _buffer_event,
     upd.BufferFlushed: _buffer_flushed,
+    upd.WorkflowTaskHeartbeat: _wft_heartbeat,
 }
 
 

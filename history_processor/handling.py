@@ -13,6 +13,7 @@ from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskIn
 from schemas import tokens
 from schemas.exceptions import TaskTokenError
 from schemas.reply import Code, Reply
+from schemas.visibility.attributes import ValueType
 
 # Temporal's wording (service/history/consts, api/*), so SDKs and users see familiar errors.
 MSG_BAD_TOKEN = "error deserializing task token"
@@ -35,12 +36,15 @@ class Env:
         queries: The run's buffered consistent queries by query id (kept in the processor's
             memory, never in state; see `history_processor.queries`): a started workflow
             task carries them to the worker.
+        search_attributes: The custom search attributes of the command's namespace and their
+            types (from the namespaces topic), for checking what workflows set.
     """
 
     now_ms: int
     new_id: Callable[[], str]
     read_events: EventReader = no_events
     queries: Mapping[str, WorkflowQuery] = field(default_factory=dict)
+    search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
 
 
 def reply_only(reply: Reply | None) -> Decision:

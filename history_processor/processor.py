@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from schemas.inbox import QUERY_WORKFLOW
 from schemas.outbox import route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
+from schemas.visibility.attributes import ValueType
 from streams import Context, StateTransaction
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,13 @@ class HistoryProcessor:
         topology: Topology,
         namespace_id: Callable[[str], str],
         clock: Callable[[], float] = time.time,
+        search_attributes: Callable[[str], Mapping[str, ValueType]] | None = None,
     ) -> None:
         self._topology = topology
         self._namespace_id = namespace_id
         self._clock = clock
+        # Custom search attributes by namespace name; none known without a registry.
+        self._search_attributes = search_attributes or (lambda namespace: {})
         self._parked: dict[int, dict[str, _Parked]] = {}
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
         self._timer_floor = TimerFloor()
@@ -147,7 +151,15 @@ class HistoryProcessor:
         )
         # decide turns a failing handler into an INTERNAL reply: one poison command cannot
         # wedge the shard.
-        decision = decide(state, command, now_ms, _new_id, _reader(ctx.state, state), waiting)
+        decision = decide(
+            state,
+            command,
+            now_ms,
+            _new_id,
+            _reader(ctx.state, state),
+            queries=waiting,
+            search_attributes=self._search_attributes(command.namespace),
+        )
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:
                 self._queries.add(ctx.partition, queries.buffered(command, reply_to, state.run_id))

@@ -131,11 +131,18 @@ class WorkflowTaskInfo:
     build_id: str = ""
     history_size_bytes: int = 0
     suggest_continue_as_new: bool = False
+    original_scheduled_time_ms: int = 0
 
     @property
     def is_started(self) -> bool:
         """True once a worker picked the task up."""
         return self.started_event_id != 0
+
+    @property
+    def first_scheduled_time_ms(self) -> int:
+        """When the first task of a chain of workflow task heartbeats was scheduled (this
+        task's own scheduled time when it is no heartbeat)."""
+        return self.original_scheduled_time_ms or self.scheduled_time_ms
 
 
 @dataclass

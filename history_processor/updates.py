@@ -30,6 +30,7 @@ class UpdateKind(enum.Enum):
     ACTIVITY_HEARTBEAT = "activity_heartbeat"
     BUFFER_EVENT = "buffer_event"
     BUFFER_FLUSHED = "buffer_flushed"
+    WORKFLOW_TASK_HEARTBEAT = "workflow_task_heartbeat"
 
 
 @dataclass
@@ -135,6 +136,14 @@ class BufferFlushed:
     """The buffered events were written to history."""
 
 
+@dataclass
+class WorkflowTaskHeartbeat:
+    """The pending workflow task continues a worker's heartbeat: it inherits the time the first
+    task of the chain was scheduled (Temporal's OriginalScheduledTime)."""
+
+    original_scheduled_time_ms: int
+
+
 PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.EXECUTION_CREATED: ExecutionCreated,
     UpdateKind.STICKY: Sticky,
@@ -147,6 +156,7 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.ACTIVITY_HEARTBEAT: ActivityHeartbeat,
     UpdateKind.BUFFER_EVENT: BufferEvent,
     UpdateKind.BUFFER_FLUSHED: BufferFlushed,
+    UpdateKind.WORKFLOW_TASK_HEARTBEAT: WorkflowTaskHeartbeat,
 }
 
 _KIND_OF_TYPE = {tp: kind for kind, tp in PAYLOAD_TYPES.items()}

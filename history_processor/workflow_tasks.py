@@ -101,12 +101,17 @@ def start_workflow_task(
     request_id: str,
     identity: str,
     stamp: WorkerVersionStamp | None,
+    history_size_bytes: int | None = None,
 ) -> WorkflowTaskInfo:
-    """Marks the pending workflow task started (AddWorkflowTaskStartedEvent); returns it."""
+    """Marks the pending workflow task started (AddWorkflowTaskStartedEvent); returns it.
+
+    `history_size_bytes` overrides the run's current size: Temporal reports the size of the
+    history committed before the transaction that starts the task.
+    """
     state = b.run
     task = state.workflow_task
     assert task is not None and not task.is_started
-    history_size = state.history_size_bytes
+    history_size = state.history_size_bytes if history_size_bytes is None else history_size_bytes
     suggest = (
         state.next_event_id >= SUGGEST_CAN_EVENT_COUNT or history_size >= SUGGEST_CAN_SIZE_BYTES
     )

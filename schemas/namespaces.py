@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.api.enums.v1 import NamespaceState
 
 from schemas.topics import Topology
+from schemas.visibility.attributes import ValueType
 from streams.supervision import OnDeath, log_death, start_thread
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class Namespace:
         retention_ms: How long closed executions are kept.
         data: User key/values.
         version: Increases with every change of the record.
+        search_attributes: Custom search attributes: name -> type name (``ValueType`` value,
+            e.g. ``Keyword``); added through OperatorService.AddSearchAttributes.
     """
 
     name: str
@@ -64,6 +67,19 @@ class Namespace:
     retention_ms: int = DEFAULT_RETENTION_MS
     data: Mapping[str, str] = field(default_factory=dict)
     version: int = 1
+    search_attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def custom_search_attributes(self) -> dict[str, ValueType]:
+        """The custom search attributes with their types (unknown type names are skipped)."""
+        out: dict[str, ValueType] = {}
+        for name, type_name in self.search_attributes.items():
+            try:
+                out[name] = ValueType.from_name(type_name)
+            except ValueError:
+                logger.warning(
+                    "namespace %s: attribute %s has unknown type %r", self.name, name, type_name
+                )
+        return out
 
     def to_record(self) -> dict[str, Any]:
         """The dict ``schemas.encode(schemas.NAMESPACE, ...)`` takes."""
@@ -76,6 +92,7 @@ class Namespace:
             "retention_ms": self.retention_ms,
             "data": dict(self.data),
             "version": self.version,
+            "search_attributes": dict(self.search_attributes),
         }
 
     @classmethod
@@ -90,6 +107,7 @@ class Namespace:
             retention_ms=record["retention_ms"],
             data=dict(record.get("data") or {}),
             version=record["version"],
+            search_attributes=dict(record.get("search_attributes") or {}),
         )
 
 

@@ -109,6 +109,7 @@ class NamespaceRecord(TypedDict):
     retention_ms: int
     data: dict[str, str]
     version: int
+    search_attributes: dict[str, str]  # version 2: custom search attribute name -> type
 
 
 class DeadLetterRecord(TypedDict):

@@ -105,6 +105,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "retention_ms": 259200000,
         "data": {"team": "payments", "tier": "gold"},
         "version": 3,
+        "search_attributes": {"CustomerId": "Keyword", "Amount": "Double"},
     },
 }
 """One fixed value per record, holding every field of every version with a non-default value."""

@@ -84,7 +84,7 @@ def build_document(record: Mapping[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     memo, search_attributes = record.get("memo") or b"", record.get("search_attributes") or b""
     if search_attributes:
-        doc.update(_predefined_attributes(search_attributes))
+        doc.update(_search_attribute_fields(search_attributes))
     doc.update(
         {
             sa.NAMESPACE: record["namespace"],
@@ -117,10 +117,14 @@ def _base64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _predefined_attributes(data: bytes) -> dict[str, Any]:
-    """Indexable fields for the server-set attributes (``TemporalChangeVersion``, ...).
+def _search_attribute_fields(data: bytes) -> dict[str, Any]:
+    """Indexable fields of the run's search attributes.
 
-    Custom attributes stay only in the serialized blob: they have no mapping yet.
+    Predefined attributes (``TemporalChangeVersion``, ``BuildIds``, ...) are fields of their own
+    name. A custom attribute goes under ``Custom.<Type>.<name>`` by the ``type`` its payload
+    carries: the history writes the registered type into every payload it stores
+    (``schemas.visibility.validator.annotate``), so no namespace lookup is needed here. A value
+    that does not fit its type is left out rather than failing the whole document.
     """
     attrs = SearchAttributes()
     try:
@@ -129,13 +133,26 @@ def _predefined_attributes(data: bytes) -> dict[str, Any]:
         log.warning("undecodable search attributes (%d bytes) left unindexed", len(data))
         return {}
     fields: dict[str, Any] = {}
+    custom: dict[str, dict[str, Any]] = {}
     for name, payload in attrs.indexed_fields.items():
         value_type = sa.PREDEFINED.get(name)
-        if value_type is None:
+        if value_type is not None:
+            value = _payload_value(payload, value_type)
+            if value is not None:
+                fields[name] = value
+            continue
+        if name in sa.SYSTEM:
+            continue  # never set by workflows (validated); the run's own fields are indexed
+        try:
+            value_type = ValueType.from_name(payload.metadata.get("type", b"").decode())
+        except (ValueError, UnicodeDecodeError):
             continue
         value = _payload_value(payload, value_type)
         if value is not None:
-            fields[name] = value
+            _, type_name, escaped = sa.custom_field(name, value_type).split(".", 2)
+            custom.setdefault(type_name, {})[escaped] = value
+    if custom:
+        fields[sa.CUSTOM] = custom
     return fields
 
 

@@ -15,6 +15,7 @@ from frontend.rpc import (
     describe_namespace,
     describe_workflow_execution,
     get_cluster_info,
+    get_search_attributes,
     get_system_info,
     get_workflow_execution_history,
     list_namespaces,
@@ -56,5 +57,6 @@ HANDLERS: dict[str, Handler] = {
     "ShutdownWorker": shutdown_worker.handle,
     "QueryWorkflow": query_workflow.handle,
     "RespondQueryTaskCompleted": respond_query_task_completed.handle,
+    "GetSearchAttributes": get_search_attributes.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

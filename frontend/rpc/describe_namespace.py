@@ -40,9 +40,9 @@ def describe(namespace: Namespace, config: FrontendConfig) -> DescribeNamespaceR
         owner_email=namespace.owner_email,
         data=dict(namespace.data),
         id=namespace.id,
-        # Every capability flag stays False: no eager start, updates, worker heartbeats,
-        # poller autoscaling or graceful poll completion on ShutdownWorker yet.
-        capabilities=NamespaceInfo.Capabilities(),
+        # Only eager workflow start is served; no updates, worker heartbeats, poller
+        # autoscaling or graceful poll completion on ShutdownWorker yet.
+        capabilities=NamespaceInfo.Capabilities(eager_workflow_start=True),
         limits=NamespaceInfo.Limits(
             blob_size_limit_error=config.blob_size_limit_error,
             memo_size_limit_error=config.blob_size_limit_error,

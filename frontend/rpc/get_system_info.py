@@ -25,10 +25,10 @@ async def handle(env: Env, request: GetSystemInfoRequest, call: Call) -> GetSyst
         # Failures are stored as the SDK sent them, encoded_attributes included.
         encoded_failure_attributes=True,
         build_id_based_versioning=False,
-        upsert_memo=False,
-        # Eager *activity* dispatch (which Strom does) has no flag: SDKs ask for it per
-        # ScheduleActivityTask command and accept getting fewer activities back, or none.
-        eager_workflow_start=False,
+        # ModifyWorkflowProperties (workflow.upsert_memo) is a command history executes.
+        upsert_memo=True,
+        # StartWorkflowExecution honours request_eager_execution (history's eager_start).
+        eager_workflow_start=True,
         # WorkflowTaskCompleted records the sdk_metadata of the completion request.
         sdk_metadata=True,
         count_group_by_execution_status=True,

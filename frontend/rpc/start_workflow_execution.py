@@ -12,6 +12,7 @@ from temporalio.api.workflowservice.v1 import (
 from frontend import validation
 from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
 from frontend.errors import ServiceError, invalid_argument
+from frontend.search_attributes import validate_for_start
 
 _REUSE = WorkflowIdReusePolicy
 _CONFLICT = WorkflowIdConflictPolicy
@@ -21,8 +22,9 @@ async def handle(
     env: Env, request: StartWorkflowExecutionRequest, call: Call
 ) -> StartWorkflowExecutionResponse:
     """Starts a workflow; a running one of that id answers ALREADY_EXISTS from history."""
-    require_namespace(env, request.namespace, REGISTERED_ONLY)
+    namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
     validate(request, env.config.max_id_length)
+    validate_for_start(request.search_attributes, namespace)
     return await call_history(
         env,
         call,
@@ -63,8 +65,6 @@ def validate(request: StartWorkflowExecutionRequest, max_id: int) -> None:
     validation.ensure_request_id(request, max_id)
     _validate_id_policies(request)
     validation.validate_blob_size(request.input, "StartWorkflowExecution input")
-    # Strom advertises no eager workflow start; Temporal likewise ignores the flag then.
-    request.request_eager_execution = False
 
 
 def _default_id_policies(request: StartWorkflowExecutionRequest) -> None:

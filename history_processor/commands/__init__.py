@@ -7,6 +7,8 @@ UNIMPLEMENTED. Adding a command is one module with a `handle` and one row here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import CommandType
 
@@ -14,10 +16,14 @@ from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
     complete_workflow_execution,
     fail_workflow_execution,
+    modify_workflow_properties,
+    record_marker,
     schedule_activity_task,
+    upsert_workflow_search_attributes,
 )
 from history_processor.commands.context import CommandContext, CommandFailure, CommandHandler
 from history_processor.eager_activities import EagerDispatch
+from schemas.visibility.attributes import ValueType
 
 __all__ = ["COMMAND_HANDLERS", "CommandFailure", "apply_commands", "sequence_error", "unsupported"]
 
@@ -25,6 +31,11 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: schedule_activity_task.handle,
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: complete_workflow_execution.handle,
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: fail_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_RECORD_MARKER: record_marker.handle,
+    CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: (
+        upsert_workflow_search_attributes.handle
+    ),
+    CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: modify_workflow_properties.handle,
 }
 
 _CLOSE_COMMANDS = (
@@ -58,6 +69,7 @@ def apply_commands(
     completed_id: int,
     had_buffered: bool,
     eager: EagerDispatch | None = None,
+    search_attributes: Mapping[str, ValueType] | None = None,
 ) -> None:
     """Turns the commands into events (and outbox records) in order.
 
@@ -68,6 +80,6 @@ def apply_commands(
         CommandFailure: the workflow task must fail instead.
         KeyError: a command without a handler (check with `unsupported` first).
     """
-    ctx = CommandContext(b, completed_id, had_buffered, eager)
+    ctx = CommandContext(b, completed_id, had_buffered, eager, search_attributes or {})
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)

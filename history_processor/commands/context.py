@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 from temporalio.api.command.v1 import Command as WorkflowCommand
@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from history_processor import events as ev
 from history_processor.builder import DecisionBuilder
 from history_processor.eager_activities import EagerDispatch
+from schemas.visibility.attributes import ValueType
 
 
 class CommandFailure(Exception):
@@ -20,12 +21,21 @@ class CommandFailure(Exception):
     Attributes:
         cause: The WorkflowTaskFailedCause.
         detail: The InvalidArgument message, or "" (the message is then the cause alone).
+        terminate_workflow: Whether the run is terminated after the failed task (Temporal's
+            terminateWorkflow, for commands over a size limit).
     """
 
-    def __init__(self, cause: WorkflowTaskFailedCause.ValueType, detail: str = "") -> None:
+    def __init__(
+        self,
+        cause: WorkflowTaskFailedCause.ValueType,
+        detail: str = "",
+        *,
+        terminate_workflow: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.cause = cause
         self.detail = detail
+        self.terminate_workflow = terminate_workflow
 
 
 @dataclass
@@ -38,12 +48,14 @@ class CommandContext:
         had_buffered: Whether events were buffered while the task ran (the workflow has not
             seen them, so it may not close).
         eager: Eager activity dispatch of this completion, if the worker asked for it.
+        search_attributes: The namespace's custom search attributes and their types.
     """
 
     b: DecisionBuilder
     completed_id: int
     had_buffered: bool
     eager: EagerDispatch | None = None
+    search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
 
 
 CommandHandler = Callable[[CommandContext, WorkflowCommand], None]

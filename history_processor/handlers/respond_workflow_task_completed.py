@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from temporalio.api.common.v1 import WorkerVersionStamp
-from temporalio.api.enums.v1 import CommandType, EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import (
     WorkflowTaskCompletedEventAttributes,
     WorkflowTaskScheduledEventAttributes,
     WorkflowTaskStartedEventAttributes,
+    WorkflowTaskTimedOutEventAttributes,
 )
 from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedRequest,
@@ -17,6 +18,7 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
+from history_processor.closing import terminate
 from history_processor.commands import (
     CommandFailure,
     apply_commands,
@@ -24,7 +26,13 @@ from history_processor.commands import (
     unsupported,
 )
 from history_processor.eager_activities import EagerDispatch
-from history_processor.handling import Env, enum_message, reply_only, started_workflow_task
+from history_processor.handling import (
+    IDENTITY_HISTORY_SERVICE,
+    Env,
+    enum_message,
+    reply_only,
+    started_workflow_task,
+)
 from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
 from history_processor.poll_response import started_task_response
@@ -38,6 +46,10 @@ from history_processor.workflow_tasks import (
 from schemas.reply import Code, Reply
 
 _NEW_TASK_REQUEST_ID = "request-from-RespondWorkflowTaskCompleted"
+# Temporal's history.workflowTaskHeartbeatTimeout: how long a worker may keep a workflow task
+# alive with heartbeats (completions that only ask for a new task, e.g. while a local activity
+# runs) before the task times out.
+WORKFLOW_TASK_HEARTBEAT_TIMEOUT_MS = 30 * 60 * 1000
 
 
 def _stamp(req: RespondWorkflowTaskCompletedRequest) -> WorkerVersionStamp | None:
@@ -114,8 +126,57 @@ def _fail(
     fail_workflow_task(
         b, failure.cause, ev.server_failure(message), req.identity, req.binary_checksum
     )
-    schedule_workflow_task(b)
+    if failure.terminate_workflow:
+        b.flush_buffer()
+        terminate(b, message, None, IDENTITY_HISTORY_SERVICE)
+    else:
+        schedule_workflow_task(b)
     return b.finish(Reply.error(Code.INVALID_ARGUMENT, message))
+
+
+def _heartbeat_timed_out(
+    state: ExecutionState, req: RespondWorkflowTaskCompletedRequest, now_ms: int
+) -> bool:
+    """Whether this completion is a workflow task heartbeat past the heartbeat timeout.
+
+    A heartbeat (a completion asking for a new task with no commands or messages) keeps a
+    workflow task alive, e.g. while a local activity runs longer than the task timeout. Only
+    heartbeats that make no progress count against the timeout, as in Temporal.
+    """
+    task = state.workflow_task
+    assert task is not None
+    heartbeat = req.force_create_new_workflow_task and not req.commands and not req.messages
+    return heartbeat and now_ms > task.first_scheduled_time_ms + WORKFLOW_TASK_HEARTBEAT_TIMEOUT_MS
+
+
+def _time_out_heartbeat(
+    state: ExecutionState,
+    task: WorkflowTaskInfo,
+    req: RespondWorkflowTaskCompletedRequest,
+    env: Env,
+) -> Decision:
+    """Times the heartbeating task out (AddWorkflowTaskTimedOutEvent, then ClearStickyTaskQueue);
+    the next task goes through matching on the normal queue."""
+    b = DecisionBuilder(state, env.now_ms)
+    if task.transient:
+        b.add_update(
+            upd.WorkflowTaskFailed(
+                scheduled_event_id=task.scheduled_event_id, next_attempt=task.attempt + 1
+            )
+        )
+    else:
+        b.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+            WorkflowTaskTimedOutEventAttributes(
+                scheduled_event_id=task.scheduled_event_id,
+                started_event_id=task.started_event_id,
+                timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+            ),
+        )
+    if b.run.sticky_task_queue:
+        b.add_update(upd.Sticky())
+    schedule_workflow_task(b)
+    return b.finish(Reply.error(Code.NOT_FOUND, "workflow task heartbeat timeout"))
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -136,6 +197,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         return reply_only(
             Reply.error(Code.UNIMPLEMENTED, f"Strom does not support command {name} yet.")
         )
+    if _heartbeat_timed_out(state, req, env.now_ms):
+        return _time_out_heartbeat(state, task, req, env)
     b = DecisionBuilder(state, env.now_ms)
     had_buffered = state.has_buffered_events
     if task.transient:
@@ -151,7 +214,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky())
     eager = EagerDispatch(req)
     try:
-        apply_commands(b, commands, completed.event_id, had_buffered, eager)
+        apply_commands(b, commands, completed.event_id, had_buffered, eager, env.search_attributes)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.
@@ -159,12 +222,25 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if not b.run.is_running:
         b.set_visibility(visibility_record(b.run))
         return b.finish(Reply.of(response))
+    if (b.run.memo, b.run.search_attributes) != (state.memo, state.search_attributes):
+        # Upserts (and a new build id in BuildIds) change what List and Count see.
+        b.set_visibility(visibility_record(b.run))
     if had_buffered or req.force_create_new_workflow_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
+        if req.force_create_new_workflow_task and not commands and not req.messages:
+            # A heartbeat: the new task inherits when the chain of heartbeats began.
+            b.add_update(upd.WorkflowTaskHeartbeat(task.first_scheduled_time_ms))
         if inline:
-            # Temporal starts the new task at once and returns it (no trip through matching).
-            start_workflow_task(b, _NEW_TASK_REQUEST_ID, req.identity, _stamp(req))
+            # Temporal starts the new task at once and returns it (no trip through matching);
+            # its history size is the one before this completion, as Temporal counts it.
+            start_workflow_task(
+                b,
+                _NEW_TASK_REQUEST_ID,
+                req.identity,
+                _stamp(req),
+                history_size_bytes=state.history_size_bytes,
+            )
             new_task = started_task_response(b, env, state.next_event_id, True, req.identity)
             response.workflow_task.CopyFrom(new_task)
     return b.finish(Reply.of(response))

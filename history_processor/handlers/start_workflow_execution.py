@@ -10,6 +10,7 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionResponse,
 )
 
+from history_processor import eager_start
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
@@ -19,6 +20,7 @@ from history_processor.outbox import visibility_record
 from history_processor.state import ExecutionState, WorkflowStatus, duration_ms
 from history_processor.workflow_tasks import schedule_workflow_task
 from schemas.reply import Code, Reply
+from schemas.visibility import validator
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000
 MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000
@@ -113,7 +115,7 @@ def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
 
 
 def _started_attributes(
-    req: StartWorkflowExecutionRequest, workflow_id: str, run_id: str, now_ms: int
+    req: StartWorkflowExecutionRequest, workflow_id: str, run_id: str, env: Env
 ) -> WorkflowExecutionStartedEventAttributes:
     execution, run, task = _timeouts(req)
     attrs = WorkflowExecutionStartedEventAttributes(
@@ -129,14 +131,23 @@ def _started_attributes(
         workflow_id=workflow_id,
         completion_callbacks=req.completion_callbacks,
     )
-    for name in ("header", "input", "retry_policy", "memo", "search_attributes", "priority"):
+    for name in ("header", "input", "retry_policy", "memo", "priority"):
         if req.HasField(name):
             getattr(attrs, name).CopyFrom(getattr(req, name))
+    if req.search_attributes.indexed_fields:
+        # The frontend validated them; unset values are left out, types written in.
+        annotated = validator.annotate(req.search_attributes, env.search_attributes, drop_nil=True)
+        if annotated.indexed_fields:
+            attrs.search_attributes.CopyFrom(annotated)
     if run:
         attrs.workflow_run_timeout.CopyFrom(ev.duration(run))
     if execution:
         attrs.workflow_execution_timeout.CopyFrom(ev.duration(execution))
-        attrs.workflow_execution_expiration_time.FromMilliseconds(now_ms + execution)
+        attrs.workflow_execution_expiration_time.FromMilliseconds(env.now_ms + execution)
+    # Temporal denies eager execution to a run whose first workflow task waits.
+    attrs.eager_execution_accepted = (
+        req.request_eager_execution and duration_ms(req.workflow_start_delay) == 0
+    )
     return attrs
 
 
@@ -149,25 +160,23 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         return reply_only(invalid)
     if state is not None:
         if req.request_id == state.start_request_id:
-            return reply_only(
-                Reply.of(
-                    StartWorkflowExecutionResponse(
-                        run_id=state.run_id,
-                        first_execution_run_id=state.first_execution_run_id,
-                        started=True,
-                        status=state.status.to_proto(),
-                    )
-                )
+            response = StartWorkflowExecutionResponse(
+                run_id=state.run_id,
+                first_execution_run_id=state.first_execution_run_id,
+                started=True,
+                status=state.status.to_proto(),
             )
+            if req.request_eager_execution:
+                eager_start.retried(state, env, response)
+            return reply_only(Reply.of(response))
         conflict = _resolve_existing(state, req)
         if conflict is not None:
             return reply_only(conflict)
     b = DecisionBuilder(state, env.now_ms)
     run_id = env.new_id()
+    started_attributes = _started_attributes(req, workflow_id, run_id, env)
     started = ev.new_event(
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
-        env.now_ms,
-        _started_attributes(req, workflow_id, run_id, env.now_ms),
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, env.now_ms, started_attributes
     )
     if req.HasField("user_metadata"):
         started.user_metadata.CopyFrom(req.user_metadata)
@@ -181,8 +190,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             request_id=req.request_id,
         )
     )
+    eager = started_attributes.eager_execution_accepted
     if b.run.first_workflow_task_backoff_ms == 0:
-        schedule_workflow_task(b)
+        schedule_workflow_task(b, emit_task=not eager)
     b.set_visibility(visibility_record(b.run))
     response = StartWorkflowExecutionResponse(
         run_id=run_id,
@@ -190,4 +200,6 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         started=True,
         status=WorkflowStatus.RUNNING.to_proto(),
     )
+    if eager:
+        eager_start.start(b, req, response)
     return b.finish(Reply.of(response))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from temporalio.api.enums.v1 import IndexedValueType, WorkflowExecutionStatus
 
@@ -24,6 +25,32 @@ class ValueType(enum.Enum):
         """The matching ``temporal.api.enums.v1.IndexedValueType`` value."""
         return IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{self.name}")
 
+    @classmethod
+    def from_proto(cls, value: int) -> ValueType:
+        """The type of an ``IndexedValueType`` value.
+
+        Raises:
+            ValueError: ``INDEXED_VALUE_TYPE_UNSPECIFIED`` or a number the enum lacks.
+        """
+        try:
+            name = IndexedValueType.Name(value)  # type: ignore[arg-type]
+        except ValueError:
+            raise ValueError(value) from None
+        return cls[name.removeprefix("INDEXED_VALUE_TYPE_")]
+
+    @classmethod
+    def from_name(cls, name: str) -> ValueType:
+        """The type named ``Keyword`` (Go's ``String()``, as in payload metadata) or
+        ``INDEXED_VALUE_TYPE_KEYWORD``, as Temporal's ``IndexedValueTypeFromString`` reads it.
+
+        Raises:
+            ValueError: No such type.
+        """
+        for value_type in cls:
+            if name in (value_type.value, f"INDEXED_VALUE_TYPE_{value_type.name}"):
+                return value_type
+        raise ValueError(name)
+
 
 NAMESPACE = "Namespace"
 NAMESPACE_ID = "NamespaceId"
@@ -42,6 +69,11 @@ SCHEDULE_ID = "ScheduleId"
 MEMO = "Memo"
 SEARCH_ATTRIBUTES = "SearchAttributes"
 RESERVED_PREFIX = "Temporal"
+CHANGE_VERSION = "TemporalChangeVersion"
+BUILD_IDS = "BuildIds"
+BINARY_CHECKSUMS = "BinaryChecksums"
+CUSTOM = "Custom"
+"""Object field of the index under which custom attributes live, one sub-object per type."""
 
 SYSTEM: Mapping[str, ValueType] = {
     WORKFLOW_ID: ValueType.KEYWORD,
@@ -84,15 +116,56 @@ PREDEFINED: Mapping[str, ValueType] = {
 }
 """Attributes the server sets inside the execution's search attributes (``sadefs.predefined``)."""
 
+PREDEFINED_WHITELIST = frozenset(
+    {
+        "TemporalChangeVersion",
+        "BinaryChecksums",
+        "BuildIds",
+        "BatcherNamespace",
+        "BatcherUser",
+        "TemporalScheduledStartTime",
+        "TemporalScheduledById",
+        "TemporalSchedulePaused",
+        NAMESPACE_DIVISION,
+        "TemporalPauseInfo",
+        "TemporalReportedProblems",
+    }
+)
+"""Predefined attributes a workflow may set itself (Temporal's ``predefinedWhiteList``)."""
+
+RESERVED = frozenset({NAMESPACE_ID, "MemoEncoding", MEMO, "VisibilityTaskKey"})
+"""Field names that are no search attribute yet may not be used as one."""
+
 GROUP_BY_ALLOWED = frozenset({EXECUTION_STATUS, NAMESPACE_DIVISION})
 GROUP_BY_ALLOWED_PREFIX = "TemporalLowCardinalityKeyword"
+
+
+def is_reserved(name: str) -> bool:
+    """Whether ``name`` may not become a custom search attribute (Temporal's ``IsReserved``)."""
+    return (
+        name in SYSTEM or name in PREDEFINED or name in RESERVED or name.startswith(RESERVED_PREFIX)
+    )
+
+
+def custom_field(name: str, value_type: ValueType) -> str:
+    """The index field of a custom search attribute: ``Custom.<Type>.<escaped name>``.
+
+    Custom attributes belong to a namespace, yet all namespaces share one index: the type in
+    the path keeps two namespaces' attributes of one name but different types apart (an
+    Elasticsearch field has one type), and queries are always scoped to one namespace. The
+    name is percent-encoded beyond ``[A-Za-z0-9_~-]`` so that dots never nest objects and no
+    two names share a field; the empty name (Temporal accepts it) becomes ``%``.
+    """
+    escaped = quote(name, safe="").replace(".", "%2E") if name else "%"
+    return f"{CUSTOM}.{value_type.value}.{escaped}"
 
 
 def resolve(alias: str, custom: Mapping[str, ValueType] | None = None) -> tuple[str, ValueType]:
     """Resolves a name written in a query to its field name and type, as Temporal does.
 
     Custom attributes win over the ``ScheduleId`` alias; then the name, the name with the
-    ``Temporal`` prefix added and the name with it removed are tried, in that order.
+    ``Temporal`` prefix added and the name with it removed are tried, in that order. A custom
+    attribute's field is ``custom_field(name, type)``.
 
     Args:
         alias: The name as the user wrote it (case-sensitive).
@@ -108,7 +181,7 @@ def resolve(alias: str, custom: Mapping[str, ValueType] | None = None) -> tuple[
     mappable = alias not in known
     if mappable:
         if custom and alias in custom:
-            return alias, custom[alias]
+            return custom_field(alias, custom[alias]), custom[alias]
         if alias == SCHEDULE_ID:
             return WORKFLOW_ID, SYSTEM[WORKFLOW_ID]
     for name in (alias, RESERVED_PREFIX + alias, alias.removeprefix(RESERVED_PREFIX)):

@@ -41,6 +41,16 @@ _OPERATORS: Mapping[ValueType | None, frozenset[str]] = {
 }
 _RANGE_TYPES = frozenset({ValueType.DATETIME, ValueType.DOUBLE, ValueType.INT, ValueType.KEYWORD})
 _RANGE_KEYS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+UNMAPPED_TYPES: Mapping[ValueType, str] = {
+    ValueType.KEYWORD: "keyword",
+    ValueType.KEYWORD_LIST: "keyword",
+    ValueType.INT: "long",
+    ValueType.DOUBLE: "double",
+    ValueType.BOOL: "boolean",
+    ValueType.DATETIME: "date_nanos",
+    ValueType.TEXT: "text",
+}
+"""Elasticsearch type of each attribute type, for sorting by a field no document has yet."""
 _INT64 = (-(2**63), 2**63 - 1)
 
 DEFAULT_SORT: tuple[Query, ...] = (
@@ -150,7 +160,12 @@ class _Converter:
             if value_type is ValueType.TEXT:
                 raise _error(f"{NOT_SUPPORTED}: unable to sort by search attribute type Text")
             order = "desc" if item.descending else "asc"
-            sort.append({field: {"order": order, "missing": "_last"}})
+            spec: Query = {"order": order, "missing": "_last"}
+            if field.startswith(sa.CUSTOM + "."):
+                # No document of the index may carry this attribute yet: without a type for
+                # the unmapped field Elasticsearch refuses to sort by it.
+                spec["unmapped_type"] = UNMAPPED_TYPES[value_type]
+            sort.append({field: spec})
         sort.append({sa.RUN_ID: {"order": "desc"}})
         return tuple(sort)
 

@@ -12,8 +12,9 @@ from schemas.visibility.attributes import ValueType
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 1
-"""Bump when the template changes; ``ensure_template`` then replaces the installed one."""
+TEMPLATE_VERSION = 2
+"""Bump when the template changes; ``ensure_template`` then replaces the installed one and
+adds the new mappings to an existing index (version 2: custom search attributes)."""
 
 _ES_TYPES = {
     ValueType.KEYWORD: {"type": "keyword"},
@@ -51,7 +52,23 @@ def mappings() -> dict[str, Any]:
     }
     for name, value_type in {**sa.SYSTEM, **sa.PREDEFINED}.items():
         properties[name] = dict(_ES_TYPES[value_type])
-    return {"dynamic": "strict", "properties": properties}
+    # Custom attributes, `Custom.<Type>.<name>` (attributes.custom_field): the one place
+    # where new fields may appear, each typed by the sub-object it lands in.
+    properties[sa.CUSTOM] = {
+        "type": "object",
+        "dynamic": True,
+        "properties": {t.value: {"type": "object", "dynamic": True} for t in ValueType},
+    }
+    dynamic_templates = [
+        {
+            f"custom_{value_type.name.lower()}": {
+                "path_match": f"{sa.CUSTOM}.{value_type.value}.*",
+                "mapping": dict(_ES_TYPES[value_type]),
+            }
+        }
+        for value_type in ValueType
+    ]
+    return {"dynamic": "strict", "dynamic_templates": dynamic_templates, "properties": properties}
 
 
 def settings() -> dict[str, Any]:
@@ -97,7 +114,8 @@ def ensure_template(es: Elasticsearch, prefix: str = "strom") -> str:
         elasticsearch.ApiError, elasticsearch.TransportError: Elasticsearch failed.
     """
     name, index = template_name(prefix), index_name(prefix)
-    if _installed_version(es, name) != TEMPLATE_VERSION:
+    installed = _installed_version(es, name)
+    if installed != TEMPLATE_VERSION:
         body = template_body(prefix)
         es.indices.put_index_template(
             name=name,
@@ -116,6 +134,16 @@ def ensure_template(es: Elasticsearch, prefix: str = "strom") -> str:
             # Another indexer or reader created it between our check and our create.
             if err.error != "resource_already_exists_exception":
                 raise
+    elif installed != TEMPLATE_VERSION:
+        # An index made by an older template: new fields may be added to its mapping (the
+        # ones it has keep their types; versions only ever add).
+        body = mappings()
+        es.indices.put_mapping(
+            index=index,
+            dynamic_templates=body["dynamic_templates"],
+            properties=body["properties"],
+        )
+        log.info("added template version %d mappings to index %s", TEMPLATE_VERSION, index)
     # A new index answers searches with 503 until its primary shard starts.
     es.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
     return index

@@ -2,6 +2,7 @@
 
 from tests.workflows.activities import ALL_ACTIVITIES
 from tests.workflows.flaky_workflow_task import FlakyWorkflowTaskWorkflow
+from tests.workflows.markers import MARKER_WORKFLOWS
 from tests.workflows.one_activity import OneActivityWorkflow
 from tests.workflows.parallel_activities import ParallelActivitiesWorkflow
 from tests.workflows.retries_exhausted import RetriesExhaustedWorkflow
@@ -19,6 +20,7 @@ ALL_WORKFLOWS = [
     FlakyWorkflowTaskWorkflow,
     SlowActivityWorkflow,
     StaggeredActivitiesWorkflow,
+    *MARKER_WORKFLOWS,
 ]
 
 # Modules a worker must pass through its workflow sandbox (shared counters of the flaky one).

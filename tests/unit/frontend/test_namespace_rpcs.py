@@ -24,7 +24,8 @@ async def test_system_info_advertises_only_what_strom_supports(frontend: Fronten
     assert caps.signal_and_query_header and caps.internal_error_differentiation
     assert caps.activity_failure_include_heartbeat and caps.encoded_failure_attributes
     assert caps.sdk_metadata
-    assert not caps.supports_schedules and not caps.eager_workflow_start
+    assert caps.eager_workflow_start and caps.upsert_memo
+    assert not caps.supports_schedules
     assert not caps.build_id_based_versioning and not caps.nexus
 
 
@@ -48,7 +49,7 @@ async def test_describe_default_namespace(frontend: Frontend) -> None:
     assert by_name.namespace_info.state == NamespaceState.NAMESPACE_STATE_REGISTERED
     assert by_name.config.workflow_execution_retention_ttl.seconds == 86400
     assert by_name.replication_config.active_cluster_name == "strom"
-    assert not by_name.namespace_info.capabilities.eager_workflow_start
+    assert by_name.namespace_info.capabilities.eager_workflow_start
 
 
 async def test_describe_deleted_namespace_shows_its_state(frontend: Frontend) -> None:

@@ -46,7 +46,8 @@ async def test_start_fills_temporals_defaults(frontend: Frontend) -> None:
     assert forwarded.retry_policy.initial_interval.seconds == 1
     assert forwarded.retry_policy.maximum_interval.seconds == 100
     assert forwarded.retry_policy.backoff_coefficient == 2.0
-    assert not forwarded.request_eager_execution
+    # Eager workflow start is served: the flag reaches history.
+    assert forwarded.request_eager_execution
     # Bounded by the client's deadline; gRPC rounds the wire timeout up (to 100 ms steps here).
     assert 0 < sent.timeout <= 10.2
 

@@ -23,10 +23,16 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedResponse,
     RespondWorkflowTaskFailedRequest,
     RespondWorkflowTaskFailedResponse,
+    StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
     TerminateWorkflowExecutionResponse,
 )
 
+from tests.unit.history.golden_markers import (
+    custom_attributes,
+    forced_new_task,
+    marker_command,
+)
 from tests.unit.history.harness import Glue, ok_payload, seconds
 
 HISTORIES = Path(__file__).resolve().parents[2] / "golden" / "histories"
@@ -98,6 +104,8 @@ def _commands(golden: History, completed_id: int) -> list[Command]:
                         ),
                     )
                 )
+        elif (marker := marker_command(event, completed_id)) is not None:
+            out.append(marker)
     return out
 
 
@@ -124,15 +132,24 @@ def drive(golden: History) -> Glue:
     first = golden.events[0].workflow_execution_started_event_attributes
     build_id = golden.events[2].workflow_task_started_event_attributes.worker_version.build_id
     glue = Glue(workflow_id=first.workflow_id, identity=first.identity, build_id=build_id)
-    glue.start(
+    glue.search_attributes = custom_attributes(golden)
+    started = glue.start(
         workflow_type=first.workflow_type.name,
         input=first.input,
         identity=first.identity,
         priority=first.priority,
         workflow_task_timeout=first.workflow_task_timeout,
+        request_eager_execution=first.eager_execution_accepted,
+        **{
+            name: getattr(first, name)
+            for name in ("memo", "search_attributes")
+            if first.HasField(name)
+        },
     )
     sticky = _sticky_queue(golden)
     poll: PollWorkflowTaskQueueResponse | None = None
+    if first.eager_execution_accepted:
+        poll = ok_payload(started, StartWorkflowExecutionResponse).eager_workflow_task
     for event in golden.events[1:]:
         poll = _step(glue, golden, event, sticky, poll)
     return glue
@@ -147,6 +164,8 @@ def _step(
 ) -> PollWorkflowTaskQueueResponse | None:
     kind = event.event_type
     if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        if poll is not None and poll.started_event_id == event.event_id:
+            return poll  # started by the start request (eager) or by the completion (inline)
         request_id = event.workflow_task_started_event_attributes.request_id
         return ok_payload(
             glue.poll_workflow_task(request_id=request_id), PollWorkflowTaskQueueResponse
@@ -164,12 +183,13 @@ def _step(
                 schedule_to_start_timeout=seconds(10),
             ),
             return_new_workflow_task=True,
+            force_create_new_workflow_task=forced_new_task(golden, event),
             sdk_metadata=attrs.sdk_metadata,
             metering_metadata=attrs.metering_metadata,
             worker_version_stamp=WorkerVersionStamp(build_id=attrs.worker_version.build_id),
         )
-        ok_payload(decision, RespondWorkflowTaskCompletedResponse)
-        return None
+        completed = ok_payload(decision, RespondWorkflowTaskCompletedResponse)
+        return completed.workflow_task if completed.HasField("workflow_task") else None
     if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
         _lose_attempts(glue, event.workflow_task_scheduled_event_attributes.attempt)
     elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:

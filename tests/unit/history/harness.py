@@ -40,6 +40,7 @@ from history_processor.state import ExecutionState
 from schemas import tokens
 from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
 from schemas.reply import Reply
+from schemas.visibility.attributes import ValueType
 
 NAMESPACE = "default"
 NAMESPACE_ID = "ns-0001"
@@ -79,6 +80,8 @@ class Glue:
     decisions: list[Decision] = field(default_factory=list)
     # Buffered queries by id, as the processor hands them to every decision (queries.py).
     queries: dict[str, Any] = field(default_factory=dict)
+    # The namespace's custom search attributes, as the processor reads them from its registry.
+    search_attributes: dict[str, ValueType] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -94,7 +97,13 @@ class Glue:
         )
         before = self.state.to_bytes() if self.state is not None else None
         decision = decide(
-            self.state, command, self.now_ms, self.new_id, self.read_events, self.queries
+            self.state,
+            command,
+            self.now_ms,
+            self.new_id,
+            self.read_events,
+            queries=self.queries,
+            search_attributes=self.search_attributes,
         )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before

@@ -23,6 +23,12 @@ GOLDEN = [
     "staggered_activities",
     "flaky_workflow_task",
     "terminated",
+    "patched",
+    "deprecated_patch",
+    "local_activities",
+    "local_activity_heartbeat",
+    "upsert",
+    "eager_start",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}

@@ -119,7 +119,7 @@ def test_memo_and_search_attributes_round_trip_and_predefined_ones_are_indexed()
     assert doc["BuildIds"] == "not-a-list-but-a-keyword"
     assert doc["TemporalScheduledStartTime"] == "2024-01-01T00:00:00Z"
     assert "TemporalExternalPayloadCount" not in doc  # would be rejected by the mapping
-    assert "CustomKeyword" not in doc  # custom attributes have no mapping
+    assert "CustomKeyword" not in doc  # a custom attribute without its type is not indexed
     assert set(doc) <= set(mappings()["properties"])
 
     info = execution_info(doc)
@@ -166,3 +166,39 @@ def test_execution_info_of_an_unknown_status_is_unspecified() -> None:
     assert (
         execution_info(doc).status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
     )
+
+
+def typed_payload(value: Any, type_name: str) -> Payload:
+    payload = json_payload(value)
+    payload.metadata["type"] = type_name.encode()
+    return payload
+
+
+def test_custom_attributes_are_indexed_under_their_type() -> None:
+    attrs = SearchAttributes(
+        indexed_fields={
+            "CustomerId": typed_payload("c-1", "Keyword"),
+            "Tags": typed_payload(["a", "b"], "KeywordList"),
+            "Amount": typed_payload([4.5], "Double"),
+            "Count": typed_payload(7, "Int"),
+            "Paid": typed_payload(True, "Bool"),
+            "Due": typed_payload("2024-01-01T01:00:00+01:00", "Datetime"),
+            "Note": typed_payload("free text", "Text"),
+            "a.b c": typed_payload("dotted", "Keyword"),
+            "WrongValue": typed_payload("x", "Int"),
+            "UnknownType": typed_payload("x", "Whatever"),
+        }
+    )
+    doc = build_action(record(search_attributes=attrs.SerializeToString())).document
+    assert doc is not None
+    assert doc["Custom"] == {
+        "Keyword": {"CustomerId": "c-1", "a%2Eb%20c": "dotted"},
+        "KeywordList": {"Tags": ["a", "b"]},
+        "Double": {"Amount": [4.5]},
+        "Int": {"Count": 7},
+        "Bool": {"Paid": True},
+        "Datetime": {"Due": "2024-01-01T00:00:00Z"},
+        "Text": {"Note": "free text"},
+    }
+    assert set(doc["Custom"]) <= set(mappings()["properties"]["Custom"]["properties"])
+    assert execution_info(doc).search_attributes == attrs

@@ -67,6 +67,23 @@ def test_template_shape() -> None:
         "binary",
         "boolean",
         "double",
+        "object",
+    }
+    # Custom attributes: dynamic fields under Custom.<Type>, typed by a template per type.
+    assert props["Custom"]["dynamic"] is True
+    templates = {
+        rule["path_match"]: rule["mapping"]["type"]
+        for entry in mappings()["dynamic_templates"]
+        for rule in entry.values()
+    }
+    assert templates == {
+        "Custom.Keyword.*": "keyword",
+        "Custom.KeywordList.*": "keyword",
+        "Custom.Text.*": "text",
+        "Custom.Int.*": "long",
+        "Custom.Double.*": "double",
+        "Custom.Bool.*": "boolean",
+        "Custom.Datetime.*": "date_nanos",
     }
     assert settings()["refresh_interval"] == "1s"
 

@@ -207,10 +207,23 @@ def test_group_by_execution_status() -> None:
 def test_custom_attributes_resolve_with_their_type() -> None:
     custom = {"CustomerId": ValueType.KEYWORD, "Amount": ValueType.DOUBLE}
     parsed = translate("CustomerId = 'c' AND Amount > 2", "ns", custom=custom)
-    assert {"term": {"CustomerId": "c"}} in parsed.query["bool"]["filter"]
-    assert {"range": {"Amount": {"gt": 2}}} in parsed.query["bool"]["filter"]
+    assert {"term": {"Custom.Keyword.CustomerId": "c"}} in parsed.query["bool"]["filter"]
+    assert {"range": {"Custom.Double.Amount": {"gt": 2}}} in parsed.query["bool"]["filter"]
     with pytest.raises(InvalidQueryError, match="type Double"):
         translate("Amount = 'x'", "ns", custom=custom)
+
+
+def test_custom_attributes_sort_even_before_any_document_has_them() -> None:
+    parsed = translate("ORDER BY Amount DESC", "ns", custom={"Amount": ValueType.DOUBLE})
+    assert parsed.sort[0] == {
+        "Custom.Double.Amount": {"order": "desc", "missing": "_last", "unmapped_type": "double"}
+    }
+
+
+def test_custom_text_attributes_match_and_names_are_escaped() -> None:
+    custom = {"a.b c": ValueType.TEXT}
+    parsed = translate("`a.b c` = 'hello'", "ns", custom=custom)
+    assert {"match": {"Custom.Text.a%2Eb%20c": "hello"}} in parsed.query["bool"]["filter"]
 
 
 # The dev server's answers (Temporal Server 1.32), after "invalid query: ".

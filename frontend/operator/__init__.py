@@ -1,0 +1,24 @@
+"""Temporal's OperatorService (``temporal.api.operatorservice.v1``) on the frontend's port.
+
+One module per RPC Strom serves, like ``frontend.rpc``; ``HANDLERS`` maps RPC names to them.
+The search attribute RPCs keep a namespace's custom attributes in its record on the
+namespaces topic (``Namespace.search_attributes``): the record is compacted, keyed by
+namespace and already read by every process that checks or indexes attributes, so adding
+an attribute is one atomic write that the history and the frontends pick up.
+"""
+
+from __future__ import annotations
+
+from frontend.operator import (
+    add_search_attributes,
+    list_search_attributes,
+    remove_search_attributes,
+)
+from frontend.rpc import Handler
+
+HANDLERS: dict[str, Handler] = {
+    "AddSearchAttributes": add_search_attributes.handle,
+    "RemoveSearchAttributes": remove_search_attributes.handle,
+    "ListSearchAttributes": list_search_attributes.handle,
+}
+"""The OperatorService RPCs Strom serves; every other one answers UNIMPLEMENTED."""
