@@ -26,6 +26,7 @@ from history_processor.state import (
     ExecutionState,
     RetryPolicy,
     TaskQueueKind,
+    TimerInfo,
     WorkflowStatus,
     WorkflowTaskInfo,
     duration_ms,
@@ -196,6 +197,25 @@ def _activity_started(state: ExecutionState, event: HistoryEvent) -> None:
         info.started_identity = attrs.identity
 
 
+def _timer_started(state: ExecutionState, event: HistoryEvent) -> None:
+    attrs = event.timer_started_event_attributes
+    state.timers[attrs.timer_id] = TimerInfo(
+        timer_id=attrs.timer_id,
+        started_event_id=event.event_id,
+        expiry_time_ms=time_ms(event) + duration_ms(attrs.start_to_fire_timeout),
+    )
+
+
+def _timer_fired(state: ExecutionState, event: HistoryEvent) -> None:
+    # A fired timer whose event was buffered is gone already (fold_updates._buffer_event).
+    state.timers.pop(event.timer_fired_event_attributes.timer_id, None)
+
+
+def _timer_canceled(state: ExecutionState, event: HistoryEvent) -> None:
+    # A timer canceled after it fired has no TimerInfo left (its buffered fire was dropped).
+    state.timers.pop(event.timer_canceled_event_attributes.timer_id, None)
+
+
 def _closed(state: ExecutionState, event: HistoryEvent) -> None:
     state.status = _CLOSE_STATUS[event.event_type]
     state.close_time_ms = time_ms(event)
@@ -215,6 +235,9 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: _activity_started,
     **{t: (lambda s, e: s.activities.pop(activity_ref(e), None)) for t in ACTIVITY_CLOSED},
     **dict.fromkeys(_CLOSE_STATUS, _closed),
+    EventType.EVENT_TYPE_TIMER_STARTED: _timer_started,
+    EventType.EVENT_TYPE_TIMER_FIRED: _timer_fired,
+    EventType.EVENT_TYPE_TIMER_CANCELED: _timer_canceled,
 }
 
 

@@ -30,6 +30,7 @@ class UpdateKind(enum.Enum):
     ACTIVITY_HEARTBEAT = "activity_heartbeat"
     BUFFER_EVENT = "buffer_event"
     BUFFER_FLUSHED = "buffer_flushed"
+    BUFFERED_TIMER_FIRED_REMOVED = "buffered_timer_fired_removed"
 
 
 @dataclass
@@ -135,6 +136,13 @@ class BufferFlushed:
     """The buffered events were written to history."""
 
 
+@dataclass
+class BufferedTimerFiredRemoved:
+    """A buffered TimerFired was dropped: the workflow canceled that timer before seeing it."""
+
+    timer_id: str
+
+
 PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.EXECUTION_CREATED: ExecutionCreated,
     UpdateKind.STICKY: Sticky,
@@ -147,6 +155,7 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.ACTIVITY_HEARTBEAT: ActivityHeartbeat,
     UpdateKind.BUFFER_EVENT: BufferEvent,
     UpdateKind.BUFFER_FLUSHED: BufferFlushed,
+    UpdateKind.BUFFERED_TIMER_FIRED_REMOVED: BufferedTimerFiredRemoved,
 }
 
 _KIND_OF_TYPE = {tp: kind for kind, tp in PAYLOAD_TYPES.items()}

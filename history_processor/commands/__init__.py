@@ -12,9 +12,11 @@ from temporalio.api.enums.v1 import CommandType
 
 from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
+    cancel_timer,
     complete_workflow_execution,
     fail_workflow_execution,
     schedule_activity_task,
+    start_timer,
 )
 from history_processor.commands.context import CommandContext, CommandFailure, CommandHandler
 from history_processor.eager_activities import EagerDispatch
@@ -25,6 +27,8 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: schedule_activity_task.handle,
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: complete_workflow_execution.handle,
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: fail_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_START_TIMER: start_timer.handle,
+    CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
 }
 
 _CLOSE_COMMANDS = (
@@ -58,11 +62,15 @@ def apply_commands(
     completed_id: int,
     had_buffered: bool,
     eager: EagerDispatch | None = None,
-) -> None:
+) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
     Activities that `eager` takes get no task record; the caller starts them with
     `eager.start` once all commands are handled.
+
+    Returns:
+        Whether buffered events the workflow has not seen remain (`had_buffered`, less any
+        that a command dropped, as CancelTimer does with a buffered TimerFired).
 
     Raises:
         CommandFailure: the workflow task must fail instead.
@@ -71,3 +79,4 @@ def apply_commands(
     ctx = CommandContext(b, completed_id, had_buffered, eager)
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
+    return ctx.had_buffered

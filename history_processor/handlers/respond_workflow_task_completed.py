@@ -151,7 +151,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky())
     eager = EagerDispatch(req)
     try:
-        apply_commands(b, commands, completed.event_id, had_buffered, eager)
+        had_buffered = apply_commands(b, commands, completed.event_id, had_buffered, eager)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.

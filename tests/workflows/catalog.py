@@ -9,6 +9,7 @@ from tests.workflows.retry_activity import RetryActivityWorkflow
 from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
+from tests.workflows.timers import TIMER_WORKFLOWS
 
 ALL_WORKFLOWS = [
     OneActivityWorkflow,
@@ -19,6 +20,7 @@ ALL_WORKFLOWS = [
     FlakyWorkflowTaskWorkflow,
     SlowActivityWorkflow,
     StaggeredActivitiesWorkflow,
+    *TIMER_WORKFLOWS,
 ]
 
 # Modules a worker must pass through its workflow sandbox (shared counters of the flaky one).

@@ -23,6 +23,9 @@ GOLDEN = [
     "staggered_activities",
     "flaky_workflow_task",
     "terminated",
+    "sleep",
+    "canceled_timer",
+    "parallel_timers",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
