@@ -28,6 +28,7 @@ from history_processor.model import Command, Decision
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
+from history_processor.timer_wakeup import TimerWakeup
 from schemas import inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.outbox import route
@@ -66,6 +67,7 @@ class HistoryProcessor:
         self._parked: dict[int, dict[str, _Parked]] = {}
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
         self._timer_floor = TimerFloor()
+        self._wakeup = TimerWakeup()
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads (their callers will retry) and timer floors of partitions no
@@ -74,6 +76,7 @@ class HistoryProcessor:
             if partition not in owned:
                 del self._parked[partition]
         self._timer_floor.forget(owned)
+        self._wakeup.forget(owned)
 
     # -- input -------------------------------------------------------------------------------
 
@@ -231,6 +234,7 @@ class HistoryProcessor:
         for deadline in new - old:
             state.put(store.timer_key(namespace, workflow_id, deadline), deadline.to_bytes())
             self._timer_floor.lower(state.partition, deadline.fire_at_ms)
+            self._wakeup.lower(state.partition, deadline.fire_at_ms)
         store.save_state(state, run)
 
     # -- timers ------------------------------------------------------------------------------
@@ -257,7 +261,15 @@ class HistoryProcessor:
                 payload=deadline,
             )
             self._handle(ctx, command, None)
+        if full:
+            self._wakeup.scanned(ctx.partition, now_ms)  # more are due: the next round at once
+        elif due or self._wakeup.needs_look(ctx.partition, now_ms):
+            self._wakeup.scanned(ctx.partition, store.next_timer_ms(ctx.state, now_ms + 1))
         self._expire_parked(ctx, now_ms)
+
+    def next_punctuate_ms(self, owned: set[int]) -> int | None:
+        """When a timer of `owned` partitions may be due next (epoch ms; the loop wakes then)."""
+        return self._wakeup.next_ms(owned)
 
 
 def _new_id() -> str:
