@@ -122,10 +122,6 @@ def _buffer_event(state: ExecutionState, data: upd.BufferEvent) -> None:
         state.timers.pop(event.timer_fired_event_attributes.timer_id, None)
 
 
-def _buffer_flushed(state: ExecutionState, data: upd.BufferFlushed) -> None:
-    state.buffered_events.clear()
-
-
 def _buffered_timer_fired_removed(
     state: ExecutionState, data: upd.BufferedTimerFiredRemoved
 ) -> None:
@@ -143,6 +139,10 @@ def buffered_timer_fired(raw: bytes) -> str | None:
     return event.timer_fired_event_attributes.timer_id
 
 
+def _buffer_flushed(state: ExecutionState, data: upd.BufferFlushed) -> None:
+    state.buffered_events.clear()
+
+
 _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ExecutionCreated: _created,
     upd.Sticky: _sticky,
@@ -154,8 +154,8 @@ _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ActivityDispatched: _activity_dispatched,
     upd.ActivityHeartbeat: _activity_heartbeat,
     upd.BufferEvent: _buffer_event,
-    upd.BufferFlushed: _buffer_flushed,
     upd.BufferedTimerFiredRemoved: _buffered_timer_fired_removed,
+    upd.BufferFlushed: _buffer_flushed,
 }
 
 

@@ -241,8 +241,8 @@ class ExecutionState:
     sticky_task_queue: str = ""
     sticky_schedule_to_start_timeout_ms: int = 0
     buffered_events: list[bytes] = field(default_factory=list)
-    activities: dict[int, ActivityInfo] = field(default_factory=dict)
     timers: dict[str, TimerInfo] = field(default_factory=dict)
+    activities: dict[int, ActivityInfo] = field(default_factory=dict)
 
     @property
     def is_running(self) -> bool:

@@ -29,8 +29,8 @@ class UpdateKind(enum.Enum):
     ACTIVITY_DISPATCHED = "activity_dispatched"
     ACTIVITY_HEARTBEAT = "activity_heartbeat"
     BUFFER_EVENT = "buffer_event"
-    BUFFER_FLUSHED = "buffer_flushed"
     BUFFERED_TIMER_FIRED_REMOVED = "buffered_timer_fired_removed"
+    BUFFER_FLUSHED = "buffer_flushed"
 
 
 @dataclass
@@ -132,15 +132,15 @@ class BufferEvent:
 
 
 @dataclass
-class BufferFlushed:
-    """The buffered events were written to history."""
-
-
-@dataclass
 class BufferedTimerFiredRemoved:
     """A buffered TimerFired was dropped: the workflow canceled that timer before seeing it."""
 
     timer_id: str
+
+
+@dataclass
+class BufferFlushed:
+    """The buffered events were written to history."""
 
 
 PAYLOAD_TYPES: dict[UpdateKind, type] = {
@@ -154,8 +154,8 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.ACTIVITY_DISPATCHED: ActivityDispatched,
     UpdateKind.ACTIVITY_HEARTBEAT: ActivityHeartbeat,
     UpdateKind.BUFFER_EVENT: BufferEvent,
-    UpdateKind.BUFFER_FLUSHED: BufferFlushed,
     UpdateKind.BUFFERED_TIMER_FIRED_REMOVED: BufferedTimerFiredRemoved,
+    UpdateKind.BUFFER_FLUSHED: BufferFlushed,
 }
 
 _KIND_OF_TYPE = {tp: kind for kind, tp in PAYLOAD_TYPES.items()}

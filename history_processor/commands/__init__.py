@@ -62,15 +62,11 @@ def apply_commands(
     completed_id: int,
     had_buffered: bool,
     eager: EagerDispatch | None = None,
-) -> bool:
+) -> None:
     """Turns the commands into events (and outbox records) in order.
 
     Activities that `eager` takes get no task record; the caller starts them with
     `eager.start` once all commands are handled.
-
-    Returns:
-        Whether buffered events the workflow has not seen remain (`had_buffered`, less any
-        that a command dropped, as CancelTimer does with a buffered TimerFired).
 
     Raises:
         CommandFailure: the workflow task must fail instead.
@@ -79,4 +75,3 @@ def apply_commands(
     ctx = CommandContext(b, completed_id, had_buffered, eager)
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
-    return ctx.had_buffered

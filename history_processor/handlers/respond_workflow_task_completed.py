@@ -151,7 +151,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky())
     eager = EagerDispatch(req)
     try:
-        had_buffered = apply_commands(b, commands, completed.event_id, had_buffered, eager)
+        apply_commands(b, commands, completed.event_id, had_buffered, eager)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.
@@ -159,7 +159,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if not b.run.is_running:
         b.set_visibility(visibility_record(b.run))
         return b.finish(Reply.of(response))
-    if had_buffered or req.force_create_new_workflow_task:
+    # `and`: a CancelTimer may have dropped the only buffered event (a TimerFired never seen).
+    if (had_buffered and b.run.has_buffered_events) or req.force_create_new_workflow_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
         if inline:
