@@ -56,9 +56,7 @@ def ids_on_shard_zero(count: int, shards: int) -> list[str]:
 
 def lateness_ms(events: list[HistoryEvent]) -> tuple[list[float], int, int]:
     """Lateness of every fired timer, the last TimerStarted and first TimerFired times (ns)."""
-    started = {
-        e.event_id: e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-    }
+    started = {e.event_id: e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED}
     late: list[float] = []
     first_fired = 2**63
     for event in events:
@@ -78,9 +76,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run_timers(
-    name: str, client: Client, shards: int, args: argparse.Namespace
-) -> None:
+async def run_timers(name: str, client: Client, shards: int, args: argparse.Namespace) -> None:
     workflows, timers, window_s = args.workflows, args.timers, args.window
     tq = f"timers-{uuid.uuid4().hex[:8]}"
     total = workflows * timers
@@ -99,9 +95,7 @@ async def run_timers(
         handles: list[WorkflowHandle] = []
         for workflow_id, mine in zip(ids_on_shard_zero(workflows, shards), targets, strict=True):
             handles.append(
-                await client.start_workflow(
-                    FireAtWorkflow.run, mine, id=workflow_id, task_queue=tq
-                )
+                await client.start_workflow(FireAtWorkflow.run, mine, id=workflow_id, task_queue=tq)
             )
         await asyncio.wait_for(
             asyncio.gather(*(h.result() for h in handles)), args.lead + window_s + 120

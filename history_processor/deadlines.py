@@ -142,7 +142,9 @@ def deadlines(state: ExecutionState | None) -> list[Deadline]:
         out.extend(_activity_deadlines(state, info))
     for timer in state.timers.values():
         out.append(
-            Deadline(timer.expiry_time_ms, DeadlineKind.USER_TIMER.value, timer.timer_id, state.run_id)
+            Deadline(
+                timer.expiry_time_ms, DeadlineKind.USER_TIMER.value, timer.timer_id, state.run_id
+            )
         )
     expiration = run_expiration_time_ms(state)
     if expiration:

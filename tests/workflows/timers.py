@@ -67,7 +67,7 @@ class ConditionTimeoutWorkflow:
     async def run(self, timeout_s: float) -> str:
         try:
             await workflow.wait_condition(lambda: False, timeout=timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out"
         return "condition met"
 
@@ -107,7 +107,7 @@ class WaitForTimeoutWorkflow:
         )
         try:
             return await asyncio.wait_for(asyncio.shield(activity), timeout=0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out"
 
 

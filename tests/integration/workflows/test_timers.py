@@ -9,7 +9,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from temporalio.api.command.v1 import Command
@@ -68,7 +67,7 @@ async def events_of(handle: WorkflowHandle) -> list[HistoryEvent]:
     return list((await handle.fetch_history()).events)
 
 
-def of_type(events: list[HistoryEvent], event_type: int) -> list[HistoryEvent]:
+def of_type(events: list[HistoryEvent], event_type: EventType.ValueType) -> list[HistoryEvent]:
     return [e for e in events if e.event_type == event_type]
 
 
@@ -238,7 +237,7 @@ async def test_negative_sleep_fails_the_workflow_task(
     assert of_type(await events_of(handle), _T.EVENT_TYPE_TIMER_STARTED) == []
 
 
-async def _first_event(handle: WorkflowHandle, event_type: int) -> HistoryEvent:
+async def _first_event(handle: WorkflowHandle, event_type: EventType.ValueType) -> HistoryEvent:
     for _ in range(200):
         found = of_type(await events_of(handle), event_type)
         if found:
