@@ -1,4 +1,5 @@
-"""Durable timers that a state implies: workflow/activity timeouts, retry backoff, start delay.
+"""Durable timers that a state implies: workflow/activity timeouts, retry backoff, start delay,
+user timers.
 
 The caller keeps an index of `deadlines(state)` (diffed after every decision) and submits a
 TimerFired command with the Deadline as payload when one is due. The TimerFired handler fires
@@ -26,6 +27,7 @@ class DeadlineKind(enum.Enum):
     ACTIVITY_HEARTBEAT = "activity_heartbeat"
     ACTIVITY_RETRY = "activity_retry"
     WORKFLOW_RUN_TIMEOUT = "workflow_run_timeout"
+    USER_TIMER = "user_timer"
 
 
 @dataclass(frozen=True, order=True)
@@ -36,7 +38,7 @@ class Deadline:
         fire_at_ms: Epoch milliseconds when it is due.
         kind: A `DeadlineKind` value.
         ref: What it refers to within the run: "<scheduled event id>/<attempt>" for workflow
-            and activity task timers, "" for run-level timers.
+            and activity task timers, the timer id for user timers, "" for run-level timers.
         run_id: The run it belongs to.
     """
 
@@ -138,6 +140,12 @@ def deadlines(state: ExecutionState | None) -> list[Deadline]:
     out = _workflow_task_deadlines(state)
     for info in state.activities.values():
         out.extend(_activity_deadlines(state, info))
+    for timer in state.timers.values():
+        out.append(
+            Deadline(
+                timer.expiry_time_ms, DeadlineKind.USER_TIMER.value, timer.timer_id, state.run_id
+            )
+        )
     expiration = run_expiration_time_ms(state)
     if expiration:
         out.append(Deadline(expiration, DeadlineKind.WORKFLOW_RUN_TIMEOUT.value, "", state.run_id))

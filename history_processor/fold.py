@@ -27,6 +27,7 @@ from history_processor.state import (
     ExecutionState,
     RetryPolicy,
     TaskQueueKind,
+    TimerInfo,
     WorkflowStatus,
     WorkflowTaskInfo,
     duration_ms,
@@ -166,6 +167,25 @@ def _wft_timed_out(state: ExecutionState, event: HistoryEvent) -> None:
     _fail_workflow_task(state, increment=timeout != TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
 
 
+def _timer_started(state: ExecutionState, event: HistoryEvent) -> None:
+    attrs = event.timer_started_event_attributes
+    state.timers[attrs.timer_id] = TimerInfo(
+        timer_id=attrs.timer_id,
+        started_event_id=event.event_id,
+        expiry_time_ms=time_ms(event) + duration_ms(attrs.start_to_fire_timeout),
+    )
+
+
+def _timer_fired(state: ExecutionState, event: HistoryEvent) -> None:
+    # A fired timer whose event was buffered is gone already (fold_updates._buffer_event).
+    state.timers.pop(event.timer_fired_event_attributes.timer_id, None)
+
+
+def _timer_canceled(state: ExecutionState, event: HistoryEvent) -> None:
+    # A timer canceled after it fired has no TimerInfo left (its buffered fire was dropped).
+    state.timers.pop(event.timer_canceled_event_attributes.timer_id, None)
+
+
 def _activity_scheduled(state: ExecutionState, event: HistoryEvent) -> None:
     attrs = event.activity_task_scheduled_event_attributes
     scheduled = time_ms(event)
@@ -213,6 +233,9 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: _wft_completed,
     EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED: _wft_failed,
     EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: _wft_timed_out,
+    EventType.EVENT_TYPE_TIMER_STARTED: _timer_started,
+    EventType.EVENT_TYPE_TIMER_FIRED: _timer_fired,
+    EventType.EVENT_TYPE_TIMER_CANCELED: _timer_canceled,
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: _activity_scheduled,
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: _activity_started,
     **{t: (lambda s, e: s.activities.pop(activity_ref(e), None)) for t in ACTIVITY_CLOSED},

@@ -118,6 +118,25 @@ def _buffer_event(state: ExecutionState, data: upd.BufferEvent) -> None:
             info.started_event_id = STARTED_BUFFERED
     elif event.event_type in ACTIVITY_CLOSED:
         state.activities.pop(activity_ref(event), None)
+    elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+        state.timers.pop(event.timer_fired_event_attributes.timer_id, None)
+
+
+def _buffered_timer_fired_removed(
+    state: ExecutionState, data: upd.BufferedTimerFiredRemoved
+) -> None:
+    for index, raw in enumerate(state.buffered_events):
+        if buffered_timer_fired(raw) == data.timer_id:
+            del state.buffered_events[index]
+            return
+
+
+def buffered_timer_fired(raw: bytes) -> str | None:
+    """The timer id of a buffered event if it is a TimerFired, else None."""
+    event = HistoryEvent.FromString(raw)
+    if event.event_type != EventType.EVENT_TYPE_TIMER_FIRED:
+        return None
+    return event.timer_fired_event_attributes.timer_id
 
 
 def _buffer_flushed(state: ExecutionState, data: upd.BufferFlushed) -> None:
@@ -141,6 +160,7 @@ _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ActivityDispatched: _activity_dispatched,
     upd.ActivityHeartbeat: _activity_heartbeat,
     upd.BufferEvent: _buffer_event,
+    upd.BufferedTimerFiredRemoved: _buffered_timer_fired_removed,
     upd.BufferFlushed: _buffer_flushed,
     upd.WorkflowTaskHeartbeat: _wft_heartbeat,
 }

@@ -28,6 +28,7 @@ from history_processor.model import Command, Decision
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
+from history_processor.timer_wakeup import TimerWakeup
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import QUERY_WORKFLOW
@@ -72,6 +73,7 @@ class HistoryProcessor:
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
         self._timer_floor = TimerFloor()
         self._queries = queries.QueryBuffer()
+        self._wakeup = TimerWakeup()
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads and buffered queries (their callers will retry) and timer floors
@@ -81,6 +83,7 @@ class HistoryProcessor:
                 del self._parked[partition]
         self._queries.forget(owned)
         self._timer_floor.forget(owned)
+        self._wakeup.forget(owned)
 
     # -- input -------------------------------------------------------------------------------
 
@@ -309,9 +312,14 @@ class HistoryProcessor:
         for deadline in new - old:
             state.put(store.timer_key(namespace, workflow_id, deadline), deadline.to_bytes())
             self._timer_floor.lower(state.partition, deadline.fire_at_ms)
+            self._wakeup.lower(state.partition, deadline.fire_at_ms)
         store.save_state(state, run)
 
     # -- timers ------------------------------------------------------------------------------
+
+    def next_punctuate_ms(self, owned: set[int]) -> int | None:
+        """When a timer of `owned` partitions may be due next (epoch ms; the loop wakes then)."""
+        return self._wakeup.next_ms(owned)
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
@@ -345,6 +353,10 @@ class HistoryProcessor:
                 )
                 letter_key, letter_value = deadletter.encode(letter)
                 ctx.send(self._topology.deadletter, letter_value, key=letter_key, partition=0)
+        if full:
+            self._wakeup.scanned(ctx.partition, now_ms)  # more are due: the next round at once
+        elif due or self._wakeup.needs_look(ctx.partition, now_ms):
+            self._wakeup.scanned(ctx.partition, store.next_timer_ms(ctx.state, now_ms + 1))
         self._expire_parked(ctx, now_ms)
         self._expire_queries(ctx, now_ms)
 

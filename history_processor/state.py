@@ -190,6 +190,21 @@ class ActivityInfo:
 
 
 @dataclass
+class TimerInfo:
+    """A pending user timer (Temporal's TimerInfo), keyed by its timer id.
+
+    Attributes:
+        timer_id: The workflow's id for the timer (StartTimer's timer_id).
+        started_event_id: Event id of its TimerStarted.
+        expiry_time_ms: When it fires: TimerStarted's event time plus start_to_fire_timeout.
+    """
+
+    timer_id: str
+    started_event_id: int
+    expiry_time_ms: int
+
+
+@dataclass
 class ExecutionState:
     """Mutable state of one workflow run.
 
@@ -233,6 +248,7 @@ class ExecutionState:
     sticky_task_queue: str = ""
     sticky_schedule_to_start_timeout_ms: int = 0
     buffered_events: list[bytes] = field(default_factory=list)
+    timers: dict[str, TimerInfo] = field(default_factory=dict)
     activities: dict[int, ActivityInfo] = field(default_factory=dict)
 
     @property

@@ -154,3 +154,11 @@ def due_timers(
         if count >= limit:
             return
         yield item
+
+
+def next_timer_ms(state: StateTransaction, from_ms: int) -> int | None:
+    """The fire time of the earliest timer due at or after `from_ms`, or None."""
+    start = b"t" + max(from_ms, 0).to_bytes(8, "big")
+    for key, _ in state.items(start, b"u"):
+        return timer_fire_ms(key)
+    return None

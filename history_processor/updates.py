@@ -29,6 +29,7 @@ class UpdateKind(enum.Enum):
     ACTIVITY_DISPATCHED = "activity_dispatched"
     ACTIVITY_HEARTBEAT = "activity_heartbeat"
     BUFFER_EVENT = "buffer_event"
+    BUFFERED_TIMER_FIRED_REMOVED = "buffered_timer_fired_removed"
     BUFFER_FLUSHED = "buffer_flushed"
     WORKFLOW_TASK_HEARTBEAT = "workflow_task_heartbeat"
 
@@ -132,6 +133,13 @@ class BufferEvent:
 
 
 @dataclass
+class BufferedTimerFiredRemoved:
+    """A buffered TimerFired was dropped: the workflow canceled that timer before seeing it."""
+
+    timer_id: str
+
+
+@dataclass
 class BufferFlushed:
     """The buffered events were written to history."""
 
@@ -155,6 +163,7 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.ACTIVITY_DISPATCHED: ActivityDispatched,
     UpdateKind.ACTIVITY_HEARTBEAT: ActivityHeartbeat,
     UpdateKind.BUFFER_EVENT: BufferEvent,
+    UpdateKind.BUFFERED_TIMER_FIRED_REMOVED: BufferedTimerFiredRemoved,
     UpdateKind.BUFFER_FLUSHED: BufferFlushed,
     UpdateKind.WORKFLOW_TASK_HEARTBEAT: WorkflowTaskHeartbeat,
 }

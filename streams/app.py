@@ -41,7 +41,12 @@ class Processor(Protocol):
         """Folds one changelog record (None: a tombstone) into state, live and on restore."""
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
-        """Time-driven work of one owned partition (timers); called periodically."""
+        """Time-driven work of one owned partition (timers); called periodically.
+
+        A processor may also define ``next_punctuate_ms(owned: set[int]) -> int | None``: the
+        epoch ms at which it next has time-driven work (None: nothing known). The loop then
+        punctuates as soon as that time comes instead of waiting for the next period.
+        """
 
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
         """Handles an input whose `process` raised, after its effects were rolled back.
@@ -165,13 +170,28 @@ class StreamApp:
         records = self._poll()
         for record in records:
             self._process(record)
+            if self._wake_due():  # a due timer must not wait for the rest of a long batch
+                self._punctuate()
         now = time.monotonic()
-        if (now - self._last_punctuate) * 1000 >= self.config.punctuate_interval_ms:
-            self._last_punctuate = now
-            for partition in sorted(self.partitions.stores):
-                self.processor.punctuate(self._context(partition), int(time.time() * 1000))
+        period_over = (now - self._last_punctuate) * 1000 >= self.config.punctuate_interval_ms
+        if period_over or self._wake_due():
+            self._punctuate()
         if self._due_for_commit(bool(records), now):
             self.transactions.commit(self.partitions.stores)
+
+    def _punctuate(self) -> None:
+        self._last_punctuate = time.monotonic()
+        for partition in sorted(self.partitions.stores):
+            self.processor.punctuate(self._context(partition), int(time.time() * 1000))
+
+    def _wake_at_ms(self) -> int | None:
+        """When the processor next has time-driven work (epoch ms), if it says."""
+        hint = getattr(self.processor, "next_punctuate_ms", None)
+        return hint(self.partitions.owned) if hint is not None else None
+
+    def _wake_due(self) -> bool:
+        wake = self._wake_at_ms()
+        return wake is not None and wake <= time.time() * 1000
 
     def _due_for_commit(self, polled: bool, now: float) -> bool:
         txn = self.transactions
@@ -194,7 +214,11 @@ class StreamApp:
         # because consume(n, timeout) would wait out the whole timeout to fill n.
         if self.transactions.is_open and self.config.commit_when_idle:
             return self._consumer.consume(self.config.max_batch_records, 0)
-        first = self._consumer.poll(self.config.poll_timeout_s)
+        timeout = self.config.poll_timeout_s
+        wake = self._wake_at_ms()
+        if wake is not None:  # wake up when the processor's next timer is due
+            timeout = min(timeout, max(0.0, (wake - time.time() * 1000) / 1000))
+        first = self._consumer.poll(timeout)
         if first is None:
             return []
         rest = self._consumer.consume(self.config.max_batch_records - 1, 0)

@@ -14,11 +14,13 @@ from temporalio.api.enums.v1 import CommandType
 
 from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
+    cancel_timer,
     complete_workflow_execution,
     fail_workflow_execution,
     modify_workflow_properties,
     record_marker,
     schedule_activity_task,
+    start_timer,
     upsert_workflow_search_attributes,
 )
 from history_processor.commands.context import CommandContext, CommandFailure, CommandHandler
@@ -36,6 +38,8 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
         upsert_workflow_search_attributes.handle
     ),
     CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: modify_workflow_properties.handle,
+    CommandType.COMMAND_TYPE_START_TIMER: start_timer.handle,
+    CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
 }
 
 _CLOSE_COMMANDS = (

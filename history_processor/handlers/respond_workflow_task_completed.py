@@ -225,7 +225,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if (b.run.memo, b.run.search_attributes) != (state.memo, state.search_attributes):
         # Upserts (and a new build id in BuildIds) change what List and Count see.
         b.set_visibility(visibility_record(b.run))
-    if had_buffered or req.force_create_new_workflow_task:
+    # `and`: a CancelTimer may have dropped the only buffered event (a TimerFired never seen).
+    if (had_buffered and b.run.has_buffered_events) or req.force_create_new_workflow_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
         if req.force_create_new_workflow_task and not commands and not req.messages:

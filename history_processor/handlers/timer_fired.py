@@ -8,6 +8,7 @@ from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import (
     ActivityTaskTimedOutEventAttributes,
+    TimerFiredEventAttributes,
     WorkflowTaskTimedOutEventAttributes,
 )
 
@@ -116,6 +117,28 @@ def _workflow_run_timeout(b: DecisionBuilder, deadline: Deadline) -> None:
         time_out(b, workflow_retry_state(b.run, failure))
 
 
+def _user_timer(b: DecisionBuilder, deadline: Deadline) -> None:
+    """executeUserTimerTimeoutTask: every due timer of the run fires, then a workflow task.
+
+    Temporal fires them in one transaction ordered by (expiry, started event id), so timers due
+    together get their TimerFired events before the WorkflowTaskScheduled; their own deadlines
+    are then gone and fire as stale no-ops.
+    """
+    due_by = max(b.now_ms, deadline.fire_at_ms)
+    due = sorted(
+        (t for t in b.run.timers.values() if t.expiry_time_ms <= due_by),
+        key=lambda t: (t.expiry_time_ms, t.started_event_id),
+    )
+    for timer in due:
+        b.add_or_buffer(
+            EventType.EVENT_TYPE_TIMER_FIRED,
+            TimerFiredEventAttributes(
+                timer_id=timer.timer_id, started_event_id=timer.started_event_id
+            ),
+        )
+    schedule_workflow_task(b)
+
+
 TimerHandler = Callable[[DecisionBuilder, Deadline], None]
 
 TIMER_HANDLERS: dict[DeadlineKind, TimerHandler] = {
@@ -124,6 +147,7 @@ TIMER_HANDLERS: dict[DeadlineKind, TimerHandler] = {
     DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF: _first_workflow_task_backoff,
     DeadlineKind.ACTIVITY_RETRY: _activity_retry,
     DeadlineKind.WORKFLOW_RUN_TIMEOUT: _workflow_run_timeout,
+    DeadlineKind.USER_TIMER: _user_timer,
     **dict.fromkeys(_ACTIVITY_TIMEOUTS, _activity_timed_out),
 }
 """What each kind of durable timer does when it fires; a new kind is one function and one row."""

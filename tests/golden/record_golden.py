@@ -51,6 +51,11 @@ from tests.workflows.retry_activity import RetryActivityWorkflow  # noqa: E402
 from tests.workflows.slow_activity import SlowActivityWorkflow  # noqa: E402
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow  # noqa: E402
 from tests.workflows.sync_activity import SyncActivityWorkflow  # noqa: E402
+from tests.workflows.timers import (  # noqa: E402
+    CanceledTimerWorkflow,
+    ParallelTimersWorkflow,
+    SleepWorkflow,
+)
 
 TASK_QUEUE = "golden"
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -62,6 +67,9 @@ CASES: dict[str, tuple[Any, bool]] = {
     "retries_exhausted": (RetriesExhaustedWorkflow, True),
     "sync_activity": (SyncActivityWorkflow, False),
     "staggered_activities": (StaggeredActivitiesWorkflow, False),
+    "sleep": (SleepWorkflow, False),
+    "canceled_timer": (CanceledTimerWorkflow, False),
+    "parallel_timers": (ParallelTimersWorkflow, False),
 }
 
 

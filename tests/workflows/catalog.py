@@ -10,6 +10,7 @@ from tests.workflows.retry_activity import RetryActivityWorkflow
 from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
+from tests.workflows.timers import TIMER_WORKFLOWS
 
 ALL_WORKFLOWS = [
     OneActivityWorkflow,
@@ -21,6 +22,7 @@ ALL_WORKFLOWS = [
     SlowActivityWorkflow,
     StaggeredActivitiesWorkflow,
     *MARKER_WORKFLOWS,
+    *TIMER_WORKFLOWS,
 ]
 
 # Modules a worker must pass through its workflow sandbox (shared counters of the flaky one).

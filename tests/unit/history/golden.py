@@ -7,10 +7,12 @@ from pathlib import Path
 
 from google.protobuf import json_format
 from temporalio.api.command.v1 import (
+    CancelTimerCommandAttributes,
     Command,
     CompleteWorkflowExecutionCommandAttributes,
     FailWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
 )
 from temporalio.api.common.v1 import WorkerVersionStamp
 from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind
@@ -28,6 +30,7 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionResponse,
 )
 
+from history_processor.deadlines import DeadlineKind, deadlines
 from tests.unit.history.golden_markers import (
     custom_attributes,
     forced_new_task,
@@ -37,6 +40,7 @@ from tests.unit.history.harness import Glue, ok_payload, seconds
 
 HISTORIES = Path(__file__).resolve().parents[2] / "golden" / "histories"
 DEFAULT_STICKY_QUEUE = "worker-1-sticky"
+USER_TIMER = DeadlineKind.USER_TIMER.value
 
 
 def load(name: str) -> History:
@@ -82,6 +86,28 @@ def _commands(golden: History, completed_id: int) -> list[Command]:
                     schedule_activity_task_command_attributes=attrs,
                 )
             )
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            t = event.timer_started_event_attributes
+            if t.workflow_task_completed_event_id == completed_id:
+                out.append(
+                    Command(
+                        command_type=CommandType.COMMAND_TYPE_START_TIMER,
+                        start_timer_command_attributes=StartTimerCommandAttributes(
+                            timer_id=t.timer_id, start_to_fire_timeout=t.start_to_fire_timeout
+                        ),
+                    )
+                )
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
+            c = event.timer_canceled_event_attributes
+            if c.workflow_task_completed_event_id == completed_id:
+                out.append(
+                    Command(
+                        command_type=CommandType.COMMAND_TYPE_CANCEL_TIMER,
+                        cancel_timer_command_attributes=CancelTimerCommandAttributes(
+                            timer_id=c.timer_id
+                        ),
+                    )
+                )
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             c = event.workflow_execution_completed_event_attributes
             if c.workflow_task_completed_event_id == completed_id:
@@ -125,6 +151,14 @@ def _start_attempt(glue: Glue, scheduled_event_id: int) -> None:
     assert glue.state is not None
     if not glue.state.activities[scheduled_event_id].is_started:
         glue.start_activity(scheduled_event_id)
+
+
+def _fire_timer(glue: Glue, timer_id: str) -> None:
+    """The timer index reaching the user timer's deadline."""
+    found = [d for d in deadlines(glue.state) if d.kind == USER_TIMER and d.ref == timer_id]
+    assert found, f"timer {timer_id} is not pending"
+    glue.now_ms = max(glue.now_ms, found[0].fire_at_ms)
+    glue.submit("TimerFired", found[0], advance_ms=0)
 
 
 def drive(golden: History) -> Glue:
@@ -220,6 +254,9 @@ def _step(
             glue.fail_activity(started.scheduled_event_id, started.last_failure)
             glue.fire("activity_retry")
         _start_attempt(glue, started.scheduled_event_id)
+    elif kind == EventType.EVENT_TYPE_TIMER_FIRED and len(glue.events) < event.event_id:
+        # Timers due together fire in one decision: the first one's step wrote them all.
+        _fire_timer(glue, event.timer_fired_event_attributes.timer_id)
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         completed = event.activity_task_completed_event_attributes
         decision = glue.complete_activity(completed.scheduled_event_id, completed.result)

@@ -29,6 +29,9 @@ GOLDEN = [
     "local_activity_heartbeat",
     "upsert",
     "eager_start",
+    "sleep",
+    "canceled_timer",
+    "parallel_timers",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
