@@ -6,11 +6,14 @@ from typing import Protocol
 
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
     ListWorkflowExecutionsResponse,
     PollActivityTaskQueueRequest,
     PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    ShutdownWorkerRequest,
 )
 
 from schemas.clients.history import HistoryCaller
@@ -47,6 +50,16 @@ class MatchingBackend(Protocol):
         self, request: PollActivityTaskQueueRequest, deadline: float
     ) -> PollActivityTaskQueueResponse:
         """Waits for an activity task of ``request.task_queue``."""
+        ...
+
+    async def describe_task_queue(
+        self, request: DescribeTaskQueueRequest, deadline: float
+    ) -> DescribeTaskQueueResponse:
+        """Pollers and backlog of a task-queue partition (a validated request)."""
+        ...
+
+    async def shutdown_worker(self, request: ShutdownWorkerRequest, deadline: float) -> None:
+        """Unloads the worker's sticky queue: its waiting polls answer empty at once."""
         ...
 
 

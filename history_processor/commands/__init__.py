@@ -14,6 +14,7 @@ from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
     complete_workflow_execution,
     fail_workflow_execution,
+    request_cancel_activity_task,
     schedule_activity_task,
 )
 from history_processor.commands.context import CommandContext, CommandFailure, CommandHandler
@@ -25,6 +26,7 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: schedule_activity_task.handle,
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: complete_workflow_execution.handle,
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: fail_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity_task.handle,
 }
 
 _CLOSE_COMMANDS = (
@@ -58,11 +60,15 @@ def apply_commands(
     completed_id: int,
     had_buffered: bool,
     eager: EagerDispatch | None = None,
-) -> None:
+) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
     Activities that `eager` takes get no task record; the caller starts them with
     `eager.start` once all commands are handled.
+
+    Returns:
+        Whether a command needs a new workflow task even without new events from outside
+        (`CommandContext.new_workflow_task`).
 
     Raises:
         CommandFailure: the workflow task must fail instead.
@@ -71,3 +77,4 @@ def apply_commands(
     ctx = CommandContext(b, completed_id, had_buffered, eager)
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
+    return ctx.new_workflow_task

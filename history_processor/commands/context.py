@@ -38,12 +38,15 @@ class CommandContext:
         had_buffered: Whether events were buffered while the task ran (the workflow has not
             seen them, so it may not close).
         eager: Eager activity dispatch of this completion, if the worker asked for it.
+        new_workflow_task: Set by a command whose outcome the workflow must see at once (an
+            activity canceled before it started): the completion schedules a workflow task.
     """
 
     b: DecisionBuilder
     completed_id: int
     had_buffered: bool
     eager: EagerDispatch | None = None
+    new_workflow_task: bool = False
 
 
 CommandHandler = Callable[[CommandContext, WorkflowCommand], None]

@@ -151,7 +151,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky())
     eager = EagerDispatch(req)
     try:
-        apply_commands(b, commands, completed.event_id, had_buffered, eager)
+        needs_task = apply_commands(b, commands, completed.event_id, had_buffered, eager)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.
@@ -159,7 +159,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if not b.run.is_running:
         b.set_visibility(visibility_record(b.run))
         return b.finish(Reply.of(response))
-    if had_buffered or req.force_create_new_workflow_task:
+    if had_buffered or req.force_create_new_workflow_task or needs_task:
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
         if inline:
