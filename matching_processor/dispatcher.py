@@ -93,6 +93,7 @@ class Dispatcher:
         self._on_optimistic_start = on_optimistic_start
         self._on_sticky_unavailable = on_sticky_unavailable
         self.pollers = PollerHistory()
+        self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
         self._closed = False
@@ -133,10 +134,10 @@ class Dispatcher:
         """
         keys = self._keys(request, WORKFLOW, dispatch.is_sticky(request.task_queue))
         # Temporal notes a poller when its poll arrives and again when it ends (not when it
-        # is cancelled: the worker went away).
-        self._note_poller(keys, request)
+        # is cancelled, or ended by an unload: the worker went away).
+        since_ms = self._note_poller(keys, request)
         response = await self._poll_workflow(keys, request, time_remaining)
-        self._note_poller(keys, request)
+        self._note_poller(keys, request, since_ms)
         return response
 
     async def _poll_workflow(
@@ -167,9 +168,9 @@ class Dispatcher:
             time_remaining: Seconds until the caller's deadline, or None.
         """
         keys = self._keys(request, ACTIVITY, sticky=False)
-        self._note_poller(keys, request)
+        since_ms = self._note_poller(keys, request)
         response = await self._poll_activity(keys, request, time_remaining)
-        self._note_poller(keys, request)
+        self._note_poller(keys, request, since_ms)
         return response
 
     async def _poll_activity(
@@ -199,8 +200,16 @@ class Dispatcher:
             return response
         return wsv1.PollActivityTaskQueueResponse()
 
-    def _note_poller(self, keys: tuple[QueueKey, ...], request: Any) -> None:
-        self.pollers.record(keys, dispatch.poller_record(request, self._clock()))
+    def _note_poller(
+        self, keys: tuple[QueueKey, ...], request: Any, since_ms: int | None = None
+    ) -> int:
+        """Records the poll's worker; at the end of a poll (`since_ms`: when it began) only
+        if its queue was not unloaded meanwhile. Returns the time recorded."""
+        now_ms = self._clock()
+        if since_ms is not None and any(self._unloaded.get(k, -1) >= since_ms for k in keys):
+            return now_ms
+        self.pollers.record(keys, dispatch.poller_record(request, now_ms))
+        return now_ms
 
     # -- task-queue administration -------------------------------------------------------------
 
@@ -218,6 +227,11 @@ class Dispatcher:
             How many waiting polls were ended.
         """
         key = routing.poll_keys(namespace, task_queue, WORKFLOW, True)[0]
+        now_ms = self._clock()
+        # Polls end within a minute; older unload marks can no longer matter.
+        horizon = now_ms - 2 * int(dispatch.MAX_LONG_POLL_SECONDS * 1000)
+        self._unloaded = {k: t for k, t in self._unloaded.items() if t >= horizon}
+        self._unloaded[key] = now_ms
         self.pollers.forget(key)
         ended = 0
         for poller, fut in list(self._futures.items()):

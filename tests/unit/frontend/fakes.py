@@ -16,9 +16,12 @@ from temporalio.api.history.v1 import (
     HistoryEvent,
     WorkflowExecutionCompletedEventAttributes,
 )
+from temporalio.api.taskqueue.v1 import PollerInfo
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
     DescribeWorkflowExecutionResponse,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
@@ -27,6 +30,7 @@ from temporalio.api.workflowservice.v1 import (
     PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    ShutdownWorkerRequest,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
 )
@@ -180,6 +184,8 @@ class FakeMatching:
         self.workflow_tasks: dict[str, asyncio.Queue[PollWorkflowTaskQueueResponse]] = {}
         self.activity_tasks: dict[str, asyncio.Queue[PollActivityTaskQueueResponse]] = {}
         self.polls: list[tuple[Message, float]] = []
+        self.described: list[DescribeTaskQueueRequest] = []
+        self.shutdowns: list[ShutdownWorkerRequest] = []
 
     async def poll_workflow_task(
         self, request: PollWorkflowTaskQueueRequest, deadline: float
@@ -200,6 +206,15 @@ class FakeMatching:
             return await asyncio.wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return PollActivityTaskQueueResponse()
+
+    async def describe_task_queue(
+        self, request: DescribeTaskQueueRequest, deadline: float
+    ) -> DescribeTaskQueueResponse:
+        self.described.append(request)
+        return DescribeTaskQueueResponse(pollers=[PollerInfo(identity="fake-poller")])
+
+    async def shutdown_worker(self, request: ShutdownWorkerRequest, deadline: float) -> None:
+        self.shutdowns.append(request)
 
 
 class FakeVisibility:
