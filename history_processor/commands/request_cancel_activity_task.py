@@ -3,8 +3,10 @@
 Temporal's handleCommandRequestCancelActivity + AddActivityTaskCancelRequestedEvent:
 
 - An activity no worker runs (not yet handed out, or waiting out a retry backoff) is canceled
-  at once: ActivityTaskCanceled with the details "ACTIVITY_ID_NOT_STARTED", and the completion
-  schedules a new workflow task so the workflow sees it.
+  at once: ActivityTaskCanceled with the details "ACTIVITY_ID_NOT_STARTED", buffered like
+  every ActivityTaskCanceled in Temporal (written after the completion's other events, by the
+  new workflow task the completion schedules so the workflow sees it; dropped if the same
+  completion closes the run).
 - A running activity only gets the request: its heartbeats answer `cancel_requested`, and the
   worker ends it with RespondActivityTaskCanceled (or completes or fails it anyway).
 - An activity whose close event waits in the buffer keeps the request on record, nothing more.
@@ -32,6 +34,8 @@ from temporalio.api.history.v1 import (
     HistoryEvent,
 )
 
+from history_processor import events as ev
+from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
 from history_processor.commands.context import CommandContext, CommandFailure
 from history_processor.fold_updates import ACTIVITY_CLOSED, activity_ref
@@ -85,8 +89,9 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
     )
     if info is None or info.is_started:
         return
-    b.add_event(
+    canceled = ev.new_event(
         EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+        b.now_ms,
         ActivityTaskCanceledEventAttributes(
             details=NOT_STARTED_DETAILS,
             latest_cancel_requested_event_id=requested.event_id,
@@ -94,4 +99,8 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
             identity=_identity(ctx),
         ),
     )
+    # Temporal's history builder always buffers ActivityTaskCanceled: it follows the other
+    # commands' events when the new workflow task flushes it, and a run that this same
+    # completion closes never writes it.
+    b.add_update(upd.BufferEvent(event=canceled.SerializeToString()))
     ctx.new_workflow_task = True

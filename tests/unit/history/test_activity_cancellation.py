@@ -123,15 +123,30 @@ def test_not_started_cancel_returns_the_new_workflow_task_inline() -> None:
     assert not [t for t in decision.tasks if t["task_kind"] == "workflow"]
 
 
-def test_cancel_and_complete_in_one_task_closes_without_a_new_task() -> None:
+def test_cancel_and_complete_in_one_task_closes_without_the_canceled_event() -> None:
+    # TRY_CANCEL: the workflow goes on at once. The buffered ActivityTaskCanceled dies with
+    # the run, as in Temporal's history.
     glue = Glue()
     poll = two_activities(glue)
     decision = cancel(glue, poll, complete_workflow())
     assert types(decision) == [
         "WORKFLOW_TASK_COMPLETED",
         "ACTIVITY_TASK_CANCEL_REQUESTED",
-        "ACTIVITY_TASK_CANCELED",
         "WORKFLOW_EXECUTION_COMPLETED",
+    ]
+    assert glue.restore() == glue.state
+
+
+def test_the_canceled_event_follows_the_other_commands_events() -> None:
+    glue = Glue()
+    poll = two_activities(glue)
+    decision = cancel(glue, poll, schedule_activity("later"))
+    assert types(decision) == [
+        "WORKFLOW_TASK_COMPLETED",
+        "ACTIVITY_TASK_CANCEL_REQUESTED",
+        "ACTIVITY_TASK_SCHEDULED",
+        "ACTIVITY_TASK_CANCELED",
+        "WORKFLOW_TASK_SCHEDULED",
     ]
 
 
