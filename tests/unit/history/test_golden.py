@@ -23,6 +23,9 @@ GOLDEN = [
     "staggered_activities",
     "flaky_workflow_task",
     "terminated",
+    "cancel_activity_not_started",
+    "cancel_activity_heartbeat",
+    "cancel_activity_try",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
