@@ -11,6 +11,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
     GetWorkflowExecutionHistoryReverseRequest,
+    GetWorkflowExecutionHistoryReverseResponse,
     RecordActivityTaskHeartbeatByIdRequest,
     RecordActivityTaskHeartbeatResponse,
     ResetStickyTaskQueueRequest,
@@ -167,7 +168,7 @@ async def test_reset_sticky_validates_the_execution(frontend: Frontend) -> None:
 
 async def test_reverse_history_page_size_is_bounded(frontend: Frontend) -> None:
     frontend.history.replies["GetWorkflowExecutionHistoryReverse"] = ok(
-        RecordActivityTaskHeartbeatResponse()
+        GetWorkflowExecutionHistoryReverseResponse()
     )
     for asked, sent_size in ((0, 256), (10_000, 256), (7, 7)):
         await frontend.stub.GetWorkflowExecutionHistoryReverse(
