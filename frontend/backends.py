@@ -6,11 +6,14 @@ from typing import Protocol
 
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
     ListWorkflowExecutionsResponse,
     PollActivityTaskQueueRequest,
     PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    ShutdownWorkerRequest,
 )
 
 from schemas.clients.history import HistoryCaller
@@ -60,6 +63,15 @@ class MatchingBackend(Protocol):
         self, address: str, message: QueryTaskCompleted, timeout: float
     ) -> Reply:
         """Delivers a worker's query answer to the matching process at ``address``."""
+
+    async def describe_task_queue(
+        self, request: DescribeTaskQueueRequest, deadline: float
+    ) -> DescribeTaskQueueResponse:
+        """Pollers and backlog of a task-queue partition (a validated request)."""
+        ...
+
+    async def shutdown_worker(self, request: ShutdownWorkerRequest, deadline: float) -> None:
+        """Unloads the worker's sticky queue: its waiting polls answer empty at once."""
         ...
 
 

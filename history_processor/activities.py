@@ -46,6 +46,10 @@ def next_retry(info: ActivityInfo, failure: Failure, now_ms: int) -> tuple[int, 
     Returns:
         (RetryState, backoff in ms); the backoff only matters for RETRY_STATE_IN_PROGRESS.
     """
+    if info.cancel_requested:
+        # Temporal checks this first: the workflow no longer wants the activity, so even a
+        # timeout ends it (RetryActivity returns RETRY_STATE_CANCEL_REQUESTED).
+        return RetryState.RETRY_STATE_CANCEL_REQUESTED, 0
     if failure.HasField("timeout_failure_info") and failure.timeout_failure_info.timeout_type in (
         TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
         TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
@@ -79,9 +83,17 @@ def next_retry(info: ActivityInfo, failure: Failure, now_ms: int) -> tuple[int, 
 
 
 def schedule_retry(
-    b: DecisionBuilder, info: ActivityInfo, failure: Failure, backoff_ms: int
+    b: DecisionBuilder,
+    info: ActivityInfo,
+    failure: Failure,
+    backoff_ms: int,
+    worker_reported: bool = False,
 ) -> None:
-    """Records the next attempt; the retry deadline dispatches it after the backoff."""
+    """Records the next attempt; the retry deadline dispatches it after the backoff.
+
+    `worker_reported` marks a failure the worker reported (not a timeout): only those set
+    the last attempt's complete time (Temporal's RecordLastActivityCompleteTime).
+    """
     b.add_update(
         upd.ActivityRetry(
             scheduled_event_id=info.scheduled_event_id,
@@ -89,6 +101,7 @@ def schedule_retry(
             next_scheduled_time_ms=b.now_ms + backoff_ms,
             last_failure=failure.SerializeToString(),
             last_worker_identity=info.started_identity,
+            completed_time_ms=b.now_ms if worker_reported else 0,
         )
     )
 

@@ -218,6 +218,15 @@ def _activity_started(state: ExecutionState, event: HistoryEvent) -> None:
         info.started_identity = attrs.identity
 
 
+def _activity_cancel_requested(state: ExecutionState, event: HistoryEvent) -> None:
+    attrs = event.activity_task_cancel_requested_event_attributes
+    info = state.activities.get(attrs.scheduled_event_id)
+    # The activity is gone when its close event waits in the buffer; the request stays on record.
+    if info is not None:
+        info.cancel_requested = True
+        info.cancel_request_event_id = event.event_id
+
+
 def _closed(state: ExecutionState, event: HistoryEvent) -> None:
     state.status = _CLOSE_STATUS[event.event_type]
     state.close_time_ms = time_ms(event)
@@ -238,6 +247,7 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_TIMER_CANCELED: _timer_canceled,
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: _activity_scheduled,
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: _activity_started,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: _activity_cancel_requested,
     **{t: (lambda s, e: s.activities.pop(activity_ref(e), None)) for t in ACTIVITY_CLOSED},
     **dict.fromkeys(_CLOSE_STATUS, _closed),
     EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: workflow_properties.apply_upsert,

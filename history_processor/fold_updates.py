@@ -93,6 +93,8 @@ def _activity_retry(state: ExecutionState, data: upd.ActivityRetry) -> None:
         info.last_failure = data.last_failure
         info.last_worker_identity = data.last_worker_identity
         info.awaiting_retry = True
+        if data.completed_time_ms:
+            info.last_attempt_complete_time_ms = data.completed_time_ms
 
 
 def _activity_dispatched(state: ExecutionState, data: upd.ActivityDispatched) -> None:

@@ -22,6 +22,9 @@ MSG_WORKFLOW_COMPLETED = "workflow execution already completed"
 MSG_ACTIVITY_TASK_NOT_FOUND = (
     "invalid activityID or activity already timed out or invoking workflow is completed"
 )
+MSG_ACTIVITY_NOT_CANCEL_REQUESTED = (
+    "unable to mark activity as canceled without activity being request canceled first"
+)
 IDENTITY_HISTORY_SERVICE = "history-service"
 
 
@@ -104,9 +107,30 @@ def started_workflow_task(
     return token, task
 
 
-def pending_activity(
-    state: ExecutionState | None, token_bytes: bytes
-) -> tuple[tokens.TaskToken, ActivityInfo] | Reply:
+def running_run(state: ExecutionState | None, workflow_id: str, run_id: str) -> Reply | None:
+    """Why a request for (workflow id, run id or "" for the current run) finds no running
+    run, in Temporal's words; None when `state` is that run and it runs.
+
+    Only the current run's state is kept, so another run id is one that already ended.
+    """
+    if state is None:
+        if run_id:
+            return Reply.error(
+                Code.NOT_FOUND,
+                f'workflow execution not found for workflow ID "{workflow_id}" '
+                f'and run ID "{run_id}"',
+            )
+        return workflow_not_found(workflow_id)
+    if (run_id and run_id != state.run_id) or not state.is_running:
+        return not_found(MSG_WORKFLOW_COMPLETED)
+    return None
+
+
+ActivityRef = tuple[tokens.TaskToken, ActivityInfo]
+"""An activity a worker addresses, and the token (given or made up) that names its attempt."""
+
+
+def pending_activity(state: ExecutionState | None, token_bytes: bytes) -> ActivityRef | Reply:
     """Validates an activity task token against state (IsActivityTaskNotFoundForToken).
 
     Returns:
@@ -122,4 +146,56 @@ def pending_activity(
     info = state.activities.get(token.scheduled_event_id)
     if info is None or info.attempt != token.attempt or info.awaiting_retry:
         return not_found(MSG_ACTIVITY_TASK_NOT_FOUND)
+    return token, info
+
+
+def activity_by_id(
+    state: ExecutionState | None,
+    workflow_id: str,
+    run_id: str,
+    activity_id: str,
+    completing: bool = False,
+) -> ActivityRef | Reply:
+    """Finds a pending activity by its id, for the *ById RPCs (no task token).
+
+    Temporal's rules for a token without scheduled event id: the current run when `run_id`
+    is empty, any attempt; only a completion may address an activity no worker has started
+    (its ActivityTaskStarted is then made up from the request). History learns of a start
+    from matching's ActivityTaskStarted message, which is on its way to the inbox before the
+    worker even gets the task, so a call made after the activity ran finds it started.
+
+    Args:
+        state: The workflow id's current run.
+        workflow_id: Workflow id of the request.
+        run_id: Run id of the request, "" for the current run.
+        activity_id: The activity id.
+        completing: True for RespondActivityTaskCompletedById.
+
+    Returns:
+        (a token naming the current attempt, the activity), or Temporal's error reply.
+    """
+    missing = running_run(state, workflow_id, run_id)
+    if missing is not None:
+        return missing
+    assert state is not None
+    if not activity_id:
+        return Reply.error(Code.INVALID_ARGUMENT, "activityID cannot be empty")
+    info = state.activity_by_id(activity_id)
+    if info is None:
+        return Reply.error(
+            Code.NOT_FOUND,
+            f"cannot find pending activity with ActivityID {activity_id}, check workflow "
+            "execution history for more details",
+        )
+    if not completing and (not info.is_started or info.awaiting_retry):
+        return not_found(MSG_ACTIVITY_TASK_NOT_FOUND)
+    token = tokens.TaskToken(
+        kind=tokens.TaskKind.ACTIVITY,
+        namespace_id=state.namespace_id,
+        workflow_id=state.workflow_id,
+        run_id=state.run_id,
+        scheduled_event_id=info.scheduled_event_id,
+        attempt=info.attempt,
+        activity_id=info.activity_id,
+    )
     return token, info

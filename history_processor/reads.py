@@ -5,24 +5,40 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from temporalio.api.common.v1 import Memo, SearchAttributes, WorkflowExecution, WorkflowType
+from temporalio.api.activity.v1 import ActivityOptions
+from temporalio.api.common.v1 import (
+    Memo,
+    Priority,
+    SearchAttributes,
+    WorkflowExecution,
+    WorkflowType,
+)
 from temporalio.api.enums.v1 import HistoryEventFilterType, PendingActivityState
 from temporalio.api.enums.v1 import PendingWorkflowTaskState as WftState
 from temporalio.api.failure.v1 import Failure
-from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.history.v1 import (
+    ActivityTaskScheduledEventAttributes,
+    History,
+    HistoryEvent,
+)
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflow.v1 import (
     PendingActivityInfo,
     PendingWorkflowTaskInfo,
     WorkflowExecutionConfig,
+    WorkflowExecutionExtendedInfo,
     WorkflowExecutionInfo,
 )
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionResponse,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
+    GetWorkflowExecutionHistoryReverseRequest,
+    GetWorkflowExecutionHistoryReverseResponse,
 )
 
 from history_processor import events as ev
+from history_processor.deadlines import run_expiration_time_ms
 from history_processor.handling import workflow_not_found
 from history_processor.model import EventReader
 from history_processor.state import ActivityInfo, ExecutionState
@@ -138,6 +154,46 @@ def get_workflow_execution_history(
     return _history_reply(page, next_token)
 
 
+def get_workflow_execution_history_reverse(
+    state: ExecutionState | None,
+    request: GetWorkflowExecutionHistoryReverseRequest,
+    read_events: EventReader,
+) -> Reply:
+    """Answers GetWorkflowExecutionHistoryReverse: committed events, newest first.
+
+    Each page holds the `maximum_page_size` events below the previous page (the frontend
+    bounds the size); the last page, ending with event 1, carries no token. Temporal cuts
+    pages at its stored event batches, so its pages may hold more events; Strom cuts them at
+    the requested count, as its forward reads do. Transient workflow task events, which are
+    not history yet, are never included.
+    """
+    run_id = request.execution.run_id
+    if state is None or (run_id and run_id != state.run_id):
+        return workflow_not_found(request.execution.workflow_id)
+    end = state.next_event_id
+    if request.next_page_token:
+        try:
+            token = HistoryToken.decode(request.next_page_token)
+        except PayloadDecodeError:
+            return Reply.error(Code.INVALID_ARGUMENT, "Invalid NextPageToken.")
+        if token.run_id != state.run_id:
+            return Reply.error(
+                Code.INVALID_ARGUMENT, "RunId in the request does not match the NextPageToken."
+            )
+        end = min(token.next_event_id, end)
+    size = request.maximum_page_size if request.maximum_page_size > 0 else HISTORY_PAGE_SIZE
+    start = max(1, end - size)
+    events = list(reversed(read_events(start, end))) if start < end else []
+    next_token = b""
+    if start > 1:
+        next_token = HistoryToken(state.run_id, 1, start, state.is_running).encode()
+    return Reply.of(
+        GetWorkflowExecutionHistoryReverseResponse(
+            history=History(events=events), next_page_token=next_token
+        )
+    )
+
+
 def long_poll_timeout_reply(
     state: ExecutionState, request: GetWorkflowExecutionHistoryRequest
 ) -> Reply:
@@ -156,36 +212,76 @@ def _history_reply(events: list[HistoryEvent], token: bytes) -> Reply:
     )
 
 
-def _pending_activity(info: ActivityInfo) -> PendingActivityInfo:
+def _activity_state(info: ActivityInfo) -> PendingActivityState.ValueType:
+    """Temporal's GetActivityState: a requested cancellation shows before anything else."""
+    if info.cancel_requested:
+        return PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
     if info.is_started:
-        state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-    else:
-        state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+        return PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    return PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+
+
+def _activity_options(info: ActivityInfo, priority: Priority | None) -> ActivityOptions:
+    """The options the activity runs with (normalized timeouts, defaulted retry policy)."""
+    policy = info.retry_policy.to_proto()
+    del policy.non_retryable_error_types[:]  # Temporal's options leave them out
+    options = ActivityOptions(
+        task_queue=TaskQueue(name=info.task_queue, normal_name=info.task_queue),
+        schedule_to_close_timeout=ev.duration(info.schedule_to_close_timeout_ms),
+        schedule_to_start_timeout=ev.duration(info.schedule_to_start_timeout_ms),
+        start_to_close_timeout=ev.duration(info.start_to_close_timeout_ms),
+        heartbeat_timeout=ev.duration(info.heartbeat_timeout_ms),
+        retry_policy=policy,
+        priority=priority,
+    )
+    return options
+
+
+def _pending_activity(info: ActivityInfo, now_ms: int) -> PendingActivityInfo:
+    """Temporal's GetPendingActivityInfo for one activity."""
+    state = _activity_state(info)
+    scheduled = ActivityTaskScheduledEventAttributes.FromString(info.scheduled_attributes)
+    priority = scheduled.priority if scheduled.HasField("priority") else None
     out = PendingActivityInfo(
         activity_id=info.activity_id,
         state=state,
-        attempt=info.attempt,
+        attempt=max(info.attempt, 1),
         maximum_attempts=info.retry_policy.maximum_attempts,
         last_worker_identity=info.started_identity or info.last_worker_identity,
+        activity_options=_activity_options(info, priority),
+        priority=priority,
     )
     out.activity_type.name = info.activity_type
-    if info.heartbeat_details:
-        out.heartbeat_details.ParseFromString(info.heartbeat_details)
+    out.scheduled_time.FromMilliseconds(info.scheduled_time_ms)
     if info.last_heartbeat_time_ms:
         out.last_heartbeat_time.FromMilliseconds(info.last_heartbeat_time_ms)
+        if info.heartbeat_details:
+            out.heartbeat_details.ParseFromString(info.heartbeat_details)
     if info.is_started:
         out.last_started_time.FromMilliseconds(info.started_time_ms)
-    else:
-        out.scheduled_time.FromMilliseconds(info.scheduled_time_ms)
     if info.expiration_time_ms:
         out.expiration_time.FromMilliseconds(info.expiration_time_ms)
     if info.last_failure:
         out.last_failure.CopyFrom(Failure.FromString(info.last_failure))
+    if info.last_attempt_complete_time_ms:
+        out.last_attempt_complete_time.FromMilliseconds(info.last_attempt_complete_time_ms)
+    waiting = state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+    if waiting and now_ms < info.scheduled_time_ms:
+        # Still in its retry backoff: when the next attempt goes out, and the backoff.
+        out.next_attempt_schedule_time.FromMilliseconds(info.scheduled_time_ms)
+        interval = info.scheduled_time_ms - info.last_attempt_complete_time_ms
+        out.current_retry_interval.FromMilliseconds(interval)
     return out
 
 
-def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) -> Reply:
-    """Answers DescribeWorkflowExecution for the run `state`."""
+def describe_workflow_execution(
+    state: ExecutionState | None, workflow_id: str, now_ms: int = 0
+) -> Reply:
+    """Answers DescribeWorkflowExecution for the run `state`.
+
+    Memo and search attributes are the run's as stored (empty ones too, as Temporal sends);
+    `now_ms` tells a pending activity in its retry backoff from one waiting for a worker.
+    """
     if state is None:
         return workflow_not_found(workflow_id)
     info = WorkflowExecutionInfo(
@@ -197,12 +293,8 @@ def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) 
         state_transition_count=state.state_transition_count,
         history_size_bytes=state.history_size_bytes,
         first_run_id=state.first_execution_run_id,
-        memo=Memo.FromString(state.memo) if state.memo else None,
-        search_attributes=(
-            SearchAttributes.FromString(state.search_attributes)
-            if state.search_attributes
-            else None
-        ),
+        memo=Memo.FromString(state.memo),
+        search_attributes=SearchAttributes.FromString(state.search_attributes),
     )
     info.start_time.FromMilliseconds(state.start_time_ms)
     info.execution_time.FromMilliseconds(state.execution_time_ms)
@@ -211,6 +303,13 @@ def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) 
         info.execution_duration.FromMilliseconds(
             max(0, state.close_time_ms - state.execution_time_ms)
         )
+    extended = WorkflowExecutionExtendedInfo()
+    extended.original_start_time.FromMilliseconds(state.start_time_ms)
+    if state.execution_expiration_time_ms:
+        extended.execution_expiration_time.FromMilliseconds(state.execution_expiration_time_ms)
+    run_expiration = run_expiration_time_ms(state)
+    if run_expiration:
+        extended.run_expiration_time.FromMilliseconds(run_expiration)
     config = WorkflowExecutionConfig(
         task_queue=ev.task_queue(state.task_queue),
         workflow_execution_timeout=ev.duration(state.workflow_execution_timeout_ms),
@@ -221,9 +320,10 @@ def describe_workflow_execution(state: ExecutionState | None, workflow_id: str) 
         execution_config=config,
         workflow_execution_info=info,
         pending_activities=[
-            _pending_activity(a)
+            _pending_activity(a, now_ms)
             for a in sorted(state.activities.values(), key=lambda a: a.scheduled_event_id)
         ],
+        workflow_extended_info=extended,
     )
     task = state.workflow_task
     if task is not None:

@@ -175,6 +175,9 @@ class ActivityInfo:
     heartbeat_details: bytes = b""
     last_heartbeat_time_ms: int = 0
     awaiting_retry: bool = False
+    cancel_requested: bool = False
+    cancel_request_event_id: int = 0
+    last_attempt_complete_time_ms: int = 0
 
     @property
     def is_started(self) -> bool:

@@ -106,6 +106,7 @@ class ActivityRetry:
     next_scheduled_time_ms: int
     last_failure: bytes
     last_worker_identity: str
+    completed_time_ms: int = 0
 
 
 @dataclass

@@ -25,9 +25,21 @@ def _raw(data: bytes) -> bytes:
     return data
 
 
+DescribeHandler = Callable[
+    [wsv1.DescribeTaskQueueRequest, grpc.aio.ServicerContext],
+    Awaitable[wsv1.DescribeTaskQueueResponse],
+]
+ShutdownWorkerHandler = Callable[
+    [wsv1.ShutdownWorkerRequest, grpc.aio.ServicerContext],
+    Awaitable[wsv1.ShutdownWorkerResponse],
+]
+
+
 def generic_handler(
     poll_workflow: WorkflowPollHandler,
     poll_activity: ActivityPollHandler,
+    describe: DescribeHandler,
+    shutdown_worker: ShutdownWorkerHandler,
     query_workflow: BytesHandler | None = None,
     respond_query_task_completed: BytesHandler | None = None,
 ) -> grpc.GenericRpcHandler:
@@ -46,6 +58,16 @@ def generic_handler(
         SERVICE_NAME,
         {
             **query_methods,
+            "DescribeTaskQueue": grpc.unary_unary_rpc_method_handler(
+                describe,
+                request_deserializer=wsv1.DescribeTaskQueueRequest.FromString,
+                response_serializer=wsv1.DescribeTaskQueueResponse.SerializeToString,
+            ),
+            "ShutdownWorker": grpc.unary_unary_rpc_method_handler(
+                shutdown_worker,
+                request_deserializer=wsv1.ShutdownWorkerRequest.FromString,
+                response_serializer=wsv1.ShutdownWorkerResponse.SerializeToString,
+            ),
             "PollWorkflowTaskQueue": grpc.unary_unary_rpc_method_handler(
                 poll_workflow,
                 request_deserializer=wsv1.PollWorkflowTaskQueueRequest.FromString,

@@ -7,7 +7,9 @@ from temporalio.api.common.v1 import message_pb2 as common_pb2
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
+from matching_processor.pollers import DEFAULT_RATE_PER_SECOND, PollerRecord
 from matching_processor.queues import TaskRecord
+from schemas.inbox import StickyWorkerUnavailable
 
 MAX_LONG_POLL_SECONDS = 60.0
 """Temporal's long-poll expiry: a poll without a task answers empty after a minute."""
@@ -69,3 +71,41 @@ def activity_response(record: TaskRecord, now_ms: int) -> wsv1.PollActivityTaskQ
             common_pb2.WorkflowExecution(workflow_id=record["workflow_id"], run_id=record["run_id"])
         )
     return response
+
+
+def poller_record(
+    poll: wsv1.PollWorkflowTaskQueueRequest | wsv1.PollActivityTaskQueueRequest, now_ms: int
+) -> PollerRecord:
+    """What DescribeTaskQueue shows of the worker behind a poll."""
+    rate = DEFAULT_RATE_PER_SECOND
+    if isinstance(poll, wsv1.PollActivityTaskQueueRequest) and poll.task_queue_metadata.HasField(
+        "max_tasks_per_second"
+    ):
+        rate = poll.task_queue_metadata.max_tasks_per_second.value
+    return PollerRecord(
+        identity=poll.identity,
+        last_access_ms=now_ms,
+        rate_per_second=rate,
+        worker_version_capabilities=(
+            poll.worker_version_capabilities.SerializeToString()
+            if poll.HasField("worker_version_capabilities")
+            else b""
+        ),
+        deployment_options=(
+            poll.deployment_options.SerializeToString()
+            if poll.HasField("deployment_options")
+            else b""
+        ),
+    )
+
+
+def sticky_unavailable_message(record: TaskRecord) -> StickyWorkerUnavailable:
+    """The message that hands a sticky workflow task without a worker back to history."""
+    return StickyWorkerUnavailable(
+        namespace=record["namespace"],
+        workflow_id=record["workflow_id"],
+        run_id=record["run_id"],
+        scheduled_event_id=int(record["scheduled_event_id"]),
+        attempt=int(record["attempt"]),
+        task_queue=record["task_queue"],
+    )

@@ -33,6 +33,8 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 import schemas
 from matching_processor import dispatch, routing
 from matching_processor.consumer import RawTask
+from matching_processor.describe import describe_local
+from matching_processor.pollers import STICKY_UNAVAILABLE_AFTER_MS, PollerHistory
 from matching_processor.queries import QueryTasks
 from matching_processor.queues import (
     MatchingMetrics,
@@ -48,8 +50,9 @@ from schemas.inbox import (
     RECORD_WORKFLOW_TASK_STARTED,
     ActivityTaskStarted,
     RecordWorkflowTaskStarted,
+    StickyWorkerUnavailable,
 )
-from schemas.placement import ACTIVITY, DEFAULT_TQ_PARTITIONS, WORKFLOW
+from schemas.placement import ACTIVITY, DEFAULT_TQ_PARTITIONS, STICKY, WORKFLOW
 from schemas.reply import TRANSIENT_CODES, Code
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ _POLL_MEMORY_MS = 60_000
 
 ActivityStartedSink = Callable[[ActivityTaskStarted], None]
 WorkflowStartedSink = Callable[[RecordWorkflowTaskStarted], Awaitable[bool]]
+StickyUnavailableSink = Callable[[StickyWorkerUnavailable], None]
 
 
 class Dispatcher:
@@ -76,6 +80,9 @@ class Dispatcher:
         history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
         on_optimistic_start: Puts an optimistic RecordWorkflowTaskStarted into the inbox and
             returns True once Kafka acknowledged it; None turns optimistic starts off.
+        on_sticky_unavailable: Called, instead of queueing it, with a sticky workflow task
+            whose queue has no worker (see `matching_processor.pollers`); must not block.
+            None keeps every sticky task on its queue.
     """
 
     def __init__(
@@ -87,6 +94,7 @@ class Dispatcher:
         n_tq_partitions: int = DEFAULT_TQ_PARTITIONS,
         history_timeout: float = 10.0,
         on_optimistic_start: WorkflowStartedSink | None = None,
+        on_sticky_unavailable: StickyUnavailableSink | None = None,
     ) -> None:
         self._queues = queues
         self._history = history
@@ -95,6 +103,9 @@ class Dispatcher:
         self._n_tq_partitions = n_tq_partitions
         self._history_timeout = history_timeout
         self._on_optimistic_start = on_optimistic_start
+        self._on_sticky_unavailable = on_sticky_unavailable
+        self.pollers = PollerHistory()
+        self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
         self._closed = False
@@ -136,10 +147,23 @@ class Dispatcher:
             request: The worker's poll, as the frontend received it.
             time_remaining: Seconds until the caller's deadline, or None.
         """
+        keys = self._keys(request, WORKFLOW, dispatch.is_sticky(request.task_queue))
+        # Temporal notes a poller when its poll arrives and again when it ends (not when it
+        # is cancelled, or ended by an unload: the worker went away).
+        since_ms = self._note_poller(keys, request)
+        response = await self._poll_workflow(keys, request, time_remaining)
+        self._note_poller(keys, request, since_ms)
+        return response
+
+    async def _poll_workflow(
+        self,
+        keys: tuple[QueueKey, ...],
+        request: wsv1.PollWorkflowTaskQueueRequest,
+        time_remaining: float | None,
+    ) -> wsv1.PollWorkflowTaskQueueResponse:
         loop = asyncio.get_running_loop()
         hard_deadline = None if time_remaining is None else loop.time() + time_remaining
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
-        keys = self._keys(request, WORKFLOW, dispatch.is_sticky(request.task_queue))
         while (remaining := deadline - loop.time()) > 0:
             task = await self._next_task(keys, remaining)
             if task is None:
@@ -161,9 +185,20 @@ class Dispatcher:
             request: The worker's poll, as the frontend received it.
             time_remaining: Seconds until the caller's deadline, or None.
         """
+        keys = self._keys(request, ACTIVITY, sticky=False)
+        since_ms = self._note_poller(keys, request)
+        response = await self._poll_activity(keys, request, time_remaining)
+        self._note_poller(keys, request, since_ms)
+        return response
+
+    async def _poll_activity(
+        self,
+        keys: tuple[QueueKey, ...],
+        request: wsv1.PollActivityTaskQueueRequest,
+        time_remaining: float | None,
+    ) -> wsv1.PollActivityTaskQueueResponse:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
-        keys = self._keys(request, ACTIVITY, sticky=False)
         while (remaining := deadline - loop.time()) > 0:
             task = await self._next_task(keys, remaining)
             if task is None:
@@ -185,6 +220,53 @@ class Dispatcher:
             )
             return response
         return wsv1.PollActivityTaskQueueResponse()
+
+    def _note_poller(
+        self, keys: tuple[QueueKey, ...], request: Any, since_ms: int | None = None
+    ) -> int:
+        """Records the poll's worker; at the end of a poll (`since_ms`: when it began) only
+        if its queue was not unloaded meanwhile. Returns the time recorded."""
+        now_ms = self._clock()
+        if since_ms is not None and any(self._unloaded.get(k, -1) >= since_ms for k in keys):
+            return now_ms
+        self.pollers.record(keys, dispatch.poller_record(request, now_ms))
+        return now_ms
+
+    # -- task-queue administration -------------------------------------------------------------
+
+    def describe(self, request: wsv1.DescribeTaskQueueRequest) -> wsv1.DescribeTaskQueueResponse:
+        """This process's part of a DescribeTaskQueue answer (`matching_processor.describe`)."""
+        return describe_local(
+            self._queues, self.pollers, request, self._clock(), self._n_tq_partitions
+        )
+
+    def release_sticky_queue(self, namespace: str, task_queue: str) -> int:
+        """Unloads a worker's sticky queue (ShutdownWorker): its waiting polls answer empty
+        and it has no worker any more, so its next tasks go to the normal queue.
+
+        Returns:
+            How many waiting polls were ended.
+        """
+        key = routing.poll_keys(namespace, task_queue, WORKFLOW, True)[0]
+        now_ms = self._clock()
+        # Polls end within a minute; older unload marks can no longer matter.
+        horizon = now_ms - 2 * int(dispatch.MAX_LONG_POLL_SECONDS * 1000)
+        self._unloaded = {k: t for k, t in self._unloaded.items() if t >= horizon}
+        self._unloaded[key] = now_ms
+        self.pollers.forget(key)
+        ended = 0
+        for poller, fut in list(self._futures.items()):
+            if key in poller.keys and self._queues.cancel(poller) and not fut.done():
+                fut.set_result(None)
+                ended += 1
+        return ended
+
+    def _sticky_available(self, key: QueueKey, now_ms: int) -> bool:
+        """Temporal's stickyWorkerAvailable: a poll waits on the queue, or one ended lately."""
+        if self._queues.waiting_pollers(key):
+            return True
+        last = self.pollers.last_access_ms(key)
+        return last is not None and now_ms - last < STICKY_UNAVAILABLE_AFTER_MS
 
     def _keys(self, request: Any, kind: str, sticky: bool) -> tuple[QueueKey, ...]:
         return routing.poll_keys(
@@ -300,7 +382,23 @@ class Dispatcher:
                 log.exception("skipping undecodable record %d@%d", raw.offset, raw.partition)
                 self._queues.skip(raw.partition, raw.offset)
                 continue
+            if self._redirect_sticky(record, raw, now_ms):
+                continue
             self._resolve(self._queues.offer(QueuedTask(record, raw.partition, raw.offset), now_ms))
+
+    def _redirect_sticky(self, record: dict[str, Any], raw: RawTask, now_ms: int) -> bool:
+        """Hands a sticky workflow task without a worker back to history (True), which sends
+        it to the normal queue, as Temporal's matching refuses it with StickyWorkerUnavailable."""
+        if (
+            self._on_sticky_unavailable is None
+            or record["task_kind"] != WORKFLOW
+            or record["task_queue_kind"] != STICKY
+            or self._sticky_available(QueueKey.of(record), now_ms)
+        ):
+            return False
+        self._queues.skip(raw.partition, raw.offset)
+        self._on_sticky_unavailable(dispatch.sticky_unavailable_message(record))
+        return True
 
     def revoke(self, partitions: set[int]) -> dict[int, int]:
         """Forgets revoked partitions; returns their final low watermarks to commit."""

@@ -453,6 +453,13 @@ class TaskQueues:
         """Number of tasks waiting in one queue partition's backlog."""
         return len(self._backlogs.get(key, ()))
 
+    def oldest_schedule_ms(self, key: QueueKey) -> int | None:
+        """Schedule time of the oldest task in one partition's backlog, None if it is empty."""
+        backlog = self._backlogs.get(key)
+        if not backlog:
+            return None
+        return min(int(task.record.get("schedule_time_ms") or 0) for task in backlog)
+
     def waiting_pollers(self, key: QueueKey) -> int:
         """Number of pollers waiting on one queue partition."""
         return len(self._waiters.get(key, ()))

@@ -32,8 +32,10 @@ from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import (
     ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
+    STICKY_WORKER_UNAVAILABLE,
     ActivityTaskStarted,
     RecordWorkflowTaskStarted,
+    StickyWorkerUnavailable,
 )
 from schemas.placement import topic_partition_for
 from schemas.reply import Code, Reply
@@ -139,6 +141,7 @@ class MatchingService:
             self.config.n_tq_partitions,
             self.config.history_timeout,
             self._send_workflow_started,
+            self._send_sticky_unavailable,
         )
         try:
             await self._start_io()
@@ -155,6 +158,8 @@ class MatchingService:
                 api.generic_handler(
                     self._grpc_poll_workflow,
                     self._grpc_poll_activity,
+                    self._grpc_describe,
+                    self._grpc_shutdown_worker,
                     self._grpc_query_workflow,
                     self._grpc_respond_query_task_completed,
                 ),
@@ -228,10 +233,22 @@ class MatchingService:
             return queries.encode_reply(Reply.error(Code.INVALID_ARGUMENT, str(exc)))
         return queries.encode_reply(self.dispatcher.queries.complete(message.task_id, completed))
 
+    async def _grpc_describe(
+        self, request: wsv1.DescribeTaskQueueRequest, context: grpc.aio.ServicerContext
+    ) -> wsv1.DescribeTaskQueueResponse:
+        return self.dispatcher.describe(request)
+
+    async def _grpc_shutdown_worker(
+        self, request: wsv1.ShutdownWorkerRequest, context: grpc.aio.ServicerContext
+    ) -> wsv1.ShutdownWorkerResponse:
+        if request.sticky_task_queue:
+            self.dispatcher.release_sticky_queue(request.namespace, request.sticky_task_queue)
+        return wsv1.ShutdownWorkerResponse()
+
     def _produce_to_inbox(
         self,
         kind: str,
-        message: RecordWorkflowTaskStarted | ActivityTaskStarted,
+        message: RecordWorkflowTaskStarted | ActivityTaskStarted | StickyWorkerUnavailable,
         request_time_ms: int,
         on_delivery: Callable[[Any, Any], None],
     ) -> bool:
@@ -292,6 +309,15 @@ class MatchingService:
         if self._producer is not None:
             self._producer.poll(0)
 
+    def _send_sticky_unavailable(self, message: StickyWorkerUnavailable) -> None:
+        # Fire and forget like ActivityTaskStarted: if it is lost, the task's sticky
+        # schedule-to-start timeout moves it to the normal queue later.
+        self._produce_to_inbox(
+            STICKY_WORKER_UNAVAILABLE, message, self._clock(), _log_delivery_error
+        )
+        if self._producer is not None:
+            self._producer.poll(0)
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(_TICK_SECONDS)
@@ -313,4 +339,4 @@ class MatchingService:
 
 def _log_delivery_error(err: Any, msg: Any) -> None:
     if err is not None:
-        log.warning("ActivityTaskStarted delivery failed: %s", err)
+        log.warning("inbox message delivery failed: %s", err)

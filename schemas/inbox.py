@@ -19,10 +19,17 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
     PollWorkflowTaskQueueRequest,
     QueryWorkflowRequest,
+    RecordActivityTaskHeartbeatByIdRequest,
     RecordActivityTaskHeartbeatRequest,
+    ResetStickyTaskQueueRequest,
+    RespondActivityTaskCanceledByIdRequest,
+    RespondActivityTaskCanceledRequest,
+    RespondActivityTaskCompletedByIdRequest,
     RespondActivityTaskCompletedRequest,
+    RespondActivityTaskFailedByIdRequest,
     RespondActivityTaskFailedRequest,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
@@ -49,6 +56,8 @@ the reply payload is a ``schemas.queries.QueryDispatch``. Nothing is written to 
 GET_QUERY_TASK: Final = "GetQueryTask"
 """Matching asks history for the poll response of a query task a poller took; the reply
 payload is a ``PollWorkflowTaskQueueResponse`` without token and query."""
+STICKY_WORKER_UNAVAILABLE: Final = "StickyWorkerUnavailable"
+"""Matching tells history a workflow task's sticky queue has no worker; no reply."""
 
 
 class _JsonPayload:
@@ -235,6 +244,32 @@ class GetQueryTask(_JsonPayload):
     task_queue: str
 
 
+@dataclass(frozen=True)
+class StickyWorkerUnavailable(_JsonPayload):
+    """Matching -> history: a sticky workflow task arrived for a queue nobody polls.
+
+    Temporal's matching refuses such a task (StickyWorkerUnavailable) and history pushes it
+    to the normal queue at once instead of letting it wait out its schedule-to-start timeout.
+    Matching drops the sticky copy; history sends the task to the normal queue if it is
+    still pending there (fire and forget, duplicates are harmless).
+
+    Attributes:
+        namespace: Namespace name.
+        workflow_id: Workflow id of the task.
+        run_id: Run id of the task.
+        scheduled_event_id: Event id of the task's ``WorkflowTaskScheduled``.
+        attempt: Attempt of the task.
+        task_queue: The sticky queue without a worker.
+    """
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+    scheduled_event_id: int
+    attempt: int
+    task_queue: str
+
+
 PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "StartWorkflowExecution": StartWorkflowExecutionRequest,
     "RespondWorkflowTaskCompleted": RespondWorkflowTaskCompletedRequest,
@@ -245,10 +280,18 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "TerminateWorkflowExecution": TerminateWorkflowExecutionRequest,
     "GetWorkflowExecutionHistory": GetWorkflowExecutionHistoryRequest,
     "DescribeWorkflowExecution": DescribeWorkflowExecutionRequest,
+    "RespondActivityTaskCanceled": RespondActivityTaskCanceledRequest,
+    "RespondActivityTaskCompletedById": RespondActivityTaskCompletedByIdRequest,
+    "RespondActivityTaskFailedById": RespondActivityTaskFailedByIdRequest,
+    "RespondActivityTaskCanceledById": RespondActivityTaskCanceledByIdRequest,
+    "RecordActivityTaskHeartbeatById": RecordActivityTaskHeartbeatByIdRequest,
+    "ResetStickyTaskQueue": ResetStickyTaskQueueRequest,
+    "GetWorkflowExecutionHistoryReverse": GetWorkflowExecutionHistoryReverseRequest,
     RECORD_WORKFLOW_TASK_STARTED: RecordWorkflowTaskStarted,
     ACTIVITY_TASK_STARTED: ActivityTaskStarted,
     QUERY_WORKFLOW: QueryWorkflow,
     GET_QUERY_TASK: GetQueryTask,
+    STICKY_WORKER_UNAVAILABLE: StickyWorkerUnavailable,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

@@ -19,6 +19,7 @@ from history_processor.commands import (
     fail_workflow_execution,
     modify_workflow_properties,
     record_marker,
+    request_cancel_activity_task,
     schedule_activity_task,
     start_timer,
     upsert_workflow_search_attributes,
@@ -40,6 +41,7 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: modify_workflow_properties.handle,
     CommandType.COMMAND_TYPE_START_TIMER: start_timer.handle,
     CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity_task.handle,
 }
 
 _CLOSE_COMMANDS = (
@@ -74,11 +76,15 @@ def apply_commands(
     had_buffered: bool,
     eager: EagerDispatch | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
-) -> None:
+) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
     Activities that `eager` takes get no task record; the caller starts them with
     `eager.start` once all commands are handled.
+
+    Returns:
+        Whether a command needs a new workflow task even without new events from outside
+        (`CommandContext.new_workflow_task`).
 
     Raises:
         CommandFailure: the workflow task must fail instead.
@@ -87,3 +93,4 @@ def apply_commands(
     ctx = CommandContext(b, completed_id, had_buffered, eager, search_attributes or {})
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
+    return ctx.new_workflow_task

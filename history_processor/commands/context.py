@@ -49,6 +49,8 @@ class CommandContext:
             seen them, so it may not close).
         eager: Eager activity dispatch of this completion, if the worker asked for it.
         search_attributes: The namespace's custom search attributes and their types.
+        new_workflow_task: Set by a command whose outcome the workflow must see at once (an
+            activity canceled before it started): the completion schedules a workflow task.
     """
 
     b: DecisionBuilder
@@ -56,6 +58,7 @@ class CommandContext:
     had_buffered: bool
     eager: EagerDispatch | None = None
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
+    new_workflow_task: bool = False
 
 
 CommandHandler = Callable[[CommandContext, WorkflowCommand], None]

@@ -13,4 +13,4 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     run_id = command.payload.execution.run_id
     if state is not None and run_id and run_id != state.run_id:
         return Decision(reply=not_found(MSG_WORKFLOW_COMPLETED))
-    return Decision(reply=describe_workflow_execution(state, command.workflow_id))
+    return Decision(reply=describe_workflow_execution(state, command.workflow_id, env.now_ms))

@@ -10,17 +10,28 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import updates as upd
 from history_processor.activities import ensure_started
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, pending_activity, reply_only
+from history_processor.handling import ActivityRef, Env, pending_activity, reply_only
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Stores the details and time; answers cancel_requested (always False: Strom has no
-    activity cancellation yet)."""
+    """Heartbeats the attempt the task token names."""
     req: RecordActivityTaskHeartbeatRequest = command.payload
-    found = pending_activity(state, req.task_token)
+    return heartbeat(state, pending_activity(state, req.task_token), req, env)
+
+
+def heartbeat(
+    state: ExecutionState | None,
+    found: ActivityRef | Reply,
+    req: RecordActivityTaskHeartbeatRequest,
+    env: Env,
+) -> Decision:
+    """Stores the details and time; answers whether the workflow asked to cancel.
+
+    Shared with RecordActivityTaskHeartbeatById (see `respond_activity_task_completed.complete`).
+    """
     if isinstance(found, Reply):
         return reply_only(found)
     b = DecisionBuilder(state, env.now_ms)
@@ -32,5 +43,5 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             time_ms=env.now_ms,
         )
     )
-    response = RecordActivityTaskHeartbeatResponse(cancel_requested=False)
+    response = RecordActivityTaskHeartbeatResponse(cancel_requested=info.cancel_requested)
     return b.finish(Reply.of(response))

@@ -11,7 +11,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor.activities import close_activity, ensure_started
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, pending_activity, reply_only
+from history_processor.handling import ActivityRef, Env, pending_activity, reply_only
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import schedule_workflow_task
@@ -19,10 +19,23 @@ from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Writes ActivityTaskStarted + ActivityTaskCompleted (buffered while a workflow task
-    runs) and schedules a workflow task if none is pending."""
+    """Completes the attempt the task token names."""
     req: RespondActivityTaskCompletedRequest = command.payload
-    found = pending_activity(state, req.task_token)
+    return complete(state, pending_activity(state, req.task_token), req, env)
+
+
+def complete(
+    state: ExecutionState | None,
+    found: ActivityRef | Reply,
+    req: RespondActivityTaskCompletedRequest,
+    env: Env,
+) -> Decision:
+    """Writes ActivityTaskStarted + ActivityTaskCompleted (buffered while a workflow task
+    runs) and schedules a workflow task if none is pending.
+
+    Shared with RespondActivityTaskCompletedById: `found` is the activity the request
+    addresses, or the reply that says why there is none; `req.task_token` is not read.
+    """
     if isinstance(found, Reply):
         return reply_only(found)
     b = DecisionBuilder(state, env.now_ms)

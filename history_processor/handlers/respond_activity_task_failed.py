@@ -13,7 +13,7 @@ from temporalio.api.workflowservice.v1 import (
 from history_processor import updates as upd
 from history_processor.activities import close_activity, ensure_started, next_retry, schedule_retry
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, pending_activity, reply_only
+from history_processor.handling import ActivityRef, Env, pending_activity, reply_only
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import schedule_workflow_task
@@ -21,10 +21,22 @@ from schemas.reply import Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Applies the retry policy: a retry writes no events (just a backoff deadline); the last
-    attempt writes ActivityTaskStarted + ActivityTaskFailed with the final RetryState."""
+    """Fails the attempt the task token names."""
     req: RespondActivityTaskFailedRequest = command.payload
-    found = pending_activity(state, req.task_token)
+    return fail(state, pending_activity(state, req.task_token), req, env)
+
+
+def fail(
+    state: ExecutionState | None,
+    found: ActivityRef | Reply,
+    req: RespondActivityTaskFailedRequest,
+    env: Env,
+) -> Decision:
+    """Applies the retry policy: a retry writes no events (just a backoff deadline); the last
+    attempt writes ActivityTaskStarted + ActivityTaskFailed with the final RetryState.
+
+    Shared with RespondActivityTaskFailedById (see `respond_activity_task_completed.complete`).
+    """
     if isinstance(found, Reply):
         return reply_only(found)
     b = DecisionBuilder(state, env.now_ms)
@@ -41,7 +53,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     failure = req.failure if req.HasField("failure") else Failure()
     retry_state, backoff_ms = next_retry(info, failure, env.now_ms)
     if retry_state == RetryState.RETRY_STATE_IN_PROGRESS:
-        schedule_retry(b, info, failure, backoff_ms)
+        schedule_retry(b, info, failure, backoff_ms, worker_reported=True)
     else:
         attrs = ActivityTaskFailedEventAttributes(
             scheduled_event_id=info.scheduled_event_id,

@@ -30,6 +30,7 @@ from history_processor.handling import (
     IDENTITY_HISTORY_SERVICE,
     Env,
     enum_message,
+    not_found,
     reply_only,
     started_workflow_task,
 )
@@ -176,7 +177,7 @@ def _time_out_heartbeat(
     if b.run.sticky_task_queue:
         b.add_update(upd.Sticky())
     schedule_workflow_task(b)
-    return b.finish(Reply.error(Code.NOT_FOUND, "workflow task heartbeat timeout"))
+    return b.finish(not_found("workflow task heartbeat timeout"))
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -214,7 +215,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         b.add_update(upd.Sticky())
     eager = EagerDispatch(req)
     try:
-        apply_commands(b, commands, completed.event_id, had_buffered, eager, env.search_attributes)
+        needs_task = apply_commands(
+            b, commands, completed.event_id, had_buffered, eager, env.search_attributes
+        )
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.
@@ -226,7 +229,11 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         # Upserts (and a new build id in BuildIds) change what List and Count see.
         b.set_visibility(visibility_record(b.run))
     # `and`: a CancelTimer may have dropped the only buffered event (a TimerFired never seen).
-    if (had_buffered and b.run.has_buffered_events) or req.force_create_new_workflow_task:
+    if (
+        (had_buffered and b.run.has_buffered_events)
+        or req.force_create_new_workflow_task
+        or needs_task
+    ):
         inline = req.return_new_workflow_task
         schedule_workflow_task(b, emit_task=not inline)
         if req.force_create_new_workflow_task and not commands and not req.messages:

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import grpc
 from confluent_kafka.admin import AdminClient
 from google.protobuf.message import Message
-from temporalio.api.enums.v1 import TaskQueueKind
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueueStats
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 from schemas import queries
@@ -47,6 +48,10 @@ QUERY_WORKFLOW = f"/{SERVICE_NAME}/QueryWorkflow"
 """Takes a ``schemas.queries.QueryTaskRequest``, answers an encoded ``Reply``."""
 RESPOND_QUERY_TASK_COMPLETED = f"/{SERVICE_NAME}/RespondQueryTaskCompleted"
 """Takes a ``schemas.queries.QueryTaskCompleted``, answers an encoded ``Reply``."""
+DESCRIBE_TASK_QUEUE = f"/{SERVICE_NAME}/DescribeTaskQueue"
+"""Takes Temporal's DescribeTaskQueueRequest; answers what that member holds of the queue."""
+SHUTDOWN_WORKER = f"/{SERVICE_NAME}/ShutdownWorker"
+"""Takes Temporal's ShutdownWorkerRequest; unloads its sticky queue (ends the waiting polls)."""
 
 CLIENT_ID_PREFIX = "matching@"
 """A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
@@ -187,6 +192,7 @@ class MatchingClient:
         self, directory: MatchingDirectory, n_tq_partitions: int = DEFAULT_TQ_PARTITIONS
     ) -> None:
         self._directory = directory
+        self._n_tq_partitions = n_tq_partitions
         self._picker = PollPartitionPicker(n_tq_partitions)
         self._channels: dict[str, grpc.aio.Channel] = {}
 
@@ -311,6 +317,85 @@ class MatchingClient:
         self._directory.invalidate()
         await self._drop_channel(address)
 
+    async def describe_task_queue(
+        self, request: wsv1.DescribeTaskQueueRequest, deadline: float
+    ) -> wsv1.DescribeTaskQueueResponse:
+        """Asks every member holding a partition of the queue and adds their answers up.
+
+        Args:
+            request: Temporal's request, validated and normalized by the frontend.
+            deadline: When the caller gives up, as a ``time.monotonic()`` value.
+
+        Raises:
+            ConnectionError: No matching member owns the queue's partitions.
+            grpc.aio.AioRpcError: A member answered with an error other than UNAVAILABLE.
+        """
+        kind = (
+            ACTIVITY
+            if request.task_queue_type == TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
+            else WORKFLOW
+        )
+        sticky = request.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+        base, _ = parse_partitioned_name(request.task_queue.name)
+        partitions = [0] if sticky else list(range(self._n_tq_partitions))
+        members = await self._owners_of(request.namespace, base, kind, partitions)
+        if not members:
+            raise ConnectionError(f"no matching process owns task queue {base!r}")
+        answers = await asyncio.gather(
+            *(
+                self._call_member(
+                    address, DESCRIBE_TASK_QUEUE, request, wsv1.DescribeTaskQueueResponse, deadline
+                )
+                for address in members
+            )
+        )
+        return merge_descriptions([a for a in answers if a is not None])
+
+    async def shutdown_worker(self, request: wsv1.ShutdownWorkerRequest, deadline: float) -> None:
+        """Unloads the worker's sticky queue at the member that owns it (no-op without one).
+
+        Raises:
+            grpc.aio.AioRpcError: The member answered with an error other than UNAVAILABLE.
+        """
+        if not request.sticky_task_queue:
+            return
+        members = await self._owners_of(request.namespace, request.sticky_task_queue, WORKFLOW, [0])
+        for address in members:
+            await self._call_member(
+                address, SHUTDOWN_WORKER, request, wsv1.ShutdownWorkerResponse, deadline
+            )
+
+    async def _owners_of(
+        self, namespace: str, task_queue: str, kind: str, tq_partitions: list[int]
+    ) -> list[str]:
+        owners = await self._directory.owners()
+        n = await self._directory.n_partitions()
+        if not n:
+            return []
+        found = {
+            choose_owner(owners, topic_partition_for(namespace, task_queue, kind, p, n))
+            for p in tq_partitions
+        }
+        return sorted(a for a in found if a is not None)
+
+    async def _call_member(
+        self, address: str, method: str, request: Any, response_type: type[_R], deadline: float
+    ) -> _R | None:
+        """One unary call; None when the member is unavailable (it is then looked up again)."""
+        call = self._channel(address).unary_unary(
+            method,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        try:
+            return await call(request, timeout=max(0.0, deadline - time.monotonic()))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise
+            log.info("matching member %s did not answer %s: %s", address, method, exc.details())
+            self._directory.invalidate()
+            return None
+
     async def close(self) -> None:
         """Closes the cached channels."""
         channels, self._channels = self._channels, {}
@@ -373,3 +458,42 @@ class MatchingClient:
 
 def _identity(data: bytes) -> bytes:
     return data
+
+
+def merge_descriptions(
+    answers: list[wsv1.DescribeTaskQueueResponse],
+) -> wsv1.DescribeTaskQueueResponse:
+    """One DescribeTaskQueue answer from the members' parts: pollers deduplicated by
+    identity (latest access wins), backlog counts added, the oldest backlog age kept."""
+    pollers: dict[str, PollerInfo] = {}
+    for answer in answers:
+        for poller in answer.pollers:
+            seen = pollers.get(poller.identity)
+            if seen is None or poller.last_access_time.ToNanoseconds() > (
+                seen.last_access_time.ToNanoseconds()
+            ):
+                pollers[poller.identity] = poller
+    merged = wsv1.DescribeTaskQueueResponse(
+        pollers=sorted(
+            pollers.values(), key=lambda p: (-p.last_access_time.ToNanoseconds(), p.identity)
+        )
+    )
+    statuses = [a.task_queue_status for a in answers if a.HasField("task_queue_status")]
+    if statuses:
+        merged.task_queue_status.backlog_count_hint = sum(s.backlog_count_hint for s in statuses)
+    stats = [a.stats for a in answers if a.HasField("stats")]
+    if stats:
+        merged.stats.CopyFrom(_add_stats(stats))
+    for key in sorted({k for a in answers for k in a.stats_by_priority_key}):
+        parts = [a.stats_by_priority_key[key] for a in answers if key in a.stats_by_priority_key]
+        merged.stats_by_priority_key[key].CopyFrom(_add_stats(parts))
+    return merged
+
+
+def _add_stats(parts: list[TaskQueueStats]) -> TaskQueueStats:
+    total = TaskQueueStats(
+        approximate_backlog_count=sum(p.approximate_backlog_count for p in parts)
+    )
+    oldest = max(p.approximate_backlog_age.ToNanoseconds() for p in parts)
+    total.approximate_backlog_age.FromNanoseconds(oldest)
+    return total

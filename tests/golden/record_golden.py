@@ -38,6 +38,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
 )
 
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
+from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
     ALL_ACTIVITIES,
     ALL_WORKFLOWS,
@@ -70,6 +71,13 @@ CASES: dict[str, tuple[Any, bool]] = {
     "sleep": (SleepWorkflow, False),
     "canceled_timer": (CanceledTimerWorkflow, False),
     "parallel_timers": (ParallelTimersWorkflow, False),
+}
+
+# name -> (cancellation type, whether the activity runs when it is canceled).
+CANCELLATION_CASES: dict[str, tuple[str, bool]] = {
+    "cancel_activity_not_started": ("WAIT_CANCELLATION_COMPLETED", False),
+    "cancel_activity_heartbeat": ("WAIT_CANCELLATION_COMPLETED", True),
+    "cancel_activity_try": ("TRY_CANCEL", True),
 }
 
 
@@ -158,6 +166,15 @@ async def _terminated(client: Client) -> History:
     return History(events=(await handle.fetch_history()).events)
 
 
+async def _cancellation(client: Client, name: str, mode: str, running: bool) -> History:
+    """An activity canceled once another one is done (see CancelActivityWorkflow)."""
+    handle = await client.start_workflow(
+        CancelActivityWorkflow.run, args=[mode, running], id=f"golden-{name}", task_queue=TASK_QUEUE
+    )
+    await handle.result()
+    return History(events=(await handle.fetch_history()).events)
+
+
 async def record(address: str) -> dict[str, str]:
     """Runs every case against the server at `address`; returns name -> history JSON."""
     client = await _connect(address)
@@ -184,13 +201,15 @@ async def record(address: str) -> dict[str, str]:
                 handle = await start(client, f"golden-{name}", TASK_QUEUE)
                 await handle.result()
                 out[name] = History(events=(await handle.fetch_history()).events)
+            for name, (mode, running) in CANCELLATION_CASES.items():
+                out[name] = await _cancellation(client, name, mode, running)
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
 def main() -> None:
     """Records all cases and writes the JSON files (of the cases named on the command line)."""
     names = sys.argv[1:]
-    known = [*CASES, "flaky_workflow_task", "terminated", *MARKER_CASES]
+    known = [*CASES, "flaky_workflow_task", "terminated", *MARKER_CASES, *CANCELLATION_CASES]
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")

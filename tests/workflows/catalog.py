@@ -1,6 +1,8 @@
 """All test workflows and activities, for workers that run any of them."""
 
-from tests.workflows.activities import ALL_ACTIVITIES
+from tests.workflows.activities import ALL_ACTIVITIES as _GREETERS
+from tests.workflows.activity_cancellation import AsyncCompletionWorkflow, CancelActivityWorkflow
+from tests.workflows.cancellable import CANCELLABLE_ACTIVITIES
 from tests.workflows.flaky_workflow_task import FlakyWorkflowTaskWorkflow
 from tests.workflows.markers import MARKER_WORKFLOWS
 from tests.workflows.one_activity import OneActivityWorkflow
@@ -23,7 +25,10 @@ ALL_WORKFLOWS = [
     StaggeredActivitiesWorkflow,
     *MARKER_WORKFLOWS,
     *TIMER_WORKFLOWS,
+    CancelActivityWorkflow,
+    AsyncCompletionWorkflow,
 ]
+ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 
 # Modules a worker must pass through its workflow sandbox (shared counters of the flaky one).
 SANDBOX_PASSTHROUGH = ("tests.workflows.counters",)

@@ -16,9 +16,12 @@ from temporalio.api.history.v1 import (
     HistoryEvent,
     WorkflowExecutionCompletedEventAttributes,
 )
+from temporalio.api.taskqueue.v1 import PollerInfo
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
     DescribeWorkflowExecutionResponse,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
@@ -27,6 +30,7 @@ from temporalio.api.workflowservice.v1 import (
     PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    ShutdownWorkerRequest,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
 )
@@ -191,6 +195,8 @@ class FakeMatching:
         self.query_replies: list[Reply] = []  # answered in order; DEADLINE_EXCEEDED when out
         self.query_answers: list[tuple[str, QueryTaskCompleted]] = []
         self.answer_reply = Reply()
+        self.described: list[DescribeTaskQueueRequest] = []
+        self.shutdowns: list[ShutdownWorkerRequest] = []
 
     async def poll_workflow_task(
         self, request: PollWorkflowTaskQueueRequest, deadline: float
@@ -223,6 +229,15 @@ class FakeMatching:
     ) -> Reply:
         self.query_answers.append((address, message))
         return self.answer_reply
+
+    async def describe_task_queue(
+        self, request: DescribeTaskQueueRequest, deadline: float
+    ) -> DescribeTaskQueueResponse:
+        self.described.append(request)
+        return DescribeTaskQueueResponse(pollers=[PollerInfo(identity="fake-poller")])
+
+    async def shutdown_worker(self, request: ShutdownWorkerRequest, deadline: float) -> None:
+        self.shutdowns.append(request)
 
 
 class FakeVisibility:

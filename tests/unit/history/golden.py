@@ -20,6 +20,8 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.taskqueue.v1 import StickyExecutionAttributes, TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueResponse,
+    RespondActivityTaskCanceledRequest,
+    RespondActivityTaskCanceledResponse,
     RespondActivityTaskCompletedResponse,
     RespondActivityTaskFailedResponse,
     RespondWorkflowTaskCompletedResponse,
@@ -71,6 +73,7 @@ def _commands(golden: History, completed_id: int) -> list[Command]:
                 header=a.header,
                 input=a.input,
                 start_to_close_timeout=a.start_to_close_timeout,
+                heartbeat_timeout=a.heartbeat_timeout,
                 request_eager_execution=True,
                 use_workflow_build_id=a.use_workflow_build_id,
                 priority=a.priority,
@@ -108,6 +111,16 @@ def _commands(golden: History, completed_id: int) -> list[Command]:
                         ),
                     )
                 )
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+            r = event.activity_task_cancel_requested_event_attributes
+            if r.workflow_task_completed_event_id == completed_id:
+                command = Command(
+                    command_type=CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK
+                )
+                command.request_cancel_activity_task_command_attributes.scheduled_event_id = (
+                    r.scheduled_event_id
+                )
+                out.append(command)
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             c = event.workflow_execution_completed_event_attributes
             if c.workflow_task_completed_event_id == completed_id:
@@ -261,6 +274,16 @@ def _step(
         completed = event.activity_task_completed_event_attributes
         decision = glue.complete_activity(completed.scheduled_event_id, completed.result)
         ok_payload(decision, RespondActivityTaskCompletedResponse)
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+        canceled = event.activity_task_canceled_event_attributes
+        if canceled.started_event_id:  # otherwise the cancel command itself wrote it
+            request = RespondActivityTaskCanceledRequest(
+                task_token=glue.activity_task(canceled.scheduled_event_id)["task_token"],
+                details=canceled.details if canceled.HasField("details") else None,
+                identity=canceled.identity,
+            )
+            decision = glue.submit("RespondActivityTaskCanceled", request)
+            ok_payload(decision, RespondActivityTaskCanceledResponse)
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
         failed = event.activity_task_failed_event_attributes
         decision = glue.fail_activity(failed.scheduled_event_id, failed.failure)

@@ -32,6 +32,9 @@ GOLDEN = [
     "sleep",
     "canceled_timer",
     "parallel_timers",
+    "cancel_activity_not_started",
+    "cancel_activity_heartbeat",
+    "cancel_activity_try",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}

@@ -311,7 +311,15 @@ async def test_client_and_server_speak_the_same_query_methods() -> None:
         raise AssertionError("no polls here")
 
     server = grpc.aio.server()
-    server.add_generic_rpc_handlers((api.generic_handler(unused, unused, query_workflow, respond),))
+    handler = api.generic_handler(
+        unused,
+        unused,
+        unused,
+        unused,
+        query_workflow=query_workflow,
+        respond_query_task_completed=respond,
+    )
+    server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     address = f"127.0.0.1:{port}"

@@ -1,0 +1,54 @@
+"""RespondActivityTaskCompletedById: completes an activity named by workflow and activity id."""
+
+from __future__ import annotations
+
+from temporalio.api.workflowservice.v1 import (
+    RespondActivityTaskCompletedByIdRequest,
+    RespondActivityTaskCompletedByIdResponse,
+    RespondActivityTaskCompletedResponse,
+    RespondActivityTaskFailedByIdRequest,
+    RespondActivityTaskFailedResponse,
+)
+
+from frontend.by_id import check_by_id_request, server_failure
+from frontend.context import Call, Env, call_history
+from frontend.rpc.respond_activity_task_completed import RESULT_TOO_LARGE
+
+
+async def handle(
+    env: Env, request: RespondActivityTaskCompletedByIdRequest, call: Call
+) -> RespondActivityTaskCompletedByIdResponse:
+    """Completes the activity (started or not: history records the start if needed).
+
+    A result above the blob size limit fails the activity with a non-retryable server
+    failure instead, as Temporal does.
+    """
+    namespace = check_by_id_request(env, request)
+    if request.result.ByteSize() > env.config.blob_size_limit_error:
+        failed = RespondActivityTaskFailedByIdRequest(
+            namespace=namespace.name,
+            workflow_id=request.workflow_id,
+            run_id=request.run_id,
+            activity_id=request.activity_id,
+            identity=request.identity,
+            failure=server_failure(RESULT_TOO_LARGE),
+        )
+        await call_history(
+            env,
+            call,
+            namespace.name,
+            request.workflow_id,
+            failed,
+            RespondActivityTaskFailedResponse,
+            kind="RespondActivityTaskFailedById",
+        )
+    else:
+        await call_history(
+            env,
+            call,
+            namespace.name,
+            request.workflow_id,
+            request,
+            RespondActivityTaskCompletedResponse,
+        )
+    return RespondActivityTaskCompletedByIdResponse()
