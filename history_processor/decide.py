@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from temporalio.api.query.v1 import WorkflowQuery
 
-from history_processor import optimistic
+from history_processor import limits, optimistic
 from history_processor.handlers import HANDLERS
 from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
@@ -65,7 +65,7 @@ def decide(
         search_attributes=search_attributes or {},
     )
     try:
-        decision = handler(state, command, env)
+        decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
         if not env.queries:

@@ -11,6 +11,7 @@ from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 from history_processor import events as ev
 from history_processor.builder import DecisionBuilder
 from history_processor.commands.context import CommandContext, CommandFailure
+from history_processor.limits import PENDING_ACTIVITIES_LIMIT, pending_limit_error
 from history_processor.outbox import activity_task_record
 from history_processor.state import RetryPolicy, duration_ms
 
@@ -78,6 +79,13 @@ def _schedule_activity(
     if attrs.use_workflow_build_id and queue != state.task_queue:
         raise _bad_activity(
             "Activity with UseCompatibleVersion cannot run on different task queue."
+        )
+    too_many = pending_limit_error(
+        "pending activities", len(state.activities), PENDING_ACTIVITIES_LIMIT
+    )
+    if too_many is not None:
+        raise CommandFailure(
+            _Cause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED, too_many
         )
     s2c, s2s, st2c, heartbeat = _timeouts(attrs, state.workflow_run_timeout_ms)
     if state.activity_by_id(attrs.activity_id) is not None:

@@ -1,0 +1,72 @@
+"""Temporal's per-workflow limits: history length and size, pending activities.
+
+Temporal checks a run's history after every change (workflow.Context's enforceHistorySizeCheck
+and enforceHistoryCountCheck): past the error limit the change is discarded, the run is
+terminated by the history service instead, and the caller gets INVALID_ARGUMENT with the
+reason. Past the warning limit it only logs. A workflow task that would schedule more
+activities than may be pending fails with PENDING_ACTIVITIES_LIMIT_EXCEEDED.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from history_processor.builder import DecisionBuilder
+from history_processor.closing import terminate
+from history_processor.handling import IDENTITY_HISTORY_SERVICE
+from history_processor.model import Decision
+from history_processor.state import ExecutionState
+from schemas.reply import Code, Reply
+
+log = logging.getLogger(__name__)
+
+HISTORY_COUNT_LIMIT_ERROR = 51_200
+HISTORY_COUNT_LIMIT_WARN = 10_240
+HISTORY_SIZE_LIMIT_ERROR = 50 * 1024 * 1024
+HISTORY_SIZE_LIMIT_WARN = 10 * 1024 * 1024
+PENDING_ACTIVITIES_LIMIT = 2_000
+
+HISTORY_SIZE_EXCEEDED = "Workflow history size exceeds limit."
+HISTORY_COUNT_EXCEEDED = "Workflow history count exceeds limit."
+
+
+def pending_limit_error(what: str, pending: int, limit: int) -> str | None:
+    """Temporal's checkCountConstraint message when `pending` reached `limit`, else None."""
+    if pending < limit:
+        return None
+    return f"the number of {what}, {pending}, has reached the per-workflow limit of {limit}"
+
+
+def enforce_history_limits(
+    before: ExecutionState | None, decision: Decision, now_ms: int
+) -> Decision:
+    """The decision, or, when it takes a running run past a history limit, its termination.
+
+    Args:
+        before: The run as it was before the decision.
+        decision: What a handler decided.
+        now_ms: The decision's clock reading.
+    """
+    run = decision.state
+    if run is None or before is None or run.run_id != before.run_id or not run.is_running:
+        return decision
+    count, size = run.next_event_id - 1, run.history_size_bytes
+    reason = None
+    if size > HISTORY_SIZE_LIMIT_ERROR:
+        reason = HISTORY_SIZE_EXCEEDED
+    elif count > HISTORY_COUNT_LIMIT_ERROR:
+        reason = HISTORY_COUNT_EXCEEDED
+    if reason is None:
+        if size > HISTORY_SIZE_LIMIT_WARN or count > HISTORY_COUNT_LIMIT_WARN:
+            log.warning(
+                "history of %s/%s above the warning limit: %d events, %d bytes",
+                run.namespace,
+                run.workflow_id,
+                count,
+                size,
+            )
+        return decision
+    log.warning("terminating %s/%s: %s", run.namespace, run.workflow_id, reason)
+    b = DecisionBuilder(before, now_ms)
+    terminate(b, reason, None, IDENTITY_HISTORY_SERVICE)
+    return b.finish(Reply.error(Code.INVALID_ARGUMENT, reason))
