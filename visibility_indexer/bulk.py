@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -17,12 +17,22 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 """Item statuses worth retrying: load and transient node failures."""
 
 
-def bulk_once(es: Elasticsearch, index: str, actions: Sequence[IndexAction]) -> list[IndexAction]:
+Rejected = Callable[[IndexAction, Mapping[str, Any]], None]
+"""Told of an action Elasticsearch refused for good (a 4xx other than 409), with its error."""
+
+
+def bulk_once(
+    es: Elasticsearch,
+    index: str,
+    actions: Sequence[IndexAction],
+    on_rejected: Rejected | None = None,
+) -> list[IndexAction]:
     """Sends one bulk request and sorts out its items.
 
     An item is done when applied, when Elasticsearch holds a newer or equal version (409:
     replays and reordering are expected), or when a delete finds nothing. Other client errors
-    (4xx, e.g. a document the mapping rejects) can never succeed and are logged and dropped.
+    (4xx, e.g. a document the mapping rejects) can never succeed: they go to `on_rejected`
+    (the indexer dead-letters them) and count as done.
 
     Returns:
         The actions to retry.
@@ -47,7 +57,9 @@ def bulk_once(es: Elasticsearch, index: str, actions: Sequence[IndexAction]) -> 
         if status in RETRYABLE_STATUS:
             retry.append(action)
         else:
-            log.error("dropping visibility document %s: %s", action.doc_id, outcome)
+            log.error("visibility document %s refused: %s", action.doc_id, outcome)
+            if on_rejected is not None:
+                on_rejected(action, outcome)
     return retry
 
 
@@ -58,6 +70,7 @@ def bulk_until_done(
     stop: threading.Event,
     *,
     max_backoff: float = 5.0,
+    on_rejected: Rejected | None = None,
 ) -> bool:
     """Retries :func:`bulk_once` on what is left, with exponential backoff, until done.
 
@@ -68,7 +81,7 @@ def bulk_until_done(
     delay = 0.05
     while pending and not stop.is_set():
         try:
-            pending = bulk_once(es, index, pending)
+            pending = bulk_once(es, index, pending, on_rejected)
         except (TransportError, ApiError) as err:
             log.warning("bulk request failed, retrying in %.2fs: %s", delay, err)
         else:

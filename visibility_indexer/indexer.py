@@ -10,6 +10,10 @@ Delivery is at-least-once and the result exactly-once in effect:
    backoff; the batch is never skipped.
 4. Only then commit the batch's offsets. A crash before the commit replays the batch, which the
    versions make harmless.
+
+A record that cannot be decoded, and a document Elasticsearch refuses for good (a mapping
+error), are written to the cluster's dead-letter topic with the reason before the offsets
+commit (`strom dlq` lists and replays them), and counted; they never block the partition.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from schemas import deadletter
 from schemas.topics import Topology
 from schemas.visibility.template import ensure_template, index_name
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
@@ -63,6 +68,7 @@ class IndexerConfig:
             bulk requests under load (Elasticsearch makes documents searchable only at its
             next refresh, a second later, anyway).
         max_backoff: Longest pause between Elasticsearch retries, in seconds.
+        deadletter: Overrides the dead-letter topic.
     """
 
     bootstrap: str
@@ -74,6 +80,12 @@ class IndexerConfig:
     poll_timeout: float = 0.5
     linger: float = 0.5
     max_backoff: float = 5.0
+    deadletter: str | None = None
+
+    @property
+    def deadletter_topic(self) -> str:
+        """Where undecodable records and refused documents go."""
+        return self.deadletter or Topology(self.prefix).deadletter
 
     @property
     def topic_name(self) -> str:
@@ -128,9 +140,15 @@ class VisibilityIndexer:
         settings.update(consumer_config or {})
         self._consumer = Consumer(settings)
         self._consumer.subscribe([config.topic_name])
+        self._producer = Producer(
+            {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "linger.ms": 0}
+        )
         self._committed: dict[tuple[str, int], int] = {}
+        self._sources: dict[tuple[str, int], Message] = {}
         self.indexed = 0
         """Actions applied or found stale so far (for tests and metrics)."""
+        self.dead_lettered = 0
+        """Records dead-lettered so far: undecodable, or refused by Elasticsearch."""
 
     def stop(self) -> None:
         """Asks :meth:`run` to return after the current batch; safe from any thread or signal."""
@@ -168,6 +186,7 @@ class VisibilityIndexer:
             messages += self._consumer.consume(self.config.batch_size - len(messages), 0)
         records = [m for m in messages if self._is_record(m)]
         # Step 2: tombstones of the compacted topic carry nothing to index.
+        self._sources = {}
         actions = newest_per_document(self._actions(m for m in records if m.value() is not None))
         # Step 3
         if not bulk_until_done(
@@ -176,10 +195,14 @@ class VisibilityIndexer:
             actions,
             self._stopping,
             max_backoff=self.config.max_backoff,
+            on_rejected=self._refused,
         ):
             return len(records)  # stopping: leave the offsets uncommitted, the batch replays
         self.indexed += len(actions)
-        # Step 4
+        # Step 4, once the dead letters are stored: they must outlive the offsets.
+        if self._producer.flush(30) != 0:
+            log.error("dead letters not acknowledged; the batch will be replayed")
+            return len(records)
         if records:
             self._commit(records)
         return len(records)
@@ -187,6 +210,7 @@ class VisibilityIndexer:
     def close(self) -> None:
         """Leaves the consumer group and closes the consumer (not the Elasticsearch client)."""
         self._consumer.close()
+        self._producer.flush(5)
 
     def _ensure_template(self) -> None:
         ensure_template(self._es, self.config.prefix)
@@ -209,15 +233,30 @@ class VisibilityIndexer:
             value = message.value()
             assert value is not None
             try:
-                yield build_action(self._decode(value))
-            except Exception:
-                # A record that cannot be decoded never will be: skip it rather than block.
+                action = build_action(self._decode(value))
+            except Exception as exc:
+                # A record that cannot be decoded never will be: kept aside, never blocking.
                 log.exception(
-                    "skipping undecodable visibility record %s[%d]@%d",
+                    "undecodable visibility record %s[%d]@%d",
                     message.topic(),
                     message.partition(),
                     message.offset(),
                 )
+                self._dead_letter(message, f"undecodable visibility record: {exc!r}")
+                continue
+            self._sources[(action.doc_id, action.version)] = message
+            yield action
+
+    def _refused(self, action: IndexAction, outcome: Mapping[str, Any]) -> None:
+        source = self._sources.get((action.doc_id, action.version))
+        if source is not None:
+            self._dead_letter(source, f"Elasticsearch refused the document: {outcome}")
+
+    def _dead_letter(self, message: Message, error: str) -> None:
+        record = deadletter.record_for("visibility", message, error, int(time.time() * 1000))
+        key, value = deadletter.encode(record)
+        self._producer.produce(self.config.deadletter_topic, value, key, partition=0)
+        self.dead_lettered += 1
 
     def _retrying(self, what: str, attempt: Callable[[], None]) -> bool:
         """Runs ``attempt`` until it raises no Elasticsearch error; False if stopped first."""

@@ -120,6 +120,27 @@ def states(reader: VisibilityReader) -> dict[str, tuple[int, int]]:
     return {e.execution.run_id: (int(e.status), e.history_length) for e in response.executions}
 
 
+def dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every DeadLetter record on `topic` (its one partition), oldest first."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": unique_name("dlq-reader"),
+            "enable.partition.eof": True,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    found = []
+    try:
+        while True:
+            msg = consumer.poll(10)
+            if msg is None or msg.error() is not None:
+                return found
+            found.append(schemas.decode(msg.value(), schemas.DEAD_LETTER))
+    finally:
+        consumer.close()
+
+
 def test_indexes_newest_state_skips_aborted_and_bad_records_and_commits(
     kafka_bootstrap: str, es: Elasticsearch, prefix: str
 ) -> None:
@@ -152,6 +173,7 @@ def test_indexes_newest_state_skips_aborted_and_bad_records_and_commits(
     txn.commit_transaction(30)
 
     config = IndexerConfig(bootstrap=kafka_bootstrap, prefix=prefix, topic=topic, batch_size=3)
+    create_topic(kafka_bootstrap, config.deadletter_topic)
     indexer = VisibilityIndexer(config, es)
     thread = running(indexer)
     reader = VisibilityReader(es, index_name(prefix))
@@ -163,6 +185,14 @@ def test_indexes_newest_state_skips_aborted_and_bad_records_and_commits(
     finally:
         stop(indexer, thread)
     assert states(reader) == expected
+    # The bad record is kept aside with its reason, byte for byte, not silently dropped.
+    (letter,) = eventually(lambda: dead_letters(kafka_bootstrap, config.deadletter_topic), 30)
+    assert (letter["service"], letter["value"], letter["source_topic"]) == (
+        "visibility",
+        b"not avro",
+        topic,
+    )
+    assert "undecodable" in letter["error"] and indexer.dead_lettered == 1
 
 
 class _Records(logging.Handler):

@@ -110,11 +110,15 @@ def actions(n: int) -> list[IndexAction]:
     return [build_action(record(run_id=f"r{i}")) for i in range(n)]
 
 
-def test_bulk_outcomes_conflicts_are_done_overload_retried_rejects_dropped() -> None:
+def test_bulk_outcomes_conflicts_are_done_overload_retried_rejects_handed_over() -> None:
     fake = FlakyBulk(0, [[201, 409, 429, 400, 503]])
     es: Elasticsearch = fake  # type: ignore[assignment]
-    left = bulk_once(es, "idx", actions(5))
+    refused: list[tuple[str, int]] = []
+    left = bulk_once(
+        es, "idx", actions(5), lambda a, outcome: refused.append((a.doc_id, outcome["status"]))
+    )
     assert [a.doc_id for a in left] == ["wf-1~r2", "wf-1~r4"]
+    assert refused == [("wf-1~r3", 400)]
 
 
 def test_bulk_until_done_retries_failed_requests_then_only_what_is_left() -> None:
