@@ -128,17 +128,10 @@ class HistoryClient:
             if not future.done():
                 future.cancel()
 
-    def send(
-        self,
-        namespace: str,
-        workflow_id: str,
-        kind: str,
-        payload: bytes,
-        command_id: str | None = None,
-        reply: bool = False,
-    ) -> str:
-        """Produces one InboxCommand to the workflow's shard; returns its command id."""
-        command_id = command_id or uuid.uuid4().hex
+    def _record(
+        self, namespace: str, workflow_id: str, kind: str, payload: bytes, command_id: str
+    ) -> tuple[bytes, bytes, int]:
+        """(value, key, partition) of an InboxCommand that asks for a reply."""
         record = schemas.encode(
             schemas.INBOX_COMMAND,
             inbox.command_record(
@@ -148,18 +141,11 @@ class HistoryClient:
                 kind,
                 payload,
                 int(time.time() * 1000),
-                {"topic": self._topology.replies, "partition": self._reply_partition}
-                if reply
-                else None,
+                {"topic": self._topology.replies, "partition": self._reply_partition},
             ),
         )
         key, shard = inbox.placement(namespace, workflow_id, self._topology.shards)
-        while True:
-            try:
-                self._producer.produce(self._topology.inbox, record, key, shard)
-                return command_id
-            except BufferError:
-                self._producer.poll(0.01)
+        return record, key, shard
 
     async def call(
         self,
@@ -179,9 +165,18 @@ class HistoryClient:
         command_id = uuid.uuid4().hex
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[command_id] = future
+        record, key, shard = self._record(namespace, workflow_id, kind, payload, command_id)
         try:
-            self.send(namespace, workflow_id, kind, payload, command_id, reply=True)
-            return await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                while True:
+                    try:
+                        self._producer.produce(self._topology.inbox, record, key, shard)
+                        break
+                    except BufferError:
+                        # librdkafka's queue is full: the delivery thread drains it meanwhile;
+                        # wait without blocking the loop (the deadline still applies).
+                        await asyncio.sleep(0.01)
+                return await future
         finally:
             self._pending.pop(command_id, None)
 
