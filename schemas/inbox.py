@@ -20,10 +20,13 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     PollWorkflowTaskQueueRequest,
     RecordActivityTaskHeartbeatRequest,
+    RequestCancelWorkflowExecutionRequest,
     RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
 )
@@ -150,6 +153,9 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "TerminateWorkflowExecution": TerminateWorkflowExecutionRequest,
     "GetWorkflowExecutionHistory": GetWorkflowExecutionHistoryRequest,
     "DescribeWorkflowExecution": DescribeWorkflowExecutionRequest,
+    "SignalWorkflowExecution": SignalWorkflowExecutionRequest,
+    "SignalWithStartWorkflowExecution": SignalWithStartWorkflowExecutionRequest,
+    "RequestCancelWorkflowExecution": RequestCancelWorkflowExecutionRequest,
     RECORD_WORKFLOW_TASK_STARTED: RecordWorkflowTaskStarted,
     ACTIVITY_TASK_STARTED: ActivityTaskStarted,
 }

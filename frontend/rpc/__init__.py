@@ -22,11 +22,14 @@ from frontend.rpc import (
     poll_activity_task_queue,
     poll_workflow_task_queue,
     record_activity_task_heartbeat,
+    request_cancel_workflow_execution,
     respond_activity_task_completed,
     respond_activity_task_failed,
     respond_workflow_task_completed,
     respond_workflow_task_failed,
     shutdown_worker,
+    signal_with_start_workflow_execution,
+    signal_workflow_execution,
     start_workflow_execution,
     terminate_workflow_execution,
 )
@@ -52,5 +55,8 @@ HANDLERS: dict[str, Handler] = {
     "ListWorkflowExecutions": list_workflow_executions.handle,
     "CountWorkflowExecutions": count_workflow_executions.handle,
     "ShutdownWorker": shutdown_worker.handle,
+    "SignalWorkflowExecution": signal_workflow_execution.handle,
+    "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
+    "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import CommandType
 
 from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
+    cancel_workflow_execution,
     complete_workflow_execution,
     fail_workflow_execution,
     schedule_activity_task,
@@ -25,6 +26,7 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: schedule_activity_task.handle,
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: complete_workflow_execution.handle,
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: fail_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: cancel_workflow_execution.handle,
 }
 
 _CLOSE_COMMANDS = (

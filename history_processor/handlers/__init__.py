@@ -15,10 +15,13 @@ from history_processor.handlers import (
     get_workflow_execution_history,
     record_activity_task_heartbeat,
     record_workflow_task_started,
+    request_cancel_workflow_execution,
     respond_activity_task_completed,
     respond_activity_task_failed,
     respond_workflow_task_completed,
     respond_workflow_task_failed,
+    signal_with_start_workflow_execution,
+    signal_workflow_execution,
     start_workflow_execution,
     terminate_workflow_execution,
     timer_fired,
@@ -44,6 +47,9 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "TerminateWorkflowExecution": terminate_workflow_execution.handle,
     "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
     "DescribeWorkflowExecution": describe_workflow_execution.handle,
+    "SignalWorkflowExecution": signal_workflow_execution.handle,
+    "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
+    "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}
