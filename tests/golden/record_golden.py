@@ -37,6 +37,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
     SandboxRestrictions,
 )
 
+from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
     ALL_ACTIVITIES,
     ALL_WORKFLOWS,
@@ -171,13 +172,15 @@ async def record(address: str) -> dict[str, str]:
                 out[name] = await _run_case(client, name, workflow_cls, should_fail)
             out["flaky_workflow_task"] = await _flaky_workflow_task(client)
             out["terminated"] = await _terminated(client)
+            for name, scenario in SCENARIOS.items():
+                out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
 def main() -> None:
     """Records all cases and writes the JSON files (of the cases named on the command line)."""
     names = sys.argv[1:]
-    known = [*CASES, "flaky_workflow_task", "terminated"]
+    known = [*CASES, "flaky_workflow_task", "terminated", *SCENARIOS]
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")

@@ -23,6 +23,10 @@ GOLDEN = [
     "staggered_activities",
     "flaky_workflow_task",
     "terminated",
+    "signals",
+    "signal_with_start",
+    "cancel",
+    "cancel_cleanup",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
