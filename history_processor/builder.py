@@ -6,9 +6,11 @@ read a state that is exactly what a restore will rebuild (docs/ARCHITECTURE.md, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.message import Message
+from temporalio.api.common.v1 import Link
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -88,15 +90,20 @@ class DecisionBuilder:
         self._updates.append((kind, payload))
 
     def add_or_buffer(
-        self, event_type: EventType.ValueType, attrs: Message, time_ms: int | None = None
+        self,
+        event_type: EventType.ValueType,
+        attrs: Message,
+        time_ms: int | None = None,
+        links: Sequence[Link] = (),
     ) -> None:
         """Adds an event, or buffers it while a workflow task is started (Temporal's rule)."""
+        event = ev.new_event(event_type, self.now_ms if time_ms is None else time_ms, attrs)
+        event.links.extend(links)
         task = self.run.workflow_task
         if task is not None and task.is_started:
-            event = ev.new_event(event_type, self.now_ms if time_ms is None else time_ms, attrs)
             self.add_update(upd.BufferEvent(event=event.SerializeToString()))
         else:
-            self.add_event(event_type, attrs, time_ms)
+            self.append(event)
 
     def flush_buffer(self) -> None:
         """Writes buffered events to history: completions last, started ids wired."""

@@ -236,6 +236,18 @@ def _closed(state: ExecutionState, event: HistoryEvent) -> None:
     state.buffered_events.clear()
 
 
+def _signaled(state: ExecutionState, event: HistoryEvent) -> None:
+    # Temporal's SignalCount and signal-requested ids: the limit and the dedup of retries.
+    state.signal_count += 1
+    request_id = event.workflow_execution_signaled_event_attributes.request_id
+    if request_id and request_id not in state.signal_request_ids:
+        state.signal_request_ids.append(request_id)
+
+
+def _cancel_requested(state: ExecutionState, event: HistoryEvent) -> None:
+    state.cancel_requested = True
+
+
 _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: _wft_scheduled,
     EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: _wft_started,
@@ -254,6 +266,8 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: (
         workflow_properties.apply_properties_modified
     ),
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _signaled,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
 }
 
 

@@ -199,3 +199,15 @@ def activity_by_id(
         activity_id=info.activity_id,
     )
     return token, info
+
+
+def run_not_found(workflow_id: str, run_id: str) -> Reply:
+    """Temporal's NOT_FOUND for a run id that is not the workflow's current run.
+
+    Strom keeps the state of a workflow id's current run only, so an older run and a run that
+    never existed look the same; both get the message Temporal gives for a missing run.
+    """
+    return Reply.error(
+        Code.NOT_FOUND,
+        f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{run_id}"',
+    )

@@ -253,6 +253,10 @@ class ExecutionState:
     buffered_events: list[bytes] = field(default_factory=list)
     timers: dict[str, TimerInfo] = field(default_factory=dict)
     activities: dict[int, ActivityInfo] = field(default_factory=dict)
+    # Signals and cancel requests written to history (buffered ones are not folded yet).
+    signal_count: int = 0
+    signal_request_ids: list[str] = field(default_factory=list)
+    cancel_requested: bool = False
 
     @property
     def is_running(self) -> bool:

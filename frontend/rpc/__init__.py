@@ -27,6 +27,7 @@ from frontend.rpc import (
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
+    request_cancel_workflow_execution,
     reset_sticky_task_queue,
     respond_activity_task_canceled,
     respond_activity_task_canceled_by_id,
@@ -38,6 +39,8 @@ from frontend.rpc import (
     respond_workflow_task_completed,
     respond_workflow_task_failed,
     shutdown_worker,
+    signal_with_start_workflow_execution,
+    signal_workflow_execution,
     start_workflow_execution,
     terminate_workflow_execution,
 )
@@ -74,5 +77,8 @@ HANDLERS: dict[str, Handler] = {
     "ResetStickyTaskQueue": reset_sticky_task_queue.handle,
     "DescribeTaskQueue": describe_task_queue.handle,
     "GetWorkflowExecutionHistoryReverse": get_workflow_execution_history_reverse.handle,
+    "SignalWorkflowExecution": signal_workflow_execution.handle,
+    "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
+    "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

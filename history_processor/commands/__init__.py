@@ -15,6 +15,7 @@ from temporalio.api.enums.v1 import CommandType
 from history_processor.builder import DecisionBuilder
 from history_processor.commands import (
     cancel_timer,
+    cancel_workflow_execution,
     complete_workflow_execution,
     fail_workflow_execution,
     modify_workflow_properties,
@@ -42,6 +43,7 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_START_TIMER: start_timer.handle,
     CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity_task.handle,
+    CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: cancel_workflow_execution.handle,
 }
 
 _CLOSE_COMMANDS = (

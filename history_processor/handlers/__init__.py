@@ -19,6 +19,7 @@ from history_processor.handlers import (
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
     record_workflow_task_started,
+    request_cancel_workflow_execution,
     reset_sticky_task_queue,
     respond_activity_task_canceled,
     respond_activity_task_canceled_by_id,
@@ -28,6 +29,8 @@ from history_processor.handlers import (
     respond_activity_task_failed_by_id,
     respond_workflow_task_completed,
     respond_workflow_task_failed,
+    signal_with_start_workflow_execution,
+    signal_workflow_execution,
     start_workflow_execution,
     sticky_worker_unavailable,
     terminate_workflow_execution,
@@ -64,6 +67,9 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "ResetStickyTaskQueue": reset_sticky_task_queue.handle,
     "GetWorkflowExecutionHistoryReverse": get_workflow_execution_history_reverse.handle,
     "StickyWorkerUnavailable": sticky_worker_unavailable.handle,
+    "SignalWorkflowExecution": signal_workflow_execution.handle,
+    "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
+    "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

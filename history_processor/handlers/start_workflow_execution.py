@@ -32,7 +32,7 @@ _FAILED_STATUSES = (
 )
 
 
-def _validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | None:
+def validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | None:
     if not req.request_id:
         return Reply.error(Code.INVALID_ARGUMENT, "Missing request ID.")
     if not workflow_id:
@@ -59,7 +59,7 @@ def _already_started(message: str, state: ExecutionState) -> Reply:
     )
 
 
-def _resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest) -> Reply | None:
+def resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest) -> Reply | None:
     """Temporal's ResolveDuplicateWorkflowID; None means a new run may start."""
     reuse = req.workflow_id_reuse_policy
     conflict = req.workflow_id_conflict_policy
@@ -151,32 +151,19 @@ def _started_attributes(
     return attrs
 
 
-def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Starts a run (or answers a retried start with the run it created)."""
-    req: StartWorkflowExecutionRequest = command.payload
-    workflow_id = req.workflow_id or command.workflow_id
-    invalid = _validate(req, workflow_id)
-    if invalid is not None:
-        return reply_only(invalid)
-    if state is not None:
-        if req.request_id == state.start_request_id:
-            response = StartWorkflowExecutionResponse(
-                run_id=state.run_id,
-                first_execution_run_id=state.first_execution_run_id,
-                started=True,
-                status=state.status.to_proto(),
-            )
-            if req.request_eager_execution:
-                eager_start.retried(state, env, response)
-            return reply_only(Reply.of(response))
-        conflict = _resolve_existing(state, req)
-        if conflict is not None:
-            return reply_only(conflict)
-    b = DecisionBuilder(state, env.now_ms)
+def create_run(
+    b: DecisionBuilder,
+    command: Command,
+    req: StartWorkflowExecutionRequest,
+    workflow_id: str,
+    env: Env,
+) -> str:
+    """Appends a new run's WorkflowExecutionStarted (and its identity); returns its run id."""
     run_id = env.new_id()
-    started_attributes = _started_attributes(req, workflow_id, run_id, env)
     started = ev.new_event(
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, env.now_ms, started_attributes
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        env.now_ms,
+        _started_attributes(req, workflow_id, run_id, env),
     )
     if req.HasField("user_metadata"):
         started.user_metadata.CopyFrom(req.user_metadata)
@@ -190,7 +177,33 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
             request_id=req.request_id,
         )
     )
-    eager = started_attributes.eager_execution_accepted
+    return run_id
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Starts a run (or answers a retried start with the run it created)."""
+    req: StartWorkflowExecutionRequest = command.payload
+    workflow_id = req.workflow_id or command.workflow_id
+    invalid = validate(req, workflow_id)
+    if invalid is not None:
+        return reply_only(invalid)
+    if state is not None:
+        if req.request_id == state.start_request_id:
+            response = StartWorkflowExecutionResponse(
+                run_id=state.run_id,
+                first_execution_run_id=state.first_execution_run_id,
+                started=True,
+                status=state.status.to_proto(),
+            )
+            if req.request_eager_execution:
+                eager_start.retried(state, env, response)
+            return reply_only(Reply.of(response))
+        conflict = resolve_existing(state, req)
+        if conflict is not None:
+            return reply_only(conflict)
+    b = DecisionBuilder(state, env.now_ms)
+    run_id = create_run(b, command, req, workflow_id, env)
+    eager = b.events[0].workflow_execution_started_event_attributes.eager_execution_accepted
     if b.run.first_workflow_task_backoff_ms == 0:
         schedule_workflow_task(b, emit_task=not eager)
     b.set_visibility(visibility_record(b.run))

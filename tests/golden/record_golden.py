@@ -38,6 +38,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
 )
 
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
+from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
 from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
     ALL_ACTIVITIES,
@@ -203,13 +204,22 @@ async def record(address: str) -> dict[str, str]:
                 out[name] = History(events=(await handle.fetch_history()).events)
             for name, (mode, running) in CANCELLATION_CASES.items():
                 out[name] = await _cancellation(client, name, mode, running)
+            for name, scenario in SCENARIOS.items():
+                out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
 def main() -> None:
     """Records all cases and writes the JSON files (of the cases named on the command line)."""
     names = sys.argv[1:]
-    known = [*CASES, "flaky_workflow_task", "terminated", *MARKER_CASES, *CANCELLATION_CASES]
+    known = [
+        *CASES,
+        "flaky_workflow_task",
+        "terminated",
+        *MARKER_CASES,
+        *CANCELLATION_CASES,
+        *SCENARIOS,
+    ]
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")

@@ -3,12 +3,14 @@
 from tests.workflows.activities import ALL_ACTIVITIES as _GREETERS
 from tests.workflows.activity_cancellation import AsyncCompletionWorkflow, CancelActivityWorkflow
 from tests.workflows.cancellable import CANCELLABLE_ACTIVITIES
+from tests.workflows.cancellation import CleanupOnCancelWorkflow, WaitForCancelWorkflow
 from tests.workflows.flaky_workflow_task import FlakyWorkflowTaskWorkflow
 from tests.workflows.markers import MARKER_WORKFLOWS
 from tests.workflows.one_activity import OneActivityWorkflow
 from tests.workflows.parallel_activities import ParallelActivitiesWorkflow
 from tests.workflows.retries_exhausted import RetriesExhaustedWorkflow
 from tests.workflows.retry_activity import RetryActivityWorkflow
+from tests.workflows.signal_collector import SignalCollectorWorkflow
 from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
@@ -27,6 +29,9 @@ ALL_WORKFLOWS = [
     *TIMER_WORKFLOWS,
     CancelActivityWorkflow,
     AsyncCompletionWorkflow,
+    SignalCollectorWorkflow,
+    WaitForCancelWorkflow,
+    CleanupOnCancelWorkflow,
 ]
 ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 

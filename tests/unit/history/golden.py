@@ -8,18 +8,26 @@ from pathlib import Path
 from google.protobuf import json_format
 from temporalio.api.command.v1 import (
     CancelTimerCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes,
     Command,
     CompleteWorkflowExecutionCommandAttributes,
     FailWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
     StartTimerCommandAttributes,
 )
-from temporalio.api.common.v1 import WorkerVersionStamp
-from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind
+from temporalio.api.common.v1 import WorkerVersionStamp, WorkflowExecution
+from temporalio.api.enums.v1 import (
+    CommandType,
+    EventType,
+    TaskQueueKind,
+    WorkflowIdConflictPolicy,
+)
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.taskqueue.v1 import StickyExecutionAttributes, TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueResponse,
+    RequestCancelWorkflowExecutionRequest,
+    RequestCancelWorkflowExecutionResponse,
     RespondActivityTaskCanceledRequest,
     RespondActivityTaskCanceledResponse,
     RespondActivityTaskCompletedResponse,
@@ -27,6 +35,10 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskCompletedResponse,
     RespondWorkflowTaskFailedRequest,
     RespondWorkflowTaskFailedResponse,
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionResponse,
+    SignalWorkflowExecutionRequest,
+    SignalWorkflowExecutionResponse,
     StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
     TerminateWorkflowExecutionResponse,
@@ -145,7 +157,69 @@ def _commands(golden: History, completed_id: int) -> list[Command]:
                 )
         elif (marker := marker_command(event, completed_id)) is not None:
             out.append(marker)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+            x = event.workflow_execution_canceled_event_attributes
+            if x.workflow_task_completed_event_id == completed_id:
+                attrs = CancelWorkflowExecutionCommandAttributes()
+                if x.HasField("details"):
+                    attrs.details.CopyFrom(x.details)
+                out.append(
+                    Command(
+                        command_type=CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+                        cancel_workflow_execution_command_attributes=attrs,
+                    )
+                )
     return out
+
+
+def _started_by_signal(golden: History) -> bool:
+    """True when signal-with-start began the run (its signal is event 2)."""
+    return golden.events[1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+
+
+def _signal_with_start(glue: Glue, golden: History, signal: HistoryEvent) -> None:
+    """Sends the signal-with-start behind `signal`: it starts the run or signals it."""
+    first = golden.events[0].workflow_execution_started_event_attributes
+    attrs = signal.workflow_execution_signaled_event_attributes
+    request = SignalWithStartWorkflowExecutionRequest(
+        workflow_id=glue.workflow_id,
+        workflow_type=first.workflow_type,
+        task_queue=TaskQueue(name="golden", kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+        input=first.input,
+        workflow_task_timeout=first.workflow_task_timeout,
+        identity=attrs.identity,
+        request_id=attrs.request_id,
+        workflow_id_conflict_policy=(
+            WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+        ),
+        signal_name=attrs.signal_name,
+        signal_input=attrs.input,
+        priority=first.priority,
+    )
+    if attrs.HasField("header"):
+        request.header.CopyFrom(attrs.header)
+    ok_payload(
+        glue.submit("SignalWithStartWorkflowExecution", request),
+        SignalWithStartWorkflowExecutionResponse,
+    )
+
+
+def _signal(glue: Glue, golden: History, event: HistoryEvent) -> None:
+    """Replays a WorkflowExecutionSignaled: signal-with-start again if it began the run."""
+    if _started_by_signal(golden):
+        _signal_with_start(glue, golden, event)
+        return
+    attrs = event.workflow_execution_signaled_event_attributes
+    request = SignalWorkflowExecutionRequest(
+        workflow_execution=WorkflowExecution(workflow_id=glue.workflow_id),
+        signal_name=attrs.signal_name,
+        input=attrs.input,
+        identity=attrs.identity,
+        request_id=attrs.request_id,
+    )
+    if attrs.HasField("header"):
+        request.header.CopyFrom(attrs.header)
+    ok_payload(glue.submit("SignalWorkflowExecution", request), SignalWorkflowExecutionResponse)
 
 
 def _lose_attempts(glue: Glue, attempt: int) -> None:
@@ -177,27 +251,35 @@ def _fire_timer(glue: Glue, timer_id: str) -> None:
 def drive(golden: History) -> Glue:
     """Sends Strom the command sequence behind `golden`; returns the glue with Strom's run."""
     first = golden.events[0].workflow_execution_started_event_attributes
-    build_id = golden.events[2].workflow_task_started_event_attributes.worker_version.build_id
+    task_started = next(
+        e for e in golden.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    )
+    build_id = task_started.workflow_task_started_event_attributes.worker_version.build_id
     glue = Glue(workflow_id=first.workflow_id, identity=first.identity, build_id=build_id)
     glue.search_attributes = custom_attributes(golden)
-    started = glue.start(
-        workflow_type=first.workflow_type.name,
-        input=first.input,
-        identity=first.identity,
-        priority=first.priority,
-        workflow_task_timeout=first.workflow_task_timeout,
-        request_eager_execution=first.eager_execution_accepted,
-        **{
-            name: getattr(first, name)
-            for name in ("memo", "search_attributes")
-            if first.HasField(name)
-        },
-    )
     sticky = _sticky_queue(golden)
     poll: PollWorkflowTaskQueueResponse | None = None
-    if first.eager_execution_accepted:
-        poll = ok_payload(started, StartWorkflowExecutionResponse).eager_workflow_task
-    for event in golden.events[1:]:
+    if _started_by_signal(golden):
+        _signal_with_start(glue, golden, golden.events[1])
+        rest = golden.events[2:]
+    else:
+        started = glue.start(
+            workflow_type=first.workflow_type.name,
+            input=first.input,
+            identity=first.identity,
+            priority=first.priority,
+            workflow_task_timeout=first.workflow_task_timeout,
+            request_eager_execution=first.eager_execution_accepted,
+            **{
+                name: getattr(first, name)
+                for name in ("memo", "search_attributes")
+                if first.HasField(name)
+            },
+        )
+        if first.eager_execution_accepted:
+            poll = ok_payload(started, StartWorkflowExecutionResponse).eager_workflow_task
+        rest = golden.events[1:]
+    for event in rest:
         poll = _step(glue, golden, event, sticky, poll)
     return glue
 
@@ -259,6 +341,19 @@ def _step(
         )
         ok_payload(
             glue.submit("TerminateWorkflowExecution", terminate), TerminateWorkflowExecutionResponse
+        )
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+        _signal(glue, golden, event)
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        requested = event.workflow_execution_cancel_requested_event_attributes
+        cancel = RequestCancelWorkflowExecutionRequest(
+            workflow_execution=WorkflowExecution(workflow_id=glue.workflow_id),
+            reason=requested.cause,
+            identity=requested.identity,
+        )
+        ok_payload(
+            glue.submit("RequestCancelWorkflowExecution", cancel),
+            RequestCancelWorkflowExecutionResponse,
         )
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
         started = event.activity_task_started_event_attributes

@@ -35,6 +35,10 @@ GOLDEN = [
     "cancel_activity_not_started",
     "cancel_activity_heartbeat",
     "cancel_activity_try",
+    "signals",
+    "signal_with_start",
+    "cancel",
+    "cancel_cleanup",
 ]
 # What legitimately differs between two servers running the same workflow.
 _RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}

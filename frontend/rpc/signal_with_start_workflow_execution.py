@@ -1,0 +1,117 @@
+"""SignalWithStartWorkflowExecution: validates, fills Temporal's defaults, forwards to history."""
+
+from __future__ import annotations
+
+import grpc
+from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
+from temporalio.api.workflowservice.v1 import (
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionResponse,
+)
+
+from frontend import validation
+from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
+from frontend.errors import ServiceError, invalid_argument
+from frontend.rpc.signal_workflow_execution import BLOB_TOO_LARGE
+
+_REUSE = WorkflowIdReusePolicy
+_CONFLICT = WorkflowIdConflictPolicy
+
+
+async def handle(
+    env: Env, request: SignalWithStartWorkflowExecutionRequest, call: Call
+) -> SignalWithStartWorkflowExecutionResponse:
+    """Signals the running workflow or starts it with the signal, in one history decision."""
+    require_namespace(env, request.namespace, REGISTERED_ONLY)
+    validate(request, env.config.max_id_length, env.config.blob_size_limit_error)
+    return await call_history(
+        env,
+        call,
+        request.namespace,
+        request.workflow_id,
+        request,
+        SignalWithStartWorkflowExecutionResponse,
+    )
+
+
+def _validate_name(value: str, what: str, limit: int) -> None:
+    if not value:
+        raise invalid_argument(f"{what} not set")
+    size = len(value.encode())
+    name = "signal name" if what == "signal" else "workflow type name"
+    if size > limit:
+        raise invalid_argument(f"{name} exceeds maximum allowed length ({size}/{limit})")
+
+
+def validate(request: SignalWithStartWorkflowExecutionRequest, max_id: int, max_blob: int) -> None:
+    """Temporal's ValidateSignalWithStartRequest in Temporal's order; fills defaults in place.
+
+    The blob checks are history's on Temporal (ValidateSignal, the start's input check); the
+    answer is the same when the frontend makes them.
+    """
+    validation.validate_workflow_id(request.workflow_id, max_id)
+    _validate_name(request.signal_name, "signal", max_id)
+    _validate_name(request.workflow_type.name, "workflow type", max_id)
+    validation.validate_task_queue(request, "task_queue", max_id)
+    if not request.request_id:
+        validation.ensure_request_id(request, max_id)
+    elif len(request.request_id.encode()) > max_id:
+        size = len(request.request_id.encode())
+        raise invalid_argument(f"Request ID exceeds maximum allowed length ({size}/{max_id})")
+    for field, name in (
+        ("workflow_execution_timeout", "WorkflowExecutionTimeoutSeconds"),
+        ("workflow_run_timeout", "WorkflowRunTimeoutSeconds"),
+        ("workflow_task_timeout", "WorkflowTaskTimeoutSeconds"),
+    ):
+        validation.validate_duration(request, field, f"An invalid {name} is set on request.")
+    if request.HasField("retry_policy"):
+        validation.validate_retry_policy(request.retry_policy)
+    if request.cron_schedule and request.HasField("workflow_start_delay"):
+        raise invalid_argument("CronSchedule and WorkflowStartDelay may not be used together.")
+    validation.validate_duration(
+        request, "workflow_start_delay", "An invalid WorkflowStartDelaySeconds is set on request."
+    )
+    _validate_id_policies(request)
+    if request.input.ByteSize() > max_blob or request.signal_input.ByteSize() > max_blob:
+        raise invalid_argument(BLOB_TOO_LARGE)
+    if request.cron_schedule:
+        raise ServiceError(
+            grpc.StatusCode.UNIMPLEMENTED, "Strom does not support CronSchedule yet."
+        )
+
+
+def _validate_id_policies(request: SignalWithStartWorkflowExecutionRequest) -> None:
+    reuse, conflict = request.workflow_id_reuse_policy, request.workflow_id_conflict_policy
+    if (
+        conflict != _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
+        and reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+    ):
+        raise invalid_argument(
+            "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING "
+            "cannot be used together with a WorkflowIDConflictPolicy"
+        )
+    if (
+        conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+        and reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+    ):
+        raise invalid_argument(
+            "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE cannot be "
+            "used together with WorkflowIdConflictPolicy "
+            "WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING"
+        )
+    if conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_FAIL:
+        raise invalid_argument(
+            "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL is not supported "
+            "for this operation."
+        )
+    # Signal-with-start's default is to signal the running workflow (USE_EXISTING).
+    if conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED:
+        if reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
+            request.workflow_id_conflict_policy = (
+                _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+            )
+            request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+        else:
+            request.workflow_id_conflict_policy = _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+    if request.workflow_id_reuse_policy == _REUSE.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED:
+        request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
