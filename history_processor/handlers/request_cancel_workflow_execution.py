@@ -13,11 +13,11 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, reply_only, run_not_found, workflow_not_found
+from history_processor.handling import Env, not_found, reply_only, run_not_found, workflow_not_found
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
 from history_processor.workflow_tasks import schedule_workflow_task
-from schemas.reply import Code, Reply
+from schemas.reply import Reply
 
 MSG_EXECUTION_NOT_FOUND = "workflow execution not found"
 
@@ -54,7 +54,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if not state.is_running:
         return reply_only(ok)
     if first_run_id and first_run_id != state.first_execution_run_id:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_EXECUTION_NOT_FOUND))
+        return reply_only(not_found(MSG_EXECUTION_NOT_FOUND))
     if cancel_requested(state):
         return reply_only(ok)
     b = DecisionBuilder(state, env.now_ms)

@@ -16,6 +16,7 @@ from history_processor.builder import DecisionBuilder
 from history_processor.handling import (
     MSG_WORKFLOW_COMPLETED,
     Env,
+    not_found,
     reply_only,
     run_not_found,
     workflow_not_found,
@@ -118,7 +119,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if signal_requested(state, req.request_id):
         return reply_only(Reply.of(response))
     if not state.is_running:
-        return reply_only(Reply.error(Code.NOT_FOUND, MSG_WORKFLOW_COMPLETED))
+        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     too_many = signal_limit_error(state)
     if too_many is not None:
         return reply_only(too_many)
