@@ -303,7 +303,7 @@ def describe_workflow_execution(
         info.execution_duration.FromMilliseconds(
             max(0, state.close_time_ms - state.execution_time_ms)
         )
-    extended = WorkflowExecutionExtendedInfo()
+    extended = WorkflowExecutionExtendedInfo(cancel_requested=state.cancel_requested)
     extended.original_start_time.FromMilliseconds(state.start_time_ms)
     if state.execution_expiration_time_ms:
         extended.execution_expiration_time.FromMilliseconds(state.execution_expiration_time_ms)
@@ -334,7 +334,7 @@ def describe_workflow_execution(
             attempt=task.attempt,
         )
         pending.scheduled_time.FromMilliseconds(task.scheduled_time_ms)
-        pending.original_scheduled_time.FromMilliseconds(task.scheduled_time_ms)
+        pending.original_scheduled_time.FromMilliseconds(task.first_scheduled_time_ms)
         if task.is_started:
             pending.started_time.FromMilliseconds(task.started_time_ms)
         response.pending_workflow_task.CopyFrom(pending)

@@ -10,6 +10,8 @@ from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import CommandType, WorkflowTaskFailedCause
 from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
     PollWorkflowTaskQueueResponse,
     RequestCancelWorkflowExecutionRequest,
     RequestCancelWorkflowExecutionResponse,
@@ -202,3 +204,19 @@ def test_cancel_cuts_a_start_delay_short() -> None:
     assert all(
         d.kind != DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value for d in deadlines(glue.state)
     )
+
+
+def test_describe_tells_a_cancel_was_requested() -> None:
+    glue = Glue()
+    _idle(glue)
+    before = ok_payload(
+        glue.submit("DescribeWorkflowExecution", DescribeWorkflowExecutionRequest()),
+        DescribeWorkflowExecutionResponse,
+    )
+    assert not before.workflow_extended_info.cancel_requested
+    request_cancel(glue)
+    after = ok_payload(
+        glue.submit("DescribeWorkflowExecution", DescribeWorkflowExecutionRequest()),
+        DescribeWorkflowExecutionResponse,
+    )
+    assert after.workflow_extended_info.cancel_requested
