@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from temporalio.api.workflowservice.v1 import (
@@ -15,7 +16,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from frontend.backends import InvalidQueryError
-from frontend.config import FrontendConfig
+from frontend.config import FrontendConfig, TlsConfig
 from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
 from schemas.clients.history import HistoryClient
@@ -77,11 +78,40 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="this process's partition of <prefix>.replies; unique per process (default: 0)",
     )
+    parser.add_argument(
+        "--tls-cert", type=Path, metavar="PEM", help="serve gRPC over TLS with this certificate"
+    )
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's key")
+    parser.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        metavar="PEM",
+        help="mutual TLS: clients must present a certificate this CA signed",
+    )
     return parser
+
+
+def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
+    """The TLS settings of the command line, None for plaintext.
+
+    Raises:
+        SystemExit: The flags do not go together, or a file is unreadable.
+    """
+    if args.tls_cert is None and args.tls_key is None:
+        if args.tls_client_ca is not None:
+            raise SystemExit("frontend: --tls-client-ca needs --tls-cert and --tls-key")
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise SystemExit("frontend: --tls-cert and --tls-key go together")
+    try:
+        return TlsConfig.from_files(args.tls_cert, args.tls_key, args.tls_client_ca)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"frontend: cannot read the TLS files: {exc}") from exc
 
 
 async def run(args: argparse.Namespace) -> int:
     """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
+    tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     died: list[str] = []
@@ -116,6 +146,7 @@ async def run(args: argparse.Namespace) -> int:
         port=args.port,
         cluster_name=args.prefix,
         history_shard_count=topology.shards,
+        tls=tls,
     )
     server = await serve(config, history, matching, visibility, namespaces)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class FrontendConfig:
         history_recheck_min_s: First pause between re-asks of a history long-poll.
         history_recheck_max_s: Longest pause between re-asks of a history long-poll.
         shutdown_grace_s: How long stopping waits for calls in flight.
+        tls: Serve TLS with this certificate (None: plaintext, for loopback only).
     """
 
     host: str = "127.0.0.1"
@@ -58,3 +60,36 @@ class FrontendConfig:
     history_recheck_min_s: float = 0.02
     history_recheck_max_s: float = 0.5
     shutdown_grace_s: float = 5.0
+    tls: TlsConfig | None = None
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """The frontend's TLS: its certificate and, for mutual TLS, the CA clients must present.
+
+    Attributes:
+        cert: PEM certificate chain of the server.
+        key: PEM private key of the certificate.
+        client_ca: PEM CA certificates; when set, a client must present a certificate it
+            signed (mTLS), as Temporal's `requireClientAuth`.
+    """
+
+    cert: bytes
+    key: bytes
+    client_ca: bytes | None = None
+
+    @classmethod
+    def from_files(cls, cert: Path, key: Path, client_ca: Path | None = None) -> TlsConfig:
+        """Reads the PEM files.
+
+        Raises:
+            OSError: A file cannot be read.
+            ValueError: A file holds no PEM data.
+        """
+        values = [
+            path.read_bytes() if path is not None else None for path in (cert, key, client_ca)
+        ]
+        for path, data in zip((cert, key, client_ca), values, strict=True):
+            if data is not None and b"-----BEGIN " not in data:
+                raise ValueError(f"{path} holds no PEM data")
+        return cls(values[0], values[1], values[2])  # type: ignore[arg-type]
