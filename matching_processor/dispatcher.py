@@ -95,6 +95,7 @@ class Dispatcher:
         history_timeout: float = 10.0,
         on_optimistic_start: WorkflowStartedSink | None = None,
         on_sticky_unavailable: StickyUnavailableSink | None = None,
+        on_undecodable: Callable[[RawTask, str], None] | None = None,
     ) -> None:
         self._queues = queues
         self._history = history
@@ -104,6 +105,7 @@ class Dispatcher:
         self._history_timeout = history_timeout
         self._on_optimistic_start = on_optimistic_start
         self._on_sticky_unavailable = on_sticky_unavailable
+        self._on_undecodable = on_undecodable
         self.pollers = PollerHistory()
         self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
@@ -378,8 +380,10 @@ class Dispatcher:
         for raw in records:
             try:
                 record = schemas.decode(raw.value or b"", schemas.TASK_RECORD)
-            except schemas.SchemaError:
-                log.exception("skipping undecodable record %d@%d", raw.offset, raw.partition)
+            except schemas.SchemaError as exc:
+                log.exception("undecodable task record %d@%d", raw.offset, raw.partition)
+                if self._on_undecodable is not None:
+                    self._on_undecodable(raw, f"undecodable task record: {exc}")
                 self._queues.skip(raw.partition, raw.offset)
                 continue
             if self._redirect_sticky(record, raw, now_ms):

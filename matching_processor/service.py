@@ -22,11 +22,11 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 import schemas
 from matching_processor import api
 from matching_processor.config import MatchingConfig
-from matching_processor.consumer import TaskConsumer
+from matching_processor.consumer import RawTask, TaskConsumer
 from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
 from matching_processor.queues import MatchingMetrics, TaskQueues
-from schemas import inbox, queries
+from schemas import deadletter, inbox, queries
 from schemas.clients.history import HistoryCaller
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import (
@@ -38,7 +38,9 @@ from schemas.inbox import (
     StickyWorkerUnavailable,
 )
 from schemas.placement import topic_partition_for
+from schemas.records import DeadLetterRecord
 from schemas.reply import Code, Reply
+from schemas.topics import Topology
 from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,7 @@ class MatchingService:
             self.config.history_timeout,
             self._send_workflow_started,
             self._send_sticky_unavailable,
+            self._dead_letter,
         )
         try:
             await self._start_io()
@@ -317,6 +320,27 @@ class MatchingService:
         )
         if self._producer is not None:
             self._producer.poll(0)
+
+    def _dead_letter(self, raw: RawTask, error: str) -> None:
+        """Keeps a task record nobody can read on the dead-letter topic (`strom dlq`)."""
+        producer = self._producer
+        if producer is None:
+            return
+        record: DeadLetterRecord = {
+            "service": "matching",
+            "source_topic": self.config.tasks_topic,
+            "source_partition": raw.partition,
+            "source_offset": raw.offset,
+            "key": None,
+            "value": raw.value,
+            "error": error[: deadletter.MAX_ERROR_CHARS],
+            "time_ms": self._clock(),
+        }
+        key, value = deadletter.encode(record)
+        try:
+            producer.produce(Topology(self.config.prefix).deadletter, value, key, partition=0)
+        except (BufferError, KafkaException) as exc:
+            log.error("dead letter of task %d@%d not sent: %s", raw.offset, raw.partition, exc)
 
     async def _tick(self) -> None:
         while True:

@@ -171,11 +171,20 @@ async def test_activity_dispatch_reports_started() -> None:
     assert d.watermarks() == {0: 1}
 
 
-async def test_undecodable_record_is_skipped_not_stuck() -> None:
-    d, _ = make()
+async def test_undecodable_record_is_dead_lettered_and_skipped_not_stuck() -> None:
+    letters: list[tuple[RawTask, str]] = []
+    d = Dispatcher(
+        TaskQueues(lambda key: 0),
+        ScriptedHistory(),
+        clock=lambda: NOW,
+        on_activity_started=lambda _: None,
+        on_undecodable=lambda task, error: letters.append((task, error)),
+    )
     d.on_records([RawTask(0, 0, b"garbage"), RawTask(0, 1, None), raw(2, "wf-a")])
     assert d.watermarks() == {0: 2}
     assert d.backlog_size(NS, Q, "workflow") == 1
+    assert [(task.offset, task.value) for task, _ in letters] == [(0, b"garbage"), (1, None)]
+    assert all("undecodable task record" in error for _, error in letters)
 
 
 async def test_revoke_and_close_answer_waiting_polls_empty() -> None:
