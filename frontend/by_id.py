@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.api.failure.v1 import Failure, ServerFailureInfo
+from temporalio.api.workflowservice.v1 import (
+    RespondActivityTaskFailedByIdRequest,
+    RespondActivityTaskFailedResponse,
+)
 
 from frontend import validation
-from frontend.context import Env, require_namespace
+from frontend.context import Call, Env, call_history, require_namespace
 from frontend.errors import invalid_argument, not_found
 from schemas.namespaces import Namespace
 
@@ -33,3 +37,30 @@ def check_by_id_request(env: Env, request: Any) -> Namespace:
 def server_failure(message: str) -> Failure:
     """Temporal's non-retryable server failure for a payload over the size limit."""
     return Failure(message=message, server_failure_info=ServerFailureInfo(non_retryable=True))
+
+
+async def fail_oversized(
+    env: Env, call: Call, namespace: Namespace, request: Any, message: str
+) -> None:
+    """Fails the activity a by-id request names, because its payload is over the size limit.
+
+    Temporal answers an oversized result, cancellation or heartbeat by failing the activity
+    with a non-retryable server failure instead of recording the payload.
+    """
+    failed = RespondActivityTaskFailedByIdRequest(
+        namespace=namespace.name,
+        workflow_id=request.workflow_id,
+        run_id=request.run_id,
+        activity_id=request.activity_id,
+        identity=request.identity,
+        failure=server_failure(message),
+    )
+    await call_history(
+        env,
+        call,
+        namespace.name,
+        request.workflow_id,
+        failed,
+        RespondActivityTaskFailedResponse,
+        kind="RespondActivityTaskFailedById",
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from temporalio.api.failure.v1 import Failure, ServerFailureInfo
 from temporalio.api.workflowservice.v1 import (
     RecordActivityTaskHeartbeatRequest,
     RecordActivityTaskHeartbeatResponse,
@@ -10,6 +9,7 @@ from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskFailedResponse,
 )
 
+from frontend.by_id import server_failure
 from frontend.context import Call, Env, call_history, resolve_task_token
 
 HEARTBEAT_TOO_LARGE = "Heartbeat details exceed size limit."
@@ -29,10 +29,7 @@ async def handle(
             task_token=request.task_token,
             namespace=request.namespace,
             identity=request.identity,
-            failure=Failure(
-                message=HEARTBEAT_TOO_LARGE,
-                server_failure_info=ServerFailureInfo(non_retryable=True),
-            ),
+            failure=server_failure(HEARTBEAT_TOO_LARGE),
         )
         await call_history(
             env,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from temporalio.api.failure.v1 import Failure, ServerFailureInfo
 from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskCompletedRequest,
     RespondActivityTaskCompletedResponse,
@@ -11,6 +10,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from frontend import validation
+from frontend.by_id import server_failure
 from frontend.context import Call, Env, call_history, resolve_task_token
 
 RESULT_TOO_LARGE = "Complete result exceeds size limit."
@@ -31,10 +31,7 @@ async def handle(
             task_token=request.task_token,
             namespace=request.namespace,
             identity=request.identity,
-            failure=Failure(
-                message=RESULT_TOO_LARGE,
-                server_failure_info=ServerFailureInfo(non_retryable=True),
-            ),
+            failure=server_failure(RESULT_TOO_LARGE),
         )
         await call_history(
             env,

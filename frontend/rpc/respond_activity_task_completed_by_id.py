@@ -6,11 +6,9 @@ from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskCompletedByIdRequest,
     RespondActivityTaskCompletedByIdResponse,
     RespondActivityTaskCompletedResponse,
-    RespondActivityTaskFailedByIdRequest,
-    RespondActivityTaskFailedResponse,
 )
 
-from frontend.by_id import check_by_id_request, server_failure
+from frontend.by_id import check_by_id_request, fail_oversized
 from frontend.context import Call, Env, call_history
 from frontend.rpc.respond_activity_task_completed import RESULT_TOO_LARGE
 
@@ -25,23 +23,7 @@ async def handle(
     """
     namespace = check_by_id_request(env, request)
     if request.result.ByteSize() > env.config.blob_size_limit_error:
-        failed = RespondActivityTaskFailedByIdRequest(
-            namespace=namespace.name,
-            workflow_id=request.workflow_id,
-            run_id=request.run_id,
-            activity_id=request.activity_id,
-            identity=request.identity,
-            failure=server_failure(RESULT_TOO_LARGE),
-        )
-        await call_history(
-            env,
-            call,
-            namespace.name,
-            request.workflow_id,
-            failed,
-            RespondActivityTaskFailedResponse,
-            kind="RespondActivityTaskFailedById",
-        )
+        await fail_oversized(env, call, namespace, request, RESULT_TOO_LARGE)
     else:
         await call_history(
             env,
