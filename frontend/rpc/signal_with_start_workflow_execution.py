@@ -13,6 +13,7 @@ from frontend import validation
 from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
 from frontend.errors import ServiceError, invalid_argument
 from frontend.rpc.signal_workflow_execution import BLOB_TOO_LARGE
+from frontend.rpc.start_workflow_execution import default_id_policies, validate_id_policies
 
 _REUSE = WorkflowIdReusePolicy
 _CONFLICT = WorkflowIdConflictPolicy
@@ -81,37 +82,12 @@ def validate(request: SignalWithStartWorkflowExecutionRequest, max_id: int, max_
 
 
 def _validate_id_policies(request: SignalWithStartWorkflowExecutionRequest) -> None:
-    reuse, conflict = request.workflow_id_reuse_policy, request.workflow_id_conflict_policy
-    if (
-        conflict != _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
-        and reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
-    ):
-        raise invalid_argument(
-            "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING "
-            "cannot be used together with a WorkflowIDConflictPolicy"
-        )
-    if (
-        conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
-        and reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-    ):
-        raise invalid_argument(
-            "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE cannot be "
-            "used together with WorkflowIdConflictPolicy "
-            "WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING"
-        )
+    validate_id_policies(request)
+    conflict = request.workflow_id_conflict_policy
     if conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_FAIL:
         raise invalid_argument(
             "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL is not supported "
             "for this operation."
         )
     # Signal-with-start's default is to signal the running workflow (USE_EXISTING).
-    if conflict == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED:
-        if reuse == _REUSE.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
-            request.workflow_id_conflict_policy = (
-                _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
-            )
-            request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-        else:
-            request.workflow_id_conflict_policy = _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
-    if request.workflow_id_reuse_policy == _REUSE.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED:
-        request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+    default_id_policies(request, _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.workflowservice.v1 import (
+    SignalWithStartWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
 )
@@ -37,7 +38,7 @@ async def handle(
 
 def validate(request: StartWorkflowExecutionRequest, max_id: int) -> None:
     """Temporal's checks in Temporal's order; fills defaults into ``request``."""
-    _default_id_policies(request)
+    default_id_policies(request, _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
     validation.validate_workflow_id(request.workflow_id, max_id)
     if request.HasField("retry_policy"):
         validation.validate_retry_policy(request.retry_policy)
@@ -63,11 +64,17 @@ def validate(request: StartWorkflowExecutionRequest, max_id: int) -> None:
     ):
         validation.validate_duration(request, field, f"An invalid {name} is set on request.")
     validation.ensure_request_id(request, max_id)
-    _validate_id_policies(request)
+    validate_id_policies(request)
     validation.validate_blob_size(request.input, "StartWorkflowExecution input")
 
 
-def _default_id_policies(request: StartWorkflowExecutionRequest) -> None:
+_StartRequest = StartWorkflowExecutionRequest | SignalWithStartWorkflowExecutionRequest
+
+
+def default_id_policies(
+    request: _StartRequest, default_conflict: WorkflowIdConflictPolicy.ValueType
+) -> None:
+    """Fills unset id policies: ``default_conflict``, and ALLOW_DUPLICATE for reuse."""
     if request.workflow_id_conflict_policy == _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED:
         if request.workflow_id_reuse_policy == _REUSE.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
             # Temporal migrates the deprecated policy to its two-policy equivalent.
@@ -76,12 +83,13 @@ def _default_id_policies(request: StartWorkflowExecutionRequest) -> None:
             )
             request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
         else:
-            request.workflow_id_conflict_policy = _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+            request.workflow_id_conflict_policy = default_conflict
     if request.workflow_id_reuse_policy == _REUSE.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED:
         request.workflow_id_reuse_policy = _REUSE.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 
 
-def _validate_id_policies(request: StartWorkflowExecutionRequest) -> None:
+def validate_id_policies(request: _StartRequest) -> None:
+    """Rejects the reuse/conflict policy pairs Temporal rejects."""
     reuse, conflict = request.workflow_id_reuse_policy, request.workflow_id_conflict_policy
     if (
         conflict != _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
