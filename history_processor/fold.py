@@ -149,12 +149,16 @@ def _wft_completed(state: ExecutionState, event: HistoryEvent) -> None:
     state.workflow_task_attempt = 1
     started = event.workflow_task_completed_event_attributes.started_event_id
     state.last_completed_wft_started_event_id = started
+    state.close_attempted = False
     workflow_properties.track_worker(state, event)
 
 
 def _wft_failed(state: ExecutionState, event: HistoryEvent) -> None:
     _fail_workflow_task(state, increment=True)
     cause = event.workflow_task_failed_event_attributes.cause
+    state.close_attempted = (
+        cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+    )
     if cause in (
         WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW,
         WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FAILOVER_CLOSE_COMMAND,
@@ -165,6 +169,7 @@ def _wft_failed(state: ExecutionState, event: HistoryEvent) -> None:
 def _wft_timed_out(state: ExecutionState, event: HistoryEvent) -> None:
     timeout = event.workflow_task_timed_out_event_attributes.timeout_type
     _fail_workflow_task(state, increment=timeout != TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
+    state.close_attempted = False
 
 
 def _timer_started(state: ExecutionState, event: HistoryEvent) -> None:

@@ -257,6 +257,8 @@ class ExecutionState:
     signal_count: int = 0
     signal_request_ids: list[str] = field(default_factory=list)
     cancel_requested: bool = False
+    # Temporal's workflowCloseAttempted: the last workflow task failed with UNHANDLED_COMMAND.
+    close_attempted: bool = False
 
     @property
     def is_running(self) -> bool:

@@ -17,8 +17,8 @@ from history_processor.builder import DecisionBuilder
 from history_processor.handlers import start_workflow_execution as start
 from history_processor.handlers.signal_workflow_execution import (
     add_signal,
-    signal_limit_error,
     signal_link,
+    signal_refusal,
     signal_requested,
 )
 from history_processor.handling import Env, reply_only
@@ -115,9 +115,9 @@ def _signal(
     state: ExecutionState, command: Command, req: SignalWithStartWorkflowExecutionRequest, env: Env
 ) -> Decision:
     """Signals the running run (Temporal's signalWorkflow of signal-with-start)."""
-    too_many = signal_limit_error(state)
-    if too_many is not None:
-        return reply_only(too_many)
+    refusal = signal_refusal(state)
+    if refusal is not None:
+        return reply_only(refusal)
     if signal_requested(state, req.request_id):
         return reply_only(_response(command, state, req, started=False))
     b = DecisionBuilder(state, env.now_ms)

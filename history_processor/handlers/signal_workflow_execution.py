@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from temporalio.api.common.v1 import Header, Link, Payloads
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, ResourceExhaustedCause, ResourceExhaustedScope
+from temporalio.api.errordetails.v1 import ResourceExhaustedFailure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionSignaledEventAttributes
 from temporalio.api.workflowservice.v1 import (
     SignalWorkflowExecutionRequest,
@@ -29,6 +30,7 @@ from schemas.reply import Code, Reply
 MAX_SIGNALS_PER_EXECUTION = 10_000
 """Temporal's history.maximumSignalsPerExecution default."""
 MSG_SIGNALS_LIMIT = "exceeded workflow execution limit for signal events"
+MSG_WORKFLOW_CLOSING = "workflow operation can not be applied because workflow is closing"
 
 _SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 
@@ -52,11 +54,30 @@ def signal_requested(state: ExecutionState, request_id: str) -> bool:
     return any(s.request_id == request_id for s in _buffered_signals(state))
 
 
-def signal_limit_error(state: ExecutionState) -> Reply | None:
-    """Temporal's ValidateSignal count check: INVALID_ARGUMENT once the run has too many."""
+def workflow_closing_error(state: ExecutionState) -> Reply | None:
+    """Temporal's ErrWorkflowClosing, while the retry of a close refused for new events runs.
+
+    A workflow task that tried to close the run failed with UNHANDLED_COMMAND; while its retry
+    is started, more signals would only make it fail again, so they are refused as retryable.
+    """
+    task = state.workflow_task
+    if state.close_attempted and task is not None and task.is_started:
+        return Reply.error(
+            Code.RESOURCE_EXHAUSTED,
+            MSG_WORKFLOW_CLOSING,
+            ResourceExhaustedFailure(
+                cause=ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW,
+                scope=ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
+            ),
+        )
+    return None
+
+
+def signal_refusal(state: ExecutionState) -> Reply | None:
+    """Temporal's ValidateSignal on a running run: the signal count, then a closing run."""
     if state.signal_count + len(_buffered_signals(state)) >= MAX_SIGNALS_PER_EXECUTION:
         return Reply.error(Code.INVALID_ARGUMENT, MSG_SIGNALS_LIMIT)
-    return None
+    return workflow_closing_error(state)
 
 
 def add_signal(
@@ -120,9 +141,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         return reply_only(Reply.of(response))
     if not state.is_running:
         return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
-    too_many = signal_limit_error(state)
-    if too_many is not None:
-        return reply_only(too_many)
+    refusal = signal_refusal(state)
+    if refusal is not None:
+        return reply_only(refusal)
     b = DecisionBuilder(state, env.now_ms)
     add_signal(
         b,

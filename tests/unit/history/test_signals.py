@@ -7,7 +7,13 @@ from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import Header, Link, Payload, WorkflowExecution
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import (
+    EventType,
+    ResourceExhaustedCause,
+    ResourceExhaustedScope,
+    WorkflowTaskFailedCause,
+)
+from temporalio.api.errordetails.v1 import ResourceExhaustedFailure
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueResponse,
     SignalWorkflowExecutionRequest,
@@ -16,7 +22,10 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor.deadlines import DeadlineKind, deadlines
-from history_processor.handlers.signal_workflow_execution import MAX_SIGNALS_PER_EXECUTION
+from history_processor.handlers.signal_workflow_execution import (
+    MAX_SIGNALS_PER_EXECUTION,
+    MSG_WORKFLOW_CLOSING,
+)
 from history_processor.model import Decision
 from history_processor.updates import UpdateKind
 from schemas.reply import Code
@@ -131,6 +140,40 @@ def test_a_buffered_signal_refuses_the_close_and_comes_with_the_next_task() -> N
     cause = failed.events[0].workflow_task_failed_event_attributes.cause
     assert cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     assert glue.state is not None and glue.state.is_running
+
+
+def test_signals_are_refused_while_the_retry_of_a_refused_close_runs() -> None:
+    # Temporal's ErrWorkflowClosing: RESOURCE_EXHAUSTED (BUSY_WORKFLOW) only while the task
+    # after an UNHANDLED_COMMAND failure is started; scheduled or completed, signals go in.
+    glue = Glue()
+    poll = first_task(glue)
+    signal(glue, "late")
+    glue.complete_workflow_task(poll, complete_workflow())
+    assert glue.state is not None and glue.state.close_attempted
+    assert types(signal(glue, "while-scheduled")) == ["WORKFLOW_EXECUTION_SIGNALED"]
+    retry = ok_payload(glue.poll_workflow_task("poll-2"), PollWorkflowTaskQueueResponse)
+    refused = signal(glue, "while-started")
+    assert refused.reply is not None and refused.reply.status_code == Code.RESOURCE_EXHAUSTED
+    assert refused.reply.message == MSG_WORKFLOW_CLOSING
+    detail = ResourceExhaustedFailure.FromString(refused.reply.details)
+    assert detail.cause == ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW
+    assert detail.scope == ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE
+    assert refused.events == []
+    assert glue.restore() == glue.state
+    glue.complete_workflow_task(retry)
+    assert glue.state is not None and not glue.state.close_attempted
+    assert types(signal(glue, "after")) == [
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+
+
+def test_a_started_task_without_a_refused_close_takes_signals() -> None:
+    glue = Glue()
+    first_task(glue)
+    assert glue.state is not None and not glue.state.close_attempted
+    assert types(signal(glue)) == []  # buffered, not refused
+    assert glue.state.has_buffered_events
 
 
 def test_a_retried_signal_writes_nothing_and_succeeds() -> None:
