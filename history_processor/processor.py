@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRespons
 
 import schemas
 from history_processor import queries, store
+from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
@@ -190,23 +191,18 @@ class HistoryProcessor:
         if decision.events or decision.updates:
             run = apply_batch(state.copy() if state else None, decision.events, decision.updates)
             assert run is not None
-            history = History(events=decision.events)
-            batch = {
-                "namespace": command.namespace,
-                "workflow_id": command.workflow_id,
-                "run_id": run.run_id,
-                "first_event_id": decision.events[0].event_id if decision.events else 0,
-                "last_event_id": decision.events[-1].event_id if decision.events else 0,
-                "events": history.SerializeToString(),
-                "updates": [{"kind": k, "payload": p} for k, p in decision.updates],
-                "command_id": command.command_id,
-            }
-            key = f"{command.namespace}/{command.workflow_id}/{run.run_id}/"
-            key += str(run.state_transition_count)
+            key, value = event_batch(
+                command.namespace,
+                command.workflow_id,
+                command.command_id,
+                run,
+                decision.events,
+                decision.updates,
+            )
             # The fold of this batch is `run` already; `apply` takes it instead of folding the
             # record again (a restore folds the record itself).
-            self._folded = (key.encode(), run, decision.events)
-            ctx.emit(key.encode(), schemas.encode(schemas.EVENT_BATCH, batch))
+            self._folded = (key, run, decision.events)
+            ctx.emit(key, value)
         for out in decision.outbox:
             routed = route(self._topology, out)
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import enum
+import typing
 from dataclasses import dataclass, field
 
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
@@ -279,7 +279,7 @@ class ExecutionState:
 
     def copy(self) -> ExecutionState:
         """A deep copy, for deciders that must not touch their input."""
-        return copy.deepcopy(self)
+        return typing.cast(ExecutionState, codec.clone(self))
 
     def to_bytes(self) -> bytes:
         """Serializes the state (JSON; bytes fields base64)."""

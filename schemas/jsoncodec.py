@@ -7,11 +7,13 @@ ignore keys they do not know, so fields can be added without breaking older read
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import enum
 import json
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -22,69 +24,166 @@ T = TypeVar("T")
 
 def to_jsonable(value: Any) -> Any:
     """Converts a dataclass tree into JSON-compatible values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        # JSON object keys are strings; int keys are restored by `from_jsonable`.
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
+    cls = type(value)
+    encoder = _ENCODERS.get(cls)
+    if encoder is None:
+        encoder = _ENCODERS[cls] = _encoder(cls)
+    return encoder(value)
+
+
+def _same(value: Any) -> Any:
     return value
 
 
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _encoder(cls: type) -> Callable[[Any], Any]:
+    """The converter of values of exactly `cls` (state encoding is hot: decide once per type)."""
+    if dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        return lambda value: {name: to_jsonable(getattr(value, name)) for name in names}
+    if issubclass(cls, enum.Enum):
+        return lambda value: value.value
+    if issubclass(cls, bytes | bytearray):
+        return lambda value: base64.b64encode(value).decode("ascii")
+    if issubclass(cls, dict):
+        # JSON object keys are strings; int keys are restored by `from_jsonable`.
+        return lambda value: {str(k): to_jsonable(v) for k, v in value.items()}
+    if issubclass(cls, list | tuple):
+        return lambda value: [to_jsonable(v) for v in value]
+    return _same
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    str: _same,
+    int: _same,
+    bool: _same,
+    float: _same,
+    type(None): _same,
+}
 
 
 def from_jsonable(tp: Any, value: Any) -> Any:
     """Rebuilds a value of type `tp` from `to_jsonable` output."""
+    return _decoder(tp)(value)
+
+
+@cache
+def _decoder(tp: Any) -> Callable[[Any], Any]:
+    """The converter of JSON values into `tp`, made once per type."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return from_jsonable(args[0], value)
+        inner = _decoder(args[0])
+        return lambda value: None if value is None else inner(value)
     if origin is list:
-        (item,) = typing.get_args(tp)
-        return [from_jsonable(item, v) for v in value]
+        (item_t,) = typing.get_args(tp)
+        item = _decoder(item_t)
+        return lambda value: [item(v) for v in value]
     if origin is dict:
         key_t, val_t = typing.get_args(tp)
-        return {key_t(k): from_jsonable(val_t, v) for k, v in value.items()}
+        val = _decoder(val_t)
+        return lambda value: {key_t(k): val(v) for k, v in value.items()}
     if tp is bytes:
-        if not isinstance(value, str):
-            raise TypeError(f"expected a base64 string, got {value!r}")
-        return base64.b64decode(value, validate=True)
+        return _decode_bytes
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(value)
+        return tp
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_decoder(tp)
+    if tp is float:
+        return _decode_float
+    if tp is int:
+        return _decode_int
+    if tp in (str, bool):
+        return _leaf_decoder(tp)
+    return _same
+
+
+def _dataclass_decoder(tp: type) -> Callable[[Any], Any]:
+    hints = typing.get_type_hints(tp)
+    # Field decoders are looked up on first use: a dataclass may refer to itself.
+    fields = [(f.name, hints[f.name]) for f in dataclasses.fields(tp)]
+
+    def decode(value: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {tp.__name__}, got {value!r}")
-        hints = _hints(tp)
-        kwargs = {
-            f.name: from_jsonable(hints[f.name], value[f.name])
-            for f in dataclasses.fields(tp)
-            if f.name in value
-        }
+        kwargs = {name: _decoder(hint)(value[name]) for name, hint in fields if name in value}
         return tp(**kwargs)
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+
+    return decode
+
+
+def _decode_bytes(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a base64 string, got {value!r}")
+    return base64.b64decode(value, validate=True)
+
+
+def _decode_float(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    expected = _LEAVES.get(tp)
-    if expected is not None and (not isinstance(value, expected) or _is_bool_for_int(tp, value)):
-        raise TypeError(f"expected {tp.__name__}, got {value!r}")
     return value
 
 
-_LEAVES: dict[Any, type] = {str: str, int: int, bool: bool}
-
-
-def _is_bool_for_int(tp: Any, value: Any) -> bool:
+def _decode_int(value: Any) -> int:
     # JSON true is a Python bool, which is an int: never accept it for an int field.
-    return tp is int and isinstance(value, bool)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected int, got {value!r}")
+    return value
+
+
+def _leaf_decoder(tp: type) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        if not isinstance(value, tp):
+            raise TypeError(f"expected {tp.__name__}, got {value!r}")
+        return value
+
+    return decode
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a dataclass tree of the codec's value types, faster than `copy.deepcopy`.
+
+    Immutable leaves (str, numbers, bytes, enums, None) are shared; dataclasses, lists, tuples
+    and dicts are copied. Trees hold no cycles and no shared mutable parts (they round-trip
+    through JSON), so deepcopy's memo is not needed.
+    """
+    cls = type(value)
+    cloner = _CLONERS.get(cls)
+    if cloner is None:
+        cloner = _CLONERS[cls] = _cloner(cls)
+    return cloner(value)
+
+
+def _cloner(cls: type) -> Callable[[Any], Any]:
+    if dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        setter = object.__setattr__  # works for frozen and slotted dataclasses alike
+
+        def copy_dataclass(value: Any) -> Any:
+            new = object.__new__(cls)
+            for name in names:
+                setter(new, name, clone(getattr(value, name)))
+            return new
+
+        return copy_dataclass
+    if issubclass(cls, enum.Enum | bytes):
+        return _same
+    if issubclass(cls, dict):
+        return lambda value: {k: clone(v) for k, v in value.items()}
+    if issubclass(cls, list):
+        return lambda value: [clone(v) for v in value]
+    if issubclass(cls, tuple):
+        return lambda value: tuple(clone(v) for v in value)
+    return copy.deepcopy
+
+
+_CLONERS: dict[type, Callable[[Any], Any]] = {
+    str: _same,
+    int: _same,
+    bool: _same,
+    float: _same,
+    bytes: _same,
+    type(None): _same,
+}
 
 
 def dumps(value: Any) -> bytes:

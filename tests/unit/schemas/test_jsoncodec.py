@@ -1,0 +1,107 @@
+"""The JSON codec of internal messages and state: exact output, strict decoding, clone."""
+
+from __future__ import annotations
+
+import copy
+import enum
+from dataclasses import dataclass, field
+
+import pytest
+
+from schemas import jsoncodec as codec
+from schemas.exceptions import PayloadDecodeError
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    name: str
+    data: bytes = b""
+
+
+@dataclass
+class Tree:
+    count: int
+    ratio: float = 0.0
+    flag: bool = False
+    color: Color = Color.RED
+    leaf: Leaf | None = None
+    leaves: list[Leaf] = field(default_factory=list)
+    by_id: dict[int, Leaf] = field(default_factory=dict)
+
+
+def sample() -> Tree:
+    return Tree(
+        count=3,
+        ratio=0.5,
+        flag=True,
+        leaf=Leaf("a", b"\x00\x01"),
+        leaves=[Leaf("b"), Leaf("c", b"x")],
+        by_id={7: Leaf("d")},
+    )
+
+
+def test_dumps_writes_sorted_compact_json_with_base64_bytes_and_enum_values() -> None:
+    assert codec.dumps(sample()) == (
+        b'{"by_id":{"7":{"data":"","name":"d"}},"color":"red","count":3,"flag":true,'
+        b'"leaf":{"data":"AAE=","name":"a"},"leaves":[{"data":"","name":"b"},'
+        b'{"data":"eA==","name":"c"}],"ratio":0.5}'
+    )
+
+
+def test_loads_round_trips_and_restores_int_keys_and_types() -> None:
+    tree = codec.loads(Tree, codec.dumps(sample()))
+    assert tree == sample()
+    assert list(tree.by_id) == [7]
+    assert tree.color is Color.RED
+
+
+def test_unknown_keys_are_ignored_and_missing_ones_take_defaults() -> None:
+    assert codec.loads(Tree, b'{"count":1,"future":{"x":1}}') == Tree(count=1)
+
+
+def test_an_int_field_accepts_no_bool_and_no_string() -> None:
+    for bad in (b'{"count":true}', b'{"count":"1"}'):
+        with pytest.raises(PayloadDecodeError, match="expected int"):
+            codec.loads(Tree, bad)
+
+
+def test_wrong_shapes_are_payload_decode_errors() -> None:
+    for bad in (
+        b"[1]",
+        b'{"count":1,"leaf":"x"}',
+        b'{"count":1,"leaf":{"name":2}}',
+        b'{"count":1,"leaf":{"name":"a","data":"not base64!"}}',
+        b'{"count":1,"color":"blue"}',
+        b"not json",
+    ):
+        with pytest.raises(PayloadDecodeError):
+            codec.loads(Tree, bad)
+
+
+def test_a_float_field_takes_an_integral_json_number() -> None:
+    tree = codec.loads(Tree, b'{"count":1,"ratio":2}')
+    assert tree.ratio == 2.0 and isinstance(tree.ratio, float)
+
+
+def test_clone_is_equal_and_shares_no_mutable_part() -> None:
+    tree = sample()
+    twin = codec.clone(tree)
+    assert twin == tree == copy.deepcopy(tree)
+    assert twin is not tree
+    assert twin.leaves is not tree.leaves and twin.by_id is not tree.by_id
+    twin.leaves.append(Leaf("e"))
+    twin.by_id[8] = Leaf("f")
+    twin.count = 4
+    assert tree == sample()
+
+
+def test_clone_copies_frozen_dataclasses_and_tuples() -> None:
+    leaf = Leaf("a", b"z")
+    assert codec.clone(leaf) == leaf
+    pair = ([1], Leaf("b"))
+    twin = codec.clone(pair)
+    assert twin == pair and twin[0] is not pair[0]
