@@ -177,3 +177,19 @@ def namespace_already_exists(namespace: str) -> ServiceError:
         f'Namespace "{namespace}" already exists',
         [pack(NamespaceAlreadyExistsFailure())],
     )
+
+
+def persistence_rate_limited() -> ServiceError:
+    """RESOURCE_EXHAUSTED of the frontend's produce-rate limit, Temporal's persistence error."""
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "System Persistence Max QPS Reached.",
+        [
+            pack(
+                ResourceExhaustedFailure(
+                    cause=ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_PERSISTENCE_LIMIT,
+                    scope=ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_SYSTEM,
+                )
+            )
+        ],
+    )

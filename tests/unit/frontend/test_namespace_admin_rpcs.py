@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import WorkflowType
-from temporalio.api.enums.v1 import ArchivalState, NamespaceState
-from temporalio.api.errordetails.v1 import NamespaceInvalidStateFailure
+from temporalio.api.enums.v1 import (
+    ArchivalState,
+    NamespaceState,
+    ResourceExhaustedCause,
+    ResourceExhaustedScope,
+)
+from temporalio.api.errordetails.v1 import NamespaceInvalidStateFailure, ResourceExhaustedFailure
 from temporalio.api.namespace.v1 import NamespaceConfig, NamespaceFilter, UpdateNamespaceInfo
 from temporalio.api.operatorservice.v1 import DeleteNamespaceRequest
+from temporalio.api.operatorservice.v1 import request_response_pb2 as operator_messages
 from temporalio.api.operatorservice.v1.service_pb2_grpc import OperatorServiceStub
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -20,10 +28,13 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
     UpdateNamespaceRequest,
 )
+from temporalio.api.workflowservice.v1 import request_response_pb2 as messages
 
+from frontend.operator import HANDLERS as OPERATOR_HANDLERS
 from frontend.ratelimit import NamespaceRateLimiter
+from frontend.rpc import HANDLERS
 from schemas.namespaces import namespace_id
-from tests.unit.frontend.conftest import Frontend, StartFrontend
+from tests.unit.frontend.conftest import TEST_CONFIG, Frontend, StartFrontend
 from tests.unit.frontend.helpers import failure
 
 DAY = Duration(seconds=86400)
@@ -295,3 +306,52 @@ async def test_namespace_rps_from_its_data(start_frontend: StartFrontend) -> Non
 
     clock.now += 1.0
     await frontend.stub.DescribeNamespace(describe)
+
+
+async def test_every_rpc_naming_an_unknown_namespace_is_not_found(frontend: Frontend) -> None:
+
+    operator = OperatorServiceStub(frontend.channel)
+    checked = []
+    for stub, module, names in (
+        (frontend.stub, messages, HANDLERS),
+        (operator, operator_messages, OPERATOR_HANDLERS),
+    ):
+        for rpc in sorted(names):
+            request_type = getattr(module, f"{rpc}Request")
+            if "namespace" not in request_type.DESCRIPTOR.fields_by_name:
+                continue
+            if rpc == "RegisterNamespace":
+                continue
+            # Temporal checks the namespace before anything else in the request.
+            status = await failure(stub, rpc, request_type(namespace="nope"))  # type: ignore[arg-type]
+            assert (status.code, status.message) == (
+                grpc.StatusCode.NOT_FOUND,
+                "Namespace nope is not found.",
+            ), rpc
+            checked.append(rpc)
+    assert {"UpdateNamespace", "DeprecateNamespace", "DeleteNamespace"} <= set(checked)
+    assert len(checked) > 25
+
+
+async def test_frontend_produce_limit_answers_persistence_limit(
+    start_frontend: StartFrontend,
+) -> None:
+
+    frontend = await start_frontend(replace(TEST_CONFIG, persistence_max_qps=1.0))
+    await frontend.stub.StartWorkflowExecution(start("default"))
+
+    request = start("default")
+    request.workflow_id = "wf-2"
+    status = await failure(frontend.stub, "StartWorkflowExecution", request)
+
+    assert (status.code, status.message) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "System Persistence Max QPS Reached.",
+    )
+    assert status.details is not None
+    detail = ResourceExhaustedFailure()
+    assert status.details.details[0].Unpack(detail)
+    assert detail.cause == ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_PERSISTENCE_LIMIT
+    assert detail.scope == ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_SYSTEM
+    # Reads that put nothing on the inbox are not limited by it.
+    await frontend.stub.DescribeNamespace(DescribeNamespaceRequest(namespace="default"))
