@@ -39,7 +39,12 @@ async def handle(env: Env, request: DeleteNamespaceRequest, call: Call) -> Delet
         raise errors.namespace_not_found(missing)
     if namespace.state is State.DELETED:
         return DeleteNamespaceResponse(deleted_namespace=namespace.name)
-    renamed = replace(namespace, name=deleted_name(namespace), state=State.DELETED)
+    renamed = replace(
+        namespace,
+        name=deleted_name(namespace),
+        state=State.DELETED,
+        version=namespace.version + 1,
+    )
     await namespace_store.write(env, renamed, "delete")
     await namespace_store.remove(env, namespace.name, "delete")
     logger.info(
