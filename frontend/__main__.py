@@ -73,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-http", action="store_true", help="do not serve the HTTP API")
     parser.add_argument(
+        "--namespace-rps",
+        type=_positive_rate,
+        default=2400.0,
+        help="requests per second per namespace, unless its data sets frontend.namespaceRPS "
+        "(Temporal's frontend.namespaceRPS; burst twice that; default: 2400)",
+    )
+    parser.add_argument(
+        "--persistence-max-qps",
+        type=float,
+        default=2000.0,
+        help="commands per second this frontend may put on the history inbox "
+        "(Temporal's frontend.persistenceMaxQPS; 0 = unlimited; default: 2000)",
+    )
+    parser.add_argument(
         "--reply-partition",
         type=int,
         default=0,
@@ -89,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="mutual TLS: clients must present a certificate this CA signed",
     )
     return parser
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return rate
 
 
 def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
@@ -146,6 +170,9 @@ async def run(args: argparse.Namespace) -> int:
         port=args.port,
         cluster_name=args.prefix,
         history_shard_count=topology.shards,
+        namespace_rps=args.namespace_rps,
+        namespace_burst=max(1, int(2 * args.namespace_rps)),
+        persistence_max_qps=args.persistence_max_qps,
         tls=tls,
     )
     server = await serve(config, history, matching, visibility, namespaces)

@@ -115,3 +115,7 @@ class NamespaceRegistry(Protocol):
     def register(self, namespace: Namespace) -> object:
         """Writes a namespace (its version bumped); blocks until this registry shows it."""
         ...
+
+    def unregister(self, name: str) -> None:
+        """Removes a namespace name (a tombstone); blocks until this registry shows it."""
+        ...

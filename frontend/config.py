@@ -21,6 +21,8 @@ class FrontendConfig:
         namespace_rps: Sustained requests per second allowed per namespace (Temporal's
             frontend.namespaceRPS default is 2400).
         namespace_burst: Bucket size of the per-namespace limiter.
+        persistence_max_qps: Commands per second this frontend may produce to the history
+            inbox (Temporal's frontend.persistenceMaxQPS, default 2000); 0 = unlimited.
         max_id_length: Longest workflow id, type, task queue, request id, identity
             (Temporal's limit.maxIDLength).
         blob_size_limit_error: Largest payload accepted in one event (limit.blobSize.error).
@@ -48,6 +50,7 @@ class FrontendConfig:
     history_shard_count: int = 0
     namespace_rps: float = 2400.0
     namespace_burst: int = 4800
+    persistence_max_qps: float = 2000.0
     max_id_length: int = 1000
     blob_size_limit_error: int = 2 * 1024 * 1024
     visibility_max_page_size: int = 1000

@@ -16,6 +16,7 @@ from frontend import errors
 from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.errors import ServiceError, invalid_argument
+from frontend.ratelimit import TokenBucket
 from frontend.tokens import MalformedTaskTokenError, TaskTokenRef, TokenDecoder, decode_task_token
 from schemas.namespaces import Namespace, State
 
@@ -43,6 +44,7 @@ class Env:
         namespaces: Namespace lookups.
         decode_token: Reads the routing fields of a task token.
         stopping: Set when the server shuts down; long-polls then answer empty at once.
+        produce_limit: Commands per second this frontend may put on the history inbox.
     """
 
     config: FrontendConfig
@@ -52,6 +54,14 @@ class Env:
     namespaces: NamespaceRegistry
     decode_token: TokenDecoder = decode_task_token
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    produce_limit: TokenBucket | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # The produce-rate limit (Temporal's persistence QPS) of this process's inbox writes;
+        # one second of commands may go out at once.
+        rate = self.config.persistence_max_qps
+        if rate > 0:
+            self.produce_limit = TokenBucket(rate, max(1.0, rate), time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,16 @@ def resolve_task_token(env: Env, request: Any) -> tuple[Namespace, TaskTokenRef]
     return namespace, token
 
 
+def take_produce_slot(env: Env) -> None:
+    """Counts one command put on the history inbox against the frontend's produce-rate limit.
+
+    Raises:
+        ServiceError: RESOURCE_EXHAUSTED (PERSISTENCE_LIMIT, scope SYSTEM) over the limit.
+    """
+    if env.produce_limit is not None and not env.produce_limit.try_take(time.monotonic()):
+        raise errors.persistence_rate_limited()
+
+
 async def call_history(
     env: Env,
     call: Call,
@@ -157,6 +177,7 @@ async def call_history(
         ServiceError: The history answered an error, or did not answer in time.
     """
     timeout = call.bound(env.config.history_timeout_s)
+    take_produce_slot(env)
     try:
         reply = await env.history.call(
             namespace, workflow_id, kind or call.method, request, timeout

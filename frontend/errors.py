@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import GrpcStatus
 from temporalio.api.enums.v1 import NamespaceState, ResourceExhaustedCause, ResourceExhaustedScope
 from temporalio.api.errordetails.v1 import (
+    NamespaceAlreadyExistsFailure,
     NamespaceInvalidStateFailure,
     NamespaceNotFoundFailure,
     NotFoundFailure,
@@ -167,3 +168,28 @@ def unavailable(message: str) -> ServiceError:
 def internal(message: str) -> ServiceError:
     """INTERNAL: a bug; SDKs do not retry it (internal_error_differentiation)."""
     return ServiceError(grpc.StatusCode.INTERNAL, message)
+
+
+def namespace_already_exists(namespace: str) -> ServiceError:
+    """ALREADY_EXISTS with NamespaceAlreadyExistsFailure, Temporal's wording."""
+    return ServiceError(
+        grpc.StatusCode.ALREADY_EXISTS,
+        f'Namespace "{namespace}" already exists',
+        [pack(NamespaceAlreadyExistsFailure())],
+    )
+
+
+def persistence_rate_limited() -> ServiceError:
+    """RESOURCE_EXHAUSTED of the frontend's produce-rate limit, Temporal's persistence error."""
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "System Persistence Max QPS Reached.",
+        [
+            pack(
+                ResourceExhaustedFailure(
+                    cause=ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_PERSISTENCE_LIMIT,
+                    scope=ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_SYSTEM,
+                )
+            )
+        ],
+    )

@@ -71,7 +71,8 @@ class StromWorkflowService(WorkflowServiceServicer):
             return
         name = getattr(request, "namespace", "")
         # Only known namespaces get a bucket; requests naming others fail validation.
-        if name and self.env.namespaces.get(name) is not None and not self.limiter.allow(name):
+        namespace = self.env.namespaces.get(name) if name else None
+        if namespace is not None and not self.limiter.allow(name, rate=namespace.rps_limit):
             raise errors.namespace_rate_limited()
 
 

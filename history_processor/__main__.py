@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
     )
+    parser.add_argument(
+        "--persistence-max-qps",
+        type=float,
+        default=9000.0,
+        help="records per second this instance may produce to Kafka; above it, input waits "
+        "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
+    )
     return parser
 
 
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         max_batch_ms=args.max_batch_ms,
         state_format=store.STATE_FORMAT,
+        max_produce_records_per_second=args.persistence_max_qps,
     )
 
     def custom_search_attributes(name: str) -> dict[str, ValueType]:

@@ -34,6 +34,7 @@ import schemas
 from matching_processor import dispatch, routing
 from matching_processor.consumer import RawTask
 from matching_processor.describe import describe_local
+from matching_processor.dispatch_rate import DispatchRates
 from matching_processor.pollers import STICKY_UNAVAILABLE_AFTER_MS, PollerHistory
 from matching_processor.queries import QueryTasks
 from matching_processor.queues import (
@@ -107,6 +108,7 @@ class Dispatcher:
         self._on_sticky_unavailable = on_sticky_unavailable
         self._on_undecodable = on_undecodable
         self.pollers = PollerHistory()
+        self.dispatch_rates = DispatchRates()
         self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
@@ -201,6 +203,10 @@ class Dispatcher:
     ) -> wsv1.PollActivityTaskQueueResponse:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
+        queue = (request.namespace, keys[0].task_queue)
+        if request.task_queue_metadata.HasField("max_tasks_per_second"):
+            rate = request.task_queue_metadata.max_tasks_per_second.value
+            self.dispatch_rates.set_rate(*queue, rate, loop.time())
         while (remaining := deadline - loop.time()) > 0:
             task = await self._next_task(keys, remaining)
             if task is None:
@@ -208,6 +214,8 @@ class Dispatcher:
             if isinstance(task, QueryTask):  # queries wait on workflow queues only
                 self.queries.requeue(task)
                 continue
+            if not await self._await_dispatch_slot(queue, task, deadline):
+                break
             now_ms = self._clock()
             self._complete(task)
             try:
@@ -222,6 +230,27 @@ class Dispatcher:
             )
             return response
         return wsv1.PollActivityTaskQueueResponse()
+
+    async def _await_dispatch_slot(
+        self, queue: tuple[str, str], task: QueuedTask, deadline: float
+    ) -> bool:
+        """Waits until the queue's dispatch rate lets ``task`` out; False (the task requeued)
+        when that is past the poll's deadline or the poll is cancelled meanwhile."""
+        loop = asyncio.get_running_loop()
+        delay = self.dispatch_rates.reserve(*queue, loop.time())
+        if delay <= 0:
+            return True
+        if loop.time() + delay >= deadline:
+            self.dispatch_rates.cancel(*queue, loop.time())
+            self._requeue(task)
+            return False
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.dispatch_rates.cancel(*queue, loop.time())
+            self._requeue(task)
+            raise
+        return True
 
     def _note_poller(
         self, keys: tuple[QueueKey, ...], request: Any, since_ms: int | None = None

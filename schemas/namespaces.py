@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -20,6 +20,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_RETENTION_MS = 24 * 3600 * 1000
+RPS_DATA_KEY = "frontend.namespaceRPS"
+"""Key of a namespace's ``data`` that sets its frontend requests per second (Temporal's
+dynamic-config name); ``temporal operator namespace update --data frontend.namespaceRPS=50``."""
+ARCHIVAL_DISABLED = "Disabled"
+ARCHIVAL_ENABLED = "Enabled"
 
 
 class State(Enum):
@@ -57,6 +62,10 @@ class Namespace:
         version: Increases with every change of the record.
         search_attributes: Custom search attributes: name -> type name (``ValueType`` value,
             e.g. ``Keyword``); added through OperatorService.AddSearchAttributes.
+        history_archival_state: ``Disabled`` or ``Enabled`` (recorded; Strom has no archiver yet).
+        history_archival_uri: Where history is to be archived; fixed once set.
+        visibility_archival_state: Like ``history_archival_state``, for visibility.
+        visibility_archival_uri: Like ``history_archival_uri``, for visibility.
     """
 
     name: str
@@ -68,6 +77,19 @@ class Namespace:
     data: Mapping[str, str] = field(default_factory=dict)
     version: int = 1
     search_attributes: Mapping[str, str] = field(default_factory=dict)
+    history_archival_state: str = ARCHIVAL_DISABLED
+    history_archival_uri: str = ""
+    visibility_archival_state: str = ARCHIVAL_DISABLED
+    visibility_archival_uri: str = ""
+
+    @property
+    def rps_limit(self) -> float | None:
+        """The namespace's own requests-per-second limit (``data[RPS_DATA_KEY]``), if valid.
+
+        None (the cluster default applies) when unset, not a number, or not positive; the
+        frontend refuses such values when they are written, so only old records can hold them.
+        """
+        return parse_rps(self.data.get(RPS_DATA_KEY))
 
     def custom_search_attributes(self) -> dict[str, ValueType]:
         """The custom search attributes with their types (unknown type names are skipped)."""
@@ -93,6 +115,10 @@ class Namespace:
             "data": dict(self.data),
             "version": self.version,
             "search_attributes": dict(self.search_attributes),
+            "history_archival_state": self.history_archival_state,
+            "history_archival_uri": self.history_archival_uri,
+            "visibility_archival_state": self.visibility_archival_state,
+            "visibility_archival_uri": self.visibility_archival_uri,
         }
 
     @classmethod
@@ -108,7 +134,34 @@ class Namespace:
             data=dict(record.get("data") or {}),
             version=record["version"],
             search_attributes=dict(record.get("search_attributes") or {}),
+            # Records before version 3 carry no archival fields: never enabled.
+            history_archival_state=record.get("history_archival_state") or ARCHIVAL_DISABLED,
+            history_archival_uri=record.get("history_archival_uri") or "",
+            visibility_archival_state=(
+                record.get("visibility_archival_state") or ARCHIVAL_DISABLED
+            ),
+            visibility_archival_uri=record.get("visibility_archival_uri") or "",
         )
+
+
+def parse_rps(value: str | None) -> float | None:
+    """A requests-per-second value as written in namespace data; None unless a positive number."""
+    if value is None:
+        return None
+    try:
+        rate = float(value.strip().strip('"'))
+    except ValueError:
+        return None
+    return rate if rate > 0 and rate != float("inf") else None
+
+
+def deleted_name(namespace: Namespace) -> str:
+    """The name a deleted namespace is renamed to, Temporal's ``<name>-deleted-<id[:5]>``.
+
+    The rename frees the name at once for a new namespace while the old one's workflows
+    are still being removed.
+    """
+    return f"{namespace.name}-deleted-{namespace.id[:5]}"
 
 
 def namespace_id(cluster_name: str, name: str) -> str:
@@ -118,6 +171,22 @@ def namespace_id(cluster_name: str, name: str) -> str:
     record, and a history shard can name a namespace it has not seen registered yet.
     """
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"strom://{cluster_name}/namespaces/{name}"))
+
+
+def fresh_namespace_id(
+    get_by_id: Callable[[str], Namespace | None], cluster_name: str, name: str
+) -> str:
+    """The id for registering ``name`` now: ``namespace_id`` unless a deleted namespace that
+    had the name still holds it, then the first free id of ``<name>#<n>``.
+
+    Still derived from what every frontend sees, so racing registrations agree.
+    """
+    candidate = namespace_id(cluster_name, name)
+    generation = 0
+    while get_by_id(candidate) is not None:
+        generation += 1
+        candidate = namespace_id(cluster_name, f"{name}#{generation}")
+    return candidate
 
 
 def default_namespace(cluster_name: str) -> Namespace:
@@ -139,7 +208,7 @@ class NamespaceTable:
         """Adds or replaces the namespace of that name."""
         with self._lock:
             old = self._by_name.get(namespace.name)
-            if old is not None:
+            if old is not None and self._by_id.get(old.id) is old:
                 self._by_id.pop(old.id, None)
             self._by_name[namespace.name] = namespace
             self._by_id[namespace.id] = namespace
@@ -148,7 +217,9 @@ class NamespaceTable:
         """Forgets the namespace of that name (a tombstone on the topic)."""
         with self._lock:
             old = self._by_name.pop(name, None)
-            if old is not None:
+            # A renamed (deleted) namespace keeps its id under its new name: only drop the id
+            # entry when it still points at the removed name.
+            if old is not None and self._by_id.get(old.id, old).name == name:
                 self._by_id.pop(old.id, None)
 
     def get(self, name: str) -> Namespace | None:
@@ -170,12 +241,17 @@ class NamespaceTable:
 class InMemoryNamespaceRegistry(NamespaceTable):
     """A NamespaceRegistry without Kafka, for tests and single-process tools."""
 
-    def register(self, namespace: Namespace) -> None:
+    def register(self, namespace: Namespace) -> Namespace:
         """Adds or replaces a namespace, bumping its version when it replaces one."""
         old = self.get(namespace.name)
         if old is not None:
             namespace = replace(namespace, version=old.version + 1)
         self.put(namespace)
+        return namespace
+
+    def unregister(self, name: str) -> None:
+        """Removes the namespace of that name (a tombstone on the topic)."""
+        self.remove(name)
 
     def ensure_default(self, cluster_name: str = "strom") -> Namespace:
         """Registers namespace ``default`` when absent and returns it."""
@@ -272,6 +348,18 @@ class KafkaNamespaceRegistry(NamespaceTable):
                 raise TimeoutError(f"namespace {namespace.name} not read back within {timeout}s")
         return namespace
 
+    def unregister(self, name: str, timeout: float = 30.0) -> None:
+        """Writes the tombstone of a namespace name and waits to read it back.
+
+        Raises:
+            TimeoutError: The write was not confirmed and read back within ``timeout``.
+            RuntimeError: Kafka refused the write.
+        """
+        offset = self._produce(name.encode(), None, timeout)
+        with self._progress:
+            if not self._progress.wait_for(lambda: self._read_offset >= offset, timeout):
+                raise TimeoutError(f"namespace {name} removal not read back within {timeout}s")
+
     def ensure_default(self, timeout: float = 30.0) -> Namespace:
         """Registers namespace ``default`` when the topic has none and returns it."""
         existing = self.get(DEFAULT_NAMESPACE)
@@ -306,7 +394,7 @@ class KafkaNamespaceRegistry(NamespaceTable):
             return
         self.put(namespace)
 
-    def _produce(self, key: bytes, value: bytes, timeout: float) -> int:
+    def _produce(self, key: bytes, value: bytes | None, timeout: float) -> int:
         from confluent_kafka import Producer
 
         if self._producer is None:

@@ -110,6 +110,10 @@ class NamespaceRecord(TypedDict):
     data: dict[str, str]
     version: int
     search_attributes: dict[str, str]  # version 2: custom search attribute name -> type
+    history_archival_state: str  # version 3: Disabled / Enabled ('' = never enabled)
+    history_archival_uri: str  # version 3
+    visibility_archival_state: str  # version 3
+    visibility_archival_uri: str  # version 3
 
 
 class DeadLetterRecord(TypedDict):

@@ -106,6 +106,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "data": {"team": "payments", "tier": "gold"},
         "version": 3,
         "search_attributes": {"CustomerId": "Keyword", "Amount": "Double"},
+        "history_archival_state": "Enabled",
+        "history_archival_uri": "file:///var/archive/history",
+        "visibility_archival_state": "Disabled",
+        "visibility_archival_uri": "file:///var/archive/visibility",
     },
 }
 """One fixed value per record, holding every field of every version with a non-default value."""

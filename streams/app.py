@@ -27,6 +27,7 @@ from streams.exceptions import StreamsError
 from streams.partitions import Partitions
 from streams.state.base import StateTransaction, Store
 from streams.state.recovery import Restorer
+from streams.throttle import ProduceThrottle
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class StreamApp:
         self._stop = threading.Event()
         self._last_punctuate = 0.0
         self._records = 0
+        self._throttle = ProduceThrottle(config.max_produce_records_per_second, time.monotonic())
+        self._throttled_until = 0.0
         self._consumer = Consumer(config.consumer_settings())
         self.transactions = Transactions(config, self._consumer)
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
@@ -167,7 +170,7 @@ class StreamApp:
     def _run_once(self) -> None:
         self.transactions.poll_acks()
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
-        records = self._poll()
+        records = [] if self._throttled() else self._poll()
         for record in records:
             self._process(record)
             if self._wake_due():  # a due timer must not wait for the rest of a long batch
@@ -177,7 +180,19 @@ class StreamApp:
         if period_over or self._wake_due():
             self._punctuate()
         if self._due_for_commit(bool(records), now):
+            produced = self.transactions.pending_outputs
             self.transactions.commit(self.partitions.stores)
+            now = time.monotonic()
+            self._throttled_until = now + self._throttle.charge(produced, now)
+
+    def _throttled(self) -> bool:
+        """Over the produce-rate limit: waits a little instead of polling input, so acks,
+        timers and commits go on while the debt is paid."""
+        wait = self._throttled_until - time.monotonic()
+        if wait <= 0:
+            return False
+        self._stop.wait(min(wait, self.config.poll_timeout_s))
+        return True
 
     def _punctuate(self) -> None:
         self._last_punctuate = time.monotonic()

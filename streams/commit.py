@@ -142,6 +142,11 @@ class Transactions:
             self.uncommitted_since = time.monotonic()
         self.inputs += 1
 
+    @property
+    def pending_outputs(self) -> int:
+        """Records produced in the open transaction so far."""
+        return len(self._outputs)
+
     def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
         """Adds an output to the transaction (produced at commit, step 1)."""
         self._begin()

@@ -51,6 +51,8 @@ class StreamsConfig:
             is destroyed and rebuilt from the changelog on assignment ("" = no check).
         extra_consumer: Additional librdkafka consumer settings.
         extra_producer: Additional librdkafka producer settings.
+        max_produce_records_per_second: Produce-rate limit of the instance (Temporal's
+            persistence QPS; see `streams.throttle`); 0 = unlimited.
     """
 
     bootstrap: str
@@ -72,6 +74,7 @@ class StreamsConfig:
     state_format: str = ""
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)
+    max_produce_records_per_second: float = 0.0
 
     @property
     def transactional_ids(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from frontend.operator import (
     add_search_attributes,
+    delete_namespace,
     list_search_attributes,
     remove_search_attributes,
 )
@@ -20,5 +21,6 @@ HANDLERS: dict[str, Handler] = {
     "AddSearchAttributes": add_search_attributes.handle,
     "RemoveSearchAttributes": remove_search_attributes.handle,
     "ListSearchAttributes": list_search_attributes.handle,
+    "DeleteNamespace": delete_namespace.handle,
 }
 """The OperatorService RPCs Strom serves; every other one answers UNIMPLEMENTED."""

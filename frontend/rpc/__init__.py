@@ -12,6 +12,7 @@ from typing import Any
 from frontend.context import Call, Env
 from frontend.rpc import (
     count_workflow_executions,
+    deprecate_namespace,
     describe_namespace,
     describe_task_queue,
     describe_workflow_execution,
@@ -27,6 +28,7 @@ from frontend.rpc import (
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
+    register_namespace,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
     respond_activity_task_canceled,
@@ -43,6 +45,7 @@ from frontend.rpc import (
     signal_workflow_execution,
     start_workflow_execution,
     terminate_workflow_execution,
+    update_namespace,
 )
 
 Handler = Callable[[Env, Any, Call], Awaitable[Any]]
@@ -80,5 +83,8 @@ HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "RegisterNamespace": register_namespace.handle,
+    "UpdateNamespace": update_namespace.handle,
+    "DeprecateNamespace": deprecate_namespace.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from google.protobuf.duration_pb2 import Duration
-from temporalio.api.enums.v1 import ArchivalState
+from temporalio.api.enums.v1 import ReplicationState
 from temporalio.api.namespace.v1 import BadBinaries, NamespaceConfig, NamespaceInfo
 from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeNamespaceResponse
@@ -11,6 +11,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Describe
 from frontend import errors
 from frontend.config import FrontendConfig
 from frontend.context import Call, Env
+from frontend.namespace_rules import archival_proto
 from schemas.namespaces import Namespace
 
 
@@ -55,12 +56,15 @@ def describe(namespace: Namespace, config: FrontendConfig) -> DescribeNamespaceR
             seconds=retention_ns // 10**9, nanos=retention_ns % 10**9
         ),
         bad_binaries=BadBinaries(),
-        history_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
-        visibility_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
+        history_archival_state=archival_proto(namespace.history_archival_state),
+        history_archival_uri=namespace.history_archival_uri,
+        visibility_archival_state=archival_proto(namespace.visibility_archival_state),
+        visibility_archival_uri=namespace.visibility_archival_uri,
     )
     replication = NamespaceReplicationConfig(
         active_cluster_name=config.cluster_name,
         clusters=[ClusterReplicationConfig(cluster_name=config.cluster_name)],
+        state=ReplicationState.REPLICATION_STATE_NORMAL,
     )
     return DescribeNamespaceResponse(
         namespace_info=info, config=namespace_config, replication_config=replication

@@ -29,7 +29,7 @@ from temporalio.api.enums.v1 import QueryRejectCondition
 from temporalio.api.workflowservice.v1 import QueryWorkflowRequest, QueryWorkflowResponse
 
 from frontend import errors, validation
-from frontend.context import Call, Env, require_namespace
+from frontend.context import Call, Env, require_namespace, take_produce_slot
 from frontend.errors import ServiceError, invalid_argument
 from schemas import queries
 from schemas.exceptions import PayloadDecodeError
@@ -100,6 +100,7 @@ async def _ask_history(
         deadline_ms=int(time.time() * 1000 + remaining * 1000),
         sticky_failed=sticky_failed,
     )
+    take_produce_slot(env)
     try:
         # A query history holds for a workflow task is answered when the task answers it;
         # history forgets it at the deadline, so the wait here ends there too.

@@ -73,6 +73,7 @@ def main() -> None:
         action="store_true",
         help="keep each transaction open for --max-batch-ms instead of committing when idle",
     )
+    parser.add_argument("--max-produce-rate", type=float, default=0.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = StreamsConfig(
@@ -84,6 +85,7 @@ def main() -> None:
         state_dir=args.state_dir,
         max_batch_ms=args.max_batch_ms,
         commit_when_idle=not args.hold_transactions,
+        max_produce_records_per_second=args.max_produce_rate,
     )
     counter = Counter(args.output, args.acks, args.instance)
     app = StreamApp(config, counter, RocksDBStore(args.state_dir))

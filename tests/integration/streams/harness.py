@@ -57,6 +57,7 @@ class CounterProcess:
     log_path: Path
     max_batch_ms: int = 100
     hold_transactions: bool = False
+    max_produce_rate: float = 0.0
     proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -73,6 +74,7 @@ class CounterProcess:
                 "--acks", self.topics.acks,
                 "--state-dir", str(self.state_dir), "--max-batch-ms", str(self.max_batch_ms),
                 *(["--hold-transactions"] if self.hold_transactions else []),
+                "--max-produce-rate", str(self.max_produce_rate),
             ],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -182,6 +184,7 @@ class Outputs:
 
     records: list[tuple[str, str, int]] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # produce time, epoch seconds
 
     @classmethod
     def read(cls, bootstrap: str, topic: str, expected: int, timeout: float) -> Outputs:
@@ -213,6 +216,7 @@ class Outputs:
                 input_id, count, _instance = value.split(":")
                 out.records.append((msg.key().decode(), input_id, int(count)))
                 out.values.append(value)
+                out.times.append(msg.timestamp()[1] / 1000)
         finally:
             consumer.close()
         return out

@@ -54,3 +54,23 @@ def test_refused_take_leaves_the_bucket() -> None:
 def test_rejects_nonsense_settings(rate: float, burst: float) -> None:
     with pytest.raises(ValueError):
         NamespaceRateLimiter(rate=rate, burst=burst)
+
+
+def test_a_namespace_rate_overrides_the_default_with_a_burst_in_ratio() -> None:
+    clock = Clock()
+    limiter = NamespaceRateLimiter(rate=100, burst=200, clock=clock)
+
+    assert [limiter.allow("slow", rate=2) for _ in range(5)] == [True, True, True, True, False]
+    clock.now = 0.5  # one token at 2/s
+    assert [limiter.allow("slow", rate=2) for _ in range(2)] == [True, False]
+    assert all(limiter.allow("fast") for _ in range(150))
+
+
+def test_changing_a_rate_keeps_earned_tokens_up_to_the_new_burst() -> None:
+    clock = Clock()
+    limiter = NamespaceRateLimiter(rate=10, burst=10, clock=clock)
+    assert limiter.allow("ns")  # 9 left
+
+    assert [limiter.allow("ns", rate=1) for _ in range(2)] == [True, False]  # burst now 1
+    clock.now = 1.0
+    assert limiter.allow("ns", rate=1)
