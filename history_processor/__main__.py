@@ -15,7 +15,7 @@ from history_processor.processor import HistoryProcessor
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
-from streams import RocksDBStore, StreamApp, StreamsConfig
+from streams import RocksDBStore, StreamApp, StreamsConfig, metrics
 from streams.exceptions import StreamsError
 
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
     )
+    metrics.add_port_argument(parser, "history processor")
     return parser
 
 
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KafkaException, StreamsError) as exc:
         print(f"history_processor: cannot read the cluster's topics: {exc}", file=sys.stderr)
         return 1
+    lag = [(args.bootstrap, topology.history_group, topology.inbox)]
+    metrics.serve(args.metrics_port, args.metrics_host, service="history_processor", lag=lag)
     died: list[str] = []
     app: StreamApp | None = None
 
