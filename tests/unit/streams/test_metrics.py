@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.request
 from collections.abc import AsyncIterator
@@ -170,9 +171,10 @@ def test_a_taken_or_bad_port_is_a_clear_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(SystemExit, match=f"probe: cannot serve metrics on 127.0.0.1:{port}"):
+        message = f"probe: cannot serve metrics on 127.0.0.1:{port}"
+        with pytest.raises(SystemExit, match=re.escape(message)):
             metrics.serve(port, service="probe")
-    with pytest.raises(SystemExit, match="--metrics-port must be 1..65535"):
+    with pytest.raises(SystemExit, match=re.escape("--metrics-port must be 1..65535")):
         metrics.serve(70000, service="probe")
 
 
