@@ -100,14 +100,14 @@ async def test_every_service_exports_what_a_workflow_run_did(env: StromEnvironme
         assert grown >= at_least, (service, name, labels, grown)
 
     def check_frontend() -> bool:
-        ok = {"operation": "StartWorkflowExecution", "status_code": grpc.StatusCode.OK.name}
-        moved("frontend", "service_requests_total", **ok)
-        moved("frontend", "service_latency_count", **ok)
+        start, ok = "StartWorkflowExecution", grpc.StatusCode.OK.name
+        moved("frontend", "service_requests_total", operation=start, status_code=ok)
+        moved("frontend", "service_latency_count", operation=start, status_code=ok)
         moved("frontend", "service_requests_total", operation="PollWorkflowTaskQueue")
         moved("frontend", "service_requests_total", operation="RespondActivityTaskCompleted")
-        not_found = {"operation": "DescribeWorkflowExecution"}
-        moved("frontend", "service_errors_entity_not_found_total", **not_found)
-        moved("frontend", "service_requests_total", status_code="NOT_FOUND", **not_found)
+        describe = "DescribeWorkflowExecution"
+        moved("frontend", "service_errors_entity_not_found_total", operation=describe)
+        moved("frontend", "service_requests_total", operation=describe, status_code="NOT_FOUND")
         return True
 
     def check_history() -> bool:

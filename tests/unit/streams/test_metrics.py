@@ -128,7 +128,7 @@ def _task(namespace: str, queue: str, kind: str, queue_kind: str, offset: int) -
         "schedule_time_ms": 0,
         "schedule_to_start_timeout_ms": 0,
     }
-    return QueuedTask(record, 0, offset)  # type: ignore[arg-type]
+    return QueuedTask(record, 0, offset)
 
 
 def test_matching_backlog_and_sync_matches_are_read_at_scrape() -> None:
