@@ -21,6 +21,8 @@ the meaning is the same, so an operator's Temporal queries and dashboards carry 
   match; the rest come from the backlog).
 - `approximate_backlog_count` (namespace, taskqueue, task_type): tasks matching read from
   Kafka and did not dispatch yet.
+- `visibility_persistence_latency`, `visibility_persistence_requests`
+  (operation=UpsertWorkflowExecution): the indexer's bulk writes to Elasticsearch.
 - `kafka_consumergroup_lag` (consumergroup, topic, partition), the name Kafka's exporters use:
   a partition's end offset minus the group's committed offset.
 
@@ -129,6 +131,18 @@ PERSISTENCE_ERRORS = _counter("persistence_errors", "Failed Kafka calls.", ("ope
 CACHE_REQUESTS = _counter("cache_requests", "Mutable-state reads.", ("operation",))
 CACHE_MISS = _counter("cache_miss", "Mutable-state reads the decoded cache missed.", ("operation",))
 _CACHE_OPERATION = "HistoryCacheGetOrCreate"
+
+# -- visibility ----------------------------------------------------------------------------------
+
+VISIBILITY_LATENCY = _histogram(
+    "visibility_persistence_latency",
+    "One bulk write of visibility documents to Elasticsearch, retries included.",
+    ("operation",),
+)
+VISIBILITY_REQUESTS = _counter(
+    "visibility_persistence_requests", "Visibility documents written.", ("operation",)
+)
+_VISIBILITY_OPERATION = "UpsertWorkflowExecution"
 
 # -- matching ------------------------------------------------------------------------------------
 
@@ -327,6 +341,13 @@ def mutable_state_read(hit: bool) -> None:
     CACHE_REQUESTS.labels(_CACHE_OPERATION).inc()
     if not hit:
         CACHE_MISS.labels(_CACHE_OPERATION).inc()
+
+
+def visibility_written(began: float, documents: int) -> None:
+    """A bulk write of `documents` visibility documents, begun at `began` (monotonic), is done."""
+    if documents:
+        VISIBILITY_LATENCY.labels(_VISIBILITY_OPERATION).observe(time.monotonic() - began)
+        VISIBILITY_REQUESTS.labels(_VISIBILITY_OPERATION).inc(documents)
 
 
 def task_arrived(record: Mapping[str, Any], now_ms: int) -> None:

@@ -128,7 +128,13 @@ async def test_every_service_exports_what_a_workflow_run_did(env: StromEnvironme
         moved("matching", "service_requests_total", operation="PollActivityTaskQueue")
         return True
 
-    for check in (check_frontend, check_history, check_matching):
+    def check_visibility() -> bool:
+        upsert = "UpsertWorkflowExecution"
+        moved("visibility", "visibility_persistence_latency_count", operation=upsert)
+        moved("visibility", "visibility_persistence_requests_total", operation=upsert)
+        return True
+
+    for check in (check_frontend, check_history, check_matching, check_visibility):
         await asyncio.to_thread(eventually, check, 30)
 
     # Consumer lag: one series per partition of the topic each group consumes.
