@@ -1,18 +1,32 @@
 # Strom developer commands. `make help` lists them.
-PYTHON ?= python3
-STAMP := .strom/installed.stamp
+#
+# Everything runs in the project's virtual environment .venv (VENV=... moves it), made with
+# $(BASE_PYTHON) by the first target that needs it; its bin/ comes first on PATH in every
+# recipe, so the tools it installs (strom, temporal, ruff, mypy) are the ones used.
+BASE_PYTHON ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.strom-installed
 PYTEST_ARGS ?=
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: help install start test test-tools test-unit lint typecheck bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@mkdir -p .strom && touch $(STAMP)
+# A half-made environment (say, Debian's python3 without its python3-venv package) is removed,
+# so the next run starts over instead of using it.
+$(PYTHON):
+	$(BASE_PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: cannot create $(VENV) with $(BASE_PYTHON) (on Debian: apt-get install python3-venv; or pass BASE_PYTHON=...)" >&2; \
+	  exit 1; }
 
-install: $(STAMP)  ## Install Strom and its development tools (pip, editable)
+$(STAMP): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## Install Strom and its development tools into .venv (pip, editable)
 
 start: $(STAMP)  ## Start Strom: Kafka, Elasticsearch and every service; prints where to connect
 	strom server start-dev
@@ -37,5 +51,5 @@ bench: $(STAMP)  ## Run the benchmarks (print figures; assert nothing)
 	env -u PYTHONDONTWRITEBYTECODE $(PYTHON) bench/bench_streams.py
 	$(PYTHON) bench/bench_schemas.py
 
-clean:  ## Remove build and tool caches (not the Kafka/Elasticsearch cache in ~/.cache/strom)
+clean:  ## Remove build and tool caches (not .venv, nor the Kafka/Elasticsearch cache in ~/.cache/strom)
 	rm -rf .strom build *.egg-info .mypy_cache .ruff_cache

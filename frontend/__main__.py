@@ -27,6 +27,7 @@ from schemas.visibility import exceptions as vis_errors
 from schemas.visibility.attributes import ValueType
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name
+from streams import metrics
 
 
 class ElasticsearchVisibility:
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="mutual TLS: clients must present a certificate this CA signed",
     )
+    metrics.add_port_argument(parser, "frontend")
     return parser
 
 
@@ -136,6 +138,7 @@ def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
 async def run(args: argparse.Namespace) -> int:
     """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
     tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
+    metrics.serve(args.metrics_port, args.metrics_host, service="frontend")
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     died: list[str] = []

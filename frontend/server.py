@@ -23,6 +23,7 @@ from frontend.operator.service import StromOperatorService
 from frontend.ratelimit import NamespaceRateLimiter
 from frontend.service import StromWorkflowService
 from frontend.tokens import TokenDecoder, decode_task_token
+from streams import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ def create_server(
         The server and the bound port (the free port chosen when ``config.port`` is 0).
     """
     server = grpc.aio.server(
+        interceptors=metrics.grpc_interceptors(),
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-        ]
+        ],
     )
     # The RPC methods are installed at import, from the servicer's RPC list; mypy only sees
     # the generated stub's abstract declarations.

@@ -15,7 +15,7 @@ from history_processor.processor import HistoryProcessor
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
-from streams import RocksDBStore, StreamApp, StreamsConfig
+from streams import RocksDBStore, StreamApp, StreamsConfig, metrics
 from streams.exceptions import StreamsError
 
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second this instance may produce to Kafka; above it, input waits "
         "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
     )
+    metrics.add_port_argument(parser, "history processor")
     return parser
 
 
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KafkaException, StreamsError) as exc:
         print(f"history_processor: cannot read the cluster's topics: {exc}", file=sys.stderr)
         return 1
+    lag = [(args.bootstrap, topology.history_group, topology.inbox)]
+    metrics.serve(args.metrics_port, args.metrics_host, service="history_processor", lag=lag)
     died: list[str] = []
     app: StreamApp | None = None
 

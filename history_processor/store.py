@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from history_processor.deadlines import Deadline
 from history_processor.state import ExecutionState
-from streams import StateTransaction
+from streams import StateTransaction, metrics
 
 STATE_FORMAT = "history/2"
 """The layout of these keys (`StreamsConfig.state_format`); 1 was NUL-separated."""
@@ -112,6 +112,7 @@ def load_state(state: StateTransaction, namespace: str, workflow_id: str) -> Exe
     if raw is None:
         return None
     run = _decoded.get(key, raw)
+    metrics.mutable_state_read(hit=run is not None)
     if run is None:
         run = ExecutionState.from_bytes(raw)
         _decoded.put(key, raw, run)

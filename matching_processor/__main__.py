@@ -15,6 +15,7 @@ from matching_processor.config import MatchingConfig
 from matching_processor.service import MatchingService
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
+from streams import metrics
 from streams.exceptions import StreamsError
 
 log = logging.getLogger("matching_processor")
@@ -44,6 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="this process's partition of <prefix>.replies, where history answers it",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level")
+    metrics.add_port_argument(parser, "matching processor")
     return parser.parse_args(argv)
 
 
@@ -78,6 +80,8 @@ async def run(args: argparse.Namespace) -> int:
         topology = await asyncio.to_thread(Topology.from_cluster, args.bootstrap, args.prefix)
     except (KafkaException, StreamsError) as exc:
         raise SystemExit(f"matching_processor: cannot read the cluster's topics: {exc}") from exc
+    lag = [(args.bootstrap, topology.matching_group, topology.tasks)]
+    metrics.serve(args.metrics_port, args.metrics_host, service="matching_processor", lag=lag)
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
     history.on_death = on_death
     history.start()

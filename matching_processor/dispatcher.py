@@ -55,6 +55,7 @@ from schemas.inbox import (
 )
 from schemas.placement import ACTIVITY, DEFAULT_TQ_PARTITIONS, STICKY, WORKFLOW
 from schemas.reply import TRANSIENT_CODES, Code
+from streams import metrics
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,9 @@ class Dispatcher:
         # is cancelled, or ended by an unload: the worker went away).
         since_ms = self._note_poller(keys, request)
         response = await self._poll_workflow(keys, request, time_remaining)
+        metrics.poll_done(
+            WORKFLOW, dispatch.is_sticky(request.task_queue), bool(response.task_token)
+        )
         self._note_poller(keys, request, since_ms)
         return response
 
@@ -192,6 +196,7 @@ class Dispatcher:
         keys = self._keys(request, ACTIVITY, sticky=False)
         since_ms = self._note_poller(keys, request)
         response = await self._poll_activity(keys, request, time_remaining)
+        metrics.poll_done(ACTIVITY, False, bool(response.task_token))
         self._note_poller(keys, request, since_ms)
         return response
 
@@ -415,6 +420,7 @@ class Dispatcher:
                     self._on_undecodable(raw, f"undecodable task record: {exc}")
                 self._queues.skip(raw.partition, raw.offset)
                 continue
+            metrics.task_arrived(record, now_ms)
             if self._redirect_sticky(record, raw, now_ms):
                 continue
             self._resolve(self._queues.offer(QueuedTask(record, raw.partition, raw.offset), now_ms))

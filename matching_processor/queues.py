@@ -453,6 +453,14 @@ class TaskQueues:
         """Number of tasks waiting in one queue partition's backlog."""
         return len(self._backlogs.get(key, ()))
 
+    def backlog_counts(self) -> list[tuple[QueueKey, int, bool]]:
+        """Each non-empty backlog: its key, how many tasks wait, whether it is a sticky queue."""
+        return [
+            (key, len(backlog), backlog[0].record.get("task_queue_kind") == "sticky")
+            for key, backlog in list(self._backlogs.items())
+            if backlog
+        ]
+
     def oldest_schedule_ms(self, key: QueueKey) -> int | None:
         """Schedule time of the oldest task in one partition's backlog, None if it is empty."""
         backlog = self._backlogs.get(key)

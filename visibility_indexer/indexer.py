@@ -31,6 +31,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from schemas import deadletter
 from schemas.topics import Topology
 from schemas.visibility.template import ensure_template, index_name
+from streams import metrics
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
 
@@ -189,6 +190,7 @@ class VisibilityIndexer:
         self._sources = {}
         actions = newest_per_document(self._actions(m for m in records if m.value() is not None))
         # Step 3
+        writing = time.monotonic()
         if not bulk_until_done(
             self._es,
             self.config.index_name,
@@ -198,6 +200,7 @@ class VisibilityIndexer:
             on_rejected=self._refused,
         ):
             return len(records)  # stopping: leave the offsets uncommitted, the batch replays
+        metrics.visibility_written(writing, len(actions))
         self.indexed += len(actions)
         # Step 4, once the dead letters are stored: they must outlive the offsets.
         if self._producer.flush(30) != 0:

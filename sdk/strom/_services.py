@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class _Restart:
 
 _STOP_TIMEOUT_S = 20.0
 
+SERVICE_NAMES = ("frontend", "history", "matching", "visibility")
+"""The services, in the order `strom server start-dev --metrics-port` numbers their ports."""
+
 
 @dataclass
 class ServiceSet:
@@ -48,6 +52,7 @@ class ServiceSet:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _restarts: dict[str, _Restart] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def history_state_dir(self) -> Path:
@@ -64,6 +69,15 @@ class ServiceSet:
         """Base URL of Temporal's HTTP API ("" when it is off)."""
         return f"http://127.0.0.1:{self.http_port}" if self.http_port else ""
 
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Prometheus endpoint of each service that serves metrics, by service name."""
+        return {
+            name: f"http://127.0.0.1:{port}/metrics"
+            for name, port in self.metrics_ports.items()
+            if port
+        }
+
     @classmethod
     def start(
         cls,
@@ -73,10 +87,13 @@ class ServiceSet:
         port: int = 7233,
         topology: Topology | None = None,
         http_port: int = 0,
+        metrics_ports: Mapping[str, int] | None = None,
     ) -> ServiceSet:
         """Creates the topics, starts every service and waits until the frontend answers.
 
-        ``http_port`` is the port of Temporal's HTTP API; 0 turns it off.
+        ``http_port`` is the port of Temporal's HTTP API; 0 turns it off. ``metrics_ports``
+        gives the Prometheus port of each service named in `SERVICE_NAMES` that serves
+        metrics (a missing name or 0: none).
 
         Raises:
             PortInUseError: The frontend port is taken.
@@ -87,11 +104,20 @@ class ServiceSet:
             check_ports_free(
                 [(http_port, "Temporal HTTP API port")], "Strom", "pass another --http-port"
             )
+        metrics = {name: p for name, p in (metrics_ports or {}).items() if p}
+        unknown = set(metrics) - set(SERVICE_NAMES)
+        if unknown:
+            raise ValueError(f"metrics ports for unknown services: {sorted(unknown)}")
+        check_ports_free(
+            [(p, f"{name} metrics port") for name, p in metrics.items()],
+            "Strom",
+            "pass other metrics ports (--metrics-port, or 0 for none)",
+        )
         topology = topology or Topology()
         topology.ensure(bootstrap)
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        services = cls(topology, port, log_dir, http_port)
+        services = cls(topology, port, log_dir, http_port, metrics_ports=metrics)
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
         try:
@@ -116,6 +142,8 @@ class ServiceSet:
         return services
 
     def _spawn(self, name: str, module: str, args: list[str]) -> None:
+        if self.metrics_ports.get(name):
+            args = [*args, "--metrics-port", str(self.metrics_ports[name])]
         self.commands[name] = [sys.executable, "-m", module, *args]
         self.respawn(name)
 

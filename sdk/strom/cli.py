@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +22,8 @@ from strom._tools_cli import add_dlq_command
 from strom._tools_cli import run as run_kafka_command
 
 READY_BANNER = "Strom dev server is ready."
+DEFAULT_METRICS_PORT = 9233
+"""The frontend's metrics port in `start-dev`; the other services take the next three."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of Temporal's HTTP API (default: %(default)s); 0 turns it off",
     )
     start_dev.add_argument(
+        "--metrics-port",
+        type=int,
+        default=DEFAULT_METRICS_PORT,
+        metavar="PORT",
+        help="Prometheus metrics of the frontend on PORT, of the history, matching and "
+        "visibility services on PORT+1, +2, +3 (default: %(default)s); 0 turns them off",
+    )
+    start_dev.add_argument(
         "--ui-port",
         type=int,
         default=DEFAULT_UI_PORT,
@@ -111,12 +121,16 @@ def _banner(
     args: argparse.Namespace,
     services: Sequence[object],
     ui: WebUi | None = None,
+    metrics_urls: Mapping[str, str] | None = None,
 ) -> str:
+    metrics_urls = metrics_urls or {}
     lines = [READY_BANNER]
     if services:
         lines.append(f"  Temporal frontend:  127.0.0.1:{args.port}")
         if args.http_port:
             lines.append(f"  HTTP API:           http://127.0.0.1:{args.http_port}/api/v1")
+        for name, url in metrics_urls.items():
+            lines.append(f"  {name.capitalize() + ' metrics:':20}{url}")
     if ui is not None:
         lines.append(f"  Temporal Web UI:    {ui.url}")
     lines += [
@@ -154,7 +168,8 @@ def start_dev(args: argparse.Namespace) -> int:
         services = start_services(cluster, args)
         if not args.headless:
             ui = start_web_ui(cluster.data_dir, f"127.0.0.1:{args.port}", args.ui_port)
-        print(_banner(cluster, args, list(services.processes), ui), flush=True)
+        banner = _banner(cluster, args, list(services.processes), ui, services.metrics_urls)
+        print(banner, flush=True)
         while failure is None:
             time.sleep(0.5)
             failure = _dead(cluster, ui)

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from schemas.topics import Topology
 from strom._devserver import DevCluster, free_port
-from strom._services import ServiceSet
+from strom._services import SERVICE_NAMES, ServiceSet
 
 
 class StromEnvironment:
@@ -61,6 +61,7 @@ class StromEnvironment:
         prefix: str | None = None,
         port: int | None = None,
         namespace: str = "default",
+        metrics: bool = False,
     ) -> StromEnvironment:
         """Starts Strom and connects a Client.
 
@@ -74,6 +75,8 @@ class StromEnvironment:
                 sharing a broker do not see each other).
             port: Frontend port (default: a free one).
             namespace: The Client's namespace.
+            metrics: Serve every service's Prometheus metrics, on free ports
+                (`services.metrics_urls` says where).
         """
         kafka_bootstrap = kafka_bootstrap or os.environ.get("STROM_KAFKA_BOOTSTRAP")
         es_url = es_url or os.environ.get("STROM_ES_URL")
@@ -96,6 +99,7 @@ class StromEnvironment:
                 port or free_port(),
                 topology,
                 free_port(),
+                {name: free_port() for name in SERVICE_NAMES} if metrics else None,
             )
         except BaseException:
             if cluster is not None:

@@ -7,6 +7,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from strom._devserver.cluster import DevCluster
+from strom._devserver.errors import DevServerError
 
 if TYPE_CHECKING:
     from strom._services import ServiceSet
@@ -23,13 +24,18 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
     """
     if args.fresh:  # the shards' RocksDB stores belong to the wiped Kafka's history
         shutil.rmtree(cluster.data_dir / "history-state", ignore_errors=True)
-    from strom._services import ServiceSet
+    from strom._services import SERVICE_NAMES, ServiceSet
 
+    base = args.metrics_port
+    if base and not 0 < base <= 65536 - len(SERVICE_NAMES):
+        raise DevServerError(f"--metrics-port must be 1..{65536 - len(SERVICE_NAMES)} or 0")
+    metrics_ports = {name: base + i for i, name in enumerate(SERVICE_NAMES)} if base else {}
     services = ServiceSet.start(
         cluster.kafka_bootstrap,
         cluster.es_url,
         cluster.data_dir,
         port=args.port,
         http_port=args.http_port,
+        metrics_ports=metrics_ports,
     )
     return services

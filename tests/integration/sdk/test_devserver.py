@@ -166,6 +166,7 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
     # start-dev puts the controller on the Kafka port + 1, the transport on the ES port + 100.
     kafka_port, es_port = free_port(count=2), free_port_and(100)
     frontend_port, http_port, ui_port = free_port(), free_port(), free_port()
+    metrics_port = free_port(count=4)
     argv = [sys.executable, "-m", "strom.cli", "server", "start-dev", "--fresh"]
     argv += [
         "--data-dir",
@@ -180,6 +181,8 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         str(http_port),
         "--ui-port",
         str(ui_port),
+        "--metrics-port",
+        str(metrics_port),
     ]
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
@@ -201,6 +204,12 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert f"HTTP API:           http://127.0.0.1:{http_port}/api/v1" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/v1/system-info") as answer:
             assert json.loads(answer.read())["serverVersion"]
+        # Each service's Prometheus endpoint, where the banner says (frontend first).
+        for offset, service in enumerate(("Frontend", "History", "Matching", "Visibility")):
+            url = f"http://127.0.0.1:{metrics_port + offset}/metrics"
+            assert f"{service + ' metrics:':20}{url}" in text
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert b"# TYPE kafka_consumergroup_lag gauge" in answer.read()
         assert processes_mentioning(tmp_path), "the servers should be running"
         assert "strom.history.inbox" in topic_names(f"127.0.0.1:{kafka_port}")
         health = subprocess.run(

@@ -422,6 +422,7 @@ def test_help_describes_start_dev(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert raised.value.code == 0
     options = ("--fresh", "--data-dir", "--kafka-port", "--es-port", "--port", "--http-port")
+    options += ("--metrics-port",)
     for option in (*options, "Ctrl-C"):
         assert option in out
 
