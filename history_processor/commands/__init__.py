@@ -7,7 +7,7 @@ UNIMPLEMENTED. Adding a command is one module with a `handle` and one row here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import CommandType
@@ -17,6 +17,7 @@ from history_processor.commands import (
     cancel_timer,
     cancel_workflow_execution,
     complete_workflow_execution,
+    continue_as_new_workflow_execution,
     fail_workflow_execution,
     modify_workflow_properties,
     record_marker,
@@ -44,6 +45,9 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity_task.handle,
     CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: cancel_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: (
+        continue_as_new_workflow_execution.handle
+    ),
 }
 
 _CLOSE_COMMANDS = (
@@ -78,6 +82,7 @@ def apply_commands(
     had_buffered: bool,
     eager: EagerDispatch | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
+    new_id: Callable[[], str] | None = None,
 ) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
@@ -93,6 +98,7 @@ def apply_commands(
         KeyError: a command without a handler (check with `unsupported` first).
     """
     ctx = CommandContext(b, completed_id, had_buffered, eager, search_attributes or {})
+    ctx.new_id = new_id
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
     return ctx.new_workflow_task

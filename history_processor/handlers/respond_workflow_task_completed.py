@@ -216,7 +216,13 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     eager = EagerDispatch(req)
     try:
         needs_task = apply_commands(
-            b, commands, completed.event_id, had_buffered, eager, env.search_attributes
+            b,
+            commands,
+            completed.event_id,
+            had_buffered,
+            eager,
+            env.search_attributes,
+            new_id=env.new_id,
         )
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
