@@ -16,15 +16,14 @@ from history_processor.handling import IDENTITY_HISTORY_SERVICE
 from history_processor.state import WorkflowStatus
 from tests.unit.history.harness import Glue, first_task, ok_payload, types
 
+_IF_RUNNING = WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
 _POLICIES = [
     {
         "workflow_id_conflict_policy": (
             WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
         )
     },
-    {
-        "workflow_id_reuse_policy": WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
-    },
+    {"workflow_id_reuse_policy": _IF_RUNNING},
 ]
 
 
@@ -65,7 +64,7 @@ def test_terminate_if_running_on_a_closed_run_allows_a_duplicate() -> None:
     glue.submit("TerminateWorkflowExecution", request)
     decision = glue.start(
         request_id="req-2",
-        workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING,
+        workflow_id_reuse_policy=_IF_RUNNING,
     )
     assert ok_payload(decision, StartWorkflowExecutionResponse).started
     assert decision.closed_runs == []  # nothing to terminate
