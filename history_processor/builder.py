@@ -7,7 +7,7 @@ read a state that is exactly what a restore will rebuild (docs/ARCHITECTURE.md, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Link
@@ -18,6 +18,9 @@ from history_processor import events as ev
 from history_processor import fold
 from history_processor import updates as upd
 from history_processor.model import Decision, RunBatch
+
+if TYPE_CHECKING:
+    from history_processor.handling import Env
 from history_processor.state import ExecutionState
 from schemas.outbox import Destination, OutboxRecord
 from schemas.records import InboxCommandRecord, TaskRecord, VisibilityRecord
@@ -43,10 +46,13 @@ class DecisionBuilder:
     Attributes:
         now_ms: The decision's clock reading.
         state: The working state (the input folded with everything emitted so far).
+        env: The handler's environment, for decisions that may start the workflow id's next
+            run (new run ids, the closing run's start event); None where none can.
     """
 
-    def __init__(self, state: ExecutionState | None, now_ms: int) -> None:
+    def __init__(self, state: ExecutionState | None, now_ms: int, env: Env | None = None) -> None:
         self.now_ms = now_ms
+        self.env = env
         self.state: ExecutionState | None = state.copy() if state is not None else None
         self._events: list[HistoryEvent] = []
         self._updates: list[tuple[str, bytes]] = []

@@ -49,6 +49,8 @@ class NextRun:
         cron_schedule: The cron schedule, or "".
         continued_failure: The failure the previous run ended with (retry, failed cron run).
         last_completion_result: The last successful cron run's result.
+        has_run_timeout: Whether the start event carries the run timeout even when it is 0
+            (continue-as-new always writes it; a retry copies the first start's, maybe unset).
     """
 
     run_id: str
@@ -67,6 +69,7 @@ class NextRun:
     cron_schedule: str = ""
     continued_failure: Failure | None = None
     last_completion_result: Payloads | None = None
+    has_run_timeout: bool = True
 
 
 def minimal_backoff_ms(previous: ExecutionState, backoff_ms: int, now_ms: int) -> int:
@@ -86,7 +89,6 @@ def start_next_run(b: DecisionBuilder, previous: ExecutionState, spec: NextRun) 
     attrs = WorkflowExecutionStartedEventAttributes(
         workflow_type={"name": spec.workflow_type},
         task_queue=ev.task_queue(spec.task_queue),
-        workflow_run_timeout=ev.duration(spec.run_timeout_ms),
         workflow_task_timeout=ev.duration(spec.task_timeout_ms),
         continued_execution_run_id=previous.run_id,
         initiator=spec.initiator,
@@ -97,6 +99,8 @@ def start_next_run(b: DecisionBuilder, previous: ExecutionState, spec: NextRun) 
         first_workflow_task_backoff=ev.duration(backoff),
         workflow_id=previous.workflow_id,
     )
+    if spec.has_run_timeout or spec.run_timeout_ms:
+        attrs.workflow_run_timeout.CopyFrom(ev.duration(spec.run_timeout_ms))
     if previous.workflow_execution_timeout_ms:
         attrs.workflow_execution_timeout.CopyFrom(
             ev.duration(previous.workflow_execution_timeout_ms)

@@ -7,7 +7,7 @@ UNIMPLEMENTED. Adding a command is one module with a `handle` and one row here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import CommandType
@@ -82,7 +82,6 @@ def apply_commands(
     had_buffered: bool,
     eager: EagerDispatch | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
-    new_id: Callable[[], str] | None = None,
 ) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
@@ -98,7 +97,6 @@ def apply_commands(
         KeyError: a command without a handler (check with `unsupported` first).
     """
     ctx = CommandContext(b, completed_id, had_buffered, eager, search_attributes or {})
-    ctx.new_id = new_id
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
     return ctx.new_workflow_task

@@ -51,7 +51,6 @@ class CommandContext:
         search_attributes: The namespace's custom search attributes and their types.
         new_workflow_task: Set by a command whose outcome the workflow must see at once (an
             activity canceled before it started): the completion schedules a workflow task.
-        new_id: Generator of new unique ids (the next run's id of a continue-as-new).
     """
 
     b: DecisionBuilder
@@ -60,7 +59,6 @@ class CommandContext:
     eager: EagerDispatch | None = None
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
     new_workflow_task: bool = False
-    new_id: Callable[[], str] | None = None
 
 
 CommandHandler = Callable[[CommandContext, WorkflowCommand], None]

@@ -71,9 +71,10 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         search_attributes = validator.annotate(
             attrs.search_attributes, ctx.search_attributes, drop_nil=True
         )
-    if ctx.new_id is None:
-        raise RuntimeError("continue-as-new needs new run ids (CommandContext.new_id)")
-    new_run_id = ctx.new_id()
+    env = ctx.b.env
+    if env is None:
+        raise RuntimeError("continue-as-new needs the handler's Env on the DecisionBuilder")
+    new_run_id = env.new_id()
     workflow_type = attrs.workflow_type.name or run.workflow_type
     task_queue = attrs.task_queue.name or run.task_queue
     event_attrs = WorkflowExecutionContinuedAsNewEventAttributes(

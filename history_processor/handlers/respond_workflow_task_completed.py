@@ -200,7 +200,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         )
     if _heartbeat_timed_out(state, req, env.now_ms):
         return _time_out_heartbeat(state, task, req, env)
-    b = DecisionBuilder(state, env.now_ms)
+    b = DecisionBuilder(state, env.now_ms, env)
     had_buffered = state.has_buffered_events
     if task.transient:
         _write_transient_events(b, task, req)
@@ -216,13 +216,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     eager = EagerDispatch(req)
     try:
         needs_task = apply_commands(
-            b,
-            commands,
-            completed.event_id,
-            had_buffered,
-            eager,
-            env.search_attributes,
-            new_id=env.new_id,
+            b, commands, completed.event_id, had_buffered, eager, env.search_attributes
         )
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
