@@ -94,7 +94,8 @@ def test_non_retryable_failure_is_not_retried() -> None:
     glue = Glue()
     glue.start(retry_policy=RetryPolicy(maximum_attempts=5))
     command = _fail("boom")
-    command.fail_workflow_execution_command_attributes.failure.application_failure_info.non_retryable = True
+    failure = command.fail_workflow_execution_command_attributes.failure
+    failure.application_failure_info.non_retryable = True
     decision = glue.complete_workflow_task(first_task(glue), command)
     assert decision.closed_runs == []
     failed = glue.events[-1].workflow_execution_failed_event_attributes
