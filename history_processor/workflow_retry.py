@@ -1,18 +1,25 @@
-"""Workflow retries: a failed or timed-out run with a retry policy is followed by its retry.
+"""Workflow retries and cron: a closing run followed by its retry or its next cron run.
+
+A failed or timed-out run with a retry policy is followed by its retry.
 
 Temporal's GetRetryBackoffDuration and SetupNewWorkflowForRetryOrCron: the next attempt is a
 new run of the workflow id, started in the transaction that closes the failed one, with the
 closing run's start attributes (input, header, memo, search attributes, policies), attempt + 1,
 the failure as `continued_failure`, initiator RETRY, and its first workflow task delayed by
 the backoff. The close event names it (`new_execution_run_id`, retry state IN_PROGRESS).
+A run with a cron schedule that completes, or fails or times out without a retry, is followed
+the same way by the next run of its schedule (initiator CRON_SCHEDULE, attempt 1, delayed to
+the next fire time; a completed run's result becomes `last_completion_result`).
 """
 
 from __future__ import annotations
 
+from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, RetryState
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 
+from history_processor import cron
 from history_processor.activities import is_retryable
 from history_processor.builder import DecisionBuilder
 from history_processor.closing import time_out
@@ -107,15 +114,34 @@ def continue_after_close(b: DecisionBuilder, spec: NextRun) -> None:
     b.continue_with(start)
 
 
+def cron_successor(
+    b: DecisionBuilder, failure: Failure | None, result: Payloads | None
+) -> NextRun | None:
+    """The next run of the closing run's cron schedule (Temporal's handleCron), or None
+    without a schedule (or one that never fires again)."""
+    run = b.run
+    if not run.cron_schedule or b.env is None:
+        return None
+    delay = cron.backoff_ms(run.cron_schedule, run.execution_time_ms, b.now_ms)
+    if delay is None:
+        return None
+    initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
+    spec = successor_from_start(b, b.env.new_id(), initiator, delay, failure)
+    if failure is None:
+        spec.last_completion_result = result
+    return spec
+
+
 def time_out_or_retry(b: DecisionBuilder, failure: Failure) -> None:
-    """Times the run out at its run timeout, followed by its retry if the policy allows one
-    (Temporal's executeWorkflowRunTimeoutTask)."""
+    """Times the run out at its run timeout, followed by its retry if the policy allows one,
+    else by its next cron run (Temporal's executeWorkflowRunTimeoutTask)."""
     retry_state, backoff_ms = retry_backoff(b.run, failure, b.now_ms)
-    if retry_state != RetryState.RETRY_STATE_IN_PROGRESS or b.env is None:
-        time_out(b, retry_state)
-        return
-    run_id = b.env.new_id()
-    retry = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
-    spec = successor_from_start(b, run_id, retry, backoff_ms, failure)
-    time_out(b, retry_state, run_id)
-    continue_after_close(b, spec)
+    spec: NextRun | None = None
+    if retry_state == RetryState.RETRY_STATE_IN_PROGRESS and b.env is not None:
+        retry = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
+        spec = successor_from_start(b, b.env.new_id(), retry, backoff_ms, failure)
+    else:
+        spec = cron_successor(b, failure, None)
+    time_out(b, retry_state, spec.run_id if spec is not None else "")
+    if spec is not None:
+        continue_after_close(b, spec)

@@ -1,5 +1,6 @@
 """FailWorkflowExecution: WorkflowExecutionFailed with the failure and its retry state; a run
-whose retry policy allows another attempt is followed by its retry (`workflow_retry`)."""
+whose retry policy allows another attempt is followed by its retry, else a cron workflow by
+its next cron run (`workflow_retry`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from temporalio.api.history.v1 import WorkflowExecutionFailedEventAttributes
 from history_processor.commands.context import CommandContext, close_run
 from history_processor.workflow_retry import (
     continue_after_close,
+    cron_successor,
     retry_backoff,
     successor_from_start,
 )
@@ -27,11 +29,16 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
     )
     if failure is not None:
         attrs.failure.CopyFrom(failure)
-    if retrying and ctx.b.run.is_running and not ctx.had_buffered:
-        assert ctx.b.env is not None
-        attrs.new_execution_run_id = ctx.b.env.new_id()
+    spec = None
+    if ctx.b.run.is_running and not ctx.had_buffered:
+        if retrying:
+            assert ctx.b.env is not None
+            retry = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
+            spec = successor_from_start(ctx.b, ctx.b.env.new_id(), retry, backoff_ms, failure)
+        else:
+            spec = cron_successor(ctx.b, failure, None)
+    if spec is not None:
+        attrs.new_execution_run_id = spec.run_id
     close_run(ctx, command, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, attrs)
-    if attrs.new_execution_run_id and not ctx.b.run.is_running:
-        retry = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
-        spec = successor_from_start(ctx.b, attrs.new_execution_run_id, retry, backoff_ms, failure)
+    if spec is not None and not ctx.b.run.is_running:
         continue_after_close(ctx.b, spec)

@@ -13,7 +13,7 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionResponse,
 )
 
-from history_processor import eager_start
+from history_processor import cron, eager_start
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
@@ -50,6 +50,8 @@ def validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | No
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
         if duration_ms(getattr(req, name)) < 0:
             return Reply.error(Code.INVALID_ARGUMENT, f"invalid {name}: negative duration")
+    if not cron.is_valid(req.cron_schedule):
+        return Reply.error(Code.INVALID_ARGUMENT, "invalid CronSchedule.")
     return None
 
 
@@ -142,6 +144,13 @@ def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
     return execution, run, task
 
 
+def _first_backoff_ms(req: StartWorkflowExecutionRequest, now_ms: int) -> int:
+    """The start delay, or for a cron workflow the wait until its first fire time."""
+    if req.cron_schedule:
+        return cron.first_backoff_ms(req.cron_schedule, now_ms)
+    return duration_ms(req.workflow_start_delay)
+
+
 def _started_attributes(
     req: StartWorkflowExecutionRequest, workflow_id: str, run_id: str, env: Env
 ) -> WorkflowExecutionStartedEventAttributes:
@@ -155,7 +164,7 @@ def _started_attributes(
         first_execution_run_id=run_id,
         attempt=1,
         cron_schedule=req.cron_schedule,
-        first_workflow_task_backoff=ev.duration(duration_ms(req.workflow_start_delay)),
+        first_workflow_task_backoff=ev.duration(_first_backoff_ms(req, env.now_ms)),
         workflow_id=workflow_id,
         completion_callbacks=req.completion_callbacks,
     )
@@ -174,7 +183,7 @@ def _started_attributes(
         attrs.workflow_execution_expiration_time.FromMilliseconds(env.now_ms + execution)
     # Temporal denies eager execution to a run whose first workflow task waits.
     attrs.eager_execution_accepted = (
-        req.request_eager_execution and duration_ms(req.workflow_start_delay) == 0
+        req.request_eager_execution and _first_backoff_ms(req, env.now_ms) == 0
     )
     return attrs
 
