@@ -138,10 +138,11 @@ class DecisionBuilder:
     def set_visibility(self, record: VisibilityRecord) -> None:
         """Makes `record` the decision's VisibilityRecord of its run (replacing an earlier one
         of the same run; a closed run and the next one both keep theirs)."""
+        run_id = record["run_id"]
         self._outbox = [
             o
             for o in self._outbox
-            if o.destination is not Destination.VISIBILITY or o.record["run_id"] != record["run_id"]  # type: ignore[index]
+            if o.destination is not Destination.VISIBILITY or o.record.get("run_id") != run_id
         ]
         self._outbox.append(OutboxRecord(Destination.VISIBILITY, record))
 

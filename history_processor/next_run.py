@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from temporalio.api.common.v1 import Header, Memo, Payloads, SearchAttributes
+from temporalio.api.common.v1 import Header, Memo, Payloads, SearchAttributes, WorkflowType
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType
 from temporalio.api.failure.v1 import Failure
@@ -87,7 +87,7 @@ def start_next_run(b: DecisionBuilder, previous: ExecutionState, spec: NextRun) 
     waits for its backoff) into `b`, which `begin_next_run` switched to the new run."""
     backoff = minimal_backoff_ms(previous, spec.backoff_ms, b.now_ms)
     attrs = WorkflowExecutionStartedEventAttributes(
-        workflow_type={"name": spec.workflow_type},
+        workflow_type=WorkflowType(name=spec.workflow_type),
         task_queue=ev.task_queue(spec.task_queue),
         workflow_task_timeout=ev.duration(spec.task_timeout_ms),
         continued_execution_run_id=previous.run_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
+from temporalio.api.common.v1 import WorkflowType
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import WorkflowExecutionContinuedAsNewEventAttributes
 
@@ -79,7 +80,7 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
     task_queue = attrs.task_queue.name or run.task_queue
     event_attrs = WorkflowExecutionContinuedAsNewEventAttributes(
         new_execution_run_id=new_run_id,
-        workflow_type={"name": workflow_type},
+        workflow_type=WorkflowType(name=workflow_type),
         task_queue=ev.task_queue(task_queue),
         workflow_run_timeout=ev.duration(run_timeout),
         workflow_task_timeout=ev.duration(task_timeout),
@@ -88,7 +89,7 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         inherit_build_id=attrs.inherit_build_id,
     )
     for name in ("input", "header", "backoff_start_interval", "failure", "last_completion_result"):
-        if attrs.HasField(name):  # type: ignore[arg-type]
+        if attrs.HasField(name):
             getattr(event_attrs, name).CopyFrom(getattr(attrs, name))
     if attrs.memo.fields:
         event_attrs.memo.CopyFrom(attrs.memo)
