@@ -7,17 +7,20 @@ from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
 from temporalio.api.common.v1 import Memo, Payload, Payloads
 from temporalio.api.enums.v1 import CommandType, EventType, WorkflowTaskFailedCause
-from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
     SignalWorkflowExecutionRequest,
 )
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
 
 from history_processor.deadlines import DeadlineKind
 from history_processor.state import WorkflowStatus
 from tests.unit.history.golden import load
 from tests.unit.history.harness import NAMESPACE, Glue, first_task, ok_payload, types
+from tests.workflows.runs import RUN_WORKFLOWS
 
 _RUN_SPECIFIC = {
     "originalExecutionRunId",
@@ -156,3 +159,17 @@ def test_continue_as_new_with_new_events_is_an_unhandled_command() -> None:
         WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     )
     assert glue.state is not None and glue.state.is_running
+
+
+async def test_strom_histories_of_both_runs_replay() -> None:
+    run1 = load("continue_as_new_run1")
+    identity = run1.events[2].workflow_task_started_event_attributes.identity
+    glue = Glue(workflow_id="golden-continue_as_new", identity=identity)
+    _start_like(glue, run1.events[0])
+    first_run = glue.state.run_id  # type: ignore[union-attr]
+    glue.complete_workflow_task(first_task(glue), _can_command(run1.events[4]))
+    replayer = Replayer(workflows=RUN_WORKFLOWS)
+    closed = History(events=glue.older_runs[first_run])
+    history = WorkflowHistory.from_json(glue.workflow_id, json_format.MessageToJson(closed))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
