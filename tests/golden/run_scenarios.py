@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
 
-from tests.workflows.runs import ContinueAsNewWorkflow, FailFirstAttemptWorkflow
+from tests.workflows.runs import ContinueAsNewWorkflow, CronRunWorkflow, FailFirstAttemptWorkflow
 
 
 async def _runs(client: Client, handle: WorkflowHandle) -> list[History]:
@@ -57,7 +58,31 @@ async def retried(client: Client, task_queue: str, workflow_id: str) -> list[His
     return await _runs(client, handle)
 
 
+async def cron(client: Client, task_queue: str, workflow_id: str) -> list[History]:
+    """A cron workflow's first run (which waits for the next minute) and the run after it."""
+    handle = await client.start_workflow(
+        CronRunWorkflow.run,
+        "cron",
+        id=workflow_id,
+        task_queue=task_queue,
+        cron_schedule="* * * * *",
+    )
+    first = client.get_workflow_handle(workflow_id, run_id=handle.result_run_id)
+    # A cron run's result is never the workflow's: follow the first run's close event instead.
+    while True:
+        events = (await first.fetch_history()).events
+        if events[-1].HasField("workflow_execution_completed_event_attributes"):
+            break
+        await asyncio.sleep(1)
+    completed = events[-1].workflow_execution_completed_event_attributes
+    second = client.get_workflow_handle(workflow_id, run_id=completed.new_execution_run_id)
+    runs = [History(events=events), History(events=(await second.fetch_history()).events)]
+    await second.terminate("golden recorded")
+    return runs
+
+
 RUN_SCENARIOS: dict[str, Callable[[Client, str, str], Awaitable[list[History]]]] = {
     "continue_as_new": continue_as_new,
     "retried_run": retried,
+    "cron": cron,
 }

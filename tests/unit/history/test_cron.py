@@ -27,6 +27,19 @@ def test_backoff_to_the_next_fire_time_in_whole_seconds() -> None:
     assert not cron.is_valid("not a schedule") and not cron.is_valid("61 * * * *")
 
 
+def test_every_and_zones_as_temporals_parser_reads_them() -> None:
+    at = 1_700_000_000_250  # 22:13:20.250 UTC
+    assert cron.backoff_ms("@every 10s", at, at) == 10_000  # from the start of the second
+    assert cron.backoff_ms("@every 1m30s", at, at) == 90_000
+    assert cron.backoff_ms("@every 100ms", at, at) == 1_000  # at least a second
+    # 23:00 in New York (UTC-5 in November) is 04:00 UTC: 5 h 46 min 39.75 s away, ceiled.
+    zoned = cron.backoff_ms("CRON_TZ=America/New_York 0 23 * * *", at, at)
+    assert zoned == (5 * 3600 + 46 * 60 + 40) * 1000
+    assert cron.is_valid("TZ=Europe/Berlin @daily") and cron.is_valid("@every 2h")
+    assert not cron.is_valid("CRON_TZ=Nowhere/Land * * * * *")
+    assert not cron.is_valid("@every soon") and not cron.is_valid("@every")
+
+
 def test_invalid_schedule_is_refused() -> None:
     glue = Glue()
     decision = glue.start(cron_schedule="every tuesday")
