@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.api.enums.v1 import EventType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy
+from temporalio.api.enums.v1 import (
+    ContinueAsNewInitiator,
+    EventType,
+    WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
+)
 from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.workflowservice.v1 import (
@@ -176,6 +181,9 @@ def _started_attributes(
         annotated = validator.annotate(req.search_attributes, env.search_attributes, drop_nil=True)
         if annotated.indexed_fields:
             attrs.search_attributes.CopyFrom(annotated)
+    if req.cron_schedule:
+        # Temporal marks even the first run of a cron chain as started by the schedule.
+        attrs.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
     if run:
         attrs.workflow_run_timeout.CopyFrom(ev.duration(run))
     if execution:

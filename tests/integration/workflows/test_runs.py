@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, RetryState
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -155,6 +155,7 @@ async def test_a_cron_workflow_waits_for_its_schedule(server: Server) -> None:
     events = (await handle.fetch_history()).events
     started = events[0].workflow_execution_started_event_attributes
     assert started.cron_schedule == "* * * * *"
+    assert started.initiator == ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
     backoff = started.first_workflow_task_backoff.ToMilliseconds()
     assert 0 < backoff <= 60_000 and backoff % 1_000 == 0  # whole seconds, to the next minute
     assert [e.event_type for e in events] == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED]

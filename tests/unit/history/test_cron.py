@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import CommandType, ContinueAsNewInitiator
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionResponse
 
 from history_processor import cron
 from history_processor.deadlines import DeadlineKind
 from schemas.reply import Code
+from tests.unit.history.golden import load
 from tests.unit.history.harness import START_MS, Glue, first_task, ok_payload, types
 
 MINUTE = 60_000
@@ -90,3 +93,52 @@ def test_cron_chain() -> None:
     assert third.continued_failure.message == "boom"
     assert third.last_completion_result.payloads[0].data == b"one"
     assert glue.restore() == glue.state
+
+
+_RUN_SPECIFIC = {
+    "originalExecutionRunId",
+    "firstExecutionRunId",
+    "continuedExecutionRunId",
+    "newExecutionRunId",
+    "requestId",
+    "historySizeBytes",
+    "identity",
+    "firstWorkflowTaskBackoff",  # depends on the second of the minute the run started
+    "prevAutoResetPoints",
+    "workerVersion",
+    "sdkMetadata",
+    "meteringMetadata",
+}
+
+
+def _comparable(event: HistoryEvent) -> dict[str, object]:
+    data = json_format.MessageToDict(event)
+    for key in ("eventTime", "taskId"):
+        data.pop(key, None)
+    for key, value in data.items():
+        if key.endswith("Attributes"):
+            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
+    return data
+
+
+def test_cron_runs_match_the_dev_server() -> None:
+    run1, run2 = load("cron_run1"), load("cron_run2")
+    start = run1.events[0].workflow_execution_started_event_attributes
+    glue = Glue(workflow_id=start.workflow_id)
+    glue.start(
+        workflow_type=start.workflow_type.name,
+        input=start.input,
+        cron_schedule=start.cron_schedule,
+        priority=start.priority,
+        identity=start.identity,
+    )
+    assert _comparable(glue.events[0]) == _comparable(run1.events[0])
+    first_run = glue.state.run_id  # type: ignore[union-attr]
+    glue.fire(DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value)
+    result = run1.events[4].workflow_execution_completed_event_attributes.result
+    command = WorkflowCommand(command_type=CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION)
+    command.complete_workflow_execution_command_attributes.result.CopyFrom(result)
+    glue.complete_workflow_task(first_task(glue), command)
+    closed = glue.older_runs[first_run]
+    assert [_comparable(e) for e in closed[1:]] == [_comparable(e) for e in run1.events[1:]]
+    assert _comparable(glue.events[0]) == _comparable(run2.events[0])
