@@ -6,7 +6,12 @@ from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
 from temporalio.api.common.v1 import Memo, Payload, Payloads
-from temporalio.api.enums.v1 import CommandType, EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import (
+    CommandType,
+    EventType,
+    SuggestContinueAsNewReason,
+    WorkflowTaskFailedCause,
+)
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -18,6 +23,7 @@ from temporalio.worker import Replayer
 
 from history_processor.deadlines import DeadlineKind
 from history_processor.state import WorkflowStatus
+from history_processor.workflow_tasks import suggest_reasons
 from tests.unit.history.golden import load
 from tests.unit.history.harness import NAMESPACE, Glue, first_task, ok_payload, types
 from tests.workflows.runs import RUN_WORKFLOWS
@@ -173,3 +179,39 @@ async def test_strom_histories_of_both_runs_replay() -> None:
     history = WorkflowHistory.from_json(glue.workflow_id, json_format.MessageToJson(closed))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+def _signal(glue: Glue, number: int, data: bytes = b"") -> None:
+    signal = SignalWorkflowExecutionRequest(
+        namespace=NAMESPACE, signal_name="s", request_id=f"sig-{number}"
+    )
+    signal.workflow_execution.workflow_id = glue.workflow_id
+    if data:
+        signal.input.payloads.add(data=data)
+    glue.submit("SignalWorkflowExecution", signal)
+
+
+def test_a_large_history_suggests_continue_as_new_with_its_reason() -> None:
+    glue = Glue()
+    task = first_task(glue)
+    attrs = [e for e in glue.events if e.HasField("workflow_task_started_event_attributes")]
+    assert not attrs[-1].workflow_task_started_event_attributes.suggest_continue_as_new
+    glue.complete_workflow_task(task)
+    # Three signals of 1.5 MiB take the history past Temporal's 4 MiB suggestion threshold.
+    for number in range(3):
+        _signal(glue, number, b"x" * (1536 * 1024))
+    glue.poll_workflow_task("poll-2")
+    last = [e for e in glue.events if e.HasField("workflow_task_started_event_attributes")][-1]
+    started_attrs = last.workflow_task_started_event_attributes
+    assert started_attrs.suggest_continue_as_new
+    assert list(started_attrs.suggest_continue_as_new_reasons) == [
+        SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE
+    ]
+
+
+def test_many_events_suggest_continue_as_new() -> None:
+    assert suggest_reasons(4095, 0) == []
+    assert suggest_reasons(4096, 4 * 1024 * 1024) == [
+        SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE,
+        SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS,
+    ]
