@@ -10,11 +10,20 @@ from temporalio.exceptions import ApplicationError
 class ContinueAsNewWorkflow:
     """Continues as new `count` times, then returns how many runs it took."""
 
+    def __init__(self) -> None:
+        self._count = -1
+
     @workflow.run
     async def run(self, count: int) -> str:
+        self._count = count
         if count > 0:
             workflow.continue_as_new(count - 1)
         return f"done after {workflow.info().run_id != workflow.info().first_execution_run_id}"
+
+    @workflow.query
+    def count(self) -> int:
+        """The count this run was started with."""
+        return self._count
 
 
 @workflow.defn

@@ -41,18 +41,21 @@ async def test_continue_as_new_chain_and_its_older_runs(server: Server) -> None:
         )
         # The result follows the chain to the last run.
         assert await handle.result() == "done after True"
-    first = handle.first_execution_run_id or handle.result_run_id
-    assert first is not None
-    runs = [first]
-    for _ in range(2):
-        older = server.client.get_workflow_handle(workflow_id, run_id=runs[-1])
-        events = (await older.fetch_history()).events
-        close = events[-1]
-        assert close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-        described = await older.describe()
-        assert described.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
-        assert described.run_id == runs[-1]
-        runs.append(close.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
+        first = handle.first_execution_run_id or handle.result_run_id
+        assert first is not None
+        runs = [first]
+        for count in (2, 1):
+            older = server.client.get_workflow_handle(workflow_id, run_id=runs[-1])
+            events = (await older.fetch_history()).events
+            close = events[-1]
+            assert close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            described = await older.describe()
+            assert described.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+            assert described.run_id == runs[-1]
+            # A query may name an older run: the worker answers from that run's history.
+            assert await older.query(ContinueAsNewWorkflow.count) == count
+            attrs = close.workflow_execution_continued_as_new_event_attributes
+            runs.append(attrs.new_execution_run_id)
     last = server.client.get_workflow_handle(workflow_id)
     described = await last.describe()
     assert described.run_id == runs[-1] and described.status == WorkflowExecutionStatus.COMPLETED
