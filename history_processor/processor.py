@@ -187,7 +187,7 @@ class HistoryProcessor:
     def _older_run(
         ctx: Context, command: Command, current: ExecutionState | None
     ) -> ExecutionState | None:
-        """The state of an older run a read addresses by run id, if it is kept."""
+        """The state of an older run a request addresses by run id, if it is kept."""
         run_id = runs.addressed_run_id(command)
         if not run_id or current is None or current.run_id == run_id:
             return None
@@ -201,8 +201,11 @@ class HistoryProcessor:
         reply_to: dict[str, Any] | None,
         now_ms: int,
     ) -> None:
-        """Answers a read of a run that is no longer current; such a run never changes, so
-        whatever the decision would write is dropped and a long poll has nothing to wait for."""
+        """Answers a request for a run that is no longer current (`runs.addressed_run_id`).
+
+        Such a run is closed and never changes: whatever the decision would write is dropped
+        (none of these handlers writes to a closed run) and a long poll has nothing to wait for.
+        """
         decision = decide(
             older,
             command,

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, RetryState
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+)
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from helpers import eventually_async
@@ -163,3 +172,67 @@ async def test_a_cron_workflow_waits_for_its_schedule(server: Server) -> None:
     assert 0 < backoff <= 60_000 and backoff % 1_000 == 0  # whole seconds, to the next minute
     assert [e.event_type for e in events] == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED]
     await handle.terminate("done")
+
+
+async def test_requests_naming_an_older_or_unknown_run(server: Server) -> None:
+    tq = server.task_queue()
+    workflow_id = f"old-{uuid.uuid4()}"
+    client = server.client
+    first = await client.start_workflow(
+        WaitForCancelWorkflow.run, "a", id=workflow_id, task_queue=tq
+    )
+    await first.terminate("replaced")
+    second = await client.start_workflow(
+        WaitForCancelWorkflow.run, "b", id=workflow_id, task_queue=tq
+    )
+    service = client.workflow_service
+
+    async def outcome(call: Any) -> tuple[str, str]:
+        try:
+            await call
+        except RPCError as err:
+            return err.status.name, err.message
+        return "OK", ""
+
+    def requests(run_id: str) -> list[Any]:
+        execution = WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
+        return [
+            service.signal_workflow_execution(
+                SignalWorkflowExecutionRequest(
+                    namespace="default",
+                    workflow_execution=execution,
+                    signal_name="s",
+                    request_id=str(uuid.uuid4()),
+                ),
+                retry=False,
+            ),
+            service.request_cancel_workflow_execution(
+                RequestCancelWorkflowExecutionRequest(
+                    namespace="default", workflow_execution=execution, request_id="c"
+                ),
+                retry=False,
+            ),
+            service.terminate_workflow_execution(
+                TerminateWorkflowExecutionRequest(
+                    namespace="default", workflow_execution=execution
+                ),
+                retry=False,
+            ),
+            service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(namespace="default", execution=execution),
+                retry=False,
+            ),
+        ]
+
+    completed = ("NOT_FOUND", "workflow execution already completed")
+    older = [await outcome(call) for call in requests(first.result_run_id or "")]
+    assert older == [completed, ("OK", ""), completed, ("OK", "")]
+    unknown_run = str(uuid.uuid4())
+    missing = (
+        "NOT_FOUND",
+        f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{unknown_run}"',
+    )
+    assert [await outcome(call) for call in requests(unknown_run)] == [missing] * 4
+    # None of it touched the current run.
+    assert (await second.describe()).status == WorkflowExecutionStatus.RUNNING
+    await second.terminate("done")

@@ -14,6 +14,9 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionResponse,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
+    GetWorkflowExecutionHistoryReverseRequest,
+    RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
@@ -158,3 +161,56 @@ def test_a_restore_from_the_changelog_keeps_every_run() -> None:
     current = store.load_state(restored, "default", "wf")
     assert current is not None and current.run_id == second
     assert store.load_run(restored, "default", "wf", "") == current
+
+
+def test_requests_for_an_older_run_get_temporals_answers() -> None:
+    ctx, first, second = _two_runs()
+    old = WorkflowExecution(workflow_id="wf", run_id=first)
+    signal = SignalWorkflowExecutionRequest(
+        namespace="default", workflow_execution=old, signal_name="s", request_id="s-1"
+    )
+    reply = _call(ctx, "SignalWorkflowExecution", signal)
+    assert (reply["status_code"], reply["message"]) == (
+        Code.NOT_FOUND,
+        "workflow execution already completed",
+    )
+    terminate = TerminateWorkflowExecutionRequest(namespace="default", workflow_execution=old)
+    reply = _call(ctx, "TerminateWorkflowExecution", terminate)
+    assert reply["message"] == "workflow execution already completed"
+    # Canceling a closed run succeeds and writes nothing.
+    before = len(ctx.changelog)
+    cancel = RequestCancelWorkflowExecutionRequest(
+        namespace="default", workflow_execution=old, request_id="c-1"
+    )
+    assert _call(ctx, "RequestCancelWorkflowExecution", cancel)["status_code"] == Code.OK
+    assert len(ctx.changelog) == before
+    current = store.load_state(ctx.state, "default", "wf")
+    assert current is not None and current.run_id == second and current.is_running
+
+
+def test_a_run_id_the_workflow_never_had_is_not_found() -> None:
+    ctx, _, _ = _two_runs()
+    unknown = WorkflowExecution(workflow_id="wf", run_id="nope")
+    message = 'workflow execution not found for workflow ID "wf" and run ID "nope"'
+    requests: list[tuple[str, Any]] = [
+        ("DescribeWorkflowExecution", DescribeWorkflowExecutionRequest(execution=unknown)),
+        ("GetWorkflowExecutionHistory", GetWorkflowExecutionHistoryRequest(execution=unknown)),
+        (
+            "GetWorkflowExecutionHistoryReverse",
+            GetWorkflowExecutionHistoryReverseRequest(execution=unknown),
+        ),
+        (
+            "SignalWorkflowExecution",
+            SignalWorkflowExecutionRequest(
+                workflow_execution=unknown, signal_name="s", request_id="s-2"
+            ),
+        ),
+        (
+            "TerminateWorkflowExecution",
+            TerminateWorkflowExecutionRequest(workflow_execution=unknown),
+        ),
+    ]
+    for kind, request in requests:
+        request.namespace = "default"
+        reply = _call(ctx, kind, request)
+        assert (reply["status_code"], reply["message"]) == (Code.NOT_FOUND, message), kind
