@@ -7,7 +7,7 @@ read a state that is exactly what a restore will rebuild (docs/ARCHITECTURE.md, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Link
@@ -17,10 +17,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from history_processor import events as ev
 from history_processor import fold
 from history_processor import updates as upd
+from history_processor.handling import Env
 from history_processor.model import Decision, RunBatch
-
-if TYPE_CHECKING:
-    from history_processor.handling import Env
 from history_processor.state import ExecutionState
 from schemas.outbox import Destination, OutboxRecord
 from schemas.records import InboxCommandRecord, TaskRecord, VisibilityRecord

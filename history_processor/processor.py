@@ -150,7 +150,7 @@ class HistoryProcessor:
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
         older = self._older_run(ctx, command, state)
         if older is not None:
-            self._read_older_run(ctx, command, older, reply_to, now_ms)
+            self._decide_on_older_run(ctx, command, older, reply_to, now_ms)
             return
         run_id = state.run_id if state is not None else ""
         waiting = self._queries.inputs(
@@ -193,7 +193,7 @@ class HistoryProcessor:
             return None
         return store.load_run(ctx.state, command.namespace, command.workflow_id, run_id)
 
-    def _read_older_run(
+    def _decide_on_older_run(
         self,
         ctx: Context,
         command: Command,
