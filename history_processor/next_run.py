@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from temporalio.api.common.v1 import Header, Memo, Payloads, SearchAttributes, WorkflowType
+from temporalio.api.common.v1 import (
+    Header,
+    Memo,
+    Payloads,
+    Priority,
+    SearchAttributes,
+    WorkflowType,
+)
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType
 from temporalio.api.failure.v1 import Failure
@@ -51,6 +58,7 @@ class NextRun:
         last_completion_result: The last successful cron run's result.
         has_run_timeout: Whether the start event carries the run timeout even when it is 0
             (continue-as-new always writes it; a retry copies the first start's, maybe unset).
+        priority: The closing run's priority (Temporal carries it to every next run).
     """
 
     run_id: str
@@ -70,6 +78,7 @@ class NextRun:
     continued_failure: Failure | None = None
     last_completion_result: Payloads | None = None
     has_run_timeout: bool = True
+    priority: Priority | None = None
 
 
 def minimal_backoff_ms(previous: ExecutionState, backoff_ms: int, now_ms: int) -> int:
@@ -121,7 +130,8 @@ def start_next_run(b: DecisionBuilder, previous: ExecutionState, spec: NextRun) 
         value = getattr(spec, name)
         if value is not None:
             getattr(attrs, name).CopyFrom(value)
-    attrs.priority.SetInParent()  # Temporal writes the (empty) priority of the start request
+    # Temporal writes the start request's priority, an empty one too.
+    attrs.priority.CopyFrom(spec.priority if spec.priority is not None else Priority())
     b.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, attrs)
     b.add_update(
         upd.ExecutionCreated(

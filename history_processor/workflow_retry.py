@@ -101,6 +101,7 @@ def successor_from_start(
             if not retry and failure is not None and start.HasField("last_completion_result")
             else None
         ),
+        priority=start.priority if start.HasField("priority") else None,
     )
 
 

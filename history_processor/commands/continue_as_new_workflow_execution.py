@@ -16,6 +16,7 @@ from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, WorkflowT
 from temporalio.api.history.v1 import WorkflowExecutionContinuedAsNewEventAttributes
 
 from history_processor import events as ev
+from history_processor import workflow_retry
 from history_processor.builder import DecisionBuilder
 from history_processor.commands.context import CommandContext, CommandFailure, close_run
 from history_processor.next_run import NextRun, start_next_run
@@ -123,6 +124,9 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
             attrs.last_completion_result if attrs.HasField("last_completion_result") else None
         ),
     )
+    start_event = workflow_retry.start_attributes(ctx.b)
+    if start_event.HasField("priority"):
+        spec.priority = start_event.priority  # Temporal carries the run's priority
     closing = ctx.b.run
 
     def start(b: DecisionBuilder) -> None:

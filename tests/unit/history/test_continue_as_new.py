@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
-from temporalio.api.common.v1 import Memo, Payload, Payloads
+from temporalio.api.common.v1 import Memo, Payload, Payloads, Priority
 from temporalio.api.enums.v1 import (
     CommandType,
     EventType,
@@ -215,3 +215,17 @@ def test_many_events_suggest_continue_as_new() -> None:
         SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE,
         SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS,
     ]
+
+
+def test_continue_as_new_keeps_the_priority() -> None:
+    glue = Glue()
+    glue.start(priority=Priority(priority_key=2))
+    command = WorkflowCommand(
+        command_type=CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        continue_as_new_workflow_execution_command_attributes=(
+            ContinueAsNewWorkflowExecutionCommandAttributes()
+        ),
+    )
+    glue.complete_workflow_task(first_task(glue), command)
+    started = glue.events[0].workflow_execution_started_event_attributes
+    assert started.priority.priority_key == 2

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
-from temporalio.api.common.v1 import RetryPolicy
+from temporalio.api.common.v1 import Priority, RetryPolicy
 from temporalio.api.enums.v1 import CommandType, ContinueAsNewInitiator, RetryState
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -125,3 +125,12 @@ def _fail(message: str) -> WorkflowCommand:
     failure.message = message
     failure.application_failure_info.SetInParent()
     return command
+
+
+def test_the_next_run_keeps_the_priority() -> None:
+    glue = Glue()
+    glue.start(retry_policy=RetryPolicy(maximum_attempts=2), priority=Priority(priority_key=3))
+    glue.now_ms += 2_000
+    glue.complete_workflow_task(first_task(glue), _fail("boom"))
+    started = glue.events[0].workflow_execution_started_event_attributes
+    assert started.attempt == 2 and started.priority.priority_key == 3
