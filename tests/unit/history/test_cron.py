@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
-from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import Payload, Payloads, RetryPolicy
 from temporalio.api.enums.v1 import CommandType, ContinueAsNewInitiator
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionResponse
@@ -142,3 +142,19 @@ def test_cron_runs_match_the_dev_server() -> None:
     closed = glue.older_runs[first_run]
     assert [_comparable(e) for e in closed[1:]] == [_comparable(e) for e in run1.events[1:]]
     assert _comparable(glue.events[0]) == _comparable(run2.events[0])
+
+
+def test_a_failed_cron_run_with_attempts_left_is_retried_first() -> None:
+    glue = Glue()
+    glue.start(cron_schedule="* * * * *", retry_policy=RetryPolicy(maximum_attempts=2))
+    glue.fire(DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value)
+    glue.complete_workflow_task(first_task(glue), _fail())
+    retry = glue.events[0].workflow_execution_started_event_attributes
+    assert retry.initiator == ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
+    assert retry.attempt == 2 and retry.cron_schedule == "* * * * *"
+    # The retry fails too, with no attempts left: the schedule's next run follows.
+    glue.fire(DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value)
+    glue.complete_workflow_task(first_task(glue), _fail())
+    following = glue.events[0].workflow_execution_started_event_attributes
+    assert following.initiator == ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
+    assert following.attempt == 1 and following.continued_failure.message == "boom"
