@@ -111,7 +111,8 @@ def running_run(state: ExecutionState | None, workflow_id: str, run_id: str) -> 
     """Why a request for (workflow id, run id or "" for the current run) finds no running
     run, in Temporal's words; None when `state` is that run and it runs.
 
-    Only the current run's state is kept, so another run id is one that already ended.
+    Commands that write are decided on the current run, so another run id is one that
+    already ended (older runs are kept only for reads, `history_processor.runs`).
     """
     if state is None:
         if run_id:
@@ -202,12 +203,11 @@ def activity_by_id(
 
 
 def run_not_found(workflow_id: str, run_id: str) -> Reply:
-    """Temporal's NOT_FOUND for a run id that is not the workflow's current run.
+    """Temporal's NOT_FOUND for a run id the workflow id never had.
 
-    Strom keeps the state of a workflow id's current run only, so an older run and a run that
-    never existed look the same; both get the message Temporal gives for a missing run.
+    (A request naming one of its older runs is decided on that run's state, see
+    `history_processor.runs`, so a handler that sees another run id has an unknown one.)
     """
-    return Reply.error(
-        Code.NOT_FOUND,
-        f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{run_id}"',
+    return not_found(
+        f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{run_id}"'
     )

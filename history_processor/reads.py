@@ -39,7 +39,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor import events as ev
 from history_processor.deadlines import run_expiration_time_ms
-from history_processor.handling import workflow_not_found
+from history_processor.handling import run_not_found, workflow_not_found
 from history_processor.model import EventReader
 from history_processor.state import ActivityInfo, ExecutionState
 from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, transient_events
@@ -115,7 +115,9 @@ def get_workflow_execution_history(
         the run's next commit (on the caller's timeout, answer `long_poll_timeout_reply`).
     """
     run_id = request.execution.run_id
-    if state is None or (run_id and run_id != state.run_id):
+    if run_id and (state is None or run_id != state.run_id):
+        return run_not_found(request.execution.workflow_id, run_id)
+    if state is None:
         return workflow_not_found(request.execution.workflow_id)
     token: HistoryToken | None = None
     if request.next_page_token:
@@ -168,7 +170,9 @@ def get_workflow_execution_history_reverse(
     not history yet, are never included.
     """
     run_id = request.execution.run_id
-    if state is None or (run_id and run_id != state.run_id):
+    if run_id and (state is None or run_id != state.run_id):
+        return run_not_found(request.execution.workflow_id, run_id)
+    if state is None:
         return workflow_not_found(request.execution.workflow_id)
     end = state.next_event_id
     if request.next_page_token:

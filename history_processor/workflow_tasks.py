@@ -9,7 +9,7 @@ the attempt to 1.
 from __future__ import annotations
 
 from temporalio.api.common.v1 import WorkerVersionStamp, WorkflowExecution, WorkflowType
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType, SuggestContinueAsNewReason, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import (
     History,
@@ -35,6 +35,31 @@ RETRY_MAX_INTERVAL_MS = 600_000
 # Temporal's limit.historyCount/historySize.suggestContinueAsNew defaults.
 SUGGEST_CAN_EVENT_COUNT = 4 * 1024
 SUGGEST_CAN_SIZE_BYTES = 4 * 1024 * 1024
+
+
+def suggest_reasons(
+    started_event_count: int, history_size_bytes: int
+) -> list[SuggestContinueAsNewReason.ValueType]:
+    """Why a started workflow task suggests continue-as-new (Temporal's getHistorySizeInfo):
+    the history's size, then its event count (the started event's id), past the thresholds."""
+    reasons: list[SuggestContinueAsNewReason.ValueType] = []
+    if history_size_bytes >= SUGGEST_CAN_SIZE_BYTES:
+        reasons.append(
+            SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE
+        )
+    if started_event_count >= SUGGEST_CAN_EVENT_COUNT:
+        reasons.append(
+            SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS
+        )
+    return reasons
+
+
+def task_suggest_reasons(task: WorkflowTaskInfo) -> list[SuggestContinueAsNewReason.ValueType]:
+    """`suggest_reasons` of a started task (a transient one started before its id was used)."""
+    count = task.scheduled_event_id if task.transient else task.started_event_id
+    return suggest_reasons(count, task.history_size_bytes)
+
+
 # Temporal's default history page size (frontend/matching historyMaxPageSize).
 HISTORY_PAGE_SIZE = 256
 
@@ -137,6 +162,7 @@ def start_workflow_task(
                 identity=identity,
                 request_id=request_id,
                 suggest_continue_as_new=suggest,
+                suggest_continue_as_new_reasons=suggest_reasons(state.next_event_id, history_size),
                 history_size_bytes=history_size,
                 worker_version=stamp,
             ),
@@ -217,6 +243,7 @@ def transient_events(state: ExecutionState, identity: str) -> list[HistoryEvent]
             identity=identity,
             request_id=task.request_id,
             suggest_continue_as_new=task.suggest_continue_as_new,
+            suggest_continue_as_new_reasons=task_suggest_reasons(task),
             history_size_bytes=task.history_size_bytes,
             worker_version=(
                 WorkerVersionStamp(use_versioning=True, build_id=task.build_id)

@@ -43,6 +43,7 @@ from history_processor.workflow_tasks import (
     fail_workflow_task,
     schedule_workflow_task,
     start_workflow_task,
+    task_suggest_reasons,
 )
 from schemas.reply import Code, Reply
 
@@ -80,6 +81,7 @@ def _write_transient_events(
             identity=req.identity,
             request_id=task.request_id,
             suggest_continue_as_new=task.suggest_continue_as_new,
+            suggest_continue_as_new_reasons=task_suggest_reasons(task),
             history_size_bytes=task.history_size_bytes,
             worker_version=stamp,
         ),
@@ -200,7 +202,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         )
     if _heartbeat_timed_out(state, req, env.now_ms):
         return _time_out_heartbeat(state, task, req, env)
-    b = DecisionBuilder(state, env.now_ms)
+    b = DecisionBuilder(state, env.now_ms, env)
     had_buffered = state.has_buffered_events
     if task.transient:
         _write_transient_events(b, task, req)

@@ -14,6 +14,7 @@ from history_processor.handling import (
     Env,
     not_found,
     reply_only,
+    run_not_found,
     workflow_not_found,
 )
 from history_processor.model import Command, Decision
@@ -32,7 +33,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if run_id and run_id != state.run_id:
-        return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
+        return reply_only(run_not_found(command.workflow_id, run_id))
     if req.first_execution_run_id and req.first_execution_run_id != state.first_execution_run_id:
         return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     if not state.is_running:
