@@ -193,8 +193,8 @@ def test_taken_workflow_id_fails_the_start() -> None:
     failed = c.deliver()
     assert types(failed) == ["START_CHILD_WORKFLOW_EXECUTION_FAILED", "WORKFLOW_TASK_SCHEDULED"]
     attrs = failed.events[0].start_child_workflow_execution_failed_event_attributes
-    assert attrs.cause == (
-        StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+    assert attrs.cause == StartChildWorkflowExecutionFailedCause.Value(
+        "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS"
     )
     assert (attrs.initiated_event_id, attrs.workflow_id) == (5, "taken")
     assert attrs.workflow_type.name == "ChildGreeter"
