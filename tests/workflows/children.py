@@ -149,6 +149,20 @@ class AbandoningParent:
         return "done"
 
 
+@workflow.defn
+class FanOutParent:
+    """Starts `count` children at once and returns their greetings in order."""
+
+    @workflow.run
+    async def run(self, count: int) -> list[str]:
+        base = workflow.info().workflow_id
+        children = [
+            workflow.execute_child_workflow(ChildGreeter.run, f"c{i}", id=f"{base}-c{i}")
+            for i in range(count)
+        ]
+        return list(await asyncio.gather(*children))
+
+
 CHILD_WORKFLOWS = [
     ChildGreeter,
     ChildWaiter,
@@ -159,4 +173,5 @@ CHILD_WORKFLOWS = [
     ExternalCanceler,
     CancelingParent,
     AbandoningParent,
+    FanOutParent,
 ]
