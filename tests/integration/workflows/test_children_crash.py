@@ -30,6 +30,16 @@ async def _events(client: Client, workflow_id: str) -> list:
     return list((await client.get_workflow_handle(workflow_id).fetch_history()).events)
 
 
+async def _initiated(client: Client, workflow_id: str) -> None:
+    """Waits until `workflow_id` has initiated its children."""
+    initiated = _E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    for _ in range(300):
+        if any(e.event_type == initiated for e in await _events(client, workflow_id)):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{workflow_id} initiated no child")
+
+
 async def _assert_started_once(client: Client, parent_id: str) -> None:
     parent = await _events(client, parent_id)
     assert [e.event_id for e in parent] == list(range(1, len(parent) + 1)), parent_id
@@ -67,6 +77,8 @@ async def test_sigkill_while_children_are_started(strom_env: StromEnvironment) -
                 )
             )
             if i == PARENTS // 2:
+                # Kill once children are on their way: the first parent has initiated its own.
+                await _initiated(client, handles[0].id)
                 process = strom_env.services.processes["history"]
                 process.send_signal(signal.SIGKILL)
                 process.wait(60)
