@@ -23,13 +23,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     """
     report: inbox.ChildReport = command.payload
     child = reach.pending_child(state, report)
-    if child is None or reach.buffered_about(
-        state,  # type: ignore[arg-type]
-        reach.CHILD_OUTCOMES,
-        child.initiated_event_id,
-    ):
+    if child is None or state is None or child.started_event_id:
         return Decision(reply=reach.DONE)
-    if child.started_event_id:
+    if reach.buffered_about(state, reach.CHILD_OUTCOMES, child.initiated_event_id):
         return Decision(reply=reach.DONE)
     b = DecisionBuilder(state, env.now_ms)
     attrs = ChildWorkflowExecutionStartedEventAttributes(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from google.protobuf.message import Message
 from temporalio.api.enums.v1 import (
+    EventType,
     ParentClosePolicy,
     RetryState,
     StartChildWorkflowExecutionFailedCause,
     WorkflowTaskFailedCause,
+)
+from temporalio.api.history.v1 import (
+    WorkflowExecutionContinuedAsNewEventAttributes,
+    WorkflowExecutionFailedEventAttributes,
 )
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -15,6 +21,10 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 
+from history_processor import events as ev
+from history_processor import run_closed
+from history_processor.model import Decision
+from history_processor.state import ExecutionState
 from schemas import inbox
 from tests.unit.history.harness import (
     NAMESPACE,
@@ -283,3 +293,45 @@ def test_grandchild_names_the_root() -> None:
     started = grandchild.events[0].workflow_execution_started_event_attributes
     assert started.parent_workflow_execution.workflow_id == "child"
     assert started.root_workflow_execution.workflow_id == "parent"
+
+
+def _close_decision(state: ExecutionState, event_type: int, attrs: Message) -> Decision:
+    event = ev.new_event(event_type, state.start_time_ms + 1000, attrs)  # type: ignore[arg-type]
+    event.event_id = state.next_event_id
+    return Decision(events=[event])
+
+
+def test_a_run_continued_by_another_does_not_report_but_applies_policies() -> None:
+    # Continue-as-new and retries are written elsewhere; their close events are what counts.
+    c = Cluster()
+    _started_parent(c, "child")
+    c.deliver()
+    c.deliver()
+    c.complete("child", start_child("grandchild"))
+    c.deliver(inbox.START_CHILD_WORKFLOW)
+    c.deliver(inbox.CHILD_WORKFLOW_STARTED)
+    child = c.glue("child").state
+    assert child is not None
+    continued = _close_decision(
+        child,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        WorkflowExecutionContinuedAsNewEventAttributes(new_execution_run_id="next"),
+    )
+    run_closed.notify_relatives(child, continued)
+    assert [(r["kind"], r["workflow_id"]) for r in continued.commands] == [
+        ("TerminateWorkflowExecution", "grandchild")
+    ]
+    retried = _close_decision(
+        child,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        WorkflowExecutionFailedEventAttributes(new_execution_run_id="next"),
+    )
+    run_closed.notify_relatives(child, retried)
+    assert inbox.CHILD_WORKFLOW_CLOSED not in [r["kind"] for r in retried.commands]
+    failed = _close_decision(
+        child,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        WorkflowExecutionFailedEventAttributes(),
+    )
+    run_closed.notify_relatives(child, failed)
+    assert inbox.CHILD_WORKFLOW_CLOSED in [r["kind"] for r in failed.commands]
