@@ -119,6 +119,7 @@ class DecisionBuilder:
         ordered = [e for e in buffered if e.event_type not in _COMPLETIONS]
         ordered += [e for e in buffered if e.event_type in _COMPLETIONS]
         started_ids: dict[int, int] = {}
+        child_started_ids: dict[int, int] = {}
         for event in ordered:
             attrs = ev.attributes(event)
             scheduled = int(getattr(attrs, "scheduled_event_id", 0))
@@ -126,6 +127,12 @@ class DecisionBuilder:
                 started_ids[scheduled] = self.next_event_id
             elif event.event_type in _COMPLETIONS and scheduled in started_ids:
                 attrs.started_event_id = started_ids[scheduled]  # type: ignore[attr-defined]
+            # A child's start and close buffered together: the close names the start's new id.
+            initiated = int(getattr(attrs, "initiated_event_id", 0))
+            if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+                child_started_ids[initiated] = self.next_event_id
+            elif event.event_type in _COMPLETIONS and initiated in child_started_ids:
+                attrs.started_event_id = child_started_ids[initiated]  # type: ignore[attr-defined]
             self.append(event)
         self.add_update(upd.BufferFlushed())
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from temporalio.api.query.v1 import WorkflowQuery
 
-from history_processor import limits, optimistic
+from history_processor import limits, optimistic, run_closed
 from history_processor.handlers import HANDLERS
 from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
@@ -66,6 +66,8 @@ def decide(
     )
     try:
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)
+        # Whatever closed the run (a command, terminate, a timeout, a limit), its relatives hear.
+        run_closed.notify_relatives(state, decision)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
         if not env.queries:

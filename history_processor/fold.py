@@ -21,7 +21,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from history_processor import updates as upd
 from history_processor import workflow_properties
 from history_processor.exceptions import FoldError
+from history_processor.fold_relatives import RELATIVE_EVENT_HANDLERS
 from history_processor.fold_updates import ACTIVITY_CLOSED, activity_ref, apply_payload
+from history_processor.relatives import parent_of
 from history_processor.state import (
     ActivityInfo,
     ExecutionState,
@@ -100,6 +102,9 @@ def _started(event: HistoryEvent) -> ExecutionState:
             if attrs.HasField("search_attributes")
             else b""
         ),
+        parent=parent_of(attrs),
+        root_workflow_id=attrs.root_workflow_execution.workflow_id,
+        root_run_id=attrs.root_workflow_execution.run_id,
     )
 
 
@@ -273,6 +278,7 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     ),
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _signaled,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
+    **RELATIVE_EVENT_HANDLERS,
 }
 
 

@@ -39,6 +39,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor import events as ev
 from history_processor.deadlines import run_expiration_time_ms
+from history_processor.describe_relatives import add_relatives
 from history_processor.handling import run_not_found, workflow_not_found
 from history_processor.model import EventReader
 from history_processor.state import ActivityInfo, ExecutionState
@@ -342,4 +343,5 @@ def describe_workflow_execution(
         if task.is_started:
             pending.started_time.FromMilliseconds(task.started_time_ms)
         response.pending_workflow_task.CopyFrom(pending)
+    add_relatives(state, response)
     return Reply.of(response)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 
+from history_processor.relatives import ChildInfo, ExternalRequest, ParentInfo
 from schemas import jsoncodec as codec
 
 # Temporal's defaults for a retry policy's unset fields (common/retrypolicy DefaultRetrySettings).
@@ -259,6 +260,13 @@ class ExecutionState:
     cancel_requested: bool = False
     # Temporal's workflowCloseAttempted: the last workflow task failed with UNHANDLED_COMMAND.
     close_attempted: bool = False
+    # Workflows this run reaches (history_processor.relatives); the root is set for children.
+    parent: ParentInfo | None = None
+    root_workflow_id: str = ""
+    root_run_id: str = ""
+    children: dict[int, ChildInfo] = field(default_factory=dict)
+    external_signals: dict[int, ExternalRequest] = field(default_factory=dict)
+    external_cancels: dict[int, ExternalRequest] = field(default_factory=dict)
 
     @property
     def is_running(self) -> bool:

@@ -273,6 +273,124 @@ class StickyWorkerUnavailable(_JsonPayload):
     task_queue: str
 
 
+START_CHILD_WORKFLOW: Final = "StartChildWorkflow"
+CHILD_WORKFLOW_STARTED: Final = "ChildWorkflowStarted"
+START_CHILD_WORKFLOW_FAILED: Final = "StartChildWorkflowFailed"
+CHILD_WORKFLOW_CLOSED: Final = "ChildWorkflowClosed"
+SIGNAL_EXTERNAL_WORKFLOW: Final = "SignalExternalWorkflow"
+SIGNAL_EXTERNAL_WORKFLOW_RESULT: Final = "SignalExternalWorkflowResult"
+CANCEL_EXTERNAL_WORKFLOW: Final = "CancelExternalWorkflow"
+CANCEL_EXTERNAL_WORKFLOW_RESULT: Final = "CancelExternalWorkflowResult"
+
+
+@dataclass(frozen=True)
+class StartChildWorkflow(_JsonPayload):
+    """Parent shard -> child shard: start the child a StartChildWorkflowExecutionInitiated asks for.
+
+    The child's shard starts the run (or finds the id taken) and reports back with
+    ChildWorkflowStarted or StartChildWorkflowFailed. `request_id` is the start's dedupe key.
+
+    Attributes:
+        parent_namespace: The parent's namespace name.
+        parent_namespace_id: The parent's namespace id.
+        parent_workflow_id: The parent's workflow id.
+        parent_run_id: The parent's run id.
+        initiated_event_id: The parent's initiated event id.
+        root_workflow_id: Workflow id of the root of the parent's tree.
+        root_run_id: Run id of that root.
+        request_id: Made from the parent run and the initiated event id.
+        initiated: Serialized ``StartChildWorkflowExecutionInitiatedEventAttributes``.
+        user_metadata: Serialized ``UserMetadata`` of the command, if any.
+    """
+
+    parent_namespace: str
+    parent_namespace_id: str
+    parent_workflow_id: str
+    parent_run_id: str
+    initiated_event_id: int
+    root_workflow_id: str
+    root_run_id: str
+    request_id: str
+    initiated: bytes
+    user_metadata: bytes = b""
+
+
+@dataclass(frozen=True)
+class ChildReport(_JsonPayload):
+    """Child shard -> parent shard: what became of a child (kinds ChildWorkflowStarted,
+    StartChildWorkflowFailed, ChildWorkflowClosed). The record's workflow id is the parent's.
+
+    Attributes:
+        parent_run_id: The parent run that initiated the child.
+        initiated_event_id: The parent's initiated event id.
+        child_workflow_id: The child's workflow id.
+        child_run_id: The child's run id ("" when it did not start).
+        failed_cause: StartChildWorkflowExecutionFailedCause (StartChildWorkflowFailed only).
+        close_event: Serialized close ``HistoryEvent`` of the child (ChildWorkflowClosed only).
+    """
+
+    parent_run_id: str
+    initiated_event_id: int
+    child_workflow_id: str
+    child_run_id: str = ""
+    failed_cause: int = 0
+    close_event: bytes = b""
+
+
+@dataclass(frozen=True)
+class ExternalRequest(_JsonPayload):
+    """Source shard -> target shard: signal (SignalExternalWorkflow) or cancel
+    (CancelExternalWorkflow) a workflow; parent close policies send the cancel too.
+
+    The target answers with a SignalExternalWorkflowResult / CancelExternalWorkflowResult
+    when `initiated_event_id` is set. Signals are deduplicated by `request_id`.
+
+    Attributes:
+        source_namespace: The requester's namespace name.
+        source_workflow_id: The requester's workflow id.
+        source_run_id: The requester's run id.
+        initiated_event_id: The requester's *Initiated event id (0: no answer wanted).
+        run_id: The target run ("" for the current run).
+        first_execution_run_id: The target's chain (parent close policies), or "".
+        request_id: Made from the source run and the initiated event id.
+        child_workflow_only: The target must be the requester's child.
+        signal_name: The signal's name (signals only).
+        input: Serialized ``Payloads`` of the signal, if any.
+        header: Serialized ``Header`` of the signal, if any.
+        control: The command's control string.
+        reason: The cancel's reason (written as the cancel request's cause).
+    """
+
+    source_namespace: str
+    source_workflow_id: str
+    source_run_id: str
+    initiated_event_id: int
+    run_id: str = ""
+    first_execution_run_id: str = ""
+    request_id: str = ""
+    child_workflow_only: bool = False
+    signal_name: str = ""
+    input: bytes = b""
+    header: bytes = b""
+    control: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalResult(_JsonPayload):
+    """Target shard -> source shard: how a signal or cancel request ended.
+
+    Attributes:
+        source_run_id: The requesting run.
+        initiated_event_id: The requester's *Initiated event id.
+        failed_cause: 0 on success, else the Signal/CancelExternalWorkflowExecutionFailedCause.
+    """
+
+    source_run_id: str
+    initiated_event_id: int
+    failed_cause: int = 0
+
+
 PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "StartWorkflowExecution": StartWorkflowExecutionRequest,
     "RespondWorkflowTaskCompleted": RespondWorkflowTaskCompletedRequest,
@@ -298,6 +416,14 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     QUERY_WORKFLOW: QueryWorkflow,
     GET_QUERY_TASK: GetQueryTask,
     STICKY_WORKER_UNAVAILABLE: StickyWorkerUnavailable,
+    START_CHILD_WORKFLOW: StartChildWorkflow,
+    CHILD_WORKFLOW_STARTED: ChildReport,
+    START_CHILD_WORKFLOW_FAILED: ChildReport,
+    CHILD_WORKFLOW_CLOSED: ChildReport,
+    SIGNAL_EXTERNAL_WORKFLOW: ExternalRequest,
+    SIGNAL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
+    CANCEL_EXTERNAL_WORKFLOW: ExternalRequest,
+    CANCEL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

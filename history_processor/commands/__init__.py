@@ -22,7 +22,10 @@ from history_processor.commands import (
     modify_workflow_properties,
     record_marker,
     request_cancel_activity_task,
+    request_cancel_external_workflow_execution,
     schedule_activity_task,
+    signal_external_workflow_execution,
+    start_child_workflow_execution,
     start_timer,
     upsert_workflow_search_attributes,
 )
@@ -47,6 +50,13 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: cancel_workflow_execution.handle,
     CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: (
         continue_as_new_workflow_execution.handle
+    ),
+    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: start_child_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: (
+        signal_external_workflow_execution.handle
+    ),
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: (
+        request_cancel_external_workflow_execution.handle
     ),
 }
 

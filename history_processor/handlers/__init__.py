@@ -11,6 +11,10 @@ from collections.abc import Callable
 
 from history_processor.handlers import (
     activity_task_started,
+    cancel_external_workflow,
+    cancel_external_workflow_result,
+    child_workflow_closed,
+    child_workflow_started,
     describe_workflow_execution,
     get_query_task,
     get_workflow_execution_history,
@@ -29,8 +33,12 @@ from history_processor.handlers import (
     respond_activity_task_failed_by_id,
     respond_workflow_task_completed,
     respond_workflow_task_failed,
+    signal_external_workflow,
+    signal_external_workflow_result,
     signal_with_start_workflow_execution,
     signal_workflow_execution,
+    start_child_workflow,
+    start_child_workflow_failed,
     start_workflow_execution,
     sticky_worker_unavailable,
     terminate_workflow_execution,
@@ -70,6 +78,14 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "StartChildWorkflow": start_child_workflow.handle,
+    "ChildWorkflowStarted": child_workflow_started.handle,
+    "StartChildWorkflowFailed": start_child_workflow_failed.handle,
+    "ChildWorkflowClosed": child_workflow_closed.handle,
+    "SignalExternalWorkflow": signal_external_workflow.handle,
+    "SignalExternalWorkflowResult": signal_external_workflow_result.handle,
+    "CancelExternalWorkflow": cancel_external_workflow.handle,
+    "CancelExternalWorkflowResult": cancel_external_workflow_result.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

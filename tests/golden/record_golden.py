@@ -37,6 +37,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
     SandboxRestrictions,
 )
 
+from tests.golden.child_scenarios import CHILD_SCENARIOS  # noqa: E402
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
 from tests.golden.run_scenarios import RUN_SCENARIOS  # noqa: E402
 from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
@@ -210,6 +211,8 @@ async def record(address: str) -> dict[str, str]:
             for name, runs in RUN_SCENARIOS.items():  # one history per run: <name>_run<N>
                 for number, run in enumerate(await runs(client, TASK_QUEUE, f"golden-{name}")):
                     out[f"{name}_run{number + 1}"] = run
+            for name, scenario in CHILD_SCENARIOS.items():
+                out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
@@ -224,6 +227,7 @@ def main() -> None:
         *CANCELLATION_CASES,
         *SCENARIOS,
         *(f"{name}_run{n}" for name in RUN_SCENARIOS for n in (1, 2, 3)),
+        *CHILD_SCENARIOS,
     ]
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -4,6 +4,7 @@ from tests.workflows.activities import ALL_ACTIVITIES as _GREETERS
 from tests.workflows.activity_cancellation import AsyncCompletionWorkflow, CancelActivityWorkflow
 from tests.workflows.cancellable import CANCELLABLE_ACTIVITIES
 from tests.workflows.cancellation import CleanupOnCancelWorkflow, WaitForCancelWorkflow
+from tests.workflows.children import CHILD_WORKFLOWS
 from tests.workflows.flaky_workflow_task import FlakyWorkflowTaskWorkflow
 from tests.workflows.markers import MARKER_WORKFLOWS
 from tests.workflows.one_activity import OneActivityWorkflow
@@ -34,6 +35,7 @@ ALL_WORKFLOWS = [
     WaitForCancelWorkflow,
     CleanupOnCancelWorkflow,
     *RUN_WORKFLOWS,
+    *CHILD_WORKFLOWS,
 ]
 ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 

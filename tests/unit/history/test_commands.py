@@ -90,14 +90,14 @@ def test_close_command_must_be_last() -> None:
 def test_unsupported_command_changes_nothing() -> None:
     glue = Glue()
     poll = first_task(glue)
-    # Children come with their own issue; until then their command is the unsupported example.
-    child = WorkflowCommand(command_type=CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION)
-    child.start_child_workflow_execution_command_attributes.workflow_id = "child"
-    decision = glue.complete_workflow_task(poll, child)
+    # Nexus comes with its own issue; until then its command is the unsupported example.
+    nexus = WorkflowCommand(command_type=CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)
+    nexus.schedule_nexus_operation_command_attributes.endpoint = "endpoint"
+    decision = glue.complete_workflow_task(poll, nexus)
     assert decision.events == [] and decision.updates == [] and decision.tasks == []
     reply = decision.reply
     assert reply is not None and reply.status_code == Code.UNIMPLEMENTED
-    assert reply.message == "Strom does not support command StartChildWorkflowExecution yet."
+    assert reply.message == "Strom does not support command ScheduleNexusOperation yet."
 
 
 def test_heartbeat_completion_returns_a_new_task_inline() -> None:
