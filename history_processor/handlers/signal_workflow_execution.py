@@ -73,11 +73,16 @@ def workflow_closing_error(state: ExecutionState) -> Reply | None:
     return None
 
 
-def signal_refusal(state: ExecutionState) -> Reply | None:
-    """Temporal's ValidateSignal on a running run: the signal count, then a closing run."""
+def signal_limit_error(state: ExecutionState) -> Reply | None:
+    """Temporal's ValidateSignal count check: INVALID_ARGUMENT once the run has too many."""
     if state.signal_count + len(_buffered_signals(state)) >= MAX_SIGNALS_PER_EXECUTION:
         return Reply.error(Code.INVALID_ARGUMENT, MSG_SIGNALS_LIMIT)
-    return workflow_closing_error(state)
+    return None
+
+
+def signal_refusal(state: ExecutionState) -> Reply | None:
+    """Temporal's ValidateSignal on a running run: the signal count, then a closing run."""
+    return signal_limit_error(state) or workflow_closing_error(state)
 
 
 def add_signal(
