@@ -10,8 +10,11 @@ Contract:
     - A matched task is ``DISPATCHING`` until the service reports the outcome: ``complete`` (the
       worker got it, or history called it stale) or ``requeue`` (a transient failure; the task goes
       back to the head of its backlog).
-    - The low watermark of a Kafka partition is the smallest offset not yet completed or dropped;
-      committing it means a restart re-reads exactly the undispatched tasks.
+    - Progress is kept per queue within a Kafka partition (`Progress`, Temporal's per-queue ack
+      levels): the partition's read position and, for each queue with unfinished tasks, the
+      lowest unfinished offset. Persisted, it lets the next owner skip every task that was
+      finished, so a queue nobody polls holds back only its own tasks. The low watermark
+      (what is committed to the group) is the lowest ack level: where re-reading must start.
     - A query task (`QueryTask`) never comes from Kafka and never enters a backlog: it goes to a
       waiting poller at once, or waits in memory for the next poller of its queue partition
       (queries go before backlog tasks), until its caller withdraws it.
@@ -84,7 +87,8 @@ class PollerState(enum.Enum):
 
 
 class PartitionWatermark:
-    """Offsets of one Kafka partition that were read but are not yet dispatched or dropped."""
+    """Offsets of one queue's records in one Kafka partition that were read but are not yet
+    dispatched or dropped."""
 
     def __init__(self) -> None:
         self._pending: deque[int] = deque()
@@ -105,11 +109,108 @@ class PartitionWatermark:
             self._finished.discard(self._pending.popleft())
 
     @property
+    def is_idle(self) -> bool:
+        """Whether every offset added is finished."""
+        return not self._pending
+
+    @property
     def low_watermark(self) -> int | None:
         """The offset to commit: every offset below it is finished; None before any record."""
         if self._pending:
             return self._pending[0]
         return self._next
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What is finished of one tasks-topic partition, per queue (Temporal's per-queue ack levels).
+
+    Every record below `next_offset` is finished, except that a queue in `acks` may still
+    have unfinished records at or above its ack level. A queue nobody polls therefore holds
+    back only itself: other queues' records are never handed out again after a restart.
+
+    Attributes:
+        next_offset: Where reading continues: every record below it was read.
+        acks: Ack level (lowest unfinished offset) of each queue with unfinished records.
+    """
+
+    next_offset: int
+    acks: Mapping[QueueKey, int] = field(default_factory=dict)
+
+    @property
+    def commit_offset(self) -> int:
+        """Where a new owner must start reading: the lowest ack level, or `next_offset`."""
+        return min([self.next_offset, *self.acks.values()])
+
+    def is_finished(self, key: QueueKey, offset: int) -> bool:
+        """Whether the record of `key` at `offset` needs no dispatching any more."""
+        if offset >= self.next_offset:
+            return False
+        ack = self.acks.get(key)
+        return ack is None or offset < ack
+
+
+class PartitionProgress:
+    """The live progress of one tasks-topic partition: a `PartitionWatermark` per queue.
+
+    Args:
+        restored: The progress the previous owner left (see `Progress`); records it calls
+            finished are not dispatched again.
+    """
+
+    def __init__(self, restored: Progress | None = None) -> None:
+        self.restored = restored
+        self._queues: dict[QueueKey, PartitionWatermark] = {}
+        self._next: int | None = None
+
+    def add(self, key: QueueKey, offset: int) -> PartitionWatermark:
+        """Records that `offset` (of queue `key`) was read; returns the queue's tracker."""
+        self._advance(offset)
+        watermark = self._queues.setdefault(key, PartitionWatermark())
+        watermark.add(offset)
+        return watermark
+
+    def skip(self, offset: int) -> None:
+        """Records an offset that holds nothing to dispatch."""
+        self._advance(offset)
+
+    def _advance(self, offset: int) -> None:
+        if self._next is not None and offset < self._next:
+            raise InvalidStateError(f"offset {offset} arrived after {self._next - 1}")
+        self._next = offset + 1
+
+    def finish(self, key: QueueKey, watermark: PartitionWatermark, offset: int) -> None:
+        """Records that the task at `offset` of queue `key` needs no more dispatching."""
+        watermark.finish(offset)
+        if watermark.is_idle and self._queues.get(key) is watermark:
+            # Only queues with unfinished tasks cost memory and appear in the progress.
+            del self._queues[key]
+
+    def snapshot(self) -> Progress | None:
+        """The progress to persist, None before anything was read or restored."""
+        if self._next is None:
+            return self.restored
+        acks = {
+            key: wm.low_watermark
+            for key, wm in self._queues.items()
+            if not wm.is_idle and wm.low_watermark is not None
+        }
+        restored = self.restored
+        if restored is None or self._next >= restored.next_offset:
+            return Progress(self._next, acks)
+        # Still reading what the previous owner had read: what it knew beyond our position
+        # holds on (its lagging queues stay owed from their ack levels, everything else
+        # below its position stays finished), so a restart now loses none of it.
+        for key, ack in restored.acks.items():
+            if ack >= self._next:
+                acks[key] = min(ack, acks.get(key, ack))
+        return Progress(restored.next_offset, acks)
+
+    @property
+    def low_watermark(self) -> int | None:
+        """The offset to commit to the group: the snapshot's commit offset."""
+        snap = self.snapshot()
+        return None if snap is None else snap.commit_offset
 
 
 @dataclass(eq=False)
@@ -129,6 +230,10 @@ class QueuedTask:
     state: TaskState = TaskState.NEW
     seq: int = -1
     watermark: PartitionWatermark | None = field(default=None, repr=False)
+    progress: PartitionProgress | None = field(default=None, repr=False)
+    fresh: bool = False
+    """No earlier owner of its partition can have handed it out (read above the partition's
+    end at assignment): only such a task may be started optimistically."""
 
     @property
     def key(self) -> QueueKey:
@@ -197,6 +302,8 @@ class MatchingMetrics:
     stale: int = 0
     revoked_tasks: int = 0
     query_matches: int = 0
+    finished_before: int = 0
+    """Tasks read again that the partition's previous owner had finished: not dispatched."""
 
 
 class TaskQueues:
@@ -211,7 +318,7 @@ class TaskQueues:
         self._partition_of = partition_of
         self._backlogs: dict[QueueKey, deque[QueuedTask]] = {}
         self._waiters: dict[QueueKey, deque[Poller]] = {}
-        self._watermarks: dict[int, PartitionWatermark] = {}
+        self._progress: dict[int, PartitionProgress] = {}
         self._queries: dict[QueueKey, deque[QueryTask]] = {}
         self._last_poll_ms: dict[QueueKey, int] = {}
         self._seq = itertools.count()
@@ -226,10 +333,11 @@ class TaskQueues:
             The poller it was handed to (a sync match), or None if it went to the backlog or was
             dropped as expired.
         """
+        progress = self._progress.setdefault(task.kafka_partition, PartitionProgress())
         task._move(TaskState.NEW, TaskState.BACKLOG)
         task.seq = next(self._seq)
-        task.watermark = self._watermarks.setdefault(task.kafka_partition, PartitionWatermark())
-        task.watermark.add(task.offset)
+        task.progress = progress
+        task.watermark = progress.add(task.key, task.offset)
         if task.is_expired(now_ms):
             self._drop_expired(task)
             return None
@@ -240,11 +348,19 @@ class TaskQueues:
         self._backlogs.setdefault(task.key, deque()).append(task)
         return None
 
+    def skip_finished(self, kafka_partition: int, key: QueueKey, offset: int) -> bool:
+        """Skips (True) a record read again that the partition's previous owner finished
+        (handed out or dropped); False if it must be offered."""
+        progress = self._progress.setdefault(kafka_partition, PartitionProgress())
+        if progress.restored is None or not progress.restored.is_finished(key, offset):
+            return False
+        progress.skip(offset)
+        self.metrics.finished_before += 1
+        return True
+
     def skip(self, kafka_partition: int, offset: int) -> None:
         """Records an offset that holds no task (e.g. an undecodable record) as finished."""
-        watermark = self._watermarks.setdefault(kafka_partition, PartitionWatermark())
-        watermark.add(offset)
-        watermark.finish(offset)
+        self._progress.setdefault(kafka_partition, PartitionProgress()).skip(offset)
 
     def complete(self, task: QueuedTask, *, stale: bool = False) -> None:
         """Finishes a dispatched task: the worker has it, or history said it is stale."""
@@ -427,7 +543,7 @@ class TaskQueues:
                 task.state = TaskState.REVOKED
                 self.metrics.revoked_tasks += 1
         for part in parts:
-            self._watermarks.pop(part, None)
+            self._progress.pop(part, None)
         revoked = [
             p for p in self._all_waiting() if any(self._partition_of(k) in parts for k in p.keys)
         ]
@@ -436,18 +552,24 @@ class TaskQueues:
             self._unregister(poller)
         return revoked
 
+    def assign(self, kafka_partition: int, restored: Progress | None) -> None:
+        """Starts tracking a partition just assigned, with what its previous owner finished."""
+        self._progress[kafka_partition] = PartitionProgress(restored)
+
     def low_watermark(self, kafka_partition: int) -> int | None:
         """The offset to commit for a partition, or None if nothing was read from it yet."""
-        watermark = self._watermarks.get(kafka_partition)
-        return None if watermark is None else watermark.low_watermark
+        progress = self._progress.get(kafka_partition)
+        return None if progress is None else progress.low_watermark
 
     def watermarks(self) -> dict[int, int]:
         """The offsets to commit, per partition read so far."""
-        return {
-            part: wm.low_watermark
-            for part, wm in self._watermarks.items()
-            if wm.low_watermark is not None
-        }
+        found = {part: p.low_watermark for part, p in self._progress.items()}
+        return {part: wm for part, wm in found.items() if wm is not None}
+
+    def progress(self) -> dict[int, Progress]:
+        """The per-queue progress of every partition read or restored so far, to persist."""
+        found = {part: p.snapshot() for part, p in self._progress.items()}
+        return {part: snap for part, snap in found.items() if snap is not None}
 
     def backlog_len(self, key: QueueKey) -> int:
         """Number of tasks waiting in one queue partition's backlog."""
@@ -505,13 +627,13 @@ class TaskQueues:
         self._finish(task)
 
     def _finish(self, task: QueuedTask) -> None:
-        if self._is_current(task) and task.watermark is not None:
-            task.watermark.finish(task.offset)
+        if self._is_current(task) and task.watermark is not None and task.progress is not None:
+            task.progress.finish(task.key, task.watermark, task.offset)
 
     def _is_current(self, task: QueuedTask) -> bool:
         # Only the tracker the task was counted in may move; a revoked-then-reassigned partition
         # has a new one that never saw this offset.
-        return task.watermark is not None and task.watermark is self._watermarks.get(
+        return task.progress is not None and task.progress is self._progress.get(
             task.kafka_partition
         )
 

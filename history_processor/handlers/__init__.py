@@ -18,6 +18,7 @@ from history_processor.handlers import (
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
+    record_activity_task_started,
     record_workflow_task_started,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
@@ -70,6 +71,7 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "RecordActivityTaskStarted": record_activity_task_started.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}
