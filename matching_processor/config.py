@@ -25,7 +25,9 @@ class MatchingConfig:
         commit_interval: Seconds between saves of the progress and commits of the offsets.
         truncate_interval: Seconds between deletions of the task records below the
             committed offsets.
-        history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
+        history_timeout: Upper bound, seconds, of one Record*TaskStarted call.
+        max_backlog_in_memory: Task records kept in memory per queue partition; the tasks
+            after them keep only their offsets and are read again when the backlog drains.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash.
         extra_consumer: Additional librdkafka consumer settings.
         extra_producer: Additional librdkafka producer settings.
@@ -40,6 +42,7 @@ class MatchingConfig:
     commit_interval: float = 1.0
     truncate_interval: float = 30.0
     history_timeout: float = 10.0
+    max_backlog_in_memory: int = 10_000
     session_timeout_ms: int = 10_000
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)

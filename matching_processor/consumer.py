@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -100,6 +101,8 @@ class TaskConsumer:
         self._committed: dict[int, int] = {}
         self._saved: dict[int, Progress] = {}
         self._truncated: dict[int, int] = {}
+        self._truncating: dict[TopicPartition, Future[Any]] = {}
+        self._admin: AdminClient | None = None
         self._last_truncate = time.monotonic()
         self._thread: threading.Thread | None = None
         self._consumer: Consumer | None = None
@@ -192,10 +195,22 @@ class TaskConsumer:
 
     def _maybe_truncate(self) -> None:
         """Deletes the records below each owned partition's committed offset: every task
-        there is finished, and the topic's retention is off, so nothing else removes them."""
+        there is finished, and the topic's retention is off, so nothing else removes them.
+
+        Never waits: the request of one round is checked in the next, so a slow broker
+        cannot hold up reading tasks.
+        """
         if time.monotonic() - self._last_truncate < self._truncate_every:
             return
         self._last_truncate = time.monotonic()
+        for tp, fut in list(self._truncating.items()):
+            if not fut.done():
+                return
+            del self._truncating[tp]
+            if fut.exception() is None:
+                self._truncated[tp.partition] = tp.offset
+            else:
+                log.warning("deleting finished task records failed: %s", fut.exception())
         todo = [
             TopicPartition(self._topic, part, offset)
             for part, offset in sorted(self._committed.items())
@@ -203,14 +218,16 @@ class TaskConsumer:
         ]
         if not todo:
             return
-        wanted = {tp.partition: tp.offset for tp in todo}
-        admin = AdminClient({"bootstrap.servers": self._bootstrap})
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self._bootstrap})
         try:
-            for tp, fut in admin.delete_records(todo).items():
-                fut.result(_LOOP_WAIT_SECONDS)
-                self._truncated[tp.partition] = wanted[tp.partition]
-        except (KafkaException, FutureTimeoutError) as exc:
+            futures = self._admin.delete_records(todo)
+        except KafkaException as exc:
             log.warning("deleting finished task records failed: %s", exc)
+            return
+        wanted = {tp.partition: tp for tp in todo}
+        for tp, fut in futures.items():
+            self._truncating[wanted[tp.partition]] = fut
 
     def _in_loop(self, fn: Callable[..., _T], *args: Any) -> _T | None:
         if self._loop.is_closed():

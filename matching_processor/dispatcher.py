@@ -89,6 +89,9 @@ class Dispatcher:
         on_sticky_unavailable: Called, instead of queueing it, with a sticky workflow task
             whose queue has no worker (see `matching_processor.pollers`); must not block.
             None keeps every sticky task on its queue.
+        on_undecodable: Called with a task record that cannot be decoded (dead letter).
+        on_reload: Called with spilled offsets to read again (`matching_processor.reloader`),
+            whose records come back through `on_reloaded`; must not block.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class Dispatcher:
         on_optimistic_start: WorkflowStartedSink | None = None,
         on_sticky_unavailable: StickyUnavailableSink | None = None,
         on_undecodable: Callable[[RawTask, str], None] | None = None,
+        on_reload: Callable[[dict[int, list[int]]], None] | None = None,
     ) -> None:
         self._queues = queues
         self._history = history
@@ -110,6 +114,7 @@ class Dispatcher:
         self._on_optimistic_start = on_optimistic_start
         self._on_sticky_unavailable = on_sticky_unavailable
         self._on_undecodable = on_undecodable
+        self._on_reload = on_reload
         self.pollers = PollerHistory()
         self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
@@ -429,6 +434,20 @@ class Dispatcher:
             task = QueuedTask(record, raw.partition, raw.offset, fresh=fresh)
             self._resolve(self._queues.offer(task, now_ms))
 
+    def on_reloaded(self, records: Iterable[RawTask], missed: dict[int, list[int]]) -> None:
+        """Takes spilled task records read again, and the offsets that could not be read."""
+        now_ms = self._clock()
+        for raw in records:
+            try:
+                record = schemas.decode(raw.value or b"", schemas.TASK_RECORD)
+            except schemas.SchemaError:
+                continue  # it was decodable when first read; a changed record is not ours
+            fresh = raw.offset >= self._fresh_from.get(raw.partition, _NEVER_FRESH)
+            task = QueuedTask(record, raw.partition, raw.offset, fresh=fresh)
+            self._resolve(self._queues.reload(task, now_ms))
+        for part, offsets in missed.items():
+            self._queues.reload_missed(part, offsets)
+
     def assign(self, partitions: dict[int, tuple[int, Progress | None]]) -> None:
         """Starts partitions just assigned.
 
@@ -474,9 +493,14 @@ class Dispatcher:
         return self._queues.watermarks()
 
     def expire(self) -> int:
-        """Drops backlog tasks whose schedule-to-start timeout passed; returns how many."""
+        """Drops backlog tasks whose schedule-to-start timeout passed, and asks for spilled
+        tasks of drained backlogs to be read again; returns how many were dropped."""
         now_ms = self._clock()
         self._queues.forget_polls_before(now_ms - _POLL_MEMORY_MS)
+        if self._on_reload is not None:
+            wanted = self._queues.reload_requests()
+            if wanted:
+                self._on_reload(wanted)
         return self._queues.expire_tasks(now_ms)
 
     def _complete(self, task: QueuedTask, stale: bool = False) -> None:

@@ -73,6 +73,8 @@ class TaskState(enum.Enum):
     DONE = "done"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    SPILLED = "spilled"
+    """Its queue's backlog was full: only its offset is kept, the record is read again later."""
 
 
 class PollerState(enum.Enum):
@@ -173,6 +175,10 @@ class PartitionProgress:
     def skip(self, offset: int) -> None:
         """Records an offset that holds nothing to dispatch."""
         self._advance(offset)
+
+    def tracker(self, key: QueueKey) -> PartitionWatermark | None:
+        """The tracker of a queue with unfinished tasks, None if it has none."""
+        return self._queues.get(key)
 
     def _advance(self, offset: int) -> None:
         if self._next is not None and offset < self._next:
@@ -304,18 +310,33 @@ class MatchingMetrics:
     query_matches: int = 0
     finished_before: int = 0
     """Tasks read again that the partition's previous owner had finished: not dispatched."""
+    spilled: int = 0
+    """Tasks whose record was dropped from memory (their queue's backlog was full)."""
+    reloaded: int = 0
+    """Spilled tasks read again from Kafka into their backlog."""
 
 
 class TaskQueues:
     """All queue partitions of one matching process, keyed by ``QueueKey``.
 
+    Memory stays bounded however long a queue goes unpolled: a queue partition keeps at most
+    `max_backlog` records in memory; the tasks after them are spilled (only their offsets are
+    kept, in order) and read again from Kafka (`reload_requests`, `reload`) once the backlog
+    has drained to half, so FIFO order holds.
+
     Args:
         partition_of: Maps a queue partition to the tasks-topic partition its tasks live on; used
             to find what a revoked Kafka partition takes away.
+        max_backlog: Records kept in memory per queue partition.
     """
 
-    def __init__(self, partition_of: Callable[[QueueKey], int]) -> None:
+    def __init__(self, partition_of: Callable[[QueueKey], int], max_backlog: int = 10_000) -> None:
+        if max_backlog < 2:
+            raise ValueError(f"max_backlog must be at least 2, got {max_backlog}")
         self._partition_of = partition_of
+        self._max_backlog = max_backlog
+        self._spilled: dict[QueueKey, deque[int]] = {}
+        self._reloading: dict[QueueKey, set[int]] = {}
         self._backlogs: dict[QueueKey, deque[QueuedTask]] = {}
         self._waiters: dict[QueueKey, deque[Poller]] = {}
         self._progress: dict[int, PartitionProgress] = {}
@@ -345,8 +366,74 @@ class TaskQueues:
         if poller is not None:
             self.metrics.sync_matches += 1
             return poller
-        self._backlogs.setdefault(task.key, deque()).append(task)
+        key = task.key
+        if (
+            self._spilled.get(key)
+            or self._reloading.get(key)
+            or self.in_memory(key) >= self._max_backlog
+        ):
+            # Behind spilled tasks or over the bound: keep the offset only (FIFO holds: a
+            # spilled task is always later than every task in memory).
+            task.state = TaskState.SPILLED
+            self._spilled.setdefault(key, deque()).append(task.offset)
+            self.metrics.spilled += 1
+            return None
+        self._backlogs.setdefault(key, deque()).append(task)
         return None
+
+    def reload_requests(self) -> dict[int, list[int]]:
+        """Spilled offsets to read again now, per tasks-topic partition (each offset is asked
+        for once; `reload` takes the records, `reload_missed` gives back what was not found).
+        """
+        wanted: dict[int, list[int]] = {}
+        for key, spilled in list(self._spilled.items()):
+            if self._reloading.get(key) or self.in_memory(key) > self._max_backlog // 2:
+                continue
+            batch = [spilled.popleft() for _ in range(min(len(spilled), self._max_backlog // 2))]
+            if not spilled:
+                del self._spilled[key]
+            self._reloading[key] = set(batch)
+            wanted.setdefault(self._partition_of(key), []).extend(batch)
+        return {part: sorted(offsets) for part, offsets in wanted.items()}
+
+    def reload(self, task: QueuedTask, now_ms: int) -> Poller | None:
+        """Takes a spilled task read again from Kafka; like `offer`, but its offset is already
+        counted. A record nobody asked for (e.g. its partition was revoked since) is ignored.
+        """
+        key = task.key
+        waiting = self._reloading.get(key)
+        progress = self._progress.get(task.kafka_partition)
+        tracker = None if progress is None else progress.tracker(key)
+        if not waiting or task.offset not in waiting or tracker is None:
+            return None
+        waiting.discard(task.offset)
+        if not waiting:
+            del self._reloading[key]
+        task._move(TaskState.NEW, TaskState.BACKLOG)
+        task.seq = next(self._seq)
+        task.progress = progress
+        task.watermark = tracker
+        self.metrics.reloaded += 1
+        if task.is_expired(now_ms):
+            self._drop_expired(task)
+            return None
+        poller = self._match_waiting(task)
+        if poller is None:
+            self._backlogs.setdefault(key, deque()).append(task)
+        return poller
+
+    def reload_missed(self, kafka_partition: int, offsets: Iterable[int]) -> None:
+        """Gives back requested offsets that were not read, to be asked for again first."""
+        missed = set(offsets)
+        for key, waiting in list(self._reloading.items()):
+            if self._partition_of(key) != kafka_partition:
+                continue
+            back = sorted(waiting & missed)
+            waiting.difference_update(back)
+            if not waiting:
+                del self._reloading[key]
+            if back:
+                self._spilled.setdefault(key, deque()).extendleft(reversed(back))
 
     def skip_finished(self, kafka_partition: int, key: QueueKey, offset: int) -> bool:
         """Skips (True) a record read again that the partition's previous owner finished
@@ -542,6 +629,9 @@ class TaskQueues:
             for task in self._backlogs.pop(key):
                 task.state = TaskState.REVOKED
                 self.metrics.revoked_tasks += 1
+        for lines in (self._spilled, self._reloading):
+            for key in [k for k in lines if self._partition_of(k) in parts]:
+                self.metrics.revoked_tasks += len(lines.pop(key))
         for part in parts:
             self._progress.pop(part, None)
         revoked = [
@@ -572,7 +662,15 @@ class TaskQueues:
         return {part: snap for part, snap in found.items() if snap is not None}
 
     def backlog_len(self, key: QueueKey) -> int:
-        """Number of tasks waiting in one queue partition's backlog."""
+        """Number of tasks waiting in one queue partition's backlog (spilled ones included)."""
+        return (
+            len(self._backlogs.get(key, ()))
+            + len(self._spilled.get(key, ()))
+            + len(self._reloading.get(key, ()))
+        )
+
+    def in_memory(self, key: QueueKey) -> int:
+        """Number of a queue partition's backlog records held in memory."""
         return len(self._backlogs.get(key, ()))
 
     def oldest_schedule_ms(self, key: QueueKey) -> int | None:

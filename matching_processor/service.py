@@ -27,6 +27,7 @@ from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
 from matching_processor.progress import ProgressStore
 from matching_processor.queues import MatchingMetrics, TaskQueues
+from matching_processor.reloader import Reloader
 from schemas import deadletter, inbox, queries
 from schemas.clients.history import HistoryCaller
 from schemas.exceptions import PayloadDecodeError
@@ -77,6 +78,7 @@ class MatchingService:
         self._dispatcher: Dispatcher | None = None
         self._server: grpc.aio.Server | None = None
         self._consumer: TaskConsumer | None = None
+        self._reloader: Reloader | None = None
         self._producer: Producer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._n_inbox = 0
@@ -132,7 +134,8 @@ class MatchingService:
         queues = TaskQueues(
             lambda key: topic_partition_for(
                 key.namespace, key.task_queue, key.task_kind, key.tq_partition, n_tasks
-            )
+            ),
+            self.config.max_backlog_in_memory,
         )
         self._dispatcher = Dispatcher(
             queues,
@@ -143,6 +146,7 @@ class MatchingService:
             self._send_workflow_started,
             self._send_sticky_unavailable,
             self._dead_letter,
+            self._request_reload,
         )
         try:
             await self._start_io()
@@ -189,6 +193,14 @@ class MatchingService:
             truncate_every=self.config.truncate_interval,
         )
         self._consumer.on_death = self._on_death
+        self._reloader = Reloader(
+            self.config.bootstrap,
+            self.config.tasks_topic,
+            asyncio.get_running_loop(),
+            dispatcher.on_reloaded,
+        )
+        self._reloader.on_death = self._on_death
+        self._reloader.start()
         self._consumer.start()
         self._ticker = asyncio.create_task(self._tick(), name="matching-ticker")
 
@@ -206,6 +218,9 @@ class MatchingService:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+        if self._reloader is not None:
+            await self._reloader.stop()
+            self._reloader = None
         if self._producer is not None:
             producer = self._producer
             self._producer = None
@@ -314,6 +329,10 @@ class MatchingService:
         )
         if self._producer is not None:
             self._producer.poll(0)
+
+    def _request_reload(self, wanted: dict[int, list[int]]) -> None:
+        if self._reloader is not None:
+            self._reloader.request(wanted)
 
     def _dead_letter(self, raw: RawTask, error: str) -> None:
         """Keeps a task record nobody can read on the dead-letter topic (`strom dlq`)."""

@@ -304,3 +304,31 @@ async def test_revoke_and_close_answer_waiting_polls_empty() -> None:
     assert await asyncio.wait_for(d.poll_workflow_task(wf_poll(), 30), 1) == (
         wsv1.PollWorkflowTaskQueueResponse()
     )
+
+
+async def test_spilled_tasks_are_asked_for_again_and_dispatched_in_order() -> None:
+    asked: list[dict[int, list[int]]] = []
+    d = Dispatcher(
+        TaskQueues(lambda key: 0, max_backlog=2),
+        ScriptedHistory(),
+        clock=lambda: NOW,
+        on_reload=asked.append,
+    )
+    # Offsets 4 apart: all on queue partition 0 (the test records' partition is offset % 4).
+    records = [act_raw(4 * i, f"wf-{i}") for i in range(4)]
+    d.on_records(records)
+    assert d.backlog_size(NS, Q, "activity") == 4 and d.metrics.spilled == 2
+    got = [(await d.poll_activity_task(act_poll(), 5)).activity_id for _ in range(2)]
+    d.expire()
+    assert asked == [{0: [8]}]
+    d.on_reloaded([records[2]], {})
+    got.append((await d.poll_activity_task(act_poll(), 5)).activity_id)
+    d.expire()
+    assert asked[-1] == {0: [12]}
+    d.on_reloaded([], {0: [12]})  # not found this time: asked for again
+    d.expire()
+    assert asked[-1] == {0: [12]}
+    d.on_reloaded([records[3]], {})
+    got.append((await d.poll_activity_task(act_poll(), 5)).activity_id)
+    assert got == ["wf-0", "wf-1", "wf-2", "wf-3"]
+    assert d.watermarks() == {0: 13}

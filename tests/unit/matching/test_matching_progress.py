@@ -43,11 +43,15 @@ def task(offset: int, key: QueueKey) -> QueuedTask:
 def drain(q: TaskQueues, key: QueueKey) -> list[int]:
     """Hands out every backlog task of `key` (as a poller whose history said OK would)."""
     done = []
-    while (t := q.poll(Poller((key,)), 0)) is not None:
+    while True:
+        poller = Poller((key,))
+        t = q.poll(poller, 0)
+        if t is None:
+            q.cancel(poller)
+            return done
         assert isinstance(t, QueuedTask)
         q.complete(t)
         done.append(t.offset)
-    return done
 
 
 def read(q: TaskQueues, tasks: list[QueuedTask]) -> list[int]:
@@ -141,3 +145,63 @@ def test_codec_round_trip_and_bad_records() -> None:
     for bad in (b"", b"{}", b'{"v": 99, "next": 1, "acks": []}', b'{"v":1,"next":1,"acks":[1]}'):
         with pytest.raises(ValueError):
             codec.decode(bad)
+
+
+def test_an_unpolled_queue_keeps_only_offsets_beyond_its_bound() -> None:
+    q = TaskQueues(lambda k: 0, max_backlog=4)
+    read(q, [task(o, IDLE) for o in range(10)])
+    assert q.in_memory(IDLE) == 4 and q.backlog_len(IDLE) == 10
+    assert q.metrics.spilled == 6
+    # Spilled tasks are still unfinished: the ack level and the commit offset do not move.
+    assert q.progress() == {0: Progress(10, {IDLE: 0})}
+    assert q.reload_requests() == {}  # the backlog has not drained yet
+
+
+def test_spilled_tasks_are_read_again_in_order_when_the_backlog_drains() -> None:
+    q = TaskQueues(lambda k: 0, max_backlog=4)
+    read(q, [task(o, IDLE) for o in range(8)])
+    got = [drained for _ in range(2) for drained in take(q, IDLE)]
+    assert got == [0, 1]
+    assert q.reload_requests() == {0: [4, 5]}
+    assert q.reload_requests() == {}  # asked for once
+    read(q, [task(8, IDLE)])  # arrives while 4 and 5 are being read: it waits behind them
+    q.reload_missed(0, [5])  # 5 could not be read this time: first in line again
+    assert q.reload(task(4, IDLE), 0) is None
+    assert q.reload(task(9, IDLE), 0) is None  # nobody asked for it: ignored
+    assert q.metrics.reloaded == 1
+    assert q.reload_requests() == {}  # 2, 3 and 4 are in memory: more than half the bound
+    assert take(q, IDLE) == [2]
+    assert q.reload_requests() == {0: [5, 6]}
+    for o in (5, 6):
+        q.reload(task(o, IDLE), 0)
+    assert drain(q, IDLE) == [3, 4, 5, 6]
+    assert q.reload_requests() == {0: [7, 8]}
+    for o in (7, 8):
+        q.reload(task(o, IDLE), 0)
+    assert drain(q, IDLE) == [7, 8]
+    assert q.backlog_len(IDLE) == 0 and q.progress() == {0: Progress(9, {})}
+
+
+def test_a_reloaded_task_goes_straight_to_a_waiting_poller() -> None:
+    q = TaskQueues(lambda k: 0, max_backlog=2)
+    read(q, [task(o, IDLE) for o in range(3)])
+    drain(q, IDLE)
+    assert q.reload_requests() == {0: [2]}
+    poller = Poller((IDLE,))
+    assert q.poll(poller, 0) is None
+    assert q.reload(task(2, IDLE), 0) is poller
+    assert isinstance(poller.task, QueuedTask) and poller.task.offset == 2
+
+
+def test_revoke_forgets_spilled_tasks() -> None:
+    q = TaskQueues(lambda k: 0, max_backlog=2)
+    read(q, [task(o, IDLE) for o in range(5)])
+    q.revoke({0})
+    assert q.backlog_len(IDLE) == 0 and q.reload_requests() == {}
+
+
+def take(q: TaskQueues, key: QueueKey) -> list[int]:
+    t = q.poll(Poller((key,)), 0)
+    assert isinstance(t, QueuedTask)
+    q.complete(t)
+    return [t.offset]
