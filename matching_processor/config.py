@@ -60,7 +60,7 @@ class MatchingConfig:
     @property
     def progress_topic(self) -> str:
         """Where each tasks partition's per-queue progress is kept."""
-        return Topology(self.prefix).matching_progress
+        return Topology(self.prefix).task_acks
 
     @property
     def group_id(self) -> str:

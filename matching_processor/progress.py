@@ -1,10 +1,10 @@
-"""Durable per-queue progress of the tasks partitions, on the compacted matching.progress topic.
+"""Durable per-queue progress of the tasks partitions, on the compacted tasks.acks topic.
 
 Kafka keeps one committed offset per partition, but a partition holds many task queues, and
 one that nobody polls must not make the next owner hand out everything behind it again
 (Temporal keeps an ack level per task queue). So before matching commits a partition's
 offset it writes the partition's `Progress` (read position and the ack level of every queue
-with unfinished tasks) to partition p of ``<prefix>.matching.progress``, whose only key is
+with unfinished tasks) to partition p of ``<prefix>.tasks.acks``, whose only key is
 p; the next owner reads the last record of that partition on assignment and skips every task
 it calls finished.
 

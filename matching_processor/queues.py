@@ -6,7 +6,9 @@ records it reads from the tasks topic and the polls it receives, and it decides 
 Contract:
     - A task read from Kafka is ``offer``-ed exactly once; it then is either handed to the oldest
       waiting poller of its queue partition at once (a sync match), appended to that partition's
-      FIFO backlog, or dropped because its schedule-to-start timeout has already passed.
+      FIFO backlog, or dropped because its schedule-to-start timeout has already passed. A
+      backlog holds at most ``max_backlog`` records; later tasks are spilled (offset only) and
+      come back through ``reload`` when it drains.
     - A matched task is ``DISPATCHING`` until the service reports the outcome: ``complete`` (the
       worker got it, or history called it stale) or ``requeue`` (a transient failure; the task goes
       back to the head of its backlog).

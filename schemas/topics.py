@@ -62,9 +62,9 @@ class Topology:
         return f"{self.prefix}.tasks"
 
     @property
-    def matching_progress(self) -> str:
+    def task_acks(self) -> str:
         """Per-queue progress of each tasks partition, keyed by that partition (compacted)."""
-        return f"{self.prefix}.matching.progress"
+        return f"{self.prefix}.tasks.acks"
 
     @property
     def visibility(self) -> str:
@@ -121,7 +121,7 @@ class Topology:
             # Retention off: a task waits for its poller however long; matching deletes the
             # records below its committed offsets itself.
             TopicSpec(self.tasks, self.task_partitions, config={**big, "retention.ms": "-1"}),
-            TopicSpec(self.matching_progress, self.task_partitions, "compact"),
+            TopicSpec(self.task_acks, self.task_partitions, "compact"),
             TopicSpec(self.visibility, self.shards, "compact", config=big),
             TopicSpec(self.namespaces, 1, "compact"),
             TopicSpec(self.cluster, 1, "compact"),

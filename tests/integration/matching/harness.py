@@ -52,7 +52,7 @@ def delete_topics(bootstrap: str, prefix: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     names = [f"{prefix}.tasks", f"{prefix}.history.inbox"]
     existing = admin.list_topics(timeout=10).topics
-    names += [n for n in (f"{prefix}.matching.progress",) if n in existing]
+    names += [n for n in (f"{prefix}.tasks.acks",) if n in existing]
     futures = admin.delete_topics(names)
     for fut in futures.values():
         fut.result(30)
