@@ -175,13 +175,15 @@ class TaskConsumer:
             for part, snap in progress.items()
             if part in self._assigned and self._saved.get(part) != snap
         }
-        if not changed or not self._store.save(changed):
+        if changed and not self._store.save(changed):
             return
         self._saved.update(changed)
+        # Every owned partition's progress is durable now; its offset may still lag (a
+        # failed commit, or a partition whose restored progress did not change).
         offsets = [
             TopicPartition(self._topic, part, snap.commit_offset)
-            for part, snap in sorted(changed.items())
-            if self._committed.get(part) != snap.commit_offset
+            for part, snap in sorted(progress.items())
+            if part in self._assigned and self._committed.get(part) != snap.commit_offset
         ]
         if not offsets:
             return

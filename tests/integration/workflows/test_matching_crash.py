@@ -19,9 +19,10 @@ from strom.testing import StromEnvironment
 from tests.workflows.counted_activities import EXECUTIONS, counted_greet
 from tests.workflows.counted_rounds import CountedRoundsWorkflow
 
-pytestmark = [pytest.mark.timeout(300)]
+# Generous: on a loaded machine the session's Strom may start inside this test.
+pytestmark = [pytest.mark.timeout(540)]
 
-N_WORKFLOWS = 40
+N_WORKFLOWS = 60
 ACTIVITIES_PER_WORKFLOW = 4
 
 
@@ -48,18 +49,24 @@ async def test_sigkill_of_matching_runs_no_attempt_twice_and_loses_no_task(
         disable_eager_activity_execution=True,
         max_concurrent_activities=20,
     ):
+
+        async def kill_twice() -> None:
+            # Each kill while activities are being handed out: the second only once the
+            # restarted process has dispatched more than the worker can have had in flight.
+            base = 0
+            for _ in range(2):
+                await eventually_async(lambda b=base: len(mine()) >= b + 30, timeout=120)
+                _kill_matching(strom_env)
+                base = len(mine())
+
+        killing = asyncio.create_task(kill_twice())
         handles = [
             await client.start_workflow(
                 CountedRoundsWorkflow.run, f"n{i}", id=f"{prefix}-{i}", task_queue=tq
             )
             for i in range(N_WORKFLOWS)
         ]
-        # Two kills, each while activities are being handed out: the second only after the
-        # restarted process has dispatched more than the worker can have had in flight.
-        for _ in range(2):
-            base = len(mine())
-            await eventually_async(lambda b=base: len(mine()) >= b + 30, timeout=120)
-            _kill_matching(strom_env)
+        await killing
         results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 240)
     for i, result in enumerate(results):
         assert result == " ".join(f"Hello, n{i}-{r}{a}!" for r in range(2) for a in range(2))
