@@ -149,3 +149,27 @@ async def test_tasks_are_kept_until_finished_then_deleted(
         )
     finally:
         await service.stop()
+
+
+async def test_a_long_backlog_is_held_as_offsets_and_served_in_order(
+    kafka_bootstrap: str, prefix: str
+) -> None:
+    produce_tasks(
+        kafka_bootstrap,
+        prefix,
+        [task_record(f"s-{i}", kind=ACTIVITY, queue=IDLE) for i in range(12)],
+    )
+    service = await started(
+        MatchingService(config(kafka_bootstrap, prefix, max_backlog_in_memory=4), FakeHistory())
+    )
+    try:
+        await eventually_async(lambda: service.backlog_size(NS, IDLE, ACTIVITY) == 12)
+        assert service.metrics.spilled == 8  # only 4 records in memory, 8 offsets
+        got = [
+            (await service.poll_activity_task(activity_poll(IDLE), time_remaining=10)).task_token
+            for _ in range(12)
+        ]
+        assert got == [f"token-s-{i}".encode() for i in range(12)]
+        assert service.metrics.reloaded == 8
+    finally:
+        await service.stop()
