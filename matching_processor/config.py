@@ -22,8 +22,12 @@ class MatchingConfig:
         advertise_host: Host other processes reach the gRPC server at (goes into ``client.id``).
         n_tq_partitions: Partitions of a normal task queue: the cluster's setting
             (`Topology.tq_partitions`, read by `python -m matching_processor`).
-        commit_interval: Seconds between commits of the low watermarks.
-        history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
+        commit_interval: Seconds between saves of the progress and commits of the offsets.
+        truncate_interval: Seconds between deletions of the task records below the
+            committed offsets.
+        history_timeout: Upper bound, seconds, of one Record*TaskStarted call.
+        max_backlog_in_memory: Task records kept in memory per queue partition; the tasks
+            after them keep only their offsets and are read again when the backlog drains.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash.
         extra_consumer: Additional librdkafka consumer settings.
         extra_producer: Additional librdkafka producer settings.
@@ -36,7 +40,9 @@ class MatchingConfig:
     advertise_host: str = "127.0.0.1"
     n_tq_partitions: int = DEFAULT_TQ_PARTITIONS
     commit_interval: float = 1.0
+    truncate_interval: float = 30.0
     history_timeout: float = 10.0
+    max_backlog_in_memory: int = 10_000
     session_timeout_ms: int = 10_000
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +56,11 @@ class MatchingConfig:
     def inbox_topic(self) -> str:
         """The history inbox, where ActivityTaskStarted goes."""
         return Topology(self.prefix).inbox
+
+    @property
+    def progress_topic(self) -> str:
+        """Where each tasks partition's per-queue progress is kept."""
+        return Topology(self.prefix).task_acks
 
     @property
     def group_id(self) -> str:

@@ -1,12 +1,18 @@
 """The tasks-topic consumer thread of a matching process: reads tasks, follows the group, commits.
 
 The matching state (``TaskQueues``) lives on the asyncio loop; this thread never touches it.
-It hands records to the loop with ``call_soon_threadsafe`` and, for the two things that must be
+It hands records to the loop with ``call_soon_threadsafe`` and, for the things that must be
 exact, waits for the loop:
 
-- on revoke, the loop forgets the partitions and returns their low watermarks, which are
+- on assign, it reads each partition's end offset (tasks from there on are ``fresh``: no
+  earlier owner saw them) and the progress its previous owner left (`progress.ProgressStore`)
+  and gives both to the loop before the first record of the partition;
+- on revoke, the loop forgets the partitions and returns their progress, which is saved and
   committed before the partitions are given up (so the next owner starts where we stopped);
-- every ``commit_interval`` seconds, the loop's current low watermarks are committed.
+- every ``commit_interval`` seconds, the loop's current progress is saved, then the lowest
+  ack level of each partition is committed as its group offset (never the other way round),
+  and now and then the records below it are deleted (the tasks topic keeps records forever
+  otherwise: its retention is off, so no backlog is lost to it).
 
 Offsets are committed only for partitions this member owns at that moment: a commit for a
 partition another member owns would move that member's position.
@@ -19,12 +25,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
+from matching_processor.progress import ProgressStore
+from matching_processor.queues import Progress
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -32,6 +42,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _LOOP_WAIT_SECONDS = 10.0
+_TRUNCATE_EVERY_SECONDS = 30.0
+_NEVER_FRESH = 2**63  # the end offset could not be read: no task counts as fresh
 
 
 @dataclass(frozen=True)
@@ -51,9 +63,13 @@ class TaskConsumer:
         topic: The tasks topic.
         loop: The loop that owns the matching state.
         deliver: Called on the loop with each batch of records, in offset order per partition.
-        revoke: Runs on the loop when partitions go away; returns their low watermarks.
-        watermarks: Runs on the loop; returns the low watermark of every partition read so far.
+        assign: Runs on the loop when partitions come: (end offset, previous owner's progress)
+            of each.
+        revoke: Runs on the loop when partitions go away; returns their progress.
+        progress: Runs on the loop; returns the progress of every partition read so far.
+        store: Where progress is saved and loaded.
         commit_interval: Seconds between periodic commits.
+        truncate_every: Seconds between deletions of the records below the committed offsets.
     """
 
     def __init__(
@@ -62,20 +78,32 @@ class TaskConsumer:
         topic: str,
         loop: asyncio.AbstractEventLoop,
         deliver: Callable[[list[RawTask]], None],
-        revoke: Callable[[set[int]], dict[int, int]],
-        watermarks: Callable[[], dict[int, int]],
+        assign: Callable[[dict[int, tuple[int, Progress | None]]], None],
+        revoke: Callable[[set[int]], dict[int, Progress]],
+        progress: Callable[[], dict[int, Progress]],
+        store: ProgressStore,
         commit_interval: float = 1.0,
+        truncate_every: float = _TRUNCATE_EVERY_SECONDS,
     ) -> None:
         self._settings = settings
+        self._bootstrap = str(settings["bootstrap.servers"])
         self._topic = topic
         self._loop = loop
         self._deliver = deliver
+        self._assign = assign
         self._revoke = revoke
-        self._watermarks = watermarks
+        self._progress = progress
+        self._store = store
         self._commit_interval = commit_interval
+        self._truncate_every = truncate_every
         self._stop = threading.Event()
         self._assigned: set[int] = set()
         self._committed: dict[int, int] = {}
+        self._saved: dict[int, Progress] = {}
+        self._truncated: dict[int, int] = {}
+        self._truncating: dict[TopicPartition, Future[Any]] = {}
+        self._admin: AdminClient | None = None
+        self._last_truncate = time.monotonic()
         self._thread: threading.Thread | None = None
         self._consumer: Consumer | None = None
         self.assignment_changed = threading.Event()
@@ -114,10 +142,12 @@ class TaskConsumer:
                 self._poll_once(consumer)
                 if time.monotonic() - last_commit >= self._commit_interval:
                     last_commit = time.monotonic()
-                    self._commit(self._in_loop(self._watermarks))
-            self._commit(self._in_loop(self._watermarks))
+                    self._commit(self._in_loop(self._progress))
+                    self._maybe_truncate()
+            self._commit(self._in_loop(self._progress))
         finally:
             consumer.close()
+            self._store.close()
 
     def _poll_once(self, consumer: Consumer) -> None:
         first = consumer.poll(0.1)
@@ -137,13 +167,23 @@ class TaskConsumer:
         if records:
             self._loop.call_soon_threadsafe(self._deliver, records)
 
-    def _commit(self, watermarks: dict[int, int] | None) -> None:
-        if not watermarks or self._consumer is None:
+    def _commit(self, progress: dict[int, Progress] | None) -> None:
+        if not progress or self._consumer is None:
             return
+        changed = {
+            part: snap
+            for part, snap in progress.items()
+            if part in self._assigned and self._saved.get(part) != snap
+        }
+        if changed and not self._store.save(changed):
+            return
+        self._saved.update(changed)
+        # Every owned partition's progress is durable now; its offset may still lag (a
+        # failed commit, or a partition whose restored progress did not change).
         offsets = [
-            TopicPartition(self._topic, part, offset)
-            for part, offset in sorted(watermarks.items())
-            if part in self._assigned and self._committed.get(part) != offset
+            TopicPartition(self._topic, part, snap.commit_offset)
+            for part, snap in sorted(progress.items())
+            if part in self._assigned and self._committed.get(part) != snap.commit_offset
         ]
         if not offsets:
             return
@@ -154,6 +194,42 @@ class TaskConsumer:
             return
         for tp in offsets:
             self._committed[tp.partition] = tp.offset
+
+    def _maybe_truncate(self) -> None:
+        """Deletes the records below each owned partition's committed offset: every task
+        there is finished, and the topic's retention is off, so nothing else removes them.
+
+        Never waits: the request of one round is checked in the next, so a slow broker
+        cannot hold up reading tasks.
+        """
+        if time.monotonic() - self._last_truncate < self._truncate_every:
+            return
+        self._last_truncate = time.monotonic()
+        for tp, fut in list(self._truncating.items()):
+            if not fut.done():
+                return
+            del self._truncating[tp]
+            if fut.exception() is None:
+                self._truncated[tp.partition] = tp.offset
+            else:
+                log.warning("deleting finished task records failed: %s", fut.exception())
+        todo = [
+            TopicPartition(self._topic, part, offset)
+            for part, offset in sorted(self._committed.items())
+            if part in self._assigned and offset > self._truncated.get(part, 0)
+        ]
+        if not todo:
+            return
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self._bootstrap})
+        try:
+            futures = self._admin.delete_records(todo)
+        except KafkaException as exc:
+            log.warning("deleting finished task records failed: %s", exc)
+            return
+        wanted = {tp.partition: tp for tp in todo}
+        for tp, fut in futures.items():
+            self._truncating[wanted[tp.partition]] = fut
 
     def _in_loop(self, fn: Callable[..., _T], *args: Any) -> _T | None:
         if self._loop.is_closed():
@@ -175,6 +251,26 @@ class TaskConsumer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         parts = {tp.partition for tp in partitions}
         log.info("tasks partitions assigned: %s", sorted(parts))
+        # Read before the first record of the partitions is fetched: whatever an earlier
+        # owner can have handed out lies below the end offset of this moment.
+        ends: dict[int, int] = {}
+        for part in parts:
+            try:
+                ends[part] = consumer.get_watermark_offsets(
+                    TopicPartition(self._topic, part), timeout=_LOOP_WAIT_SECONDS, cached=False
+                )[1]
+            except KafkaException as exc:
+                log.warning("end offset of tasks partition %d unknown: %s", part, exc)
+                ends[part] = _NEVER_FRESH
+        try:
+            restored = self._store.load(parts)
+        except KafkaException as exc:
+            # Without it every record from the committed offset is offered again; history
+            # refuses the ones already started, so this costs time, not correctness.
+            log.error("progress of tasks partitions %s not read: %s", sorted(parts), exc)
+            restored = dict.fromkeys(parts)
+        self._saved.update({p: snap for p, snap in restored.items() if snap is not None})
+        self._in_loop(self._assign, {p: (ends[p], restored[p]) for p in parts})
         self._assigned |= parts
         self.assignment_changed.set()
 
@@ -195,4 +291,6 @@ class TaskConsumer:
         self._assigned -= parts
         for part in parts:
             self._committed.pop(part, None)
+            self._saved.pop(part, None)
+            self._truncated.pop(part, None)
         self.assignment_changed.set()

@@ -10,8 +10,13 @@ Dispatch of a matched task:
   the poll response; NOT_FOUND -> the task is stale, dropped, the poll keeps waiting; no reply or
   a transient status -> the task goes back to the head of its backlog. A retry of the same task
   reuses its request id, so history can answer it idempotently.
-- activity task: the prebuilt response from the record, completed with start time and attempt;
-  ``on_activity_started`` is told (the service produces ``ActivityTaskStarted`` without waiting).
+- activity task: ``RecordActivityTaskStarted`` through the history client, with the same
+  outcomes as a workflow task; on OK the poller gets the prebuilt response from the record,
+  completed with start time and attempt. So no task, however often matching reads it again
+  (after a crash before its progress was committed, or a rebalance), reaches two workers.
+- an optimistic workflow task (a record with a prepared response) is answered before history
+  checks it; only a ``fresh`` task (read above the partition's end at assignment, so never
+  seen by an earlier owner) may go that way.
 - query task (never from Kafka; see ``matching_processor.queries``): its poll response comes
   from ``QueryTasks.start``.
 
@@ -40,6 +45,7 @@ from matching_processor.queries import QueryTasks
 from matching_processor.queues import (
     MatchingMetrics,
     Poller,
+    Progress,
     QueryTask,
     QueuedTask,
     QueueKey,
@@ -48,13 +54,14 @@ from matching_processor.queues import (
 from schemas import prepared
 from schemas.clients.history import HistoryCaller
 from schemas.inbox import (
+    RECORD_ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
     ActivityTaskStarted,
     RecordWorkflowTaskStarted,
     StickyWorkerUnavailable,
 )
 from schemas.placement import ACTIVITY, DEFAULT_TQ_PARTITIONS, STICKY, WORKFLOW
-from schemas.reply import TRANSIENT_CODES, Code
+from schemas.reply import TRANSIENT_CODES, Code, Reply
 from streams import metrics
 
 log = logging.getLogger(__name__)
@@ -63,8 +70,9 @@ _RETRY_PAUSE_SECONDS = 0.2
 _MIN_HISTORY_TIMEOUT = 0.5
 # When queues were last polled is kept this long (the longest window a query looks back).
 _POLL_MEMORY_MS = 60_000
+# A partition never assigned has no fresh tasks (unit tests feed records without assigning).
+_NEVER_FRESH = 2**63
 
-ActivityStartedSink = Callable[[ActivityTaskStarted], None]
 WorkflowStartedSink = Callable[[RecordWorkflowTaskStarted], Awaitable[bool]]
 StickyUnavailableSink = Callable[[StickyWorkerUnavailable], None]
 
@@ -74,10 +82,8 @@ class Dispatcher:
 
     Args:
         queues: The queue state; only this dispatcher touches it.
-        history: Client for RecordWorkflowTaskStarted.
+        history: Client for RecordWorkflowTaskStarted and RecordActivityTaskStarted.
         clock: Epoch milliseconds.
-        on_activity_started: Called with the ActivityTaskStarted message of every activity
-            task handed out; must not block.
         n_tq_partitions: Partitions of a normal task queue.
         history_timeout: Upper bound, seconds, of one RecordWorkflowTaskStarted call.
         on_optimistic_start: Puts an optimistic RecordWorkflowTaskStarted into the inbox and
@@ -85,6 +91,9 @@ class Dispatcher:
         on_sticky_unavailable: Called, instead of queueing it, with a sticky workflow task
             whose queue has no worker (see `matching_processor.pollers`); must not block.
             None keeps every sticky task on its queue.
+        on_undecodable: Called with a task record that cannot be decoded (dead letter).
+        on_reload: Called with spilled offsets to read again (`matching_processor.reloader`),
+            whose records come back through `on_reloaded`; must not block.
     """
 
     def __init__(
@@ -92,27 +101,28 @@ class Dispatcher:
         queues: TaskQueues,
         history: HistoryCaller,
         clock: Callable[[], int],
-        on_activity_started: ActivityStartedSink,
         n_tq_partitions: int = DEFAULT_TQ_PARTITIONS,
         history_timeout: float = 10.0,
         on_optimistic_start: WorkflowStartedSink | None = None,
         on_sticky_unavailable: StickyUnavailableSink | None = None,
         on_undecodable: Callable[[RawTask, str], None] | None = None,
+        on_reload: Callable[[dict[int, list[int]]], None] | None = None,
     ) -> None:
         self._queues = queues
         self._history = history
         self._clock = clock
-        self._on_activity_started = on_activity_started
         self._n_tq_partitions = n_tq_partitions
         self._history_timeout = history_timeout
         self._on_optimistic_start = on_optimistic_start
         self._on_sticky_unavailable = on_sticky_unavailable
         self._on_undecodable = on_undecodable
+        self._on_reload = on_reload
         self.pollers = PollerHistory()
         self.dispatch_rates = DispatchRates()
         self._unloaded: dict[QueueKey, int] = {}
         self._futures: dict[Poller, asyncio.Future[QueuedTask | QueryTask | None]] = {}
         self._request_ids: dict[QueuedTask, str] = {}
+        self._fresh_from: dict[int, int] = {}
         self._closed = False
         self.queries = QueryTasks(queues, history, clock, self._resolve, history_timeout)
         """Query tasks: QueryWorkflow and RespondQueryTaskCompleted of this process."""
@@ -207,6 +217,7 @@ class Dispatcher:
         time_remaining: float | None,
     ) -> wsv1.PollActivityTaskQueueResponse:
         loop = asyncio.get_running_loop()
+        hard_deadline = None if time_remaining is None else loop.time() + time_remaining
         deadline = loop.time() + dispatch.long_poll_seconds(time_remaining)
         queue = (request.namespace, keys[0].task_queue)
         if request.task_queue_metadata.HasField("max_tasks_per_second"):
@@ -221,19 +232,9 @@ class Dispatcher:
                 continue
             if not await self._await_dispatch_slot(queue, task, deadline):
                 break
-            now_ms = self._clock()
-            self._complete(task)
-            try:
-                response = dispatch.activity_response(task.record, now_ms)
-            except ValueError:
-                log.exception("dropping activity task with a bad payload at offset %d", task.offset)
-                continue
-            self._on_activity_started(
-                ActivityTaskStarted.for_task(
-                    task.record, request.identity, uuid.uuid4().hex, now_ms
-                )
-            )
-            return response
+            response = await self._start_activity_task(task, request, hard_deadline)
+            if response is not None:
+                return response
         return wsv1.PollActivityTaskQueueResponse()
 
     async def _await_dispatch_slot(
@@ -359,7 +360,10 @@ class Dispatcher:
     ) -> wsv1.PollWorkflowTaskQueueResponse | None:
         record = task.record
         request_id = self._request_ids.setdefault(task, uuid.uuid4().hex)
-        if record["payload"] and self._on_optimistic_start is not None:
+        # An optimistic start answers before history checks the task, so only a task no
+        # earlier owner of its partition can have handed out may take it (`fresh`): a task
+        # read again after a crash or a rebalance goes through history like any other.
+        if record["payload"] and task.fresh and self._on_optimistic_start is not None:
             now_ms = self._clock()
             started = RecordWorkflowTaskStarted.for_task(record, request, request_id, now_ms)
             if await self._on_optimistic_start(started):
@@ -368,42 +372,78 @@ class Dispatcher:
             self._requeue(task)
             return None
         message = RecordWorkflowTaskStarted.for_task(record, request, request_id)
+        reply = await self._record_start(task, RECORD_WORKFLOW_TASK_STARTED, message, hard_deadline)
+        if reply is None:
+            return None
+        return wsv1.PollWorkflowTaskQueueResponse.FromString(reply.payload)
+
+    async def _start_activity_task(
+        self,
+        task: QueuedTask,
+        request: wsv1.PollActivityTaskQueueRequest,
+        hard_deadline: float | None,
+    ) -> wsv1.PollActivityTaskQueueResponse | None:
+        try:
+            response = dispatch.activity_response(task.record, self._clock())
+        except ValueError:
+            log.exception("dropping activity task with a bad payload at offset %d", task.offset)
+            self._complete(task)
+            return None
+        request_id = self._request_ids.setdefault(task, uuid.uuid4().hex)
+        message = ActivityTaskStarted.for_task(
+            task.record, request.identity, request_id, response.started_time.ToMilliseconds()
+        )
+        reply = await self._record_start(task, RECORD_ACTIVITY_TASK_STARTED, message, hard_deadline)
+        return None if reply is None else response
+
+    async def _record_start(
+        self,
+        task: QueuedTask,
+        kind: str,
+        message: RecordWorkflowTaskStarted | ActivityTaskStarted,
+        hard_deadline: float | None,
+    ) -> Reply | None:
+        """Asks history to record the start (Temporal's RecordWorkflowTaskStarted /
+        RecordActivityTaskStarted); the OK reply, or None when the poller gets nothing.
+
+        OK completes the task. A transient failure puts it back (a retry reuses its request
+        id, which history answers idempotently); any other status drops it as stale
+        (NOT_FOUND: gone or completed; ALREADY_EXISTS: another dispatch started it).
+        """
+        record = task.record
         timeout = self._history_timeout
         if hard_deadline is not None:
             left = hard_deadline - asyncio.get_running_loop().time() - 0.2
             timeout = min(timeout, max(_MIN_HISTORY_TIMEOUT, left))
         try:
             reply = await self._history.call(
-                record["namespace"],
-                record["workflow_id"],
-                RECORD_WORKFLOW_TASK_STARTED,
-                message,
-                timeout,
+                record["namespace"], record["workflow_id"], kind, message, timeout
             )
         except asyncio.CancelledError:
             self._complete(task)
             raise
         except Exception as exc:
-            log.warning("RecordWorkflowTaskStarted for %s failed: %r", record["workflow_id"], exc)
+            log.warning("%s for %s failed: %r", kind, record["workflow_id"], exc)
             self._requeue(task)
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
         if reply.status_code == Code.OK:
             self._complete(task)
-            return wsv1.PollWorkflowTaskQueueResponse.FromString(reply.payload)
+            return reply
         if reply.status_code in TRANSIENT_CODES:
-            log.warning("RecordWorkflowTaskStarted got transient status %d", reply.status_code)
+            log.warning("%s got transient status %d", kind, reply.status_code)
             self._requeue(task)
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
-        if reply.status_code != Code.NOT_FOUND:
+        if reply.status_code not in (Code.NOT_FOUND, Code.ALREADY_EXISTS):
             log.warning(
-                "dropping workflow task of %s: status %d %s",
+                "dropping %s task of %s: status %d %s",
+                record["task_kind"],
                 record["workflow_id"],
                 reply.status_code,
                 reply.message,
             )
-        self._complete(task, stale=reply.status_code == Code.NOT_FOUND)
+        self._complete(task, stale=reply.status_code in (Code.NOT_FOUND, Code.ALREADY_EXISTS))
         return None
 
     # -- queue state -------------------------------------------------------------------------
@@ -420,10 +460,43 @@ class Dispatcher:
                     self._on_undecodable(raw, f"undecodable task record: {exc}")
                 self._queues.skip(raw.partition, raw.offset)
                 continue
+            if self._queues.skip_finished(raw.partition, QueueKey.of(record), raw.offset):
+                continue
             metrics.task_arrived(record, now_ms)
             if self._redirect_sticky(record, raw, now_ms):
                 continue
-            self._resolve(self._queues.offer(QueuedTask(record, raw.partition, raw.offset), now_ms))
+            fresh = raw.offset >= self._fresh_from.get(raw.partition, _NEVER_FRESH)
+            task = QueuedTask(record, raw.partition, raw.offset, fresh=fresh)
+            self._resolve(self._queues.offer(task, now_ms))
+
+    def on_reloaded(self, records: Iterable[RawTask], missed: dict[int, list[int]]) -> None:
+        """Takes spilled task records read again, and the offsets that could not be read."""
+        now_ms = self._clock()
+        for raw in records:
+            try:
+                record = schemas.decode(raw.value or b"", schemas.TASK_RECORD)
+            except schemas.SchemaError:
+                continue  # it was decodable when first read; a changed record is not ours
+            fresh = raw.offset >= self._fresh_from.get(raw.partition, _NEVER_FRESH)
+            task = QueuedTask(record, raw.partition, raw.offset, fresh=fresh)
+            self._resolve(self._queues.reload(task, now_ms))
+        for part, offsets in missed.items():
+            self._queues.reload_missed(part, offsets)
+
+    def assign(self, partitions: dict[int, tuple[int, Progress | None]]) -> None:
+        """Starts partitions just assigned.
+
+        Args:
+            partitions: For each, (its end offset at assignment: tasks from there on are
+                `fresh`; what its previous owner finished, or None).
+        """
+        for part, (end_offset, restored) in partitions.items():
+            self._fresh_from[part] = end_offset
+            self._queues.assign(part, restored)
+
+    def progress(self) -> dict[int, Progress]:
+        """The per-queue progress of every partition, to persist before committing."""
+        return self._queues.progress()
 
     def _redirect_sticky(self, record: dict[str, Any], raw: RawTask, now_ms: int) -> bool:
         """Hands a sticky workflow task without a worker back to history (True), which sends
@@ -439,9 +512,11 @@ class Dispatcher:
         self._on_sticky_unavailable(dispatch.sticky_unavailable_message(record))
         return True
 
-    def revoke(self, partitions: set[int]) -> dict[int, int]:
-        """Forgets revoked partitions; returns their final low watermarks to commit."""
-        final = {p: wm for p, wm in self._queues.watermarks().items() if p in partitions}
+    def revoke(self, partitions: set[int]) -> dict[int, Progress]:
+        """Forgets revoked partitions; returns their final progress to persist and commit."""
+        final = {p: wm for p, wm in self._queues.progress().items() if p in partitions}
+        for part in partitions:
+            self._fresh_from.pop(part, None)
         for poller in self._queues.revoke(partitions):
             fut = self._futures.get(poller)
             if fut is not None and not fut.done():
@@ -453,9 +528,14 @@ class Dispatcher:
         return self._queues.watermarks()
 
     def expire(self) -> int:
-        """Drops backlog tasks whose schedule-to-start timeout passed; returns how many."""
+        """Drops backlog tasks whose schedule-to-start timeout passed, and asks for spilled
+        tasks of drained backlogs to be read again; returns how many were dropped."""
         now_ms = self._clock()
         self._queues.forget_polls_before(now_ms - _POLL_MEMORY_MS)
+        if self._on_reload is not None:
+            wanted = self._queues.reload_requests()
+            if wanted:
+                self._on_reload(wanted)
         return self._queues.expire_tasks(now_ms)
 
     def _complete(self, task: QueuedTask, stale: bool = False) -> None:

@@ -6,12 +6,17 @@ records it reads from the tasks topic and the polls it receives, and it decides 
 Contract:
     - A task read from Kafka is ``offer``-ed exactly once; it then is either handed to the oldest
       waiting poller of its queue partition at once (a sync match), appended to that partition's
-      FIFO backlog, or dropped because its schedule-to-start timeout has already passed.
+      FIFO backlog, or dropped because its schedule-to-start timeout has already passed. A
+      backlog holds at most ``max_backlog`` records; later tasks are spilled (offset only) and
+      come back through ``reload`` when it drains.
     - A matched task is ``DISPATCHING`` until the service reports the outcome: ``complete`` (the
       worker got it, or history called it stale) or ``requeue`` (a transient failure; the task goes
       back to the head of its backlog).
-    - The low watermark of a Kafka partition is the smallest offset not yet completed or dropped;
-      committing it means a restart re-reads exactly the undispatched tasks.
+    - Progress is kept per queue within a Kafka partition (`Progress`, Temporal's per-queue ack
+      levels): the partition's read position and, for each queue with unfinished tasks, the
+      lowest unfinished offset. Persisted, it lets the next owner skip every task that was
+      finished, so a queue nobody polls holds back only its own tasks. The low watermark
+      (what is committed to the group) is the lowest ack level: where re-reading must start.
     - A query task (`QueryTask`) never comes from Kafka and never enters a backlog: it goes to a
       waiting poller at once, or waits in memory for the next poller of its queue partition
       (queries go before backlog tasks), until its caller withdraws it.
@@ -70,6 +75,8 @@ class TaskState(enum.Enum):
     DONE = "done"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    SPILLED = "spilled"
+    """Its queue's backlog was full: only its offset is kept, the record is read again later."""
 
 
 class PollerState(enum.Enum):
@@ -84,7 +91,8 @@ class PollerState(enum.Enum):
 
 
 class PartitionWatermark:
-    """Offsets of one Kafka partition that were read but are not yet dispatched or dropped."""
+    """Offsets of one queue's records in one Kafka partition that were read but are not yet
+    dispatched or dropped."""
 
     def __init__(self) -> None:
         self._pending: deque[int] = deque()
@@ -105,11 +113,112 @@ class PartitionWatermark:
             self._finished.discard(self._pending.popleft())
 
     @property
+    def is_idle(self) -> bool:
+        """Whether every offset added is finished."""
+        return not self._pending
+
+    @property
     def low_watermark(self) -> int | None:
         """The offset to commit: every offset below it is finished; None before any record."""
         if self._pending:
             return self._pending[0]
         return self._next
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What is finished of one tasks-topic partition, per queue (Temporal's per-queue ack levels).
+
+    Every record below `next_offset` is finished, except that a queue in `acks` may still
+    have unfinished records at or above its ack level. A queue nobody polls therefore holds
+    back only itself: other queues' records are never handed out again after a restart.
+
+    Attributes:
+        next_offset: Where reading continues: every record below it was read.
+        acks: Ack level (lowest unfinished offset) of each queue with unfinished records.
+    """
+
+    next_offset: int
+    acks: Mapping[QueueKey, int] = field(default_factory=dict)
+
+    @property
+    def commit_offset(self) -> int:
+        """Where a new owner must start reading: the lowest ack level, or `next_offset`."""
+        return min([self.next_offset, *self.acks.values()])
+
+    def is_finished(self, key: QueueKey, offset: int) -> bool:
+        """Whether the record of `key` at `offset` needs no dispatching any more."""
+        if offset >= self.next_offset:
+            return False
+        ack = self.acks.get(key)
+        return ack is None or offset < ack
+
+
+class PartitionProgress:
+    """The live progress of one tasks-topic partition: a `PartitionWatermark` per queue.
+
+    Args:
+        restored: The progress the previous owner left (see `Progress`); records it calls
+            finished are not dispatched again.
+    """
+
+    def __init__(self, restored: Progress | None = None) -> None:
+        self.restored = restored
+        self._queues: dict[QueueKey, PartitionWatermark] = {}
+        self._next: int | None = None
+
+    def add(self, key: QueueKey, offset: int) -> PartitionWatermark:
+        """Records that `offset` (of queue `key`) was read; returns the queue's tracker."""
+        self._advance(offset)
+        watermark = self._queues.setdefault(key, PartitionWatermark())
+        watermark.add(offset)
+        return watermark
+
+    def skip(self, offset: int) -> None:
+        """Records an offset that holds nothing to dispatch."""
+        self._advance(offset)
+
+    def tracker(self, key: QueueKey) -> PartitionWatermark | None:
+        """The tracker of a queue with unfinished tasks, None if it has none."""
+        return self._queues.get(key)
+
+    def _advance(self, offset: int) -> None:
+        if self._next is not None and offset < self._next:
+            raise InvalidStateError(f"offset {offset} arrived after {self._next - 1}")
+        self._next = offset + 1
+
+    def finish(self, key: QueueKey, watermark: PartitionWatermark, offset: int) -> None:
+        """Records that the task at `offset` of queue `key` needs no more dispatching."""
+        watermark.finish(offset)
+        if watermark.is_idle and self._queues.get(key) is watermark:
+            # Only queues with unfinished tasks cost memory and appear in the progress.
+            del self._queues[key]
+
+    def snapshot(self) -> Progress | None:
+        """The progress to persist, None before anything was read or restored."""
+        if self._next is None:
+            return self.restored
+        acks = {
+            key: wm.low_watermark
+            for key, wm in self._queues.items()
+            if not wm.is_idle and wm.low_watermark is not None
+        }
+        restored = self.restored
+        if restored is None or self._next >= restored.next_offset:
+            return Progress(self._next, acks)
+        # Still reading what the previous owner had read: what it knew beyond our position
+        # holds on (its lagging queues stay owed from their ack levels, everything else
+        # below its position stays finished), so a restart now loses none of it.
+        for key, ack in restored.acks.items():
+            if ack >= self._next:
+                acks[key] = min(ack, acks.get(key, ack))
+        return Progress(restored.next_offset, acks)
+
+    @property
+    def low_watermark(self) -> int | None:
+        """The offset to commit to the group: the snapshot's commit offset."""
+        snap = self.snapshot()
+        return None if snap is None else snap.commit_offset
 
 
 @dataclass(eq=False)
@@ -129,6 +238,10 @@ class QueuedTask:
     state: TaskState = TaskState.NEW
     seq: int = -1
     watermark: PartitionWatermark | None = field(default=None, repr=False)
+    progress: PartitionProgress | None = field(default=None, repr=False)
+    fresh: bool = False
+    """No earlier owner of its partition can have handed it out (read above the partition's
+    end at assignment): only such a task may be started optimistically."""
 
     @property
     def key(self) -> QueueKey:
@@ -197,21 +310,38 @@ class MatchingMetrics:
     stale: int = 0
     revoked_tasks: int = 0
     query_matches: int = 0
+    finished_before: int = 0
+    """Tasks read again that the partition's previous owner had finished: not dispatched."""
+    spilled: int = 0
+    """Tasks whose record was dropped from memory (their queue's backlog was full)."""
+    reloaded: int = 0
+    """Spilled tasks read again from Kafka into their backlog."""
 
 
 class TaskQueues:
     """All queue partitions of one matching process, keyed by ``QueueKey``.
 
+    Memory stays bounded however long a queue goes unpolled: a queue partition keeps at most
+    `max_backlog` records in memory; the tasks after them are spilled (only their offsets are
+    kept, in order) and read again from Kafka (`reload_requests`, `reload`) once the backlog
+    has drained to half, so FIFO order holds.
+
     Args:
         partition_of: Maps a queue partition to the tasks-topic partition its tasks live on; used
             to find what a revoked Kafka partition takes away.
+        max_backlog: Records kept in memory per queue partition.
     """
 
-    def __init__(self, partition_of: Callable[[QueueKey], int]) -> None:
+    def __init__(self, partition_of: Callable[[QueueKey], int], max_backlog: int = 10_000) -> None:
+        if max_backlog < 2:
+            raise ValueError(f"max_backlog must be at least 2, got {max_backlog}")
         self._partition_of = partition_of
+        self._max_backlog = max_backlog
+        self._spilled: dict[QueueKey, deque[int]] = {}
+        self._reloading: dict[QueueKey, set[int]] = {}
         self._backlogs: dict[QueueKey, deque[QueuedTask]] = {}
         self._waiters: dict[QueueKey, deque[Poller]] = {}
-        self._watermarks: dict[int, PartitionWatermark] = {}
+        self._progress: dict[int, PartitionProgress] = {}
         self._queries: dict[QueueKey, deque[QueryTask]] = {}
         self._last_poll_ms: dict[QueueKey, int] = {}
         self._seq = itertools.count()
@@ -226,10 +356,11 @@ class TaskQueues:
             The poller it was handed to (a sync match), or None if it went to the backlog or was
             dropped as expired.
         """
+        progress = self._progress.setdefault(task.kafka_partition, PartitionProgress())
         task._move(TaskState.NEW, TaskState.BACKLOG)
         task.seq = next(self._seq)
-        task.watermark = self._watermarks.setdefault(task.kafka_partition, PartitionWatermark())
-        task.watermark.add(task.offset)
+        task.progress = progress
+        task.watermark = progress.add(task.key, task.offset)
         if task.is_expired(now_ms):
             self._drop_expired(task)
             return None
@@ -237,14 +368,88 @@ class TaskQueues:
         if poller is not None:
             self.metrics.sync_matches += 1
             return poller
-        self._backlogs.setdefault(task.key, deque()).append(task)
+        key = task.key
+        if (
+            self._spilled.get(key)
+            or self._reloading.get(key)
+            or self.in_memory(key) >= self._max_backlog
+        ):
+            # Behind spilled tasks or over the bound: keep the offset only (FIFO holds: a
+            # spilled task is always later than every task in memory).
+            task.state = TaskState.SPILLED
+            self._spilled.setdefault(key, deque()).append(task.offset)
+            self.metrics.spilled += 1
+            return None
+        self._backlogs.setdefault(key, deque()).append(task)
         return None
+
+    def reload_requests(self) -> dict[int, list[int]]:
+        """Spilled offsets to read again now, per tasks-topic partition (each offset is asked
+        for once; `reload` takes the records, `reload_missed` gives back what was not found).
+        """
+        wanted: dict[int, list[int]] = {}
+        for key, spilled in list(self._spilled.items()):
+            if self._reloading.get(key) or self.in_memory(key) > self._max_backlog // 2:
+                continue
+            batch = [spilled.popleft() for _ in range(min(len(spilled), self._max_backlog // 2))]
+            if not spilled:
+                del self._spilled[key]
+            self._reloading[key] = set(batch)
+            wanted.setdefault(self._partition_of(key), []).extend(batch)
+        return {part: sorted(offsets) for part, offsets in wanted.items()}
+
+    def reload(self, task: QueuedTask, now_ms: int) -> Poller | None:
+        """Takes a spilled task read again from Kafka; like `offer`, but its offset is already
+        counted. A record nobody asked for (e.g. its partition was revoked since) is ignored.
+        """
+        key = task.key
+        waiting = self._reloading.get(key)
+        progress = self._progress.get(task.kafka_partition)
+        tracker = None if progress is None else progress.tracker(key)
+        if not waiting or task.offset not in waiting or tracker is None:
+            return None
+        waiting.discard(task.offset)
+        if not waiting:
+            del self._reloading[key]
+        task._move(TaskState.NEW, TaskState.BACKLOG)
+        task.seq = next(self._seq)
+        task.progress = progress
+        task.watermark = tracker
+        self.metrics.reloaded += 1
+        if task.is_expired(now_ms):
+            self._drop_expired(task)
+            return None
+        poller = self._match_waiting(task)
+        if poller is None:
+            self._backlogs.setdefault(key, deque()).append(task)
+        return poller
+
+    def reload_missed(self, kafka_partition: int, offsets: Iterable[int]) -> None:
+        """Gives back requested offsets that were not read, to be asked for again first."""
+        missed = set(offsets)
+        for key, waiting in list(self._reloading.items()):
+            if self._partition_of(key) != kafka_partition:
+                continue
+            back = sorted(waiting & missed)
+            waiting.difference_update(back)
+            if not waiting:
+                del self._reloading[key]
+            if back:
+                self._spilled.setdefault(key, deque()).extendleft(reversed(back))
+
+    def skip_finished(self, kafka_partition: int, key: QueueKey, offset: int) -> bool:
+        """Skips (True) a record read again that the partition's previous owner finished
+        (handed out or dropped); False if it must be offered."""
+        progress = self._progress.setdefault(kafka_partition, PartitionProgress())
+        if progress.restored is None or not progress.restored.is_finished(key, offset):
+            return False
+        progress.skip(offset)
+        self.metrics.finished_before += 1
+        return True
 
     def skip(self, kafka_partition: int, offset: int) -> None:
         """Records an offset that holds no task (e.g. an undecodable record) as finished."""
-        watermark = self._watermarks.setdefault(kafka_partition, PartitionWatermark())
-        watermark.add(offset)
-        watermark.finish(offset)
+        self._progress.setdefault(kafka_partition, PartitionProgress()).skip(offset)
 
     def complete(self, task: QueuedTask, *, stale: bool = False) -> None:
         """Finishes a dispatched task: the worker has it, or history said it is stale."""
@@ -426,8 +631,11 @@ class TaskQueues:
             for task in self._backlogs.pop(key):
                 task.state = TaskState.REVOKED
                 self.metrics.revoked_tasks += 1
+        for lines in (self._spilled, self._reloading):
+            for key in [k for k in lines if self._partition_of(k) in parts]:
+                self.metrics.revoked_tasks += len(lines.pop(key))
         for part in parts:
-            self._watermarks.pop(part, None)
+            self._progress.pop(part, None)
         revoked = [
             p for p in self._all_waiting() if any(self._partition_of(k) in parts for k in p.keys)
         ]
@@ -436,21 +644,35 @@ class TaskQueues:
             self._unregister(poller)
         return revoked
 
+    def assign(self, kafka_partition: int, restored: Progress | None) -> None:
+        """Starts tracking a partition just assigned, with what its previous owner finished."""
+        self._progress[kafka_partition] = PartitionProgress(restored)
+
     def low_watermark(self, kafka_partition: int) -> int | None:
         """The offset to commit for a partition, or None if nothing was read from it yet."""
-        watermark = self._watermarks.get(kafka_partition)
-        return None if watermark is None else watermark.low_watermark
+        progress = self._progress.get(kafka_partition)
+        return None if progress is None else progress.low_watermark
 
     def watermarks(self) -> dict[int, int]:
         """The offsets to commit, per partition read so far."""
-        return {
-            part: wm.low_watermark
-            for part, wm in self._watermarks.items()
-            if wm.low_watermark is not None
-        }
+        found = {part: p.low_watermark for part, p in self._progress.items()}
+        return {part: wm for part, wm in found.items() if wm is not None}
+
+    def progress(self) -> dict[int, Progress]:
+        """The per-queue progress of every partition read or restored so far, to persist."""
+        found = {part: p.snapshot() for part, p in self._progress.items()}
+        return {part: snap for part, snap in found.items() if snap is not None}
 
     def backlog_len(self, key: QueueKey) -> int:
-        """Number of tasks waiting in one queue partition's backlog."""
+        """Number of tasks waiting in one queue partition's backlog (spilled ones included)."""
+        return (
+            len(self._backlogs.get(key, ()))
+            + len(self._spilled.get(key, ()))
+            + len(self._reloading.get(key, ()))
+        )
+
+    def in_memory(self, key: QueueKey) -> int:
+        """Number of a queue partition's backlog records held in memory."""
         return len(self._backlogs.get(key, ()))
 
     def backlog_counts(self) -> list[tuple[QueueKey, int, bool]]:
@@ -513,13 +735,13 @@ class TaskQueues:
         self._finish(task)
 
     def _finish(self, task: QueuedTask) -> None:
-        if self._is_current(task) and task.watermark is not None:
-            task.watermark.finish(task.offset)
+        if self._is_current(task) and task.watermark is not None and task.progress is not None:
+            task.progress.finish(task.key, task.watermark, task.offset)
 
     def _is_current(self, task: QueuedTask) -> bool:
         # Only the tracker the task was counted in may move; a revoked-then-reassigned partition
         # has a new one that never saw this offset.
-        return task.watermark is not None and task.watermark is self._watermarks.get(
+        return task.progress is not None and task.progress is self._progress.get(
             task.kafka_partition
         )
 

@@ -25,15 +25,15 @@ from matching_processor.config import MatchingConfig
 from matching_processor.consumer import RawTask, TaskConsumer
 from matching_processor.dispatcher import Dispatcher
 from matching_processor.exceptions import MatchingError
+from matching_processor.progress import ProgressStore
 from matching_processor.queues import MatchingMetrics, TaskQueues
+from matching_processor.reloader import Reloader
 from schemas import deadletter, inbox, queries
 from schemas.clients.history import HistoryCaller
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import (
-    ACTIVITY_TASK_STARTED,
     RECORD_WORKFLOW_TASK_STARTED,
     STICKY_WORKER_UNAVAILABLE,
-    ActivityTaskStarted,
     RecordWorkflowTaskStarted,
     StickyWorkerUnavailable,
 )
@@ -41,7 +41,7 @@ from schemas.placement import topic_partition_for
 from schemas.records import DeadLetterRecord
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
-from streams import metrics
+from streams import ensure_topics, metrics
 from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class MatchingService:
 
     Args:
         config: Where and how to run.
-        history: Client for RecordWorkflowTaskStarted, e.g. a
+        history: Client for RecordWorkflowTaskStarted and RecordActivityTaskStarted, e.g. a
             ``schemas.clients.history.HistoryClient``.
         clock: Epoch milliseconds; schedule-to-start expiry and start times use it.
         on_death: Told when the consumer thread dies (the process then stops, non-zero).
@@ -78,11 +78,11 @@ class MatchingService:
         self._dispatcher: Dispatcher | None = None
         self._server: grpc.aio.Server | None = None
         self._consumer: TaskConsumer | None = None
+        self._reloader: Reloader | None = None
         self._producer: Producer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._n_inbox = 0
         self.address = ""
-        self.activity_started_sent = 0
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -134,19 +134,20 @@ class MatchingService:
         queues = TaskQueues(
             lambda key: topic_partition_for(
                 key.namespace, key.task_queue, key.task_kind, key.tq_partition, n_tasks
-            )
+            ),
+            self.config.max_backlog_in_memory,
         )
         metrics.watch_matching(queues)
         self._dispatcher = Dispatcher(
             queues,
             self._history,
             self._clock,
-            self._send_activity_started,
             self.config.n_tq_partitions,
             self.config.history_timeout,
             self._send_workflow_started,
             self._send_sticky_unavailable,
             self._dead_letter,
+            self._request_reload,
         )
         try:
             await self._start_io()
@@ -183,11 +184,24 @@ class MatchingService:
             self.config.tasks_topic,
             asyncio.get_running_loop(),
             deliver=dispatcher.on_records,
+            assign=dispatcher.assign,
             revoke=dispatcher.revoke,
-            watermarks=dispatcher.watermarks,
+            progress=dispatcher.progress,
+            store=ProgressStore(
+                self.config.bootstrap, self.config.progress_topic, self.config.extra_producer
+            ),
             commit_interval=self.config.commit_interval,
+            truncate_every=self.config.truncate_interval,
         )
         self._consumer.on_death = self._on_death
+        self._reloader = Reloader(
+            self.config.bootstrap,
+            self.config.tasks_topic,
+            asyncio.get_running_loop(),
+            dispatcher.on_reloaded,
+        )
+        self._reloader.on_death = self._on_death
+        self._reloader.start()
         self._consumer.start()
         self._ticker = asyncio.create_task(self._tick(), name="matching-ticker")
 
@@ -205,6 +219,9 @@ class MatchingService:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+        if self._reloader is not None:
+            await self._reloader.stop()
+            self._reloader = None
         if self._producer is not None:
             producer = self._producer
             self._producer = None
@@ -253,7 +270,7 @@ class MatchingService:
     def _produce_to_inbox(
         self,
         kind: str,
-        message: RecordWorkflowTaskStarted | ActivityTaskStarted | StickyWorkerUnavailable,
+        message: RecordWorkflowTaskStarted | StickyWorkerUnavailable,
         request_time_ms: int,
         on_delivery: Callable[[Any, Any], None],
     ) -> bool:
@@ -305,23 +322,18 @@ class MatchingService:
             return False
         return True
 
-    def _send_activity_started(self, message: ActivityTaskStarted) -> None:
-        # Best effort, as designed: history learns of the start when the attempt ends.
-        if self._produce_to_inbox(
-            ACTIVITY_TASK_STARTED, message, message.started_time_ms, _log_delivery_error
-        ):
-            self.activity_started_sent += 1
-        if self._producer is not None:
-            self._producer.poll(0)
-
     def _send_sticky_unavailable(self, message: StickyWorkerUnavailable) -> None:
-        # Fire and forget like ActivityTaskStarted: if it is lost, the task's sticky
+        # Fire and forget: if it is lost, the task's sticky
         # schedule-to-start timeout moves it to the normal queue later.
         self._produce_to_inbox(
             STICKY_WORKER_UNAVAILABLE, message, self._clock(), _log_delivery_error
         )
         if self._producer is not None:
             self._producer.poll(0)
+
+    def _request_reload(self, wanted: dict[int, list[int]]) -> None:
+        if self._reloader is not None:
+            self._reloader.request(wanted)
 
     def _dead_letter(self, raw: RawTask, error: str) -> None:
         """Keeps a task record nobody can read on the dead-letter topic (`strom dlq`)."""
@@ -360,6 +372,11 @@ class MatchingService:
             if meta is None or meta.error is not None or not meta.partitions:
                 raise MatchingError(f"topic {name} does not exist at {self.config.bootstrap}")
             counts.append(len(meta.partitions))
+        # Matching's own needs of the topics, also on a cluster made before they existed:
+        # the tasks topic keeps its records (retention off) and the progress topic exists.
+        topology = Topology(self.config.prefix, task_partitions=counts[0])
+        mine = {self.config.tasks_topic, self.config.progress_topic}
+        ensure_topics(self.config.bootstrap, [s for s in topology.specs() if s.name in mine])
         return counts[0], counts[1]
 
 

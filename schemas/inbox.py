@@ -50,7 +50,16 @@ RECORD_WORKFLOW_TASK_STARTED: Final = "RecordWorkflowTaskStarted"
 ``PollWorkflowTaskQueueResponse`` (NOT_FOUND when the task is stale)."""
 
 ACTIVITY_TASK_STARTED: Final = "ActivityTaskStarted"
-"""Matching tells history an activity attempt was handed to a worker; no reply."""
+"""Matching tells history an activity attempt was handed to a worker; no reply. Matching no
+longer sends it (see RECORD_ACTIVITY_TASK_STARTED); kept so that records already in the inbox
+are still understood."""
+
+RECORD_ACTIVITY_TASK_STARTED: Final = "RecordActivityTaskStarted"
+"""Matching asks history to record an activity attempt's start before the worker gets it
+(Temporal's RecordActivityTaskStarted); payload ``ActivityTaskStarted``. OK: the attempt is
+this dispatch's (a retry with the same request id is OK again); NOT_FOUND: the task is stale;
+ALREADY_EXISTS: another dispatch started it. Matching drops the task on any error but a
+transient one."""
 
 QUERY_WORKFLOW: Final = "QueryWorkflow"
 """The frontend asks history where a query goes, or for its answer from a workflow task;
@@ -161,7 +170,10 @@ class RecordWorkflowTaskStarted(_JsonPayload):
 
 @dataclass(frozen=True)
 class ActivityTaskStarted(_JsonPayload):
-    """Matching -> history: an activity attempt was handed to a worker (fire and forget).
+    """Matching -> history: an activity attempt is handed to a worker.
+
+    The payload of RecordActivityTaskStarted (a call: the worker gets the task only after
+    history answered OK) and of the older fire-and-forget ActivityTaskStarted.
 
     Attributes:
         namespace: Namespace name.
@@ -413,6 +425,7 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "RequestCancelWorkflowExecution": RequestCancelWorkflowExecutionRequest,
     RECORD_WORKFLOW_TASK_STARTED: RecordWorkflowTaskStarted,
     ACTIVITY_TASK_STARTED: ActivityTaskStarted,
+    RECORD_ACTIVITY_TASK_STARTED: ActivityTaskStarted,
     QUERY_WORKFLOW: QueryWorkflow,
     GET_QUERY_TASK: GetQueryTask,
     STICKY_WORKER_UNAVAILABLE: StickyWorkerUnavailable,

@@ -62,6 +62,11 @@ class Topology:
         return f"{self.prefix}.tasks"
 
     @property
+    def task_acks(self) -> str:
+        """Per-queue progress of each tasks partition, keyed by that partition (compacted)."""
+        return f"{self.prefix}.tasks.acks"
+
+    @property
     def visibility(self) -> str:
         """Visibility records for the Elasticsearch indexer, keyed by execution."""
         return f"{self.prefix}.visibility"
@@ -113,7 +118,10 @@ class Topology:
         return [
             TopicSpec(self.inbox, self.shards, config=big),
             TopicSpec(self.events, self.shards, "compact", config=big),
-            TopicSpec(self.tasks, self.task_partitions, config=big),
+            # Retention off: a task waits for its poller however long; matching deletes the
+            # records below its committed offsets itself.
+            TopicSpec(self.tasks, self.task_partitions, config={**big, "retention.ms": "-1"}),
+            TopicSpec(self.task_acks, self.task_partitions, "compact"),
             TopicSpec(self.visibility, self.shards, "compact", config=big),
             TopicSpec(self.namespaces, 1, "compact"),
             TopicSpec(self.cluster, 1, "compact"),

@@ -22,6 +22,7 @@ from history_processor.handlers import (
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
+    record_activity_task_started,
     record_workflow_task_started,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
@@ -86,6 +87,7 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "SignalExternalWorkflowResult": signal_external_workflow_result.handle,
     "CancelExternalWorkflow": cancel_external_workflow.handle,
     "CancelExternalWorkflowResult": cancel_external_workflow_result.handle,
+    "RecordActivityTaskStarted": record_activity_task_started.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

@@ -18,7 +18,11 @@ import schemas
 from helpers import eventually
 from matching_processor.config import MatchingConfig
 from schemas.clients import matching as api
-from schemas.inbox import RecordWorkflowTaskStarted
+from schemas.inbox import (
+    RECORD_ACTIVITY_TASK_STARTED,
+    ActivityTaskStarted,
+    RecordWorkflowTaskStarted,
+)
 from schemas.placement import topic_partition_for
 
 NS = "default"
@@ -44,9 +48,12 @@ def create_topics(bootstrap: str, prefix: str) -> None:
 
 
 def delete_topics(bootstrap: str, prefix: str) -> None:
-    """Deletes the test topics again."""
+    """Deletes the test topics again (and the progress topic matching made, if it did)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.delete_topics([f"{prefix}.tasks", f"{prefix}.history.inbox"])
+    names = [f"{prefix}.tasks", f"{prefix}.history.inbox"]
+    existing = admin.list_topics(timeout=10).topics
+    names += [n for n in (f"{prefix}.tasks.acks",) if n in existing]
+    futures = admin.delete_topics(names)
     for fut in futures.values():
         fut.result(30)
 
@@ -118,19 +125,30 @@ class FakeReply:
 
 @dataclass
 class FakeHistory:
-    """Answers RecordWorkflowTaskStarted like history would, NOT_FOUND for ``stale`` workflows."""
+    """Answers RecordWorkflowTaskStarted and RecordActivityTaskStarted like history would:
+    NOT_FOUND for ``stale`` workflows, ALREADY_EXISTS for a task another dispatch started."""
 
     stale: set[str] = field(default_factory=set)
-    calls: list[tuple[str, str, RecordWorkflowTaskStarted]] = field(default_factory=list)
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    started: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
     async def call(
         self, namespace: str, workflow_id: str, kind: str, request: Any, timeout: float
     ) -> FakeReply:
-        message = RecordWorkflowTaskStarted.from_bytes(request.SerializeToString())
+        message: Any
+        if kind == RECORD_ACTIVITY_TASK_STARTED:
+            message = ActivityTaskStarted.from_bytes(request.SerializeToString())
+        else:
+            message = RecordWorkflowTaskStarted.from_bytes(request.SerializeToString())
         self.calls.append((kind, workflow_id, message))
         await asyncio.sleep(0)
         if workflow_id in self.stale:
-            return FakeReply(grpc.StatusCode.NOT_FOUND.value[0], "workflow task not found")
+            return FakeReply(grpc.StatusCode.NOT_FOUND.value[0], "task not found")
+        task = (workflow_id, message.scheduled_event_id, message.attempt)
+        if self.started.setdefault(task, message.request_id) != message.request_id:
+            return FakeReply(grpc.StatusCode.ALREADY_EXISTS.value[0], "task already started")
+        if kind == RECORD_ACTIVITY_TASK_STARTED:
+            return FakeReply(0)
         response = wsv1.PollWorkflowTaskQueueResponse(
             task_token=message.task_token,
             workflow_execution=common_pb2.WorkflowExecution(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 import pytest
@@ -13,18 +12,11 @@ from confluent_kafka import Consumer, TopicPartition
 from temporalio.api.common.v1 import message_pb2 as common_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
-import schemas
 from helpers import eventually_async, unique_name
 from matching_processor.service import MatchingService
-from schemas.inbox import (
-    ACTIVITY_TASK_STARTED,
-    RECORD_WORKFLOW_TASK_STARTED,
-    ActivityTaskStarted,
-)
-from schemas.placement import shard_for
+from schemas.inbox import RECORD_ACTIVITY_TASK_STARTED, RECORD_WORKFLOW_TASK_STARTED
 
 from .harness import (
-    INBOX_PARTITIONS,
     NS,
     FakeHistory,
     activity_poll,
@@ -174,7 +166,7 @@ async def test_restart_redelivers_only_undispatched_tasks(
     assert committed_offsets(kafka_bootstrap, prefix) == end_offsets(kafka_bootstrap, prefix)
 
 
-async def test_activity_dispatch_sends_activity_task_started(
+async def test_activity_start_is_recorded_in_history_before_dispatch(
     kafka_bootstrap: str, prefix: str
 ) -> None:
     prebuilt = wsv1.PollActivityTaskQueueResponse(
@@ -186,7 +178,8 @@ async def test_activity_dispatch_sends_activity_task_started(
         "wf-act", kind="activity", tq_partition=3, payload=prebuilt.SerializeToString()
     )
     produce_tasks(kafka_bootstrap, prefix, [rec])
-    service = await started(MatchingService(config(kafka_bootstrap, prefix), FakeHistory()))
+    history = FakeHistory()
+    service = await started(MatchingService(config(kafka_bootstrap, prefix), history))
     try:
         async with grpc.aio.insecure_channel(service.address) as channel:
             response = await grpc_poll_activity(
@@ -196,20 +189,11 @@ async def test_activity_dispatch_sends_activity_task_started(
         assert response.attempt == 1
         assert response.HasField("started_time")
         assert response.current_attempt_scheduled_time.ToMilliseconds() == rec["schedule_time_ms"]
-        commands = await asyncio.to_thread(
-            read_inbox,
-            kafka_bootstrap,
-            prefix,
-            shard_for(NS, "wf-act", INBOX_PARTITIONS),
-        )
-        assert len(commands) == 1
-        command = commands[0]
-        assert command["kind"] == ACTIVITY_TASK_STARTED and command["reply_to"] is None
-        assert (command["namespace"], command["workflow_id"]) == (NS, "wf-act")
-        message = ActivityTaskStarted.from_bytes(command["payload"])
+        ((kind, workflow_id, message),) = history.calls
+        assert (kind, workflow_id) == (RECORD_ACTIVITY_TASK_STARTED, "wf-act")
         assert message.task_token == b"token-wf-act" and message.identity == "act-worker"
         assert message.scheduled_event_id == 5 and message.attempt == 1
-        assert service.activity_started_sent == 1
+        assert message.started_time_ms == response.started_time.ToMilliseconds()
     finally:
         await service.stop()
 
@@ -230,29 +214,6 @@ async def test_task_past_schedule_to_start_is_not_dispatched(
         assert empty == wsv1.PollWorkflowTaskQueueResponse()
     finally:
         await service.stop()
-
-
-def read_inbox(bootstrap: str, prefix: str, partition: int) -> list[dict[str, Any]]:
-    """Reads the inbox partition until a record arrives or 15 s pass."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": unique_name("inbox-reader"),
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(f"{prefix}.history.inbox", partition, 0)])
-        deadline = time.monotonic() + 15
-        out: list[dict[str, Any]] = []
-        while time.monotonic() < deadline and not out:
-            msg = consumer.poll(0.2)
-            if msg is not None and not msg.error() and msg.value() is not None:
-                out.append(schemas.decode(msg.value() or b"", schemas.INBOX_COMMAND))
-        return out
-    finally:
-        consumer.close()
 
 
 def committed_offsets(bootstrap: str, prefix: str) -> dict[int, int]:

@@ -82,7 +82,6 @@ def make(history: FakeHistory | None = None, clock: Clock | None = None) -> Disp
         TaskQueues(lambda key: 0),
         history or FakeHistory(),
         clock=clock or Clock(),
-        on_activity_started=lambda message: None,
     )
     dispatcher.queries.address = "10.0.0.7:7235"
     return dispatcher

@@ -44,7 +44,6 @@ def make() -> tuple[Dispatcher, Clock, list[StickyWorkerUnavailable]]:
         TaskQueues(lambda key: 0),
         ScriptedHistory(),
         clock=clock,
-        on_activity_started=lambda _: None,
         on_sticky_unavailable=redirected.append,
     )
     return dispatcher, clock, redirected
