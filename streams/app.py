@@ -166,6 +166,7 @@ class StreamApp:
 
     def _run_once(self) -> None:
         self.transactions.poll_acks()
+        self.transactions.reap(self.partitions.stores)  # a commit that landed: step 4
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
         records = self._poll()
         for record in records:
@@ -177,7 +178,20 @@ class StreamApp:
         if period_over or self._wake_due():
             self._punctuate()
         if self._due_for_commit(bool(records), now):
-            self.transactions.commit(self.partitions.stores)
+            self._commit()
+
+    def _commit(self) -> None:
+        """Commits the open transaction: at once, or pipelined behind the one in flight."""
+        txn, stores = self.transactions, self.partitions.stores
+        if not self.config.pipelined_commits:
+            txn.commit(stores)
+            return
+        if txn.in_flight and not txn.reap(stores):
+            if txn.inputs < self.config.max_batch_records:
+                return  # it starts once the commit in flight has landed
+            txn.reap(stores, block=True)  # a full batch: stop taking input until it lands
+        if txn.uncommitted:  # (an abort of the one in flight dropped this one too)
+            txn.start_commit(stores)
 
     def _punctuate(self) -> None:
         self._last_punctuate = time.monotonic()
@@ -196,6 +210,9 @@ class StreamApp:
     def _due_for_commit(self, polled: bool, now: float) -> bool:
         txn = self.transactions
         if txn.is_open:
+            if self.config.pipelined_commits and self.config.commit_when_idle:
+                # Group commit: whatever gathered while the last commit flew goes at once.
+                return True
             return (
                 (not polled and self.config.commit_when_idle)
                 or txn.inputs >= self.config.max_batch_records
@@ -212,9 +229,12 @@ class StreamApp:
         # the input is idle, and the transaction commits at once instead of waiting for more.
         # When idle, poll() waits for the first record and consume(n, 0) drains the rest,
         # because consume(n, timeout) would wait out the whole timeout to fill n.
-        if self.transactions.is_open and self.config.commit_when_idle:
+        txn = self.transactions
+        if txn.is_open and self.config.commit_when_idle and not txn.in_flight:
             return self._consumer.consume(self.config.max_batch_records, 0)
         timeout = self.config.poll_timeout_s
+        if txn.in_flight:  # look again soon: the next commit starts when this one lands
+            timeout = min(timeout, self.config.in_flight_poll_ms / 1000)
         wake = self._wake_at_ms()
         if wake is not None:  # wake up when the processor's next timer is due
             timeout = min(timeout, max(0.0, (wake - time.time() * 1000) / 1000))
