@@ -190,7 +190,9 @@ class StreamApp:
             if txn.inputs < self.config.max_batch_records:
                 return  # it starts once the commit in flight has landed
             txn.reap(stores, block=True)  # a full batch: stop taking input until it lands
-        if txn.uncommitted:  # (an abort of the one in flight dropped this one too)
+        # Asked again: the state read through the landed commit no longer counts as a
+        # change, and an abort of that commit dropped the open transaction with it.
+        if self._due_for_commit(True, time.monotonic()):
             txn.start_commit(stores)
 
     def _punctuate(self) -> None:
