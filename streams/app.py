@@ -189,7 +189,7 @@ class StreamApp:
         if txn.in_flight and not txn.reap(stores):
             if txn.inputs < self.config.max_batch_records:
                 return  # it starts once the commit in flight has landed
-            txn.reap(stores, block=True)  # a full batch: stop taking input until it lands
+            txn.reap(stores, wait=None)  # a full batch: stop taking input until it lands
         # Asked again: the state read through the landed commit no longer counts as a
         # change, and an abort of that commit dropped the open transaction with it.
         if self._due_for_commit(True, time.monotonic()):
@@ -232,14 +232,20 @@ class StreamApp:
         # When idle, poll() waits for the first record and consume(n, 0) drains the rest,
         # because consume(n, timeout) would wait out the whole timeout to fill n.
         txn = self.transactions
-        if txn.is_open and self.config.commit_when_idle and not txn.in_flight:
+        wake = self._wake_at_ms()
+        until_wake = None if wake is None else max(0.0, (wake - time.time() * 1000) / 1000)
+        if txn.in_flight:
+            # Nothing decided now becomes visible before the commit in flight: wait for it to
+            # land (the next one then starts at once) rather than poll, at most until a timer
+            # is due, then take what arrived meanwhile.
+            wait = self.config.in_flight_wait_ms / 1000
+            txn.reap(self.partitions.stores, wait if until_wake is None else min(wait, until_wake))
+            return self._consumer.consume(self.config.max_batch_records, 0)
+        if txn.is_open and self.config.commit_when_idle:
             return self._consumer.consume(self.config.max_batch_records, 0)
         timeout = self.config.poll_timeout_s
-        if txn.in_flight:  # look again soon: the next commit starts when this one lands
-            timeout = min(timeout, self.config.in_flight_poll_ms / 1000)
-        wake = self._wake_at_ms()
-        if wake is not None:  # wake up when the processor's next timer is due
-            timeout = min(timeout, max(0.0, (wake - time.time() * 1000) / 1000))
+        if until_wake is not None:  # wake up when the processor's next timer is due
+            timeout = min(timeout, until_wake)
         first = self._consumer.poll(timeout)
         if first is None:
             return []

@@ -248,10 +248,10 @@ class Transactions:
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
         """
-        self.reap(stores, block=True)
+        self.reap(stores, wait=None)
         if self.uncommitted:
             self.start_commit(stores)
-            self.reap(stores, block=True)
+            self.reap(stores, wait=None)
 
     def start_commit(self, stores: dict[int, PartitionStore]) -> None:
         """Seals the open transaction and begins steps 1-3 of its commit on the worker.
@@ -280,12 +280,13 @@ class Transactions:
         self._producer = self._producers[self._turn]
         self._worker.submit(partial(self._send, flight))
 
-    def reap(self, stores: dict[int, PartitionStore], block: bool = False) -> bool:
+    def reap(self, stores: dict[int, PartitionStore], wait: float | None = 0.0) -> bool:
         """Collects the commit in flight once it has returned: step 4, or the abort.
 
         Args:
             stores: The owned partitions' stores.
-            block: Wait for the commit instead of returning False while it flies.
+            wait: Seconds to wait for the commit to return (None: until it does); 0 only
+                looks.
 
         Returns:
             True when a commit was collected (committed or aborted).
@@ -296,7 +297,7 @@ class Transactions:
         flight = self._flight
         if flight is None:
             return False
-        finished, error = self._worker.wait(None if block else 0)
+        finished, error = self._worker.wait(wait)
         if not finished:
             return False
         if error is None:

@@ -44,8 +44,9 @@ class StreamsConfig:
         pipelined_commits: Commit on a worker thread while the loop processes the next
             inputs against the uncommitted state (streams/commit.py, "Pipelining"). False:
             the loop waits for each commit.
-        in_flight_poll_ms: While a commit is in flight, the loop polls for input at most this
-            long at a time, so that it notices the commit landing and starts the next one.
+        in_flight_wait_ms: While a commit is in flight, the loop waits for it to land at
+            most this long (or until a timer is due) before it takes the input that arrived
+            meanwhile; a landing ends the wait at once.
         offsets_commit_interval_ms: Positions of inputs that produced nothing and changed no
             state ride along with the next transaction; without one, they are committed
             on their own after this long.
@@ -72,7 +73,7 @@ class StreamsConfig:
     transaction_timeout_ms: int = 10_000
     transactional_producers: int = 2
     pipelined_commits: bool = True
-    in_flight_poll_ms: float = 1.0
+    in_flight_wait_ms: float = 5.0
     offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
     restore_batch_records: int = 5_000

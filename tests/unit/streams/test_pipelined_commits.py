@@ -7,15 +7,17 @@ so each test can act while a commit is in flight and check what leaves, and when
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+import streams.app
 import streams.commit
-from streams import MemoryStore, StreamsConfig
+from streams import Context, MemoryStore, StateTransaction, StreamApp, StreamsConfig
 from streams.commit import Transactions
 from streams.exceptions import InvalidStateError, ProducerFencedError
 from streams.state.base import PartitionStore, TransactionStatus
@@ -24,14 +26,26 @@ CHANGELOG, INPUT, OUT, ACKS = "log", "in", "out", "acks"
 
 
 class _Message:
-    def __init__(self, partition: int, offset: int) -> None:
-        self._partition, self._offset = partition, offset
+    def __init__(self, partition: int, offset: int, value: bytes = b"", topic: str = "") -> None:
+        self._partition, self._offset, self._value, self._topic = partition, offset, value, topic
 
     def partition(self) -> int:
         return self._partition
 
     def offset(self) -> int:
         return self._offset
+
+    def topic(self) -> str:
+        return self._topic
+
+    def key(self) -> bytes:
+        return b"count"
+
+    def value(self) -> bytes:
+        return self._value
+
+    def error(self) -> None:
+        return None
 
 
 class _Broker:
@@ -109,6 +123,14 @@ class _Producer:
 class _Consumer:
     def __init__(self, broker: _Broker) -> None:
         self._broker = broker
+        self.waiting: list[_Message] = []  # input records the next poll or consume returns
+
+    def poll(self, timeout: float) -> _Message | None:
+        return self.waiting.pop(0) if self.waiting else None
+
+    def consume(self, count: int, timeout: float) -> list[_Message]:
+        taken, self.waiting = self.waiting[:count], self.waiting[count:]
+        return taken
 
     def consumer_group_metadata(self) -> str:
         return "generation-1"
@@ -177,14 +199,14 @@ def test_the_next_inputs_are_decided_on_the_state_in_flight_and_commit_after_it(
     assert not txns.reap(stores), "still in flight"
     assert [c for c, _ in broker.calls].count("begin") == 1, "the second has not begun"
     broker.gate.release()
-    assert txns.reap(stores, block=True)
+    assert txns.reap(stores, wait=None)
     assert broker.acks == [b"ack-1"], "only the committed input is answered"
     assert stores[0].get(b"count") == b"1" and stores[0].applied_offset() == 1
     assert txns.committed[(INPUT, 0)] == 11
     # The open transaction now reads the store directly and commits on the other producer.
     txns.start_commit(stores)
     broker.gate.release()
-    assert txns.reap(stores, block=True)
+    assert txns.reap(stores, wait=None)
     assert broker.acks == [b"ack-1", b"ack-2"]
     assert stores[0].get(b"count") == b"2" and stores[0].applied_offset() == 2
     assert txns.committed[(INPUT, 0)] == 12
@@ -212,7 +234,7 @@ def test_a_reply_sent_while_a_commit_flies_waits_for_that_commit(
     txns.consumed(INPUT, 0, 11)
     assert broker.acks == []
     broker.gate.release()
-    txns.reap(stores, block=True)
+    txns.reap(stores, wait=None)
     assert broker.acks == [b"ack-1", b"read-1"]
     # Once nothing is in flight and nothing open has output, a read is answered at once.
     txns.send_after_commit(ACKS, None, b"read-2", 0)
@@ -232,7 +254,7 @@ def test_a_failed_commit_drops_the_inputs_decided_on_it_and_rewinds(
         KafkaError(KafkaError._TIMED_OUT, "broker went away", txn_requires_abort=True)
     )
     broker.gate.release()
-    assert txns.reap(stores, block=True)
+    assert txns.reap(stores, wait=None)
     assert broker.acks == [] and broker.visible == [], "no reply, no output of either"
     assert ("abort", "app-i") in broker.calls
     assert ("seek", (0, 10)) in broker.calls, "rewound to the last committed position"
@@ -244,7 +266,7 @@ def test_a_failed_commit_drops_the_inputs_decided_on_it_and_rewinds(
     _input(txns, stores, 10, b"1")
     txns.start_commit(stores)
     broker.gate.release()
-    txns.reap(stores, block=True)
+    txns.reap(stores, wait=None)
     assert broker.acks == [b"ack-1"] and stores[0].get(b"count") == b"1"
 
 
@@ -257,7 +279,7 @@ def test_a_fenced_commit_stops_the_instance(
     broker.fail_next = KafkaException(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
     broker.gate.release()
     with pytest.raises(ProducerFencedError):
-        txns.reap(stores, block=True)
+        txns.reap(stores, wait=None)
     assert broker.acks == [] and stores[0].get(b"count") == b"0"
 
 
@@ -287,3 +309,90 @@ def test_a_synchronous_commit_settles_the_one_in_flight_first(
     assert not txns.in_flight and not txns.uncommitted
     assert broker.acks == [b"ack-1", b"ack-2"] and stores[0].get(b"count") == b"2"
     assert txns.committed[(INPUT, 0)] == 12
+
+
+class _Counter:
+    """A processor: counts inputs, answers each after its commit, and has one timer."""
+
+    def __init__(self) -> None:
+        self.timer_at_ms: int | None = None
+        self.fired_while: list[bool] = []  # per timer round: was a commit in flight?
+        self.app: StreamApp | None = None
+
+    def process(self, ctx: Context, record: Any) -> None:
+        count = int(ctx.state.get(b"count") or b"0") + 1
+        ctx.emit(b"count", str(count).encode())
+        ctx.send_after_commit(ACKS, record.value())
+
+    def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
+        assert key is not None and value is not None
+        state.put(key, value)
+
+    def next_punctuate_ms(self, owned: set[int]) -> int | None:
+        return self.timer_at_ms
+
+    def punctuate(self, ctx: Context, now_ms: int) -> None:
+        if self.timer_at_ms is None or self.timer_at_ms > now_ms:
+            return
+        assert self.app is not None
+        self.fired_while.append(self.app.transactions.in_flight)
+        self.timer_at_ms = None
+        count = int(ctx.state.get(b"count") or b"0")
+        ctx.emit(b"count", str(count + 100).encode())
+
+    def reject(self, ctx: Context, record: Any, error: Exception) -> None:
+        raise error
+
+
+def test_the_loop_fires_a_due_timer_while_a_commit_is_in_flight(
+    broker: _Broker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    consumer = _Consumer(broker)
+    monkeypatch.setattr(streams.app, "Consumer", lambda settings: consumer)
+    monkeypatch.setattr(streams.app, "Restorer", lambda settings, topic: _NoRestorer())
+    config = StreamsConfig("unused:9092", "app", "i", (INPUT,), CHANGELOG, tmp_path)
+    counter = _Counter()
+    app = StreamApp(config, counter, MemoryStore())
+    counter.app = app
+    app.transactions.init()
+    store = MemoryStore().open_partition(0)
+    app.partitions.stores[0] = store
+    app.transactions.committed[(INPUT, 0)] = 0
+    try:
+        consumer.waiting = [_Message(0, 0, b"input-0", INPUT)]
+        app._run_once()  # processed, and its commit starts at once
+        _wait_for(broker, "commit")
+        assert app.transactions.in_flight and broker.acks == []
+        counter.timer_at_ms = int(time.time() * 1000)  # a timer comes due meanwhile
+        consumer.waiting = [_Message(0, 1, b"input-1", INPUT)]
+        app._run_once()
+        assert counter.fired_while == [True], "fired without waiting for the commit"
+        # Both decided on the uncommitted count; nothing of them is visible yet.
+        assert app.transactions.state(0, store).get(b"count") == b"102"
+        assert broker.acks == [] and store.get(b"count") is None
+        broker.gate.release()
+        # The first commit lands: step 4 and its reply, then the second begins.
+        _spin(app, lambda: sum(c == "begin" for c, _ in broker.calls) == 2)
+        assert broker.acks == [b"input-0"] and store.get(b"count") == b"1"
+        broker.gate.release()
+        _spin(app, lambda: not app.transactions.in_flight)
+        assert broker.acks == [b"input-0", b"input-1"] and store.get(b"count") == b"102"
+        assert app.transactions.committed[(INPUT, 0)] == 2
+        assert not app.transactions.uncommitted
+    finally:
+        for _ in range(4):
+            broker.gate.release()
+        app.transactions.close()
+
+
+def _spin(app: StreamApp, done: Callable[[], bool]) -> None:
+    """Runs the loop until `done` (the commit worker lands in its own time)."""
+    deadline = time.monotonic() + 5
+    while not done():
+        assert time.monotonic() < deadline, "the loop never got there"
+        app._run_once()
+
+
+class _NoRestorer:
+    def close(self) -> None:
+        return
