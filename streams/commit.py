@@ -1,7 +1,7 @@
 """The exactly-once commit protocol of `StreamApp`: one Kafka transaction per batch of inputs.
 
-Every transaction follows these steps, in this order, and only `Transactions.commit` carries
-them out:
+Every transaction follows these steps, in this order, and only `Transactions` carries them
+out: steps 1-3 in `_send` (on the commit worker's thread), step 4 in `_finish` (on the loop's):
 
 1. Produce the outputs of every input processed in the transaction (changelog records and
    outbox records), all at once, so that librdkafka adds their partitions to the transaction
@@ -30,10 +30,11 @@ which every request must tolerate anyway.
 
 Two refinements keep a transaction off the critical path where none is needed:
 
-- A transaction begins with the first output or state change. An input that produces neither
-  (a read parked until later) commits nothing at once: its position rides along with the next
-  transaction, or is committed on its own after `offsets_commit_interval_ms`. Processing it
-  again after a crash is harmless, because it produced nothing.
+- A transaction opens with the first output or state change (its Kafka transaction begins
+  only when its commit starts: outputs are buffered until then). An input that produces
+  neither (a read parked until later) commits nothing at once: its position rides along with
+  the next transaction, or is committed on its own after `offsets_commit_interval_ms`.
+  Processing it again after a crash is harmless, because it produced nothing.
 - Transactions take turns over `transactional_producers` producers with ids of their own.
   Right after a commit the broker is still writing that transaction's markers, and the same
   id could not begin its next transaction until they are written. Ordering is unaffected:
