@@ -169,6 +169,7 @@ class StreamApp:
 
     def _run_once(self) -> None:
         self.transactions.poll_acks()
+        self.transactions.reap(self.partitions.stores)  # a commit that landed: step 4
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
         records = [] if self._throttled() else self._poll()
         for record in records:
@@ -180,10 +181,27 @@ class StreamApp:
         if period_over or self._wake_due():
             self._punctuate()
         if self._due_for_commit(bool(records), now):
-            produced = self.transactions.pending_outputs
-            self.transactions.commit(self.partitions.stores)
-            now = time.monotonic()
-            self._throttled_until = now + self._throttle.charge(produced, now)
+            self._commit()
+
+    def _commit(self) -> None:
+        """Commits the open transaction: at once, or pipelined behind the one in flight."""
+        txn, stores = self.transactions, self.partitions.stores
+        if not self.config.pipelined_commits:
+            produced = txn.pending_outputs
+            txn.commit(stores)
+        else:
+            if txn.in_flight and not txn.reap(stores):
+                if txn.inputs < self.config.max_batch_records:
+                    return  # it starts once the commit in flight has landed
+                txn.reap(stores, wait=None)  # a full batch: stop taking input until it lands
+            # Asked again: the state read through the landed commit no longer counts as a
+            # change, and an abort of that commit dropped the open transaction with it.
+            if not self._due_for_commit(True, time.monotonic()):
+                return
+            produced = txn.pending_outputs
+            txn.start_commit(stores)
+        now = time.monotonic()
+        self._throttled_until = now + self._throttle.charge(produced, now)
 
     def _throttled(self) -> bool:
         """Over the produce-rate limit: waits a little instead of polling input, so acks,
@@ -211,6 +229,9 @@ class StreamApp:
     def _due_for_commit(self, polled: bool, now: float) -> bool:
         txn = self.transactions
         if txn.is_open:
+            if self.config.pipelined_commits and self.config.commit_when_idle:
+                # Group commit: whatever gathered while the last commit flew goes at once.
+                return True
             return (
                 (not polled and self.config.commit_when_idle)
                 or txn.inputs >= self.config.max_batch_records
@@ -227,12 +248,21 @@ class StreamApp:
         # the input is idle, and the transaction commits at once instead of waiting for more.
         # When idle, poll() waits for the first record and consume(n, 0) drains the rest,
         # because consume(n, timeout) would wait out the whole timeout to fill n.
-        if self.transactions.is_open and self.config.commit_when_idle:
+        txn = self.transactions
+        wake = self._wake_at_ms()
+        until_wake = None if wake is None else max(0.0, (wake - time.time() * 1000) / 1000)
+        if txn.in_flight:
+            # Nothing decided now becomes visible before the commit in flight: wait for it to
+            # land (the next one then starts at once) rather than poll, at most until a timer
+            # is due, then take what arrived meanwhile.
+            wait = self.config.in_flight_wait_ms / 1000
+            txn.reap(self.partitions.stores, wait if until_wake is None else min(wait, until_wake))
+            return self._consumer.consume(self.config.max_batch_records, 0)
+        if txn.is_open and self.config.commit_when_idle:
             return self._consumer.consume(self.config.max_batch_records, 0)
         timeout = self.config.poll_timeout_s
-        wake = self._wake_at_ms()
-        if wake is not None:  # wake up when the processor's next timer is due
-            timeout = min(timeout, max(0.0, (wake - time.time() * 1000) / 1000))
+        if until_wake is not None:  # wake up when the processor's next timer is due
+            timeout = min(timeout, until_wake)
         first = self._consumer.poll(timeout)
         if first is None:
             return []

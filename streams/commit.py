@@ -1,7 +1,7 @@
 """The exactly-once commit protocol of `StreamApp`: one Kafka transaction per batch of inputs.
 
-Every transaction follows these steps, in this order, and only `Transactions.commit` carries
-them out:
+Every transaction follows these steps, in this order, and only `Transactions` carries them
+out: steps 1-3 in `_send` (on the commit worker's thread), step 4 in `_finish` (on the loop's):
 
 1. Produce the outputs of every input processed in the transaction (changelog records and
    outbox records), all at once, so that librdkafka adds their partitions to the transaction
@@ -30,24 +30,44 @@ which every request must tolerate anyway.
 
 Two refinements keep a transaction off the critical path where none is needed:
 
-- A transaction begins with the first output or state change. An input that produces neither
-  (a read parked until later) commits nothing at once: its position rides along with the next
-  transaction, or is committed on its own after `offsets_commit_interval_ms`. Processing it
-  again after a crash is harmless, because it produced nothing.
+- A transaction opens with the first output or state change (its Kafka transaction begins
+  only when its commit starts: outputs are buffered until then). An input that produces
+  neither (a read parked until later) commits nothing at once: its position rides along with
+  the next transaction, or is committed on its own after `offsets_commit_interval_ms`.
+  Processing it again after a crash is harmless, because it produced nothing.
 - Transactions take turns over `transactional_producers` producers with ids of their own.
   Right after a commit the broker is still writing that transaction's markers, and the same
   id could not begin its next transaction until they are written. Ordering is unaffected:
   transaction N+1 begins only after N's commit returned, read_committed readers see records in
   offset order, and the group coordinator keeps the offset commit with the later position in
   the offsets log, whichever marker lands first.
+
+Pipelining (`start_commit`, `reap`): steps 1-3 of transaction N and its acknowledgements run
+on a `CommitWorker` thread while the loop processes the next inputs into transaction N+1,
+against N's sealed, not yet committed state (N+1's state transactions read through N's).
+What may never happen before N's commit returned still does not:
+
+- N+1's Kafka transaction begins, and its outputs are produced, only when `start_commit` is
+  called for it, which requires N to be collected by `reap`. Outputs are buffered until then
+  anyway, so the changelog stays in the order the state was decided in.
+- An acknowledgement leaves only after the commit of the transaction that was open when it
+  was sent; one sent while N flies and N+1 has no output waits for N.
+- Step 4 of N runs on the loop's thread in `reap`, so the store never changes under a read.
+- If N fails, N+1 was decided on N's state and is dropped with it: both states are discarded,
+  N's Kafka transaction is aborted (N+1 has none yet), their acknowledgements are dropped, and
+  the consumer is rewound to the last committed positions, exactly as an abort without
+  pipelining (it is one larger aborted transaction).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -60,8 +80,9 @@ from confluent_kafka import (
 )
 
 from streams import metrics
+from streams.committer import CommitWorker
 from streams.config import StreamsConfig
-from streams.exceptions import ProducerFencedError
+from streams.exceptions import InvalidStateError, ProducerFencedError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
 log = logging.getLogger(__name__)
@@ -80,11 +101,29 @@ class Savepoint:
     states: dict[int, int]
 
 
+@dataclass
+class _Flight:
+    """A sealed transaction whose steps 1-3 run on the commit worker."""
+
+    producer: Producer
+    outputs: list[_Record]
+    after_commit: list[_Record]
+    positions: dict[tuple[str, int], int]
+    states: dict[int, StateTransaction]
+    group_metadata: Any
+    opened: float = 0.0  # time.monotonic() when its transaction opened (shard latency)
+    changelog_offsets: dict[int, int] = field(default_factory=dict)
+    began: bool = False  # its Kafka transaction began: an abort must end it
+    committed: bool = False  # step 3 returned: later acknowledgements leave at once
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Transactions:
-    """The open transaction of one StreamApp instance and the producers that carry it.
+    """The open transaction of one StreamApp instance, the one committing, and their producers.
 
     Life cycle: `init` once, then any number of transactions, each begun implicitly by the
-    first output (`produce`) or by `commit`, and ended by `commit` or `abort`; `close` last.
+    first output (`produce`) or by a commit, and ended by `commit` (synchronous, steps 1-4),
+    by `start_commit` + `reap` (pipelined), or by `abort`; `close` last.
     """
 
     def __init__(self, config: StreamsConfig, consumer: Consumer) -> None:
@@ -98,10 +137,11 @@ class Transactions:
         self._turn = 0
         self._producer = self._producers[0]
         self._acks = Producer(config.ack_producer_settings())
+        self._worker = CommitWorker(f"{config.app_id}-commit")
+        self._flight: _Flight | None = None
         self.states: dict[int, StateTransaction] = {}
         self.committed: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
-        self._changelog_offsets: dict[int, int] = {}
         self._outputs: list[_Record] = []
         self._after_commit: list[_Record] = []
         self.is_open = False
@@ -120,8 +160,18 @@ class Transactions:
 
     @property
     def uncommitted(self) -> bool:
-        """True while a transaction is open or consumed positions await their commit."""
-        return self.is_open or bool(self._positions)
+        """True while a transaction is open or committing, or positions await their commit."""
+        return self.is_open or bool(self._positions) or self._flight is not None
+
+    @property
+    def pending_outputs(self) -> int:
+        """Records produced in the open transaction so far."""
+        return len(self._outputs)
+
+    @property
+    def in_flight(self) -> bool:
+        """True from `start_commit` until `reap` collected that commit."""
+        return self._flight is not None
 
     @property
     def open_ms(self) -> float:
@@ -129,10 +179,14 @@ class Transactions:
         return (time.monotonic() - self._began) * 1000
 
     def state(self, partition: int, store: PartitionStore) -> StateTransaction:
-        """The pending state changes of a partition in this transaction."""
+        """The pending state changes of a partition in the open transaction.
+
+        While a commit is in flight they read through that transaction's changes.
+        """
         state = self.states.get(partition)
         if state is None:
-            state = StateTransaction(store)
+            base = self._flight.states.get(partition) if self._flight is not None else None
+            state = StateTransaction(store, base)
             self.states[partition] = state
         return state
 
@@ -143,24 +197,26 @@ class Transactions:
             self.uncommitted_since = time.monotonic()
         self.inputs += 1
 
-    @property
-    def pending_outputs(self) -> int:
-        """Records produced in the open transaction so far."""
-        return len(self._outputs)
-
     def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
         """Adds an output to the transaction (produced at commit, step 1)."""
-        self._begin()
+        self._open()
         self._outputs.append((topic, key, value, partition))
 
     def send_after_commit(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None
     ) -> None:
         """Produces an acknowledgement once everything seen so far is committed."""
+        record = (topic, key, value, partition)
         if self.is_open:
-            self._after_commit.append((topic, key, value, partition))
-        else:
-            self._acknowledge(topic, key, value, partition)
+            self._after_commit.append(record)
+            return
+        flight = self._flight
+        if flight is not None:
+            with flight.lock:  # the worker reads the list once step 3 returned
+                if not flight.committed:
+                    flight.after_commit.append(record)
+                    return
+        self._acknowledge(*record)
 
     def savepoint(self) -> Savepoint:
         """A mark of the transaction's outputs, acknowledgements and state changes so far."""
@@ -183,6 +239,8 @@ class Transactions:
 
     def forget(self, partitions: list[TopicPartition]) -> None:
         """Drops the pending state and committed positions of released input partitions."""
+        if self._flight is not None:
+            raise InvalidStateError("partitions released while a commit is in flight")
         for tp in partitions:
             self.states.pop(tp.partition, None)
             self.committed.pop((tp.topic, tp.partition), None)
@@ -192,73 +250,165 @@ class Transactions:
         self._acks.poll(0)
 
     def commit(self, stores: dict[int, PartitionStore]) -> None:
-        """Carries out steps 1-4 of the module docstring's commit protocol.
+        """Commits everything uncommitted before returning: a commit in flight, then steps
+        1-4 of the open transaction.
 
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
         """
-        self._begin()  # positions of inputs that produced nothing may commit on their own
-        try:
-            # Step 1: the outputs, produced together; they may still be in flight in step 2.
-            changelog = self._config.changelog_topic
-            for topic, key, value, partition in self._outputs:
-                on_delivery = self._on_changelog_delivery if topic == changelog else None
-                produce_to(self._producer, topic, key, value, partition, on_delivery)
-            # Step 2: input positions join the transaction, checked against our generation.
-            offsets = [TopicPartition(t, p, o) for (t, p), o in self._positions.items()]
-            if offsets:
-                self._producer.send_offsets_to_transaction(
-                    offsets, self._consumer.consumer_group_metadata(), TIMEOUT_S
-                )
-            # Step 3: outputs and offsets become visible together.
-            committing = time.monotonic()
-            self._producer.commit_transaction(TIMEOUT_S)
-            metrics.transaction_committed(self._began, committing)
-        except KafkaException as exc:
-            self.abort(exc, stores)
-            return
-        for topic, key, value, partition in self._after_commit:
-            self._acknowledge(topic, key, value, partition)
-        self._producer.flush(TIMEOUT_S)  # serves the delivery reports: the changelog offsets
-        # Step 4: local state written with the offset of the changelog records it folds.
-        for partition, state in self.states.items():
-            offset = self._changelog_offsets.get(partition)
-            if offset is None and not state.dirty:
-                state.discard()  # read-only in this transaction: nothing to write
-                continue
-            if offset is None:
-                offset = stores[partition].applied_offset()
-            state.flush(offset)
-        self.committed.update(self._positions)
-        self.stats["commits"] += 1
+        self.reap(stores, wait=None)
+        if self.uncommitted:
+            self.start_commit(stores)
+            self.reap(stores, wait=None)
+
+    def start_commit(self, stores: dict[int, PartitionStore]) -> None:
+        """Seals the open transaction and begins steps 1-3 of its commit on the worker.
+
+        A new, empty transaction is open at once; `reap` collects the commit (step 4).
+
+        Raises:
+            InvalidStateError: a commit is still in flight (collect it with `reap` first).
+        """
+        if self._flight is not None:
+            raise InvalidStateError("a commit is still in flight")
+        for state in self.states.values():
+            state.seal()
+        metadata = self._consumer.consumer_group_metadata() if self._positions else None
+        flight = _Flight(
+            self._producer,
+            self._outputs,
+            self._after_commit,
+            self._positions,
+            self.states,
+            metadata,
+            self._began,
+        )
+        self._flight = flight
         self._reset()
         self._turn = (self._turn + 1) % len(self._producers)
         self._producer = self._producers[self._turn]
+        self._worker.submit(partial(self._send, flight))
+
+    def reap(self, stores: dict[int, PartitionStore], wait: float | None = 0.0) -> bool:
+        """Collects the commit in flight once it has returned: step 4, or the abort.
+
+        Args:
+            stores: The owned partitions' stores.
+            wait: Seconds to wait for the commit to return (None: until it does); 0 only
+                looks.
+
+        Returns:
+            True when a commit was collected (committed or aborted).
+
+        Raises:
+            ProducerFencedError: this instance was fenced; it must stop.
+        """
+        flight = self._flight
+        if flight is None:
+            return False
+        finished, error = self._worker.wait(wait)
+        if not finished:
+            return False
+        if error is None:
+            self._finish(flight, stores)
+        else:
+            self._abort(flight, error, stores)
+            if not isinstance(error, KafkaException):
+                raise error  # not a failed commit but a bug: stop, after the abort
+        return True
 
     def abort(self, cause: Exception, stores: dict[int, PartitionStore]) -> None:
         """Aborts the open transaction and rewinds the consumer to the committed positions.
 
+        A commit in flight is awaited first: if it committed, it is kept (step 4); if not, it
+        is aborted together with the open transaction.
+
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
         """
+        flight = self._flight
+        if flight is not None:
+            _, error = self._worker.wait()
+            if error is None:
+                self._finish(flight, stores)
+            else:
+                self._abort(flight, error, stores)
+                return
+        self._abort(None, cause, stores)
+
+    def close(self) -> None:
+        """Lets a commit in flight end, then flushes every producer."""
+        self._worker.close(TIMEOUT_S)
+        for producer in [*self._producers, self._acks]:
+            producer.flush(5)
+
+    def _send(self, flight: _Flight) -> None:
+        """Steps 1-3 and the acknowledgements, on the worker thread."""
+        producer = flight.producer
+        producer.begin_transaction()
+        flight.began = True
+        # Step 1: the outputs, produced together; they may still be in flight in step 2.
+        changelog = self._config.changelog_topic
+        on_changelog = partial(_on_changelog_delivery, flight.changelog_offsets)
+        for topic, key, value, partition in flight.outputs:
+            on_delivery = on_changelog if topic == changelog else None
+            produce_to(producer, topic, key, value, partition, on_delivery)
+        # Step 2: input positions join the transaction, checked against our generation.
+        offsets = [TopicPartition(t, p, o) for (t, p), o in flight.positions.items()]
+        if offsets:
+            producer.send_offsets_to_transaction(offsets, flight.group_metadata, TIMEOUT_S)
+        # Step 3: outputs and offsets become visible together.
+        committing = time.monotonic()
+        producer.commit_transaction(TIMEOUT_S)
+        metrics.transaction_committed(flight.opened, committing)
+        with flight.lock:
+            flight.committed = True
+            acks = list(flight.after_commit)
+        for record in acks:
+            self._acknowledge(*record)
+        producer.flush(TIMEOUT_S)  # serves the delivery reports: the changelog offsets
+
+    def _finish(self, flight: _Flight, stores: dict[int, PartitionStore]) -> None:
+        """Step 4 of a committed flight, on the loop's thread."""
+        self._flight = None
+        # Step 4: local state written with the offset of the changelog records it folds.
+        for partition, state in flight.states.items():
+            offset = flight.changelog_offsets.get(partition)
+            if offset is None and not state.dirty:
+                state.flush(NO_OFFSET)  # read-only in this transaction: nothing to write
+                continue
+            if offset is None:
+                offset = stores[partition].applied_offset()
+            state.flush(offset)
+        for state in self.states.values():
+            state.rebase()  # the store now holds what the open transaction read through
+        self.committed.update(flight.positions)
+        self.stats["commits"] += 1
+
+    def _abort(
+        self, flight: _Flight | None, cause: BaseException, stores: dict[int, PartitionStore]
+    ) -> None:
+        """Drops the flight (if any) and the open transaction; rewinds to the commit."""
+        self._flight = None
+        dropped = [*(flight.states.values() if flight else ()), *self.states.values()]
+        rewind = {**(flight.positions if flight else {}), **self._positions}
         err = cause.args[0] if isinstance(cause, KafkaException) else None
         if isinstance(err, KafkaError) and err.fatal():
-            self._reset(discard=True)
+            self._reset(dropped)
             raise ProducerFencedError(f"transactional producer is fenced: {err}") from cause
         log.warning("aborting transaction: %s", cause)
         metrics.transaction_aborted()
-        if self.is_open:
+        if flight is not None and flight.began:
             try:
-                self._producer.abort_transaction(TIMEOUT_S)
+                flight.producer.abort_transaction(TIMEOUT_S)
             except KafkaException as exc:
                 inner = exc.args[0]
                 if isinstance(inner, KafkaError) and inner.fatal():
-                    self._reset(discard=True)
+                    self._reset(dropped)
                     raise ProducerFencedError(f"transactional producer is fenced: {inner}") from exc
                 log.warning("abort failed: %s", exc)
         self.stats["aborts"] += 1
-        rewind = dict(self._positions)
-        self._reset(discard=True)
+        self._reset(dropped)
         for topic, partition in rewind:
             if partition in stores:
                 offset = self.committed.get((topic, partition), OFFSET_BEGINNING)
@@ -267,14 +417,8 @@ class Transactions:
                 except KafkaException as exc:
                     log.warning("rewind of %s[%d] failed: %s", topic, partition, exc)
 
-    def close(self) -> None:
-        """Flushes every producer (the transactions are ended by then)."""
-        for producer in [*self._producers, self._acks]:
-            producer.flush(5)
-
-    def _begin(self) -> None:
+    def _open(self) -> None:
         if not self.is_open:
-            self._producer.begin_transaction()
             self.is_open = True
             self._began = time.monotonic()
 
@@ -287,28 +431,26 @@ class Transactions:
             # Lost like an answer in a crash: the caller retries. Never a reason to stop.
             log.warning("acknowledgement to %s[%s] not sent: %s", topic, partition, exc)
 
-    def _on_changelog_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        metrics.produced(msg)
-        if err is not None:
-            return  # the transaction's commit fails, and it is aborted
-        partition, offset = msg.partition(), msg.offset()
-        assert partition is not None and offset is not None
-        self._changelog_offsets[partition] = max(
-            self._changelog_offsets.get(partition, NO_OFFSET), offset
-        )
-
-    def _reset(self, discard: bool = False) -> None:
-        if discard:
-            for state in self.states.values():
-                state.discard()
+    def _reset(self, discard: list[StateTransaction] | None = None) -> None:
+        """A new, empty open transaction; `discard` lists state transactions to drop."""
+        for state in discard or ():
+            state.discard()
         self.states = {}
         self._positions = {}
-        self._changelog_offsets = {}
         self.is_open = False
         self.inputs = 0
         self.uncommitted_since = None
         self._outputs = []
         self._after_commit = []
+
+
+def _on_changelog_delivery(offsets: dict[int, int], err: KafkaError | None, msg: Message) -> None:
+    metrics.produced(msg)
+    if err is not None:
+        return  # the transaction's commit fails, and it is aborted
+    partition, offset = msg.partition(), msg.offset()
+    assert partition is not None and offset is not None
+    offsets[partition] = max(offsets.get(partition, NO_OFFSET), offset)
 
 
 def produce_to(

@@ -41,6 +41,12 @@ class StreamsConfig:
             few milliseconds; the same transactional id cannot begin its next transaction
             before they are written (the broker answers CONCURRENT_TRANSACTIONS and librdkafka
             backs off 20-100 ms), a second id can at once.
+        pipelined_commits: Commit on a worker thread while the loop processes the next
+            inputs against the uncommitted state (streams/commit.py, "Pipelining"). False:
+            the loop waits for each commit.
+        in_flight_wait_ms: While a commit is in flight, the loop waits for it to land at
+            most this long (or until a timer is due) before it takes the input that arrived
+            meanwhile; a landing ends the wait at once.
         offsets_commit_interval_ms: Positions of inputs that produced nothing and changed no
             state ride along with the next transaction; without one, they are committed
             on their own after this long.
@@ -68,6 +74,8 @@ class StreamsConfig:
     punctuate_interval_ms: int = 100
     transaction_timeout_ms: int = 10_000
     transactional_producers: int = 2
+    pipelined_commits: bool = True
+    in_flight_wait_ms: float = 5.0
     offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
     restore_batch_records: int = 5_000

@@ -70,6 +70,7 @@ class TransactionStatus(enum.Enum):
     """Life cycle of a state transaction; it follows the Kafka transaction it belongs to."""
 
     OPEN = "open"
+    COMMITTING = "committing"  # sealed: its Kafka transaction is being committed; reads only
     FLUSHED = "flushed"
     DISCARDED = "discarded"
 
@@ -83,15 +84,22 @@ class StateTransaction:
     The changes reach the store only through `flush`, which the streams loop calls after the
     Kafka transaction holding the matching changelog records committed (step 4 of the
     commit protocol in streams/commit.py).
+
+    While an earlier transaction of the same partition is still committing, a new one reads
+    through it (`base`): its view is store + the earlier changes + its own. Once the earlier
+    one is flushed, `rebase` drops the link (the store then holds those changes).
     """
 
-    def __init__(self, store: PartitionStore) -> None:
+    def __init__(self, store: PartitionStore, base: StateTransaction | None = None) -> None:
+        if base is not None and base.status is not TransactionStatus.COMMITTING:
+            raise InvalidStateError("a state transaction may only read through a committing one")
         self._store = store
+        self._base = base
         self._changes: dict[bytes, bytes | None] = {}
         # (key, its pending value before the change, or _ABSENT): undoes changes back to a
         # savepoint, so one failed input's changes can be dropped from a shared transaction.
         self._journal: list[tuple[bytes, object]] = []
-        self.status = TransactionStatus.OPEN
+        self.status: TransactionStatus = TransactionStatus.OPEN
 
     @property
     def partition(self) -> int:
@@ -100,19 +108,36 @@ class StateTransaction:
 
     @property
     def dirty(self) -> bool:
-        """True when there are changes not yet flushed."""
-        return bool(self._changes)
+        """True when this view holds changes not yet in the store: its own or its base's."""
+        return bool(self._changes) or self._base is not None
 
     def _check_open(self) -> None:
         if self.status is not TransactionStatus.OPEN:
             raise InvalidStateError(f"state transaction is {self.status.value}")
 
+    def _check_readable(self) -> None:
+        if self.status not in (TransactionStatus.OPEN, TransactionStatus.COMMITTING):
+            raise InvalidStateError(f"state transaction is {self.status.value}")
+
     def get(self, key: bytes) -> bytes | None:
         """The value of `key` as this transaction sees it."""
-        self._check_open()
+        self._check_readable()
         if key in self._changes:
             return self._changes[key]
+        if self._base is not None:
+            return self._base.get(key)
         return self._store.get(key)
+
+    def seal(self) -> None:
+        """Refuses further changes: the Kafka transaction holding them is being committed."""
+        self._check_open()
+        self.status = TransactionStatus.COMMITTING
+
+    def rebase(self) -> None:
+        """Stops reading through the base, which has been flushed into the store."""
+        if self._base is not None and self._base.status is not TransactionStatus.FLUSHED:
+            raise InvalidStateError(f"the base transaction is {self._base.status.value}")
+        self._base = None
 
     def put(self, key: bytes, value: bytes) -> None:
         """Sets `key` to `value` within this transaction."""
@@ -144,16 +169,23 @@ class StateTransaction:
 
     def items(self, start: bytes, stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Pairs with start <= key < stop in key order, uncommitted changes included."""
-        self._check_open()
+        self._check_readable()
         pending = sorted(
             (k, v) for k, v in self._changes.items() if k >= start and (stop is None or k < stop)
         )
-        stored = self._store.items(start, stop)
-        yield from _merge(stored, pending)
+        below = self._base.items(start, stop) if self._base else self._store.items(start, stop)
+        yield from _merge(below, pending)
 
     def flush(self, applied_offset: int) -> None:
-        """Writes the changes and `applied_offset` to the store in one batch."""
-        self._check_open()
+        """Writes the changes and `applied_offset` to the store in one batch.
+
+        Raises:
+            InvalidStateError: the transaction was flushed or discarded already, or it still
+                reads through a base that is not yet in the store.
+        """
+        self._check_readable()
+        if self._base is not None:
+            raise InvalidStateError("flushed before the transaction it reads through")
         if self._changes or applied_offset != NO_OFFSET:
             self._store.write(self._changes, applied_offset)
         self._changes = {}
@@ -164,6 +196,7 @@ class StateTransaction:
         """Drops the changes; the Kafka transaction they belonged to was aborted."""
         self._changes = {}
         self._journal = []
+        self._base = None
         self.status = TransactionStatus.DISCARDED
 
 

@@ -112,3 +112,53 @@ def test_rollback_to_a_savepoint_undoes_only_later_changes() -> None:
     assert dict(txn.items(b"")) == {b"a": b"first", b"b": b"stored"}
     txn.rollback_to(0)
     assert not txn.dirty and txn.get(b"a") == b"stored"
+
+
+def test_a_transaction_reads_through_the_committing_one_before_it() -> None:
+    store = MemoryStore().open_partition(0)
+    store.write({b"a": b"stored", b"b": b"stored", b"c": b"stored"}, 1)
+    first = StateTransaction(store)
+    first.put(b"a", b"first")
+    first.delete(b"b")
+    first.put(b"d", b"first")
+    first.seal()
+    second = StateTransaction(store, first)
+    second.put(b"c", b"second")
+    second.delete(b"d")
+    assert [second.get(k) for k in (b"a", b"b", b"c", b"d")] == [b"first", None, b"second", None]
+    assert list(second.items(b"")) == [(b"a", b"first"), (b"c", b"second")]
+    assert second.dirty, "the view differs from the store through its base alone as well"
+    with pytest.raises(InvalidStateError):
+        first.put(b"a", b"late")  # sealed: its Kafka transaction is being committed
+    with pytest.raises(InvalidStateError):
+        second.flush(2)  # its base is not in the store yet
+    with pytest.raises(InvalidStateError):
+        second.rebase()
+    first.flush(2)
+    second.rebase()
+    assert store.get(b"a") == b"first" and store.get(b"b") is None
+    assert list(second.items(b"")) == [(b"a", b"first"), (b"c", b"second")]
+    second.flush(3)
+    assert dict(store.items(b"")) == {b"a": b"first", b"c": b"second"}
+    assert store.applied_offset() == 3
+
+
+def test_only_a_committing_transaction_can_be_read_through() -> None:
+    store = MemoryStore().open_partition(0)
+    with pytest.raises(InvalidStateError):
+        StateTransaction(store, StateTransaction(store))
+
+
+def test_discarding_the_base_and_its_follower_leaves_the_store_as_it_was() -> None:
+    store = MemoryStore().open_partition(0)
+    store.write({b"a": b"stored"}, 1)
+    first = StateTransaction(store)
+    first.put(b"a", b"first")
+    first.seal()
+    second = StateTransaction(store, first)
+    second.put(b"b", b"second")
+    first.discard()
+    second.discard()
+    assert dict(store.items(b"")) == {b"a": b"stored"} and store.applied_offset() == 1
+    with pytest.raises(InvalidStateError):
+        second.get(b"a")
