@@ -47,6 +47,9 @@ class _Message:
     def error(self) -> None:
         return None
 
+    def latency(self) -> float:
+        return 0.001  # produce-to-acknowledgement seconds, as librdkafka's Message reports
+
 
 class _Broker:
     """What the stand-ins did, in order, and the gate of the next commits."""
