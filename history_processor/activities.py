@@ -107,10 +107,11 @@ def schedule_retry(
 
 
 def ensure_started(b: DecisionBuilder, info: ActivityInfo, identity: str) -> ActivityInfo:
-    """Marks an attempt started if its ActivityTaskStarted command has not arrived yet.
+    """Marks an attempt started if no start was recorded for it.
 
-    Matching sends ActivityTaskStarted without waiting, so a fast worker's completion can
-    reach the inbox first; the token's attempt already proves the task was dispatched.
+    Matching records every start before the worker gets the task; an attempt completes
+    unstarted only through the by-id RPCs (or a fire-and-forget ActivityTaskStarted of an
+    older matching still on its way), and the completion then stands for the start.
     """
     if info.is_started:
         return info

@@ -161,9 +161,9 @@ def activity_by_id(
 
     Temporal's rules for a token without scheduled event id: the current run when `run_id`
     is empty, any attempt; only a completion may address an activity no worker has started
-    (its ActivityTaskStarted is then made up from the request). History learns of a start
-    from matching's ActivityTaskStarted message, which is on its way to the inbox before the
-    worker even gets the task, so a call made after the activity ran finds it started.
+    (its ActivityTaskStarted is then made up from the request). Matching records a start
+    (RecordActivityTaskStarted) before the worker gets the task, so a call made after the
+    activity ran finds it started.
 
     Args:
         state: The workflow id's current run.

@@ -13,14 +13,10 @@ Temporal's handleCommandRequestCancelActivity + AddActivityTaskCancelRequestedEv
 - An unknown scheduled event id, or a second request, fails the workflow task
   (BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES).
 
-Strom learns that matching handed an attempt out through the ActivityTaskStarted inbox message,
-which matching sends without waiting. A cancel that overtakes that message finds the attempt
-"not started" and cancels it at once, as Temporal does for an attempt its matching has not
-recorded yet; the difference is that here the worker may already hold the task. Its heartbeat
-and its completion then get NOT_FOUND (the activity is closed), which the SDK treats like an
-activity that timed out under it: the worker cancels the attempt and drops the result. Waiting
-instead for the start notice would leave an activity that no worker will ever poll (its queue
-may have none) pending forever, which is worse.
+Matching records an attempt's start in history (RecordActivityTaskStarted) before the worker
+gets it, as Temporal's matching does. A cancel that comes first finds the attempt "not
+started" and cancels it at once; matching's start is then refused (NOT_FOUND) and no worker
+ever gets the task.
 """
 
 from __future__ import annotations
