@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1 import (
     ListWorkflowExecutionsResponse,
 )
 
+from frontend.auth import Authorizer, JwksKeys, JwtClaimMapper
 from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig, TlsConfig
 from frontend.http import DEFAULT_HTTP_PORT, start_http_api
@@ -88,7 +89,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="mutual TLS: clients must present a certificate this CA signed",
     )
+    auth = parser.add_argument_group(
+        "authorization", "Temporal's JWT claim mapper and default authorizer; off by default"
+    )
+    auth.add_argument(
+        "--auth-jwks",
+        action="append",
+        metavar="PATH_OR_URL",
+        help="turn authorization on, verifying tokens with the keys of this JWKS file, "
+        "file:// or http(s):// URL (repeatable)",
+    )
+    auth.add_argument(
+        "--auth-jwks-refresh",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="re-read the JWKS sources this often (default: 60; 0: never)",
+    )
+    auth.add_argument("--auth-audience", help="tokens must name this audience in 'aud'")
+    auth.add_argument(
+        "--auth-permissions-claim",
+        default="permissions",
+        help="the claim listing 'namespace:role' permissions (default: permissions)",
+    )
     return parser
+
+
+def authorizer_from_args(args: argparse.Namespace) -> Authorizer | None:
+    """The authorizer of the command line, None when authorization is off.
+
+    Raises:
+        SystemExit: A JWKS source cannot be read.
+    """
+    if not args.auth_jwks:
+        return None
+    keys = JwksKeys(args.auth_jwks, args.auth_jwks_refresh)
+    try:
+        keys.load()
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"frontend: cannot read the JWKS keys: {exc}") from exc
+    return Authorizer(JwtClaimMapper(keys, args.auth_audience, args.auth_permissions_claim))
 
 
 def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
@@ -112,6 +152,7 @@ def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
 async def run(args: argparse.Namespace) -> int:
     """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
     tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
+    authorizer = authorizer_from_args(args)
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     died: list[str] = []
@@ -147,6 +188,7 @@ async def run(args: argparse.Namespace) -> int:
         cluster_name=args.prefix,
         history_shard_count=topology.shards,
         tls=tls,
+        authorizer=authorizer,
     )
     server = await serve(config, history, matching, visibility, namespaces)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)

@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
 
+from frontend.auth import AuthorizingInterceptor, AuthorizingServicer
 from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.context import Env
@@ -33,9 +34,9 @@ _ENVS: weakref.WeakKeyDictionary[grpc.aio.Server, Env] = weakref.WeakKeyDictiona
 
 _WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 _HEALTH: dict[grpc.aio.Server, health_aio.HealthServicer] = {}
-_SERVICERS: weakref.WeakKeyDictionary[grpc.aio.Server, StromWorkflowService] = (
-    weakref.WeakKeyDictionary()
-)
+_SERVICERS: weakref.WeakKeyDictionary[
+    grpc.aio.Server, StromWorkflowService | AuthorizingServicer
+] = weakref.WeakKeyDictionary()
 
 
 def create_server(
@@ -50,13 +51,17 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-        ]
+        ],
+        interceptors=[AuthorizingInterceptor(config.authorizer)] if config.authorizer else None,
     )
     # The RPC methods are installed at import, from the servicer's RPC list; mypy only sees
     # the generated stub's abstract declarations.
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
     add_WorkflowServiceServicer_to_server(service, server)
-    _SERVICERS[server] = service
+    # The HTTP API calls the servicer past the interceptors: give it the authorizing one.
+    _SERVICERS[server] = (
+        AuthorizingServicer(service, config.authorizer) if config.authorizer else service
+    )
     add_OperatorServiceServicer_to_server(StromOperatorService(env), server)  # type: ignore[abstract]
     # The standard gRPC health service, which `temporal operator cluster health` and load
     # balancers ask; the frontend is SERVING for as long as it accepts calls.
@@ -102,8 +107,9 @@ async def serve(
     return server
 
 
-def servicer(server: grpc.aio.Server) -> StromWorkflowService:
-    """The WorkflowService servicer of a server ``create_server`` built (the HTTP API calls it)."""
+def servicer(server: grpc.aio.Server) -> StromWorkflowService | AuthorizingServicer:
+    """The WorkflowService servicer of a server ``create_server`` built (the HTTP API calls it),
+    behind the config's authorizer when there is one."""
     return _SERVICERS[server]
 
 
