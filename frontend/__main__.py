@@ -9,7 +9,6 @@ import signal
 import sys
 from pathlib import Path
 
-from elasticsearch import Elasticsearch
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
     ListWorkflowExecutionsResponse,
@@ -20,6 +19,7 @@ from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig, TlsConfig
 from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
+from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.namespaces import KafkaNamespaceRegistry
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="mutual TLS: clients must present a certificate this CA signed",
     )
+    connection.add_arguments(parser)
     auth = parser.add_argument_group(
         "authorization", "Temporal's JWT claim mapper and default authorizer; off by default"
     )
@@ -153,6 +154,7 @@ async def run(args: argparse.Namespace) -> int:
     """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
     tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
     authorizer = authorizer_from_args(args)
+    es_settings = connection.from_args(args)  # Kafka TLS/SASL for every client; ES options
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     died: list[str] = []
@@ -173,7 +175,7 @@ async def run(args: argparse.Namespace) -> int:
     matching = MatchingClient(
         MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
     )
-    es = Elasticsearch(args.es_url)
+    es = es_settings.client(args.es_url)
 
     def custom_search_attributes(name: str) -> dict[str, ValueType]:
         found = namespaces.get(name)

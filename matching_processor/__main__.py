@@ -13,6 +13,7 @@ from confluent_kafka import KafkaException
 
 from matching_processor.config import MatchingConfig
 from matching_processor.service import MatchingService
+from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
 from streams.exceptions import StreamsError
@@ -44,7 +45,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="this process's partition of <prefix>.replies, where history answers it",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level")
-    return parser.parse_args(argv)
+    connection.add_arguments(parser)
+    args = parser.parse_args(argv)
+    connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
+    return args
 
 
 def config_from_args(args: argparse.Namespace, topology: Topology) -> MatchingConfig:

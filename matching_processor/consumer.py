@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from streams import connection
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class TaskConsumer:
 
     def start(self) -> None:
         """Subscribes and starts the consumer thread."""
-        self._consumer = Consumer(self._settings)
+        self._consumer = connection.Consumer(self._settings)
         self._consumer.subscribe(
             [self._topic],
             on_assign=self._on_assign,

@@ -55,11 +55,11 @@ from confluent_kafka import (
     KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 
 from streams.config import StreamsConfig
+from streams.connection import Producer
 from streams.exceptions import ProducerFencedError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 

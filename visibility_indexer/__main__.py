@@ -9,8 +9,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from elasticsearch import Elasticsearch
-
+from schemas import connection
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
 
 log = logging.getLogger("visibility_indexer")
@@ -30,6 +29,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--index", help="index to write (default <prefix>-visibility)")
     parser.add_argument("--batch-size", type=int, default=500, help="most records per bulk")
     parser.add_argument("--log-level", default="INFO", help="logging level")
+    connection.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index=args.index,
         batch_size=args.batch_size,
     )
-    es = Elasticsearch(args.es_url, request_timeout=30)
+    es = connection.from_args(args).client(args.es_url, request_timeout=30)
     indexer = VisibilityIndexer(config, es)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
