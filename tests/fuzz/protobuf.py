@@ -122,11 +122,8 @@ class MessageStrategies:
                 return st.just(_message_class(_sub(field))())
             return self.message(_sub(field), depth + 1)
         base = _scalar(field)
-        # A hint serves only fields of its Python type (a "data" hint of bytes, not of text).
-        kind = {FieldDescriptor.TYPE_STRING: str, FieldDescriptor.TYPE_BYTES: bytes}.get(
-            field.type, object
-        )
-        hint = [value for value in self.hints.get(field.name, ()) if isinstance(value, kind)]
+        # A hint serves only fields of its Python type (a "value" hint of bytes is no double).
+        hint = [value for value in self.hints.get(field.name, ()) if _fits(field, value)]
         if hint:
             return (
                 st.one_of(st.sampled_from(list(hint)), base)
@@ -139,6 +136,18 @@ class MessageStrategies:
                 )
             )
         return base
+
+
+def _fits(field: FieldDescriptor, value: Any) -> bool:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return isinstance(value, str)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return isinstance(value, bytes)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return isinstance(value, bool)
+    if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        return isinstance(value, float)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _sub(field: FieldDescriptor) -> Descriptor:
