@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import (
@@ -290,3 +292,15 @@ def test_authorization_flags(issuer: Issuer, tmp_path: Path) -> None:
 
 async def test_system_info_needs_no_token(secured: Frontend) -> None:
     assert (await secured.stub.GetSystemInfo(GetSystemInfoRequest())).server_version
+
+
+async def test_health_check_is_open_and_watch_needs_a_role(secured: Frontend) -> None:
+    health = health_pb2_grpc.HealthStub(secured.channel)
+    service = ""  # the server as a whole
+    checked = await health.Check(health_pb2.HealthCheckRequest(service=service))
+    assert checked.status == health_pb2.HealthCheckResponse.SERVING
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=service))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await watch.read()
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert caught.value.details() == "Request unauthorized."
