@@ -9,16 +9,17 @@ import signal
 import sys
 from pathlib import Path
 
-from elasticsearch import Elasticsearch
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
     ListWorkflowExecutionsResponse,
 )
 
+from frontend.auth import Authorizer, JwksKeys, JwtClaimMapper
 from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig, TlsConfig
 from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
+from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.namespaces import KafkaNamespaceRegistry
@@ -104,7 +105,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="mutual TLS: clients must present a certificate this CA signed",
     )
     metrics.add_port_argument(parser, "frontend")
+    connection.add_arguments(parser)
+    auth = parser.add_argument_group(
+        "authorization", "Temporal's JWT claim mapper and default authorizer; off by default"
+    )
+    auth.add_argument(
+        "--auth-jwks",
+        action="append",
+        metavar="PATH_OR_URL",
+        help="turn authorization on, verifying tokens with the keys of this JWKS file, "
+        "file:// or http(s):// URL (repeatable)",
+    )
+    auth.add_argument(
+        "--auth-jwks-refresh",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="re-read the JWKS sources this often (default: 60; 0: never)",
+    )
+    auth.add_argument("--auth-audience", help="tokens must name this audience in 'aud'")
+    auth.add_argument(
+        "--auth-permissions-claim",
+        default="permissions",
+        help="the claim listing 'namespace:role' permissions (default: permissions)",
+    )
     return parser
+
+
+def authorizer_from_args(args: argparse.Namespace) -> Authorizer | None:
+    """The authorizer of the command line, None when authorization is off.
+
+    Raises:
+        SystemExit: A JWKS source cannot be read.
+    """
+    if not args.auth_jwks:
+        return None
+    keys = JwksKeys(args.auth_jwks, args.auth_jwks_refresh)
+    try:
+        keys.load()
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"frontend: cannot read the JWKS keys: {exc}") from exc
+    return Authorizer(JwtClaimMapper(keys, args.auth_audience, args.auth_permissions_claim))
 
 
 def _positive_rate(text: str) -> float:
@@ -139,6 +180,8 @@ async def run(args: argparse.Namespace) -> int:
     """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
     tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
     metrics.serve(args.metrics_port, args.metrics_host, service="frontend")
+    authorizer = authorizer_from_args(args)
+    es_settings = connection.from_args(args)  # Kafka TLS/SASL for every client; ES options
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     died: list[str] = []
@@ -159,7 +202,7 @@ async def run(args: argparse.Namespace) -> int:
     matching = MatchingClient(
         MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
     )
-    es = Elasticsearch(args.es_url)
+    es = es_settings.client(args.es_url)
 
     def custom_search_attributes(name: str) -> dict[str, ValueType]:
         found = namespaces.get(name)
@@ -177,6 +220,7 @@ async def run(args: argparse.Namespace) -> int:
         namespace_burst=max(1, int(2 * args.namespace_rps)),
         persistence_max_qps=args.persistence_max_qps,
         tls=tls,
+        authorizer=authorizer,
     )
     server = await serve(config, history, matching, visibility, namespaces)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from frontend.auth import Authorizer
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class FrontendConfig:
         history_recheck_max_s: Longest pause between re-asks of a history long-poll.
         shutdown_grace_s: How long stopping waits for calls in flight.
         tls: Serve TLS with this certificate (None: plaintext, for loopback only).
+        authorizer: Check every call's bearer token against its RPC's required role
+            (None: every call is allowed, Temporal's default).
     """
 
     host: str = "127.0.0.1"
@@ -64,6 +70,7 @@ class FrontendConfig:
     history_recheck_max_s: float = 0.5
     shutdown_grace_s: float = 5.0
     tls: TlsConfig | None = None
+    authorizer: Authorizer | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
 
+from frontend.auth import AuthorizingInterceptor, AuthorizingServicer
 from frontend.backends import HistoryCaller, MatchingBackend, NamespaceRegistry, VisibilityBackend
 from frontend.config import FrontendConfig
 from frontend.context import Env
@@ -34,9 +35,9 @@ _ENVS: weakref.WeakKeyDictionary[grpc.aio.Server, Env] = weakref.WeakKeyDictiona
 
 _WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 _HEALTH: dict[grpc.aio.Server, health_aio.HealthServicer] = {}
-_SERVICERS: weakref.WeakKeyDictionary[grpc.aio.Server, StromWorkflowService] = (
-    weakref.WeakKeyDictionary()
-)
+_SERVICERS: weakref.WeakKeyDictionary[
+    grpc.aio.Server, StromWorkflowService | AuthorizingServicer
+] = weakref.WeakKeyDictionary()
 
 
 def create_server(
@@ -48,7 +49,10 @@ def create_server(
         The server and the bound port (the free port chosen when ``config.port`` is 0).
     """
     server = grpc.aio.server(
-        interceptors=metrics.grpc_interceptors(),
+        interceptors=[
+            *metrics.grpc_interceptors(),
+            *([AuthorizingInterceptor(config.authorizer)] if config.authorizer else []),
+        ],
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
@@ -58,7 +62,10 @@ def create_server(
     # the generated stub's abstract declarations.
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
     add_WorkflowServiceServicer_to_server(service, server)
-    _SERVICERS[server] = service
+    # The HTTP API calls the servicer past the interceptors: give it the authorizing one.
+    _SERVICERS[server] = (
+        AuthorizingServicer(service, config.authorizer) if config.authorizer else service
+    )
     add_OperatorServiceServicer_to_server(StromOperatorService(env), server)  # type: ignore[abstract]
     # The standard gRPC health service, which `temporal operator cluster health` and load
     # balancers ask; the frontend is SERVING for as long as it accepts calls.
@@ -104,8 +111,9 @@ async def serve(
     return server
 
 
-def servicer(server: grpc.aio.Server) -> StromWorkflowService:
-    """The WorkflowService servicer of a server ``create_server`` built (the HTTP API calls it)."""
+def servicer(server: grpc.aio.Server) -> StromWorkflowService | AuthorizingServicer:
+    """The WorkflowService servicer of a server ``create_server`` built (the HTTP API calls it),
+    behind the config's authorizer when there is one."""
     return _SERVICERS[server]
 
 

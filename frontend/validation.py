@@ -171,6 +171,10 @@ def _ensure_retry_defaults(policy: RetryPolicy) -> None:
         policy.initial_interval.CopyFrom(Duration(seconds=1))
     if _seconds(policy.maximum_interval) == 0:
         total_ns = (policy.initial_interval.seconds * 10**9 + policy.initial_interval.nanos) * 100
+        # Go computes it in a time.Duration, which saturates at int64 nanoseconds: without the
+        # clamp a huge or very negative initial interval overflows the Duration message
+        # (INTERNAL) instead of reaching the checks below.
+        total_ns = max(-(2**63), min(total_ns, 2**63 - 1))
         policy.maximum_interval.CopyFrom(
             Duration(seconds=total_ns // 10**9, nanos=total_ns % 10**9)
         )

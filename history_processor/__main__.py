@@ -12,6 +12,7 @@ from confluent_kafka import KafkaException
 
 from history_processor import store
 from history_processor.processor import HistoryProcessor
+from schemas import connection
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
@@ -50,12 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
     )
     metrics.add_port_argument(parser, "history processor")
+    connection.add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs until SIGTERM/SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
+    connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         topology = Topology.from_cluster(args.bootstrap, args.prefix)

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaException
 
 from matching_processor.config import MatchingConfig
 from matching_processor.service import MatchingService
+from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
 from streams import metrics
@@ -46,7 +47,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level")
     metrics.add_port_argument(parser, "matching processor")
-    return parser.parse_args(argv)
+    connection.add_arguments(parser)
+    args = parser.parse_args(argv)
+    connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
+    return args
 
 
 def config_from_args(args: argparse.Namespace, topology: Topology) -> MatchingConfig:

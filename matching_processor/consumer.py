@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from matching_processor.progress import ProgressStore
 from matching_processor.queues import Progress
+from streams import connection
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class TaskConsumer:
         self._saved: dict[int, Progress] = {}
         self._truncated: dict[int, int] = {}
         self._truncating: dict[TopicPartition, Future[Any]] = {}
-        self._admin: AdminClient | None = None
+        self._admin: connection.AdminClient | None = None
         self._last_truncate = time.monotonic()
         self._thread: threading.Thread | None = None
         self._consumer: Consumer | None = None
@@ -116,7 +116,7 @@ class TaskConsumer:
 
     def start(self) -> None:
         """Subscribes and starts the consumer thread."""
-        self._consumer = Consumer(self._settings)
+        self._consumer = connection.Consumer(self._settings)
         self._consumer.subscribe(
             [self._topic],
             on_assign=self._on_assign,
@@ -221,7 +221,7 @@ class TaskConsumer:
         if not todo:
             return
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self._bootstrap})
+            self._admin = connection.AdminClient({"bootstrap.servers": self._bootstrap})
         try:
             futures = self._admin.delete_records(todo)
         except KafkaException as exc:

@@ -24,9 +24,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from matching_processor.queues import Progress, QueueKey
+from streams.connection import Consumer, Producer
 
 log = logging.getLogger(__name__)
 

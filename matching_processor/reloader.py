@@ -17,9 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
 from matching_processor.consumer import RawTask
+from streams.connection import Consumer
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException
 from google.protobuf.message import DecodeError
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
@@ -42,6 +41,7 @@ from schemas.records import DeadLetterRecord
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from streams import ensure_topics, metrics
+from streams.connection import AdminClient, Producer
 from streams.supervision import OnDeath, log_death
 
 log = logging.getLogger(__name__)

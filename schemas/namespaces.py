@@ -306,7 +306,9 @@ class KafkaNamespaceRegistry(NamespaceTable):
         Raises:
             TimeoutError: The topic was not read to its end within ``timeout`` seconds.
         """
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        from streams.connection import Consumer
 
         consumer = Consumer(
             {
@@ -395,7 +397,7 @@ class KafkaNamespaceRegistry(NamespaceTable):
         self.put(namespace)
 
     def _produce(self, key: bytes, value: bytes | None, timeout: float) -> int:
-        from confluent_kafka import Producer
+        from streams.connection import Producer
 
         if self._producer is None:
             self._producer = Producer(

@@ -12,14 +12,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 
 import schemas
 from schemas.placement import DEFAULT_TQ_PARTITIONS
 from schemas.records import ClusterSettingsRecord
 from streams import TopicSpec, ensure_topics
 from streams.config import MAX_RECORD_BYTES
+from streams.connection import AdminClient, Consumer, Producer
 from streams.exceptions import TopicAdminError
 
 _SETTINGS_KEY = b"settings"

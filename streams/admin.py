@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
-    AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
@@ -16,6 +15,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from streams.connection import AdminClient
 from streams.exceptions import TopicAdminError, TopicMismatchError
 
 

@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 
 from streams.commit import Savepoint, Transactions
 from streams.config import StreamsConfig
+from streams.connection import Consumer
 from streams.exceptions import StreamsError
 from streams.partitions import Partitions
 from streams.state.base import StateTransaction, Store

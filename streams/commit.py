@@ -75,13 +75,13 @@ from confluent_kafka import (
     KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 
 from streams import metrics
 from streams.committer import CommitWorker
 from streams.config import StreamsConfig
+from streams.connection import Producer
 from streams.exceptions import InvalidStateError, ProducerFencedError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 

@@ -9,8 +9,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from elasticsearch import Elasticsearch
-
+from schemas import connection
 from streams import metrics
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
 
@@ -32,6 +31,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=500, help="most records per bulk")
     parser.add_argument("--log-level", default="INFO", help="logging level")
     metrics.add_port_argument(parser, "visibility indexer")
+    connection.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     lag = [(args.bootstrap, config.group_id, config.topic_name)]
     metrics.serve(args.metrics_port, args.metrics_host, service="visibility_indexer", lag=lag)
-    es = Elasticsearch(args.es_url, request_timeout=30)
+    es = connection.from_args(args).client(args.es_url, request_timeout=30)
     indexer = VisibilityIndexer(config, es)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

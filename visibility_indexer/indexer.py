@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from schemas import deadletter
 from schemas.topics import Topology
 from schemas.visibility.template import ensure_template, index_name
 from streams import metrics
+from streams.connection import Consumer, Producer
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
 

@@ -81,11 +81,19 @@ class HttpServicerContext:
 
     Args:
         timeout: Seconds the client allows (its ``Grpc-Timeout``), None for no deadline.
+        metadata: Request headers that stand for gRPC metadata (``authorization``).
     """
 
-    def __init__(self, timeout: float | None = None) -> None:
+    def __init__(
+        self, timeout: float | None = None, metadata: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._metadata = tuple(metadata)
         self.initial_metadata: tuple[tuple[str, str | bytes], ...] = ()
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        """The request's metadata, as a gRPC context has it."""
+        return self._metadata
 
     def time_remaining(self) -> float | None:
         """Seconds left until the deadline, None without one."""

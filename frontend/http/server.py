@@ -88,7 +88,9 @@ class HttpApi:
             timeout = decode_timeout(timeout_header) if timeout_header else None
         except (BodyError, binding.BindingError, ValueError) as exc:
             return _error(status(grpc.StatusCode.INVALID_ARGUMENT, str(exc)), outbound)
-        return await self._call(route, message, HttpServicerContext(timeout), outbound)
+        # Temporal's HTTP API forwards the Authorization header as gRPC metadata.
+        metadata = [("authorization", v) for v in request.headers.getall("Authorization", [])]
+        return await self._call(route, message, HttpServicerContext(timeout, metadata), outbound)
 
     async def _call(
         self, route: Route, message: Message, context: HttpServicerContext, outbound: Format

@@ -13,6 +13,8 @@ from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_n
 from frontend.errors import invalid_argument
 from frontend.rpc.signal_workflow_execution import BLOB_TOO_LARGE
 from frontend.rpc.start_workflow_execution import default_id_policies, validate_id_policies
+from frontend.search_attributes import validate_for_start
+from schemas.namespaces import Namespace
 
 _REUSE = WorkflowIdReusePolicy
 _CONFLICT = WorkflowIdConflictPolicy
@@ -22,8 +24,8 @@ async def handle(
     env: Env, request: SignalWithStartWorkflowExecutionRequest, call: Call
 ) -> SignalWithStartWorkflowExecutionResponse:
     """Signals the running workflow or starts it with the signal, in one history decision."""
-    require_namespace(env, request.namespace, REGISTERED_ONLY)
-    validate(request, env.config.max_id_length, env.config.blob_size_limit_error)
+    namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
+    validate(request, env.config.max_id_length, env.config.blob_size_limit_error, namespace)
     return await call_history(
         env,
         call,
@@ -43,8 +45,16 @@ def _validate_name(value: str, what: str, limit: int) -> None:
         raise invalid_argument(f"{name} exceeds maximum allowed length ({size}/{limit})")
 
 
-def validate(request: SignalWithStartWorkflowExecutionRequest, max_id: int, max_blob: int) -> None:
+def validate(
+    request: SignalWithStartWorkflowExecutionRequest,
+    max_id: int,
+    max_blob: int,
+    namespace: Namespace | None = None,
+) -> None:
     """Temporal's ValidateSignalWithStartRequest in Temporal's order; fills defaults in place.
+
+    With ``namespace``, the search attributes are checked against its types there too (as a
+    start's are), so a value Elasticsearch would refuse never enters history.
 
     The blob checks are history's on Temporal (ValidateSignal, the start's input check); the
     answer is the same when the frontend makes them.
@@ -72,6 +82,8 @@ def validate(request: SignalWithStartWorkflowExecutionRequest, max_id: int, max_
         request, "workflow_start_delay", "An invalid WorkflowStartDelaySeconds is set on request."
     )
     _validate_id_policies(request)
+    if namespace is not None:
+        validate_for_start(request.search_attributes, namespace)
     if request.input.ByteSize() > max_blob or request.signal_input.ByteSize() > max_blob:
         raise invalid_argument(BLOB_TOO_LARGE)
     # A cron schedule's syntax is checked by history (history_processor/cron.py).

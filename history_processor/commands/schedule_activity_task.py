@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ScheduleActivityTaskCommandAttributes
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
@@ -11,6 +12,7 @@ from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 from history_processor import events as ev
 from history_processor.builder import DecisionBuilder
 from history_processor.commands.context import CommandContext, CommandFailure
+from history_processor.commands.start_timer import MAX_DURATION_SECONDS
 from history_processor.limits import PENDING_ACTIVITIES_LIMIT, pending_limit_error
 from history_processor.outbox import activity_task_record
 from history_processor.state import RetryPolicy, duration_ms
@@ -27,17 +29,47 @@ def _bad_activity(message: str) -> CommandFailure:
 def _retry_policy(attrs: ScheduleActivityTaskCommandAttributes) -> RetryPolicyProto:
     """EnsureDefaults + Validate of the activity retry policy."""
     given = attrs.retry_policy if attrs.HasField("retry_policy") else None
+    checked = given is not None and given.maximum_attempts != 1
+    if given is not None and checked:
+        given = RetryPolicyProto()
+        given.CopyFrom(attrs.retry_policy)
+        # Temporal's ValidateAndCapProtoDuration, before the defaults multiply the initial
+        # interval: an unchecked one of 2**62 s overflowed the Duration and failed the decide.
+        why = _duration_error(given.initial_interval)
+        if why is not None:
+            raise _bad_activity(f"invalid InitialInterval set on retry policy: {why}")
     policy = RetryPolicy.from_proto(given)
-    if policy.maximum_attempts == 1:
-        # One attempt disables retries; Temporal validates nothing else then.
+    if not checked:
+        # One attempt disables retries; Temporal validates nothing else then. The intervals
+        # never matter, but must fit a Duration.
+        limit = MAX_DURATION_SECONDS * 1000
+        policy.initial_interval_ms = max(-limit, min(policy.initial_interval_ms, limit))
+        policy.maximum_interval_ms = max(-limit, min(policy.maximum_interval_ms, limit))
         return policy.to_proto()
     if policy.backoff_coefficient < 1:
         raise _bad_activity("BackoffCoefficient cannot be less than 1 on retry policy.")
+    assert given is not None
+    why = _duration_error(given.maximum_interval)
+    if why is not None:
+        raise _bad_activity(f"invalid MaximumInterval set on retry policy: {why}")
+    # The default (100 x initial) is capped like a given maximum.
+    policy.maximum_interval_ms = min(policy.maximum_interval_ms, MAX_DURATION_SECONDS * 1000)
     if policy.maximum_interval_ms < policy.initial_interval_ms:
         raise _bad_activity("MaximumInterval cannot be less than InitialInterval on retry policy.")
     if policy.maximum_attempts < 0:
         raise _bad_activity("MaximumAttempts cannot be negative on retry policy.")
     return policy.to_proto()
+
+
+def _duration_error(duration: Duration) -> str | None:
+    """Why Temporal refuses a duration, or None; valid ones over 100 years are capped in place."""
+    if (duration.seconds > 0 > duration.nanos) or (duration.seconds < 0 < duration.nanos):
+        return "duration has seconds and nanos with different signs"
+    if duration.seconds < 0 or duration.nanos < 0:
+        return "negative duration"
+    if duration.seconds >= MAX_DURATION_SECONDS:
+        duration.seconds, duration.nanos = MAX_DURATION_SECONDS, 0
+    return None
 
 
 def _timeouts(attrs: ScheduleActivityTaskCommandAttributes, run_timeout_ms: int) -> list[int]:

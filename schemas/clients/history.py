@@ -13,13 +13,14 @@ import time
 import uuid
 from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 import schemas
 from schemas import inbox
 from schemas.reply import Reply
 from schemas.topics import Topology
 from streams.config import MAX_RECORD_BYTES
+from streams.connection import Consumer, Producer
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)

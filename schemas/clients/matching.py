@@ -18,7 +18,6 @@ import time
 from typing import Any, TypeVar
 
 import grpc
-from confluent_kafka.admin import AdminClient
 from google.protobuf.message import Message
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueueStats
@@ -35,6 +34,7 @@ from schemas.placement import (
 )
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
+from streams.connection import AdminClient
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,15 @@ from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
-    Consumer,
     KafkaError,
     KafkaException,
-    Producer,
     TopicPartition,
 )
 
 import schemas
 from schemas.records import DeadLetterRecord
 from schemas.topics import Topology
+from streams.connection import Consumer, Producer
 from strom._kafka_tools import Cluster, KafkaToolError, client_config, tool_group_id
 
 

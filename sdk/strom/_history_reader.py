@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.client import WorkflowHistory
@@ -21,6 +21,7 @@ import schemas
 from schemas.placement import shard_for
 from schemas.records import EventBatchRecord
 from schemas.topics import Topology
+from streams.connection import Consumer
 from strom._kafka_tools import (
     Cluster,
     HistoryNotFoundError,

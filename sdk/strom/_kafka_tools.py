@@ -13,9 +13,10 @@ from confluent_kafka import (
     KafkaException,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
+from confluent_kafka.admin import ConfigResource, OffsetSpec, ResourceType
 
 from schemas.topics import Topology
+from streams.connection import AdminClient
 from streams.exceptions import TopicAdminError
 
 DEFAULT_TIMEOUT_S = 10.0

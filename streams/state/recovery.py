@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
+from streams.connection import Consumer
 from streams.exceptions import RestoreError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 

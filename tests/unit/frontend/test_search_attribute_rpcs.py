@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowType
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -12,7 +12,11 @@ from temporalio.api.operatorservice.v1 import (
     RemoveSearchAttributesRequest,
 )
 from temporalio.api.operatorservice.v1.service_pb2_grpc import OperatorServiceStub
-from temporalio.api.workflowservice.v1 import GetSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    GetSearchAttributesRequest,
+    SignalWithStartWorkflowExecutionRequest,
+)
 
 from schemas.namespaces import Namespace
 from tests.unit.frontend.bad_requests import start
@@ -158,3 +162,65 @@ async def test_start_checks_search_attributes_against_the_namespace(frontend: Fr
     # Forwarded with the registered type written in (the SDK's legacy API leaves it out).
     forwarded = frontend.history.sent[0].request.search_attributes  # type: ignore[attr-defined]
     assert forwarded.indexed_fields["CustInt"].metadata["type"] == b"Int"
+
+
+async def test_signal_with_start_checks_each_type_of_value(frontend: Frontend) -> None:
+    operator = OperatorServiceStub(frontend.channel)
+    types = {
+        "CKeyword": KEYWORD,
+        "CInt": INT,
+        "CDouble": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+        "CBool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+        "CDatetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+        "CKeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+        "CText": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    }
+    await operator.AddSearchAttributes(add(**types))
+    refused = [
+        ("CKeyword", b"5", "Keyword", "5"),
+        ("CInt", b'"seven"', "Int", "seven"),
+        ("CInt", b"1.5", "Int", "1.5"),
+        ("CDouble", b"true", "Double", "true"),
+        ("CBool", b"1", "Bool", "1"),
+        ("CDatetime", b'"yesterday"', "Datetime", "yesterday"),
+        ("CKeywordList", b"[1, 2]", "KeywordList", "[1 2]"),
+        ("CText", b"{}", "Text", "map[]"),
+        ("CustomStringField", b"[]", None, None),  # unset is fine; unknown name is not
+    ]
+    for name, data, type_name, shown in refused:
+        fields = {name: json_payload(data)}
+        request = SignalWithStartWorkflowExecutionRequest(
+            namespace="default",
+            workflow_id="sws",
+            workflow_type=WorkflowType(name="W"),
+            task_queue=TaskQueue(name="tq"),
+            signal_name="s",
+            search_attributes=SearchAttributes(indexed_fields=fields),
+        )
+        status = await failure(frontend.stub, "SignalWithStartWorkflowExecution", request)
+        expected = (
+            f"invalid value for search attribute {name} of type {type_name}: {shown}"
+            if type_name
+            else f"Namespace default has no mapping defined for search attribute {name}"
+        )
+        assert (status.code, status.message) == (grpc.StatusCode.INVALID_ARGUMENT, expected)
+    assert frontend.history.sent == []
+    good = {
+        "CKeyword": b'"k"', "CInt": b"7", "CDouble": b"1.5", "CBool": b"true",
+        "CDatetime": b'"2026-12-01T10:00:00Z"', "CKeywordList": b'["a", "b"]', "CText": b'"t"',
+    }  # fmt: skip
+    request = SignalWithStartWorkflowExecutionRequest(
+        namespace="default",
+        workflow_id="sws",
+        workflow_type=WorkflowType(name="W"),
+        task_queue=TaskQueue(name="tq"),
+        signal_name="s",
+        search_attributes=SearchAttributes(
+            indexed_fields={name: json_payload(data) for name, data in good.items()}
+        ),
+    )
+    # Valid values pass the frontend (the fake history knows no signal-with-start).
+    await failure(frontend.stub, "SignalWithStartWorkflowExecution", request)
+    assert [sent.kind for sent in frontend.history.sent] == ["SignalWithStartWorkflowExecution"]
+    forwarded = frontend.history.sent[0].request.search_attributes  # type: ignore[attr-defined]
+    assert forwarded.indexed_fields["CDatetime"].metadata["type"] == b"Datetime"

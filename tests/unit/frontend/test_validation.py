@@ -30,6 +30,16 @@ def test_retry_policy_defaults() -> None:
     assert policy.maximum_attempts == 0
 
 
+def test_an_extreme_initial_interval_is_refused_or_capped_not_an_overflow() -> None:
+    # Found by the fuzz test: the default maximum (100 x initial) overflowed Duration.
+    negative = RetryPolicy(initial_interval=Duration(seconds=-(2**62)))
+    with pytest.raises(ServiceError, match="invalid InitialInterval set on retry policy"):
+        validation.validate_retry_policy(negative)
+    huge = RetryPolicy(initial_interval=Duration(seconds=2**62))
+    validation.validate_retry_policy(huge)
+    assert huge.initial_interval.seconds == huge.maximum_interval.seconds == 100 * 365 * 86400
+
+
 def test_single_attempt_policy_skips_checks() -> None:
     validation.validate_retry_policy(RetryPolicy(maximum_attempts=1, backoff_coefficient=0.1))
     with pytest.raises(ServiceError, match="BackoffCoefficient"):

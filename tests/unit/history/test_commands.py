@@ -43,6 +43,35 @@ def test_activity_timeouts_and_retry_policy_are_normalized() -> None:
     assert capped.workflow_task_completed_event_id == 4
 
 
+def test_extreme_retry_intervals_fail_the_task_or_are_capped() -> None:
+    # Found by the fuzz test: 100 x an initial interval of 2**62 s overflowed the Duration.
+    glue = Glue()
+    poll = first_task(glue)
+    negative = schedule_activity(start_to_close_ms=1000)
+    negative.schedule_activity_task_command_attributes.retry_policy.initial_interval.seconds = -(
+        2**62
+    )
+    reply = glue.complete_workflow_task(poll, negative).reply
+    assert reply is not None and reply.status_code == Code.INVALID_ARGUMENT
+    assert reply.message == (
+        "BadScheduleActivityAttributes: invalid InitialInterval set on retry policy: "
+        "negative duration"
+    )
+    glue = Glue()
+    poll = first_task(glue)
+    huge = schedule_activity(start_to_close_ms=1000)
+    huge.schedule_activity_task_command_attributes.retry_policy.initial_interval.seconds = 2**62
+    single = schedule_activity("2", start_to_close_ms=1000)
+    single.schedule_activity_task_command_attributes.retry_policy.initial_interval.seconds = 2**62
+    single.schedule_activity_task_command_attributes.retry_policy.maximum_attempts = 1
+    decision = glue.complete_workflow_task(poll, huge, single)
+    capped, once = (e.activity_task_scheduled_event_attributes for e in decision.events[1:])
+    century = 100 * 365 * 24 * 3600
+    assert capped.retry_policy.initial_interval.seconds == century
+    assert capped.retry_policy.maximum_interval.seconds == century
+    assert once.retry_policy.maximum_attempts == 1
+
+
 def test_bad_activity_attributes_fail_the_task() -> None:
     glue = Glue()
     poll = first_task(glue)

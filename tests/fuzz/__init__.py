@@ -1,0 +1,1 @@
+"""Generators of hostile requests for fuzz tests."""
