@@ -9,6 +9,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb2
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv1
 
 from matching_processor.dispatch_rate import DispatchRates
+from schemas.inbox import RECORD_ACTIVITY_TASK_STARTED
 from tests.unit.matching.test_matching_dispatcher import NS, Q, make, raw
 
 
@@ -62,7 +63,7 @@ def activity_poll(rate: float | None) -> wsv1.PollActivityTaskQueueRequest:
 
 
 async def test_dispatcher_spaces_activity_tasks_at_the_pollers_rate() -> None:
-    d, started = make()
+    d, history = make()
     prebuilt = wsv1.PollActivityTaskQueueResponse(activity_id="a").SerializeToString()
     d.on_records([raw(i, f"wf-{i}", kind="activity", payload=prebuilt) for i in range(4)])
     loop = asyncio.get_running_loop()
@@ -83,13 +84,13 @@ async def test_dispatcher_spaces_activity_tasks_at_the_pollers_rate() -> None:
     polls = [asyncio.create_task(d.poll_activity_task(activity_poll(None), 5)) for _ in range(3)]
     await asyncio.gather(*polls)
 
-    assert len(started) == 7
+    assert history.kinds.count(RECORD_ACTIVITY_TASK_STARTED) == 7  # each start recorded first
     # Three tasks behind an empty bucket at 10/s: the last leaves about 0.3 s later.
     assert loop.time() - began >= 0.25
 
 
 async def test_a_poll_that_cannot_wait_for_its_slot_gives_the_task_back() -> None:
-    d, started = make()
+    d, history = make()
     prebuilt = wsv1.PollActivityTaskQueueResponse(activity_id="a").SerializeToString()
     d.on_records([raw(i, f"wf-{i}", kind="activity", payload=prebuilt) for i in range(2)])
     await d.poll_activity_task(activity_poll(0.01), 5)  # takes the only token
@@ -98,5 +99,5 @@ async def test_a_poll_that_cannot_wait_for_its_slot_gives_the_task_back() -> Non
     response = await d.poll_activity_task(activity_poll(0.01), 2)
 
     assert response.activity_id == ""
-    assert len(started) == 1
+    assert history.kinds.count(RECORD_ACTIVITY_TASK_STARTED) == 1
     assert d.backlog_size(NS, Q, "activity") == 1
