@@ -16,6 +16,7 @@ from temporalio.api.common.v1 import (
     Payloads,
     Priority,
     SearchAttributes,
+    WorkflowExecution,
     WorkflowType,
 )
 from temporalio.api.common.v1 import RetryPolicy as RetryPolicyProto
@@ -130,6 +131,22 @@ def start_next_run(b: DecisionBuilder, previous: ExecutionState, spec: NextRun) 
         value = getattr(spec, name)
         if value is not None:
             getattr(attrs, name).CopyFrom(value)
+    parent = previous.parent
+    if parent is not None:
+        # A child's chain stays the child of its parent (and under its root): the run that
+        # closes the chain reports to the parent.
+        attrs.parent_workflow_namespace = parent.namespace
+        attrs.parent_workflow_namespace_id = parent.namespace_id
+        attrs.parent_workflow_execution.CopyFrom(
+            WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id)
+        )
+        attrs.parent_initiated_event_id = parent.initiated_event_id
+        if previous.root_workflow_id:
+            attrs.root_workflow_execution.CopyFrom(
+                WorkflowExecution(
+                    workflow_id=previous.root_workflow_id, run_id=previous.root_run_id
+                )
+            )
     # Temporal writes the start request's priority, an empty one too.
     attrs.priority.CopyFrom(spec.priority if spec.priority is not None else Priority())
     b.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, attrs)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from google.protobuf.message import Message
+from temporalio.api.command.v1 import Command, ContinueAsNewWorkflowExecutionCommandAttributes
+from temporalio.api.common.v1 import WorkflowType
 from temporalio.api.enums.v1 import (
+    CommandType,
     EventType,
     ParentClosePolicy,
     RetryState,
@@ -14,6 +17,7 @@ from temporalio.api.history.v1 import (
     WorkflowExecutionContinuedAsNewEventAttributes,
     WorkflowExecutionFailedEventAttributes,
 )
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
@@ -23,6 +27,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor import events as ev
 from history_processor import run_closed
+from history_processor.deadlines import DeadlineKind
 from history_processor.model import Decision
 from history_processor.state import ExecutionState
 from schemas import inbox
@@ -335,3 +340,40 @@ def test_a_run_continued_by_another_does_not_report_but_applies_policies() -> No
     )
     run_closed.notify_relatives(child, failed)
     assert inbox.CHILD_WORKFLOW_CLOSED in [r["kind"] for r in failed.commands]
+
+
+def test_a_child_continued_as_new_stays_the_child_and_its_last_run_reports() -> None:
+    c = Cluster()
+    _started_parent(c, "child")
+    c.deliver(inbox.START_CHILD_WORKFLOW)
+    c.deliver(inbox.CHILD_WORKFLOW_STARTED)
+    c.complete("parent")
+    first_run = c.glue("child").state.run_id  # type: ignore[union-attr]
+    can = Command(
+        command_type=CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        continue_as_new_workflow_execution_command_attributes=(
+            ContinueAsNewWorkflowExecutionCommandAttributes(
+                workflow_type=WorkflowType(name="ChildGreeter"),
+                task_queue=TaskQueue(name="golden"),
+            )
+        ),
+    )
+    c.complete("child", can)
+    assert inbox.CHILD_WORKFLOW_CLOSED not in c.kinds()  # the chain goes on
+    child = c.glue("child")
+    assert child.state is not None and child.state.run_id != first_run
+    started = child.events[0].workflow_execution_started_event_attributes
+    parent_run = c.glue("parent").state.run_id  # type: ignore[union-attr]
+    assert started.parent_workflow_execution.workflow_id == "parent"
+    assert started.parent_workflow_execution.run_id == parent_run
+    assert started.parent_initiated_event_id == 5
+    assert started.root_workflow_execution.run_id == parent_run
+    assert child.state.parent is not None
+    child.now_ms += 2_000  # past the next run's first-task backoff
+    child.fire(DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value)
+    c.complete("child", complete_workflow(payloads(b'"last"')))
+    done = c.deliver(inbox.CHILD_WORKFLOW_CLOSED)
+    assert types(done)[0] == "CHILD_WORKFLOW_EXECUTION_COMPLETED"
+    completed = done.events[0].child_workflow_execution_completed_event_attributes
+    assert completed.result.payloads[0].data == b'"last"'
+    assert c.glue("parent").state.children == {}  # type: ignore[union-attr]
