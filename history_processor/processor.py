@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import queries, runs, store
+from history_processor import deletion, queries, runs, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -234,10 +234,24 @@ class HistoryProcessor:
             base = None
         if decision.events or decision.updates:
             self._emit_batch(ctx, command, base, decision.events, decision.updates)
+        if decision.deleted_run is not None:
+            self._delete_run(ctx, command, decision.deleted_run)
         for out in decision.outbox:
             routed = route(self._topology, out)
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         return bool(decision.events or decision.updates or decision.closed_runs)
+
+    def _delete_run(self, ctx: Context, command: Command, deleted: ExecutionState) -> None:
+        """Emits the run's delete marker and a tombstone per batch (`deletion` explains)."""
+        # The stored run, not the decision's: only the fold of whole batches counts them.
+        run = store.load_run(ctx.state, deleted.namespace, deleted.workflow_id, deleted.run_id)
+        if run is None:
+            return
+        key, value = deletion.marker(command.command_id, run)
+        self._folded = None
+        ctx.emit(key, value)
+        for batch_key in deletion.batch_keys(run):
+            ctx.emit(batch_key, None)
 
     def _emit_batch(
         self,
@@ -340,12 +354,19 @@ class HistoryProcessor:
         else:
             batch = schemas.decode(value, schemas.EVENT_BATCH)
             namespace, workflow_id = batch["namespace"], batch["workflow_id"]
+            if deletion.is_marker(batch["updates"]):
+                store.delete_run(state, namespace, workflow_id, batch["run_id"])
+                return
             before = store.load_state(state, namespace, workflow_id)
             events = list(History.FromString(batch["events"]).events)
             updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
             current = before.copy() if before else None
             if current is not None and current.run_id != batch["run_id"]:
                 current = None  # the batch starts a new run of this workflow id
+            if current is None and not _starts_run(events):
+                # Compaction removed the first batches of a deleted run, not yet these: the
+                # run's marker or tombstones follow, so there is nothing to rebuild.
+                return
             folded_run = apply_batch(current, events, updates)
             if folded_run is None:
                 return
@@ -430,6 +451,10 @@ class _TimerInput:
 
     def value(self) -> bytes:
         return self.deadline
+
+
+def _starts_run(events: list[HistoryEvent]) -> bool:
+    return bool(events) and events[0].event_id == 1
 
 
 def _new_id() -> str:

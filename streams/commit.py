@@ -68,7 +68,8 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_S = 30.0
 
-_Record = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
+# topic, key, value (None: a tombstone), partition
+_Record = tuple[str, bytes | None, bytes | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ class Transactions:
         """Records produced in the open transaction so far."""
         return len(self._outputs)
 
-    def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
+    def produce(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
+    ) -> None:
         """Adds an output to the transaction (produced at commit, step 1)."""
         self._begin()
         self._outputs.append((topic, key, value, partition))
@@ -315,7 +318,7 @@ def produce_to(
     producer: Producer,
     topic: str,
     key: bytes | None,
-    value: bytes,
+    value: bytes | None,
     partition: int | None,
     on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
 ) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from history_processor.handlers import (
     activity_task_started,
+    delete_workflow_execution,
     describe_workflow_execution,
     get_query_task,
     get_workflow_execution_history,
@@ -21,6 +22,7 @@ from history_processor.handlers import (
     record_workflow_task_started,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
+    reset_workflow_execution,
     respond_activity_task_canceled,
     respond_activity_task_canceled_by_id,
     respond_activity_task_completed,
@@ -70,6 +72,8 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "DeleteWorkflowExecution": delete_workflow_execution.handle,
+    "ResetWorkflowExecution": reset_workflow_execution.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}
