@@ -282,7 +282,7 @@ class Transactions:
             self._began = time.monotonic()
 
     def _acknowledge(
-        self, topic: str, key: bytes | None, value: bytes, partition: int | None
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
     ) -> None:
         try:
             produce_to(self._acks, topic, key, value, partition)

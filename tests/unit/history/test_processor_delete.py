@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -101,7 +102,7 @@ def _start(ctx: _Context, request_id: str) -> str:
         request_id=request_id,
         workflow_type=WorkflowType(name="W"),
         task_queue=TaskQueue(name="q"),
-        workflow_run_timeout={"seconds": 3600},
+        workflow_run_timeout=Duration(seconds=3600),
     )
     reply = _call(ctx, "StartWorkflowExecution", request)
     return StartWorkflowExecutionResponse.FromString(reply["payload"]).run_id

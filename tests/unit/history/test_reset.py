@@ -19,7 +19,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from history_processor.model import Decision
 from history_processor.state import WorkflowStatus
+from schemas.outbox import Destination
 from schemas.reply import Code
 from tests.unit.history.golden import load
 from tests.unit.history.harness import (
@@ -56,6 +58,12 @@ def _comparable(event: HistoryEvent) -> dict[str, object]:
         if key.endswith("Attributes"):
             data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
     return data
+
+
+def _statuses(decision: Decision) -> dict[str, str]:
+    """Run id -> status of the decision's visibility records."""
+    records = [o.record for o in decision.outbox if o.destination is Destination.VISIBILITY]
+    return {r["run_id"]: r["status"] for r in records}  # type: ignore[typeddict-item]
 
 
 def _poll(glue: Glue) -> PollWorkflowTaskQueueResponse:
@@ -123,9 +131,7 @@ def test_reset_of_a_closed_run_matches_the_dev_server() -> None:
     assert glue.events[6].workflow_task_scheduled_event_attributes.task_queue.name == "golden"
     task = glue.last_task("workflow")
     assert (task["run_id"], task["scheduled_event_id"]) == (new_run, 7)
-    visible = {
-        o.record["run_id"]: o.record["status"] for o in decision.outbox if "status" in o.record
-    }
+    visible = _statuses(decision)
     assert visible == {new_run: "Running"}
     assert glue.restore() == glue.state
 
@@ -176,9 +182,7 @@ def test_reset_of_a_running_run_terminates_it_in_the_same_decision() -> None:
     stale = glue.complete_workflow_task(started, complete_workflow())
     assert stale.reply is not None and stale.reply.status_code == Code.NOT_FOUND
     assert glue.last_task("workflow")["run_id"] == new_run != base_run
-    statuses = {
-        o.record["run_id"]: o.record["status"] for o in decision.outbox if "status" in o.record
-    }
+    statuses = _statuses(decision)
     assert statuses == {base_run: "Terminated", new_run: "Running"}
 
 
