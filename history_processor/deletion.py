@@ -18,10 +18,7 @@ from typing import Any
 from history_processor.changelog import event_batch
 from history_processor.outbox import visibility_record
 from history_processor.state import ExecutionState
-from schemas.records import VisibilityRecord
-
-RUN_DELETED = "run_deleted"
-"""The update kind of a delete marker; it never reaches `fold` (the processor acts on it)."""
+from schemas.records import RUN_DELETED, VisibilityRecord
 
 
 def marker(command_id: str, run: ExecutionState) -> tuple[bytes, bytes]:
