@@ -15,7 +15,9 @@ from strom import _history_reader as reader
 from strom._kafka_tools import Cluster, HistoryNotFoundError
 
 
-def _batch(run_id: str, *types: int, first: int = 1, deleted: bool = False) -> dict[str, Any]:
+def _batch(
+    run_id: str, *types: EventType.ValueType, first: int = 1, deleted: bool = False
+) -> dict[str, Any]:
     events = [HistoryEvent(event_id=first + i, event_type=t) for i, t in enumerate(types)]
     return {
         "namespace": "default",
