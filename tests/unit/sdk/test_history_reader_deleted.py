@@ -50,7 +50,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> Cluster:
 
     monkeypatch.setattr(reader, "scan_partition", scan)
     events = Topology("c").events
-    return Cluster("b", "c", 1.0, None, {events: 1})  # type: ignore[arg-type]
+    return Cluster("b", "c", 1.0, None, {events: 1})
 
 
 def test_a_deleted_run_is_not_read(cluster: Cluster) -> None:
