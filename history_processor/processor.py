@@ -26,6 +26,7 @@ from history_processor.decide import decide
 from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
+from history_processor.older_runs import OlderRuns
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
@@ -167,6 +168,7 @@ class HistoryProcessor:
             _reader(ctx.state, state),
             queries=waiting,
             search_attributes=self._search_attributes(command.namespace),
+            older_runs=_older_runs(ctx.state, command),
         )
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:
@@ -451,6 +453,18 @@ class _TimerInput:
 
     def value(self) -> bytes:
         return self.deadline
+
+
+def _older_runs(state: StateTransaction, command: Command) -> OlderRuns:
+    def run(run_id: str) -> ExecutionState | None:
+        return store.load_run(state, command.namespace, command.workflow_id, run_id)
+
+    def events(run_id: str, first: int, until: int) -> list[HistoryEvent]:
+        return store.read_events(
+            state, command.namespace, command.workflow_id, run_id, first, until
+        )
+
+    return OlderRuns(run, events)
 
 
 def _starts_run(events: list[HistoryEvent]) -> bool:

@@ -19,6 +19,7 @@ from history_processor.handling import (
 )
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState
+from schemas.outbox import Destination, OutboxRecord
 from schemas.reply import Reply
 
 TERMINATE_REASON = "Delete workflow execution"
@@ -26,7 +27,7 @@ TERMINATE_REASON = "Delete workflow execution"
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Deletes the workflow id's current run (or the run named, if it is the current one).
+    """Deletes the run named (any run the shard keeps), or the workflow id's current run.
 
     A running run is terminated first (WorkflowExecutionTerminated, identity history-service,
     as Temporal writes it); the processor then removes its events, state, timers and
@@ -34,16 +35,23 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     NOT_FOUND and the workflow id can be started again.
 
     Must:
-        - answer NOT_FOUND for a workflow id without a run, as Temporal does;
-        - answer NOT_FOUND for a run id that is not the current run: only the current run's
-          deletion is implemented (older runs stay until the workflow id is reused).
+        - answer NOT_FOUND for a workflow id without a run, or a run id it does not keep,
+          as Temporal does.
     """
     req: DeleteWorkflowExecutionRequest = command.payload
     run_id = req.workflow_execution.run_id
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if run_id and run_id != state.run_id:
-        return reply_only(run_not_found(command.workflow_id, run_id))
+        older = env.older_runs.state(run_id)
+        if older is None:
+            return reply_only(run_not_found(command.workflow_id, run_id))
+        # A replaced run is closed: nothing to write to it, only to remove.
+        return Decision(
+            reply=Reply.of(DeleteWorkflowExecutionResponse()),
+            outbox=[OutboxRecord(Destination.VISIBILITY, deleted_visibility(older))],
+            deleted_run=older,
+        )
     b = DecisionBuilder(state, env.now_ms)
     if state.is_running:
         terminate(b, TERMINATE_REASON, None, IDENTITY_HISTORY_SERVICE)

@@ -25,9 +25,10 @@ from schemas.reply import Code, Reply
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
-    """Resets the workflow id's current run (running or closed) to a workflow task.
+    """Resets a run of the workflow id (the current one unless named; running or closed)
+    to a workflow task.
 
-    The base run, if still running, is terminated (the reset's reason, identity
+    The current run, if still running, is terminated (the reset's reason, identity
     history-resetter) in the same decision; the new run becomes the current one.
 
     Must:
@@ -35,8 +36,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
           does when the current run was created by that request id;
         - answer INVALID_ARGUMENT for a point outside (1, last event id] or not right after a
           workflow task's scheduled or started event, and change nothing then;
-        - answer NOT_FOUND for an unknown workflow id; a run id other than the current run's
-          is not supported yet (UNIMPLEMENTED), as its history is not read here.
+        - answer NOT_FOUND for an unknown workflow id or a run id the shard does not keep.
     """
     req: ResetWorkflowExecutionRequest = command.payload
     if state is None:
@@ -44,30 +44,29 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if req.request_id and state.start_request_id == req.request_id:
         return reply_only(Reply.of(ResetWorkflowExecutionResponse(run_id=state.run_id)))
     base_run_id = req.workflow_execution.run_id or state.run_id
-    if base_run_id != state.run_id:
-        return reply_only(
-            Reply.error(
-                Code.UNIMPLEMENTED,
-                "Strom resets only the workflow's current run: "
-                + run_not_found(command.workflow_id, base_run_id).message,
-            )
-        )
+    base = state if base_run_id == state.run_id else env.older_runs.state(base_run_id)
+    if base is None:
+        return reply_only(run_not_found(command.workflow_id, base_run_id))
     finish = req.workflow_task_finish_event_id
-    if finish <= 1 or finish >= state.next_event_id:
+    if finish <= 1 or finish >= base.next_event_id:
         return reply_only(Reply.error(Code.INVALID_ARGUMENT, MSG_BAD_FINISH_ID))
     b = DecisionBuilder(state, env.now_ms)
-    committed = list(env.read_events(1, state.next_event_id))
-    if state.is_running:
-        terminate(b, req.reason, None, IDENTITY_RESETTER)
-        base_events = committed + b.events
-        b.begin_next_run()
+    if base is state:
+        committed = list(env.read_events(1, state.next_event_id))
     else:
-        base_events = committed
+        committed = list(env.older_runs.read_events(base.run_id, 1, base.next_event_id))
+    base_events = committed
+    if state.is_running:
+        # The current run ends, whichever run is reset (Temporal terminates the current one).
+        terminate(b, req.reason, None, IDENTITY_RESETTER)
+        if base is state:
+            base_events = committed + b.events
+        b.begin_next_run()
     new_run_id = env.new_id()
     spec = ResetSpec(
         namespace=command.namespace,
         namespace_id=command.namespace_id,
-        base_run_id=state.run_id,
+        base_run_id=base.run_id,
         new_run_id=new_run_id,
         request_id=req.request_id or new_run_id,
         reason=req.reason,

@@ -15,6 +15,8 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
+    ResetWorkflowExecutionRequest,
+    ResetWorkflowExecutionResponse,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
@@ -24,6 +26,7 @@ import schemas
 from history_processor import store
 from history_processor.deletion import RUN_DELETED
 from history_processor.processor import HistoryProcessor
+from history_processor.state import WorkflowStatus
 from schemas import inbox
 from schemas.reply import Code
 from schemas.topics import Topology
@@ -233,3 +236,65 @@ def test_deleting_a_closed_run_and_unknown_ones() -> None:
     assert _run_keys(ctx.state) == []
     # A closed run gets no new events: just its marker and tombstones.
     assert sum(1 for _, v in ctx.changelog if v is not None) == batches + 1
+
+
+def _terminate(ctx: _Context) -> None:
+    terminate = TerminateWorkflowExecutionRequest(
+        namespace="default", workflow_execution=WorkflowExecution(workflow_id="wf"), reason="x"
+    )
+    assert _call(ctx, "TerminateWorkflowExecution", terminate)["status_code"] == Code.OK
+
+
+def test_an_older_run_is_deleted_by_its_run_id() -> None:
+    ctx = _Context(_processor())
+    first = _start(ctx, "r-1")
+    _terminate(ctx)
+    second = _start(ctx, "r-2")
+    assert store.load_run(ctx.state, "default", "wf", first) is not None
+    assert _delete(ctx, first)["status_code"] == Code.OK
+    assert store.load_run(ctx.state, "default", "wf", first) is None
+    assert store.read_events(ctx.state, "default", "wf", first, 1, 100) == []
+    current = store.load_state(ctx.state, "default", "wf")
+    assert current is not None and current.run_id == second and current.is_running
+    for changelog in (ctx.changelog, _compacted(ctx.changelog)):
+        restored = _restore(changelog)
+        assert store.load_run(restored, "default", "wf", first) is None
+        assert store.load_state(restored, "default", "wf") == current
+
+
+def test_reset_of_an_older_run_terminates_the_current_one() -> None:
+    ctx = _Context(_processor())
+    first = _start(ctx, "r-1")  # 1 started, 2 workflow task scheduled
+    _terminate(ctx)  # 3 terminated
+    second = _start(ctx, "r-2")
+    request = ResetWorkflowExecutionRequest(
+        namespace="default",
+        workflow_execution=WorkflowExecution(workflow_id="wf", run_id=first),
+        reason="back",
+        workflow_task_finish_event_id=3,
+        request_id="reset-1",
+    )
+    reply = _call(ctx, "ResetWorkflowExecution", request)
+    assert reply["status_code"] == Code.OK, reply
+    new_run = ResetWorkflowExecutionResponse.FromString(reply["payload"]).run_id
+    replaced = store.load_run(ctx.state, "default", "wf", second)
+    assert replaced is not None and replaced.status is WorkflowStatus.TERMINATED
+    current = store.load_state(ctx.state, "default", "wf")
+    assert current is not None and current.run_id == new_run and current.is_running
+    events = store.read_events(ctx.state, "default", "wf", new_run, 1, 100)
+    assert [e.event_type for e in events] == [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    ]
+    assert events[:2] == store.read_events(ctx.state, "default", "wf", first, 1, 3)
+    assert events[3].workflow_task_failed_event_attributes.base_run_id == first
+    restored = _restore(ctx.changelog)
+    assert store.load_state(restored, "default", "wf") == current
+    unknown = ResetWorkflowExecutionRequest()
+    unknown.CopyFrom(request)
+    unknown.workflow_execution.run_id = "5e0b6f2e-9f51-4c1c-8a59-3f4a61cfa2a3"
+    unknown.request_id = "reset-2"
+    assert _call(ctx, "ResetWorkflowExecution", unknown)["status_code"] == Code.NOT_FOUND

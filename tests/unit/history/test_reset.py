@@ -285,7 +285,7 @@ def test_unknown_workflow_and_other_runs() -> None:
     request = _reset_request(glue, 4)
     request.workflow_execution.run_id = "0f60074c-936a-433f-97d6-b9490e5cb28f"
     reply = glue.submit("ResetWorkflowExecution", request).reply
-    assert reply is not None and reply.status_code == Code.UNIMPLEMENTED
+    assert reply is not None and reply.status_code == Code.NOT_FOUND
 
 
 def test_reset_failed_event_cause() -> None:
