@@ -57,6 +57,7 @@ class DecisionBuilder:
         self._outbox: list[OutboxRecord] = []
         self._closed: list[RunBatch] = []
         self._next_run: Callable[[DecisionBuilder], None] | None = None
+        self._deleted = False
 
     @property
     def run(self) -> ExecutionState:
@@ -169,6 +170,11 @@ class DecisionBuilder:
         """
         self._next_run = start
 
+    def delete_run(self) -> None:
+        """Deletes the (closed) run once the decision is committed (`Decision.deleted_run`)."""
+        assert self.state is not None and not self.state.is_running, "the run is not closed"
+        self._deleted = True
+
     def send_command(self, record: InboxCommandRecord) -> None:
         """Adds an inbox command for the shard of `record`'s workflow (this one or another)."""
         self._outbox.append(OutboxRecord(Destination.INBOX, record))
@@ -187,4 +193,5 @@ class DecisionBuilder:
             reply=reply,
             state=self.state if changed else None,
             closed_runs=list(self._closed),
+            deleted_run=self.state if self._deleted else None,
         )

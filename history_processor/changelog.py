@@ -33,5 +33,10 @@ def event_batch(
         "updates": [{"kind": kind, "payload": payload} for kind, payload in updates],
         "command_id": command_id,
     }
-    key = f"{namespace}/{workflow_id}/{run.run_id}/{run.state_transition_count}"
-    return key.encode(), schemas.encode(schemas.EVENT_BATCH, batch)
+    key = batch_key(namespace, workflow_id, run.run_id, run.state_transition_count)
+    return key, schemas.encode(schemas.EVENT_BATCH, batch)
+
+
+def batch_key(namespace: str, workflow_id: str, run_id: str, transition: int) -> bytes:
+    """The events-topic key of a run's batch that left it at state transition `transition`."""
+    return f"{namespace}/{workflow_id}/{run_id}/{transition}".encode()

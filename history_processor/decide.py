@@ -11,6 +11,7 @@ from history_processor import limits, optimistic, run_closed
 from history_processor.handlers import HANDLERS
 from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
+from history_processor.older_runs import OlderRuns
 from history_processor.state import ExecutionState
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
@@ -26,6 +27,7 @@ def decide(
     read_events: EventReader = no_events,
     queries: Mapping[str, WorkflowQuery] | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
+    older_runs: OlderRuns | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -45,6 +47,7 @@ def decide(
             a workflow task started by this decision carries them.
         search_attributes: The custom search attributes of the command's namespace (name ->
             type), which start requests and upsert commands are checked against.
+        older_runs: Readers of the workflow id's other kept runs (reset, delete by run id).
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -63,6 +66,7 @@ def decide(
         read_events=read_events,
         queries=queries or {},
         search_attributes=search_attributes or {},
+        older_runs=older_runs or OlderRuns(),
     )
     try:
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)

@@ -9,6 +9,7 @@ from temporalio.api.errordetails.v1 import NotFoundFailure
 from temporalio.api.query.v1 import WorkflowQuery
 
 from history_processor.model import Decision, EventReader, no_events
+from history_processor.older_runs import OlderRuns
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
 from schemas import tokens
 from schemas.exceptions import TaskTokenError
@@ -41,6 +42,7 @@ class Env:
             task carries them to the worker.
         search_attributes: The custom search attributes of the command's namespace and their
             types (from the namespaces topic), for checking what workflows set.
+        older_runs: Readers of the workflow id's other kept runs (reset, delete by run id).
     """
 
     now_ms: int
@@ -48,6 +50,7 @@ class Env:
     read_events: EventReader = no_events
     queries: Mapping[str, WorkflowQuery] = field(default_factory=dict)
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
+    older_runs: OlderRuns = field(default_factory=OlderRuns)
 
 
 def reply_only(reply: Reply | None) -> Decision:

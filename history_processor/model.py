@@ -77,6 +77,9 @@ class Decision:
         closed_runs: Runs this decision closed before it started the run of `events`
             (continue-as-new, a workflow retry or cron run, a start that terminates the
             running run); committed before `events`, in order. Empty for most decisions.
+        deleted_run: The run this decision deletes (DeleteWorkflowExecution), once its
+            batches are committed; the processor removes its events, state and timers
+            (`history_processor.deletion`), the outbox its visibility document.
     """
 
     events: list[HistoryEvent] = field(default_factory=list)
@@ -85,6 +88,7 @@ class Decision:
     reply: Reply | None = field(default_factory=Reply)
     state: ExecutionState | None = None
     closed_runs: list[RunBatch] = field(default_factory=list)
+    deleted_run: ExecutionState | None = None
 
     @property
     def tasks(self) -> list[TaskRecord]:

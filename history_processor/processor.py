@@ -19,13 +19,14 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import queries, runs, store
+from history_processor import deletion, queries, runs, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
+from history_processor.older_runs import OlderRuns
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
@@ -167,6 +168,7 @@ class HistoryProcessor:
             _reader(ctx.state, state),
             queries=waiting,
             search_attributes=self._search_attributes(command.namespace),
+            older_runs=_older_runs(ctx.state, command),
         )
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:
@@ -237,10 +239,24 @@ class HistoryProcessor:
             base = None
         if decision.events or decision.updates:
             self._emit_batch(ctx, command, base, decision.events, decision.updates)
+        if decision.deleted_run is not None:
+            self._delete_run(ctx, command, decision.deleted_run)
         for out in decision.outbox:
             routed = route(self._topology, out)
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         return bool(decision.events or decision.updates or decision.closed_runs)
+
+    def _delete_run(self, ctx: Context, command: Command, deleted: ExecutionState) -> None:
+        """Emits the run's delete marker and a tombstone per batch (`deletion` explains)."""
+        # The stored run, not the decision's: only the fold of whole batches counts them.
+        run = store.load_run(ctx.state, deleted.namespace, deleted.workflow_id, deleted.run_id)
+        if run is None:
+            return
+        key, value = deletion.marker(command.command_id, run)
+        self._folded = None
+        ctx.emit(key, value)
+        for batch_key in deletion.batch_keys(run):
+            ctx.emit(batch_key, None)
 
     def _emit_batch(
         self,
@@ -343,12 +359,19 @@ class HistoryProcessor:
         else:
             batch = schemas.decode(value, schemas.EVENT_BATCH)
             namespace, workflow_id = batch["namespace"], batch["workflow_id"]
+            if deletion.is_marker(batch["updates"]):
+                store.delete_run(state, namespace, workflow_id, batch["run_id"])
+                return
             before = store.load_state(state, namespace, workflow_id)
             events = list(History.FromString(batch["events"]).events)
             updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
             current = before.copy() if before else None
             if current is not None and current.run_id != batch["run_id"]:
                 current = None  # the batch starts a new run of this workflow id
+            if current is None and not _starts_run(events):
+                # Compaction removed the first batches of a deleted run, not yet these: the
+                # run's marker or tombstones follow, so there is nothing to rebuild.
+                return
             folded_run = apply_batch(current, events, updates)
             if folded_run is None:
                 return
@@ -433,6 +456,22 @@ class _TimerInput:
 
     def value(self) -> bytes:
         return self.deadline
+
+
+def _older_runs(state: StateTransaction, command: Command) -> OlderRuns:
+    def run(run_id: str) -> ExecutionState | None:
+        return store.load_run(state, command.namespace, command.workflow_id, run_id)
+
+    def events(run_id: str, first: int, until: int) -> list[HistoryEvent]:
+        return store.read_events(
+            state, command.namespace, command.workflow_id, run_id, first, until
+        )
+
+    return OlderRuns(run, events)
+
+
+def _starts_run(events: list[HistoryEvent]) -> bool:
+    return bool(events) and events[0].event_id == 1
 
 
 def _new_id() -> str:

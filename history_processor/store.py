@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from temporalio.api.history.v1 import HistoryEvent
 
-from history_processor.deadlines import Deadline
+from history_processor.deadlines import Deadline, deadlines
 from history_processor.state import ExecutionState
 from streams import StateTransaction, metrics
 
@@ -197,3 +197,29 @@ def next_timer_ms(state: StateTransaction, from_ms: int) -> int | None:
     for key, _ in state.items(start, b"u"):
         return timer_fire_ms(key)
     return None
+
+
+def delete_run(state: StateTransaction, namespace: str, workflow_id: str, run_id: str) -> bool:
+    """Removes everything kept of one run: its state (current or by run id), events and timers.
+
+    Returns:
+        False when nothing of the run was kept (already deleted).
+    """
+    found = False
+    current = load_state(state, namespace, workflow_id)
+    if current is not None and current.run_id == run_id:
+        state.delete(state_key(namespace, workflow_id))
+        found = True
+    closed = closed_state_key(namespace, workflow_id, run_id)
+    if state.get(closed) is not None:
+        state.delete(closed)
+        found = True
+    prefix = event_prefix(namespace, workflow_id, run_id)
+    stop = prefix + b"\xff" * 9  # past every 8-byte event id
+    for key in [key for key, _ in state.items(prefix, stop)]:
+        state.delete(key)
+        found = True
+    if current is not None and current.run_id == run_id:
+        for deadline in deadlines(current):
+            state.delete(timer_key(namespace, workflow_id, deadline))
+    return found

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.enums.v1 import TaskQueueKind
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
@@ -26,6 +27,7 @@ from temporalio.api.workflowservice.v1 import (
     RecordActivityTaskHeartbeatRequest,
     RequestCancelWorkflowExecutionRequest,
     ResetStickyTaskQueueRequest,
+    ResetWorkflowExecutionRequest,
     RespondActivityTaskCanceledByIdRequest,
     RespondActivityTaskCanceledRequest,
     RespondActivityTaskCompletedByIdRequest,
@@ -423,6 +425,8 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "SignalWorkflowExecution": SignalWorkflowExecutionRequest,
     "SignalWithStartWorkflowExecution": SignalWithStartWorkflowExecutionRequest,
     "RequestCancelWorkflowExecution": RequestCancelWorkflowExecutionRequest,
+    "DeleteWorkflowExecution": DeleteWorkflowExecutionRequest,
+    "ResetWorkflowExecution": ResetWorkflowExecutionRequest,
     RECORD_WORKFLOW_TASK_STARTED: RecordWorkflowTaskStarted,
     ACTIVITY_TASK_STARTED: ActivityTaskStarted,
     RECORD_ACTIVITY_TASK_STARTED: ActivityTaskStarted,

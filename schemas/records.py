@@ -6,7 +6,7 @@ One TypedDict per Avro record in ``schemas/avro`` (the .avsc files are the sourc
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Final, TypedDict
 
 
 class ReplyAddress(TypedDict):
@@ -33,6 +33,11 @@ class StateUpdateRecord(TypedDict):
 
     kind: str
     payload: bytes
+
+
+RUN_DELETED: Final = "run_deleted"
+"""The update kind of an EventBatch that deletes its run (a delete marker, no events): readers
+of the events topic must drop every batch of that run (history_processor/deletion.py)."""
 
 
 class EventBatchRecord(TypedDict):

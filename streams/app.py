@@ -67,8 +67,8 @@ class Context:
         self.partition = partition
         self.state = state
 
-    def emit(self, key: bytes | None, value: bytes) -> None:
-        """Appends a changelog record to this partition and folds it into the state."""
+    def emit(self, key: bytes | None, value: bytes | None) -> None:
+        """Appends a changelog record (None: a tombstone) to this partition and folds it."""
         self._app.transactions.produce(self._app.config.changelog_topic, key, value, self.partition)
         self._app.processor.apply(self.state, key, value)
 

@@ -89,7 +89,8 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_S = 30.0
 
-_Record = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
+# topic, key, value (None: a tombstone), partition
+_Record = tuple[str, bytes | None, bytes | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,9 @@ class Transactions:
             self.uncommitted_since = time.monotonic()
         self.inputs += 1
 
-    def produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> None:
+    def produce(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
+    ) -> None:
         """Adds an output to the transaction (produced at commit, step 1)."""
         self._open()
         self._outputs.append((topic, key, value, partition))
@@ -423,7 +426,7 @@ class Transactions:
             self._began = time.monotonic()
 
     def _acknowledge(
-        self, topic: str, key: bytes | None, value: bytes, partition: int | None
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
     ) -> None:
         try:
             produce_to(self._acks, topic, key, value, partition)
@@ -457,7 +460,7 @@ def produce_to(
     producer: Producer,
     topic: str,
     key: bytes | None,
-    value: bytes,
+    value: bytes | None,
     partition: int | None,
     on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from frontend.context import Call, Env
 from frontend.rpc import (
     count_workflow_executions,
+    delete_workflow_execution,
     deprecate_namespace,
     describe_namespace,
     describe_task_queue,
@@ -31,6 +32,7 @@ from frontend.rpc import (
     register_namespace,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
+    reset_workflow_execution,
     respond_activity_task_canceled,
     respond_activity_task_canceled_by_id,
     respond_activity_task_completed,
@@ -66,6 +68,8 @@ HANDLERS: dict[str, Handler] = {
     "GetWorkflowExecutionHistory": get_workflow_execution_history.handle,
     "DescribeWorkflowExecution": describe_workflow_execution.handle,
     "TerminateWorkflowExecution": terminate_workflow_execution.handle,
+    "DeleteWorkflowExecution": delete_workflow_execution.handle,
+    "ResetWorkflowExecution": reset_workflow_execution.handle,
     "ListWorkflowExecutions": list_workflow_executions.handle,
     "CountWorkflowExecutions": count_workflow_executions.handle,
     "ShutdownWorker": shutdown_worker.handle,

@@ -15,6 +15,7 @@ from history_processor.handlers import (
     cancel_external_workflow_result,
     child_workflow_closed,
     child_workflow_started,
+    delete_workflow_execution,
     describe_workflow_execution,
     get_query_task,
     get_workflow_execution_history,
@@ -26,6 +27,7 @@ from history_processor.handlers import (
     record_workflow_task_started,
     request_cancel_workflow_execution,
     reset_sticky_task_queue,
+    reset_workflow_execution,
     respond_activity_task_canceled,
     respond_activity_task_canceled_by_id,
     respond_activity_task_completed,
@@ -88,6 +90,8 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "CancelExternalWorkflow": cancel_external_workflow.handle,
     "CancelExternalWorkflowResult": cancel_external_workflow_result.handle,
     "RecordActivityTaskStarted": record_activity_task_started.handle,
+    "DeleteWorkflowExecution": delete_workflow_execution.handle,
+    "ResetWorkflowExecution": reset_workflow_execution.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

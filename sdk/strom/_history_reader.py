@@ -19,7 +19,7 @@ from temporalio.client import WorkflowHistory
 
 import schemas
 from schemas.placement import shard_for
-from schemas.records import EventBatchRecord
+from schemas.records import RUN_DELETED, EventBatchRecord
 from schemas.topics import Topology
 from streams.connection import Consumer
 from strom._kafka_tools import (
@@ -148,6 +148,10 @@ def _scan(
             return
 
 
+def _is_delete_marker(batch: EventBatchRecord) -> bool:
+    return any(update["kind"] == RUN_DELETED for update in batch["updates"])
+
+
 def read_runs(cluster: Cluster, namespace: str, workflow_id: str) -> list[RunHistory]:
     """Every run of a workflow in the events topic, the one with the latest batch last."""
     partition = shard_for(
@@ -157,6 +161,9 @@ def read_runs(cluster: Cluster, namespace: str, workflow_id: str) -> list[RunHis
     # Workflow ids may hold "/", so the key prefix only narrows; the batch's fields decide.
     for _key, batch in scan_partition(cluster, partition, f"{namespace}/{workflow_id}/".encode()):
         if batch["namespace"] != namespace or batch["workflow_id"] != workflow_id:
+            continue
+        if _is_delete_marker(batch):
+            runs.pop(batch["run_id"], None)  # deleted; compaction has not removed it yet
             continue
         run = runs.pop(batch["run_id"], None) or RunHistory(
             namespace, workflow_id, batch["run_id"], partition
@@ -196,6 +203,9 @@ def closed_runs(cluster: Cluster, namespace: str) -> Iterator[RunHistory]:
             if batch["namespace"] != namespace:
                 continue
             ident = (batch["workflow_id"], batch["run_id"])
+            if _is_delete_marker(batch):
+                runs.pop(ident, None)
+                continue
             if ident not in runs:
                 runs[ident] = RunHistory(namespace, *ident, partition)
             runs[ident].add(batch)

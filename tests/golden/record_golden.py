@@ -39,6 +39,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
 
 from tests.golden.child_scenarios import CHILD_SCENARIOS  # noqa: E402
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
+from tests.golden.reset_scenarios import RESET_SCENARIOS  # noqa: E402
 from tests.golden.run_scenarios import RUN_SCENARIOS  # noqa: E402
 from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
 from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
@@ -208,7 +209,8 @@ async def record(address: str) -> dict[str, str]:
                 out[name] = await _cancellation(client, name, mode, running)
             for name, scenario in SCENARIOS.items():
                 out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
-            for name, runs in RUN_SCENARIOS.items():  # one history per run: <name>_run<N>
+            # One history per run: <name>_run<N>.
+            for name, runs in {**RUN_SCENARIOS, **RESET_SCENARIOS}.items():
                 for number, run in enumerate(await runs(client, TASK_QUEUE, f"golden-{name}")):
                     out[f"{name}_run{number + 1}"] = run
             for name, scenario in CHILD_SCENARIOS.items():
@@ -228,6 +230,7 @@ def main() -> None:
         *SCENARIOS,
         *(f"{name}_run{n}" for name in RUN_SCENARIOS for n in (1, 2, 3)),
         *CHILD_SCENARIOS,
+        *(f"{name}_run{n}" for name in RESET_SCENARIOS for n in (1, 2)),
     ]
     unknown = [n for n in names if n not in known]
     if unknown:
