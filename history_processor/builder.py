@@ -6,8 +6,8 @@ read a state that is exactly what a restore will rebuild (docs/ARCHITECTURE.md, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Link
@@ -17,7 +17,10 @@ from temporalio.api.history.v1 import HistoryEvent
 from history_processor import events as ev
 from history_processor import fold
 from history_processor import updates as upd
-from history_processor.model import Decision
+from history_processor.model import Decision, RunBatch
+
+if TYPE_CHECKING:
+    from history_processor.handling import Env
 from history_processor.state import ExecutionState
 from schemas.outbox import Destination, OutboxRecord
 from schemas.records import InboxCommandRecord, TaskRecord, VisibilityRecord
@@ -43,14 +46,19 @@ class DecisionBuilder:
     Attributes:
         now_ms: The decision's clock reading.
         state: The working state (the input folded with everything emitted so far).
+        env: The handler's environment, for decisions that may start the workflow id's next
+            run (new run ids, the closing run's start event); None where none can.
     """
 
-    def __init__(self, state: ExecutionState | None, now_ms: int) -> None:
+    def __init__(self, state: ExecutionState | None, now_ms: int, env: Env | None = None) -> None:
         self.now_ms = now_ms
+        self.env = env
         self.state: ExecutionState | None = state.copy() if state is not None else None
         self._events: list[HistoryEvent] = []
         self._updates: list[tuple[str, bytes]] = []
         self._outbox: list[OutboxRecord] = []
+        self._closed: list[RunBatch] = []
+        self._next_run: Callable[[DecisionBuilder], None] | None = None
 
     @property
     def run(self) -> ExecutionState:
@@ -128,9 +136,33 @@ class DecisionBuilder:
         self._outbox.append(OutboxRecord(Destination.TASKS, record))
 
     def set_visibility(self, record: VisibilityRecord) -> None:
-        """Makes `record` the decision's VisibilityRecord (replacing an earlier one)."""
-        self._outbox = [o for o in self._outbox if o.destination is not Destination.VISIBILITY]
+        """Makes `record` the decision's VisibilityRecord of its run (replacing an earlier one
+        of the same run; a closed run and the next one both keep theirs)."""
+        run_id = record["run_id"]
+        self._outbox = [
+            o
+            for o in self._outbox
+            if o.destination is not Destination.VISIBILITY or o.record.get("run_id") != run_id
+        ]
         self._outbox.append(OutboxRecord(Destination.VISIBILITY, record))
+
+    def begin_next_run(self) -> None:
+        """Sets the closed run's events aside (`Decision.closed_runs`): what is emitted next
+        belongs to the workflow id's next run, which must begin with WorkflowExecutionStarted.
+        """
+        assert self.state is not None and not self.state.is_running, "the run is not closed"
+        self._closed.append(RunBatch(self._events, self._updates, self.state))
+        self._events, self._updates = [], []
+        self.state = None
+
+    def continue_with(self, start: Callable[[DecisionBuilder], None]) -> None:
+        """Has `start` write the next run once the handler is done with the closing one.
+
+        Continue-as-new, retries and cron close the run from a command or a timeout, but
+        the handler that runs them still finishes its work on the closed run (visibility,
+        replies); `finish` then calls `begin_next_run` and `start(self)`.
+        """
+        self._next_run = start
 
     def send_command(self, record: InboxCommandRecord) -> None:
         """Adds an inbox command for the shard of `record`'s workflow (this one or another)."""
@@ -138,11 +170,16 @@ class DecisionBuilder:
 
     def finish(self, reply: Reply | None) -> Decision:
         """The decision accumulated so far, with `reply`; the builder must not be used after."""
-        changed = bool(self._events or self._updates)
+        if self._next_run is not None:
+            start, self._next_run = self._next_run, None
+            self.begin_next_run()
+            start(self)
+        changed = bool(self._events or self._updates or self._closed)
         return Decision(
             events=list(self._events),
             updates=list(self._updates),
             outbox=list(self._outbox),
             reply=reply,
             state=self.state if changed else None,
+            closed_runs=list(self._closed),
         )

@@ -44,12 +44,16 @@ def terminate(b: DecisionBuilder, reason: str, details: Payloads | None, identit
     b.set_visibility(visibility_record(b.run))
 
 
-def time_out(b: DecisionBuilder, retry_state: int) -> None:
-    """Writes WorkflowExecutionTimedOut (failing a started workflow task first)."""
+def time_out(b: DecisionBuilder, retry_state: int, new_execution_run_id: str = "") -> None:
+    """Writes WorkflowExecutionTimedOut (failing a started workflow task first); a retried
+    run's close event names its successor."""
     _fail_started_workflow_task(b)
     b.add_event(
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        WorkflowExecutionTimedOutEventAttributes(retry_state=retry_state),  # type: ignore[arg-type]
+        WorkflowExecutionTimedOutEventAttributes(
+            retry_state=retry_state,  # type: ignore[arg-type]
+            new_execution_run_id=new_execution_run_id,
+        ),
     )
     b.set_visibility(visibility_record(b.run))
 

@@ -46,6 +46,21 @@ class Command:
 
 
 @dataclass
+class RunBatch:
+    """The events and updates a decision wrote to a run it closed before starting the next one.
+
+    Attributes:
+        events: The closed run's new events, ids contiguous from its next_event_id.
+        updates: Its state updates (see `Decision.updates`).
+        state: The closed run as the batch leaves it.
+    """
+
+    events: list[HistoryEvent]
+    updates: list[tuple[str, bytes]]
+    state: ExecutionState
+
+
+@dataclass
 class Decision:
     """Everything one command produces; committed atomically by the caller.
 
@@ -59,6 +74,9 @@ class Decision:
             parks the command and decides it again after the run's next commit).
         state: The run as the decision leaves it (events and updates folded), or None when
             the decision changed nothing. Read-only for the caller.
+        closed_runs: Runs this decision closed before it started the run of `events`
+            (continue-as-new, a workflow retry or cron run, a start that terminates the
+            running run); committed before `events`, in order. Empty for most decisions.
     """
 
     events: list[HistoryEvent] = field(default_factory=list)
@@ -66,6 +84,7 @@ class Decision:
     outbox: list[OutboxRecord] = field(default_factory=list)
     reply: Reply | None = field(default_factory=Reply)
     state: ExecutionState | None = None
+    closed_runs: list[RunBatch] = field(default_factory=list)
 
     @property
     def tasks(self) -> list[TaskRecord]:

@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import queries, store
+from history_processor import queries, runs, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -149,6 +149,10 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        older = self._older_run(ctx, command, state)
+        if older is not None:
+            self._read_older_run(ctx, command, older, reply_to, now_ms)
+            return
         run_id = state.run_id if state is not None else ""
         waiting = self._queries.inputs(
             ctx.partition, command.namespace, command.workflow_id, run_id, now_ms
@@ -180,6 +184,38 @@ class HistoryProcessor:
                 self._settle_queries(ctx, command, decision)
             self._wake_parked(ctx, command.namespace, command.workflow_id)
 
+    @staticmethod
+    def _older_run(
+        ctx: Context, command: Command, current: ExecutionState | None
+    ) -> ExecutionState | None:
+        """The state of an older run a read addresses by run id, if it is kept."""
+        run_id = runs.addressed_run_id(command)
+        if not run_id or current is None or current.run_id == run_id:
+            return None
+        return store.load_run(ctx.state, command.namespace, command.workflow_id, run_id)
+
+    def _read_older_run(
+        self,
+        ctx: Context,
+        command: Command,
+        older: ExecutionState,
+        reply_to: dict[str, Any] | None,
+        now_ms: int,
+    ) -> None:
+        """Answers a read of a run that is no longer current; such a run never changes, so
+        whatever the decision would write is dropped and a long poll has nothing to wait for."""
+        decision = decide(
+            older,
+            command,
+            now_ms,
+            _new_id,
+            _reader(ctx.state, older),
+            search_attributes=self._search_attributes(command.namespace),
+        )
+        # A closed run's long poll never waits; None only for a read of a run still running.
+        reply = decision.reply or Reply.of(GetWorkflowExecutionHistoryResponse())
+        self._reply(ctx, command.command_id, reply_to, reply)
+
     def _commit(
         self,
         ctx: Context,
@@ -187,26 +223,40 @@ class HistoryProcessor:
         state: ExecutionState | None,
         decision: Decision,
     ) -> bool:
-        """Emits the decision's event batch and outbox records; True if history changed."""
+        """Emits the decision's event batches and outbox records; True if history changed.
+
+        The batches of runs the decision closed go first, then the batch of the run it
+        leaves current (a new run after continue-as-new, a retry or a cron run).
+        """
+        base = state
+        for closed in decision.closed_runs:
+            self._emit_batch(ctx, command, base, closed.events, closed.updates)
+            base = None
         if decision.events or decision.updates:
-            run = apply_batch(state.copy() if state else None, decision.events, decision.updates)
-            assert run is not None
-            key, value = event_batch(
-                command.namespace,
-                command.workflow_id,
-                command.command_id,
-                run,
-                decision.events,
-                decision.updates,
-            )
-            # The fold of this batch is `run` already; `apply` takes it instead of folding the
-            # record again (a restore folds the record itself).
-            self._folded = (key, run, decision.events)
-            ctx.emit(key, value)
+            self._emit_batch(ctx, command, base, decision.events, decision.updates)
         for out in decision.outbox:
             routed = route(self._topology, out)
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
-        return bool(decision.events or decision.updates)
+        return bool(decision.events or decision.updates or decision.closed_runs)
+
+    def _emit_batch(
+        self,
+        ctx: Context,
+        command: Command,
+        state: ExecutionState | None,
+        events: list[HistoryEvent],
+        updates: list[tuple[str, bytes]],
+    ) -> None:
+        """Emits one run's EventBatch (the changelog record) and folds it."""
+        run = apply_batch(state.copy() if state else None, events, updates)
+        assert run is not None
+        key, value = event_batch(
+            command.namespace, command.workflow_id, command.command_id, run, events, updates
+        )
+        # The fold of this batch is `run` already; `apply` takes it instead of folding the
+        # record again (a restore folds the record itself).
+        self._folded = (key, run, events)
+        ctx.emit(key, value)
 
     def _reply(
         self, ctx: Context, command_id: str, reply_to: dict[str, Any] | None, reply: Reply
@@ -300,6 +350,8 @@ class HistoryProcessor:
             if folded_run is None:
                 return
             run = folded_run
+        if before is not None and before.run_id != run.run_id:
+            store.save_replaced(state, before)  # still readable by its run id
         for event in events:
             store.put_event(state, run, event)
         old, new = set(deadlines(before)), set(deadlines(run))

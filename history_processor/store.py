@@ -4,6 +4,8 @@ All keys are bytes built from length-prefixed parts (`_part`: 4-byte big-endian 
 the UTF-8 bytes), so no namespace, workflow id or run id, whatever bytes it holds (NUL
 included), can make one key look like another's prefix:
 - `r<ns><wid>` -> mutable state (ExecutionState bytes) of the workflow id's current run;
+- `c<ns><wid><run>` -> the state of a run that is no longer the current one (closed, then
+  replaced by a new start, continue-as-new, a retry or a cron run), for reads by run id;
 - `e<ns><wid><run><event id, 8 bytes big-endian>` -> HistoryEvent bytes;
 - `t<fire ms, 8 bytes big-endian><ns><wid><run><kind><ref>` -> Deadline bytes, the durable
   timer index ordered by fire time.
@@ -21,8 +23,9 @@ from history_processor.deadlines import Deadline
 from history_processor.state import ExecutionState
 from streams import StateTransaction
 
-STATE_FORMAT = "history/2"
-"""The layout of these keys (`StreamsConfig.state_format`); 1 was NUL-separated."""
+STATE_FORMAT = "history/3"
+"""The layout of these keys (`StreamsConfig.state_format`); 1 was NUL-separated, 2 kept no
+`c` keys (a store of 2 is rebuilt from the changelog, which brings back the older runs)."""
 
 _LEN = 4
 
@@ -50,6 +53,11 @@ def _exec(namespace: str, workflow_id: str) -> bytes:
 def state_key(namespace: str, workflow_id: str) -> bytes:
     """Key of the current run's mutable state."""
     return b"r" + _exec(namespace, workflow_id)
+
+
+def closed_state_key(namespace: str, workflow_id: str, run_id: str) -> bytes:
+    """Key of the state of a run that is no longer its workflow id's current run."""
+    return b"c" + _exec(namespace, workflow_id) + _part(run_id)
 
 
 def event_prefix(namespace: str, workflow_id: str, run_id: str) -> bytes:
@@ -124,6 +132,32 @@ def save_state(state: StateTransaction, run: ExecutionState) -> None:
     raw = run.to_bytes()
     state.put(key, raw)
     _decoded.put(key, raw, run)
+
+
+def load_run(
+    state: StateTransaction, namespace: str, workflow_id: str, run_id: str
+) -> ExecutionState | None:
+    """The state of the run `run_id` ("" for the current run), or None if it is not known.
+
+    The result must not be mutated.
+    """
+    current = load_state(state, namespace, workflow_id)
+    if not run_id or (current is not None and current.run_id == run_id):
+        return current
+    key = closed_state_key(namespace, workflow_id, run_id)
+    raw = state.get(key)
+    if raw is None:
+        return None
+    run = _decoded.get(key, raw)
+    if run is None:
+        run = ExecutionState.from_bytes(raw)
+        _decoded.put(key, raw, run)
+    return run
+
+
+def save_replaced(state: StateTransaction, run: ExecutionState) -> None:
+    """Keeps `run`, which a new run of its workflow id replaces as the current one."""
+    state.put(closed_state_key(run.namespace, run.workflow_id, run.run_id), run.to_bytes())
 
 
 def put_event(state: StateTransaction, run: ExecutionState, event: HistoryEvent) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import grpc
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.workflowservice.v1 import (
     SignalWithStartWorkflowExecutionRequest,
@@ -11,7 +10,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from frontend import validation
 from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
-from frontend.errors import ServiceError, invalid_argument
+from frontend.errors import invalid_argument
 from frontend.rpc.signal_workflow_execution import BLOB_TOO_LARGE
 from frontend.rpc.start_workflow_execution import default_id_policies, validate_id_policies
 
@@ -75,10 +74,7 @@ def validate(request: SignalWithStartWorkflowExecutionRequest, max_id: int, max_
     _validate_id_policies(request)
     if request.input.ByteSize() > max_blob or request.signal_input.ByteSize() > max_blob:
         raise invalid_argument(BLOB_TOO_LARGE)
-    if request.cron_schedule:
-        raise ServiceError(
-            grpc.StatusCode.UNIMPLEMENTED, "Strom does not support CronSchedule yet."
-        )
+    # A cron schedule's syntax is checked by history (history_processor/cron.py).
 
 
 def _validate_id_policies(request: SignalWithStartWorkflowExecutionRequest) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import grpc
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.workflowservice.v1 import (
     SignalWithStartWorkflowExecutionRequest,
@@ -12,7 +11,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from frontend import validation
 from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
-from frontend.errors import ServiceError, invalid_argument
+from frontend.errors import invalid_argument
 from frontend.search_attributes import validate_for_start
 
 _REUSE = WorkflowIdReusePolicy
@@ -47,10 +46,7 @@ def validate(request: StartWorkflowExecutionRequest, max_id: int) -> None:
     validation.validate_duration(
         request, "workflow_start_delay", "An invalid WorkflowStartDelaySeconds is set on request."
     )
-    if request.cron_schedule:
-        raise ServiceError(
-            grpc.StatusCode.UNIMPLEMENTED, "Strom does not support CronSchedule yet."
-        )
+    # A cron schedule's syntax is checked by history (history_processor/cron.py).
     if not request.workflow_type.name:
         raise invalid_argument("WorkflowType is not set on request.")
     validation.validate_length(

@@ -17,6 +17,7 @@ from history_processor.commands import (
     cancel_timer,
     cancel_workflow_execution,
     complete_workflow_execution,
+    continue_as_new_workflow_execution,
     fail_workflow_execution,
     modify_workflow_properties,
     record_marker,
@@ -44,6 +45,9 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_CANCEL_TIMER: cancel_timer.handle,
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity_task.handle,
     CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: cancel_workflow_execution.handle,
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: (
+        continue_as_new_workflow_execution.handle
+    ),
 }
 
 _CLOSE_COMMANDS = (

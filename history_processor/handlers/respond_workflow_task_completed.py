@@ -200,7 +200,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         )
     if _heartbeat_timed_out(state, req, env.now_ms):
         return _time_out_heartbeat(state, task, req, env)
-    b = DecisionBuilder(state, env.now_ms)
+    b = DecisionBuilder(state, env.now_ms, env)
     had_buffered = state.has_buffered_events
     if task.transient:
         _write_transient_events(b, task, req)

@@ -147,7 +147,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         if refused is not None:
             return reply_only(refused)
     b = DecisionBuilder(state, env.now_ms)
-    start.create_run(b, command, start_req, workflow_id, env)
+    run_id = env.new_id()
+    if state is not None and start.terminates_running(state, start_req):
+        start.replace_running(b, run_id)
+    start.create_run(b, command, start_req, workflow_id, env, run_id)
     _add_signal(b, req)
     if b.run.first_workflow_task_backoff_ms == 0:
         schedule_workflow_task(b)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
@@ -10,11 +13,12 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionResponse,
 )
 
-from history_processor import eager_start
+from history_processor import cron, eager_start
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, reply_only
+from history_processor.closing import terminate
+from history_processor.handling import IDENTITY_HISTORY_SERVICE, Env, reply_only
 from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
 from history_processor.state import ExecutionState, WorkflowStatus, duration_ms
@@ -24,6 +28,8 @@ from schemas.visibility import validator
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000
 MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000
+TERMINATE_REASON = "TerminateIfRunning WorkflowIdReusePolicy"
+"""Temporal's reason on a run a start terminates (TERMINATE_EXISTING, TERMINATE_IF_RUNNING)."""
 _FAILED_STATUSES = (
     WorkflowStatus.FAILED,
     WorkflowStatus.CANCELED,
@@ -44,6 +50,8 @@ def validate(req: StartWorkflowExecutionRequest, workflow_id: str) -> Reply | No
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
         if duration_ms(getattr(req, name)) < 0:
             return Reply.error(Code.INVALID_ARGUMENT, f"invalid {name}: negative duration")
+    if not cron.is_valid(req.cron_schedule):
+        return Reply.error(Code.INVALID_ARGUMENT, "invalid CronSchedule.")
     return None
 
 
@@ -74,10 +82,7 @@ def resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest) 
                 )
             )
         if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-            return Reply.error(
-                Code.UNIMPLEMENTED,
-                "Strom does not support WorkflowIdConflictPolicy TerminateExisting.",
-            )
+            return None  # the caller terminates the running run (`replace_running`)
         return _already_started(
             "Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {run_id}.",
             state,
@@ -99,6 +104,31 @@ def resolve_existing(state: ExecutionState, req: StartWorkflowExecutionRequest) 
     return None
 
 
+def terminates_running(state: ExecutionState, req: StartWorkflowExecutionRequest) -> bool:
+    """Whether the start replaces the running run (TERMINATE_EXISTING, TERMINATE_IF_RUNNING)."""
+    return state.is_running and (
+        req.workflow_id_conflict_policy
+        == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+        or req.workflow_id_reuse_policy
+        == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+    )
+
+
+def replace_running(b: DecisionBuilder, new_run_id: str) -> None:
+    """Terminates the running run for a start that replaces it (Temporal's
+    terminateWorkflowAction); what `b` emits next belongs to the new run."""
+    details = Payloads(
+        payloads=[
+            Payload(
+                metadata={"encoding": b"json/plain"},
+                data=json.dumps(f"terminated by new runID: {new_run_id}").encode(),
+            )
+        ]
+    )
+    terminate(b, TERMINATE_REASON, details, IDENTITY_HISTORY_SERVICE)
+    b.begin_next_run()
+
+
 def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
     """(execution, run, task) timeouts in ms, defaulted like Temporal's start override."""
     execution = duration_ms(req.workflow_execution_timeout)
@@ -114,6 +144,13 @@ def _timeouts(req: StartWorkflowExecutionRequest) -> tuple[int, int, int]:
     return execution, run, task
 
 
+def _first_backoff_ms(req: StartWorkflowExecutionRequest, now_ms: int) -> int:
+    """The start delay, or for a cron workflow the wait until its first fire time."""
+    if req.cron_schedule:
+        return cron.first_backoff_ms(req.cron_schedule, now_ms)
+    return duration_ms(req.workflow_start_delay)
+
+
 def _started_attributes(
     req: StartWorkflowExecutionRequest, workflow_id: str, run_id: str, env: Env
 ) -> WorkflowExecutionStartedEventAttributes:
@@ -127,7 +164,7 @@ def _started_attributes(
         first_execution_run_id=run_id,
         attempt=1,
         cron_schedule=req.cron_schedule,
-        first_workflow_task_backoff=ev.duration(duration_ms(req.workflow_start_delay)),
+        first_workflow_task_backoff=ev.duration(_first_backoff_ms(req, env.now_ms)),
         workflow_id=workflow_id,
         completion_callbacks=req.completion_callbacks,
     )
@@ -146,7 +183,7 @@ def _started_attributes(
         attrs.workflow_execution_expiration_time.FromMilliseconds(env.now_ms + execution)
     # Temporal denies eager execution to a run whose first workflow task waits.
     attrs.eager_execution_accepted = (
-        req.request_eager_execution and duration_ms(req.workflow_start_delay) == 0
+        req.request_eager_execution and _first_backoff_ms(req, env.now_ms) == 0
     )
     return attrs
 
@@ -157,9 +194,11 @@ def create_run(
     req: StartWorkflowExecutionRequest,
     workflow_id: str,
     env: Env,
+    run_id: str = "",
 ) -> str:
-    """Appends a new run's WorkflowExecutionStarted (and its identity); returns its run id."""
-    run_id = env.new_id()
+    """Appends a new run's WorkflowExecutionStarted (and its identity); returns its run id
+    (`run_id`, or a new one)."""
+    run_id = run_id or env.new_id()
     started = ev.new_event(
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
         env.now_ms,
@@ -202,7 +241,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         if conflict is not None:
             return reply_only(conflict)
     b = DecisionBuilder(state, env.now_ms)
-    run_id = create_run(b, command, req, workflow_id, env)
+    run_id = env.new_id()
+    if state is not None and terminates_running(state, req):
+        replace_running(b, run_id)
+    create_run(b, command, req, workflow_id, env, run_id)
     eager = b.events[0].workflow_execution_started_event_attributes.eager_execution_accepted
     if b.run.first_workflow_task_backoff_ms == 0:
         schedule_workflow_task(b, emit_task=not eager)

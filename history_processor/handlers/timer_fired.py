@@ -14,9 +14,10 @@ from temporalio.api.history.v1 import (
 
 from history_processor import events as ev
 from history_processor import updates as upd
+from history_processor import workflow_retry
 from history_processor.activities import close_activity, next_retry, schedule_retry
 from history_processor.builder import DecisionBuilder
-from history_processor.closing import time_out, workflow_retry_state
+from history_processor.closing import time_out
 from history_processor.deadlines import Deadline, DeadlineKind, deadlines, parse_task_ref
 from history_processor.handling import Env, reply_only
 from history_processor.model import Command, Decision
@@ -114,7 +115,7 @@ def _workflow_run_timeout(b: DecisionBuilder, deadline: Deadline) -> None:
         time_out(b, RetryState.RETRY_STATE_TIMEOUT)
     else:
         failure = ev.timeout_failure("workflow timeout", TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
-        time_out(b, workflow_retry_state(b.run, failure))
+        workflow_retry.time_out_or_retry(b, failure)
 
 
 def _user_timer(b: DecisionBuilder, deadline: Deadline) -> None:
@@ -158,6 +159,6 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     deadline: Deadline = command.payload
     if state is None or state.run_id != deadline.run_id or deadline not in deadlines(state):
         return reply_only(Reply())
-    b = DecisionBuilder(state, env.now_ms)
+    b = DecisionBuilder(state, env.now_ms, env)
     TIMER_HANDLERS[DeadlineKind(deadline.kind)](b, deadline)
     return b.finish(Reply())

@@ -38,6 +38,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
 )
 
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
+from tests.golden.run_scenarios import RUN_SCENARIOS  # noqa: E402
 from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
 from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
@@ -206,6 +207,9 @@ async def record(address: str) -> dict[str, str]:
                 out[name] = await _cancellation(client, name, mode, running)
             for name, scenario in SCENARIOS.items():
                 out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
+            for name, runs in RUN_SCENARIOS.items():  # one history per run: <name>_run<N>
+                for number, run in enumerate(await runs(client, TASK_QUEUE, f"golden-{name}")):
+                    out[f"{name}_run{number + 1}"] = run
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
@@ -219,6 +223,7 @@ def main() -> None:
         *MARKER_CASES,
         *CANCELLATION_CASES,
         *SCENARIOS,
+        *(f"{name}_run{n}" for name in RUN_SCENARIOS for n in (1, 2, 3)),
     ]
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -10,6 +10,7 @@ from tests.workflows.one_activity import OneActivityWorkflow
 from tests.workflows.parallel_activities import ParallelActivitiesWorkflow
 from tests.workflows.retries_exhausted import RetriesExhaustedWorkflow
 from tests.workflows.retry_activity import RetryActivityWorkflow
+from tests.workflows.runs import RUN_WORKFLOWS
 from tests.workflows.signal_collector import SignalCollectorWorkflow
 from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
@@ -32,6 +33,7 @@ ALL_WORKFLOWS = [
     SignalCollectorWorkflow,
     WaitForCancelWorkflow,
     CleanupOnCancelWorkflow,
+    *RUN_WORKFLOWS,
 ]
 ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 

@@ -265,11 +265,12 @@ async def test_signal_with_start_retry_policy_gets_defaults(answering: Frontend)
     assert forwarded.retry_policy.backoff_coefficient == 2.0
 
 
-async def test_signal_with_start_cron_is_not_supported_yet(frontend: Frontend) -> None:
-    status = await failure(frontend.stub, _SWS, sws(cron_schedule="* * * * *"))
+async def test_signal_with_start_cron_goes_to_history(answering: Frontend) -> None:
+    await answering.stub.SignalWithStartWorkflowExecution(sws(cron_schedule="* * * * *"))
 
-    assert status.code == grpc.StatusCode.UNIMPLEMENTED
-    assert frontend.history.sent == []
+    forwarded = answering.history.sent[-1].request
+    assert isinstance(forwarded, SignalWithStartWorkflowExecutionRequest)
+    assert forwarded.cron_schedule == "* * * * *"
 
 
 async def test_cancel_checks_nothing_but_the_execution(running: Frontend) -> None:

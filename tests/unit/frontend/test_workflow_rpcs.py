@@ -93,12 +93,13 @@ async def test_deleted_namespace_serves_nothing(frontend: Frontend) -> None:
     )
 
 
-async def test_cron_is_refused_until_strom_supports_it(frontend: Frontend) -> None:
-    status = await failure(
-        frontend.stub, "StartWorkflowExecution", start(cron_schedule="* * * * *")
-    )
+async def test_cron_start_goes_to_history(frontend: Frontend) -> None:
+    # History checks the schedule and delays the first run (history_processor/cron.py).
+    await frontend.stub.StartWorkflowExecution(start(cron_schedule="* * * * *"))
 
-    assert status.code == grpc.StatusCode.UNIMPLEMENTED
+    forwarded = frontend.history.sent[0].request
+    assert isinstance(forwarded, StartWorkflowExecutionRequest)
+    assert forwarded.cron_schedule == "* * * * *"
 
 
 async def test_history_error_reply_becomes_status_with_details(frontend: Frontend) -> None:

@@ -82,6 +82,8 @@ class Glue:
     queries: dict[str, Any] = field(default_factory=dict)
     # The namespace's custom search attributes, as the processor reads them from its registry.
     search_attributes: dict[str, ValueType] = field(default_factory=dict)
+    # Events of the runs the workflow id had before the current one, by run id.
+    older_runs: dict[str, list[HistoryEvent]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -109,8 +111,15 @@ class Glue:
         assert (self.state.to_bytes() if self.state is not None else None) == before
         previous_run = self.state.run_id if self.state is not None else None
         state = ExecutionState.from_bytes(before) if before is not None else None
+        for closed in decision.closed_runs:
+            # A run closed by the decision before it started the next (continue-as-new...).
+            state = apply_batch(state, closed.events, closed.updates)
+            self.events.extend(closed.events)
+            self.batches.append((list(closed.events), list(closed.updates)))
         state = apply_batch(state, decision.events, decision.updates)
         if state is not None and state.run_id != previous_run:
+            if previous_run is not None:
+                self.older_runs[previous_run] = self.events
             self.events = []
             self.batches = []
         self.events.extend(decision.events)

@@ -173,6 +173,7 @@ def test_a_terminated_workflow_may_restart_under_failed_only() -> None:
 def test_conflict_policies_that_replace_or_refuse_a_running_run() -> None:
     glue = Glue()
     glue.start()
+    old_run = glue.state.run_id  # type: ignore[union-attr]
     terminate = signal_with_start(
         glue,
         request_id="sws-9",
@@ -180,8 +181,17 @@ def test_conflict_policies_that_replace_or_refuse_a_running_run() -> None:
             WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
         ),
     )
-    # Replacing a run needs two runs in one decision, which Strom's start does not do yet.
-    assert terminate.reply is not None and terminate.reply.status_code == Code.UNIMPLEMENTED
+    assert terminate.reply is not None and terminate.reply.ok
+    # The running run is terminated and the new one starts with the signal, in one decision.
+    (closed,) = terminate.closed_runs
+    assert closed.state.run_id == old_run and types(closed.events)[-1] == (
+        "WORKFLOW_EXECUTION_TERMINATED"
+    )
+    assert types(terminate.events)[:2] == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+    ]
+    assert glue.state is not None and glue.state.run_id != old_run and glue.state.is_running
     # FAIL never passes the frontend; history still answers like a start would.
     fail = signal_with_start(
         glue,
@@ -189,7 +199,7 @@ def test_conflict_policies_that_replace_or_refuse_a_running_run() -> None:
         workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
     )
     assert fail.reply is not None and fail.reply.status_code == Code.ALREADY_EXISTS
-    assert terminate.events == [] and fail.events == []
+    assert fail.events == []
 
 
 def test_history_rejects_a_request_without_request_id() -> None:
