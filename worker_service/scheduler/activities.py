@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
 from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     RequestCancelWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
@@ -47,6 +48,7 @@ class Closed:
     failure: str = ""
 
 
+_RUNNING = 1
 _CLOSE_STATUS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: 2,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: 3,
@@ -108,7 +110,25 @@ class SchedulerActivities:
     async def watch_workflow(
         self, namespace: str, execution: WorkflowExecution, wait: bool
     ) -> Closed:
-        """The close of a run (following its retries and continue-as-new), waiting a while."""
+        """The close of a run (following its retries and continue-as-new), waiting a while.
+
+        Without ``wait`` a running workflow answers at once: its status comes from
+        DescribeWorkflowExecution, and only a closed one's close event is read.
+        """
+        if not wait:
+            try:
+                described = await self._client.workflow_service.describe_workflow_execution(
+                    DescribeWorkflowExecutionRequest(
+                        namespace=namespace,
+                        execution=WorkflowExecution(workflow_id=execution.workflow_id),
+                    )
+                )
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return Closed(2)
+                raise
+            if described.workflow_execution_info.status == _RUNNING:
+                return Closed(_RUNNING)
         request = GetWorkflowExecutionHistoryRequest(
             namespace=namespace,
             execution=WorkflowExecution(workflow_id=execution.workflow_id),

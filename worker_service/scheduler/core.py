@@ -288,10 +288,11 @@ class Scheduler:
         return max(policies.catchup_window.ToTimedelta(), MIN_CATCHUP)
 
     def future_times(self, now: datetime, count: int) -> list[datetime]:
-        """The next ``count`` action times (after jitter), honoring pause and the action limit."""
+        """The next ``count`` action times (after jitter) within the action limit.
+
+        A paused schedule still shows its times, as Temporal's Describe does.
+        """
         state = self.schedule.state
-        if state.paused:
-            return []
         if state.limited_actions:
             count = min(count, max(state.remaining_actions, 0))
         out: list[datetime] = []
@@ -305,7 +306,9 @@ class Scheduler:
         return out
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When the next scheduled action is due; None when there is none."""
+        """When the next scheduled action is due; None when there is none or it is paused."""
+        if self.schedule.state.paused:
+            return None  # a signal (unpause, trigger, update) wakes the scheduler
         times = self.future_times(now, 1)
         return times[0] if times else None
 

@@ -17,7 +17,7 @@ def _times(spec: ScheduleSpec, start: datetime, end: datetime) -> list[datetime]
 
 
 def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc, arg-type]
 
 
 def test_interval_with_phase_counts_from_the_epoch() -> None:
