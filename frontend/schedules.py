@@ -5,13 +5,14 @@ reaches it through its history service)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes, WorkflowExecution
+from temporalio.api.common.v1 import Memo, Payload, Payloads, SearchAttributes, WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.query.v1 import WorkflowQuery
-from temporalio.api.schedule.v1 import Schedule
+from temporalio.api.schedule.v1 import Schedule, ScheduleListInfo
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
@@ -23,11 +24,15 @@ from temporalio.converter import default as default_converter
 from frontend import validation
 from frontend.context import Call, Env
 from frontend.errors import ServiceError, internal, invalid_argument, not_found
+from frontend.search_attributes import validate_for_start
+from schemas.namespaces import Namespace
 from schemas.schedules import names
 from schemas.schedules.calendar import SpecError
-from schemas.schedules.spec import canonicalize
+from schemas.schedules.spec import CompiledSpec, canonicalize
 
 M = TypeVar("M", bound=Message)
+
+FUTURE_ACTIONS_FOR_LIST = 5
 
 HIDDEN_ATTRIBUTES = (
     names.SCHEDULE_PAUSED,
@@ -51,8 +56,9 @@ def require_schedule_id(schedule_id: str, max_id: int) -> None:
     validation.validate_workflow_id(workflow_id(schedule_id), max_id)
 
 
-def canonical_schedule(schedule: Schedule, max_id: int) -> Schedule:
-    """The schedule with its spec in canonical form, its action checked as Temporal does.
+def canonical_schedule(schedule: Schedule, max_id: int, namespace: Namespace) -> Schedule:
+    """The schedule with its spec in canonical form, its action checked as Temporal does;
+    the action's search attributes are checked and typed as a start's are.
 
     Raises:
         ServiceError: INVALID_ARGUMENT with Temporal's message.
@@ -82,7 +88,29 @@ def canonical_schedule(schedule: Schedule, max_id: int) -> Schedule:
             raise invalid_argument("Scheduled workflow must not contain CronSchedule")
         if action.workflow_id_reuse_policy not in (0, 1):
             raise invalid_argument("Scheduled workflow must not contain WorkflowIDReusePolicy")
+        validate_for_start(action.search_attributes, namespace)
     return out
+
+
+def initial_list_info(schedule: Schedule, now: datetime) -> Payload:
+    """The memo's list info before the scheduler writes its own (Temporal writes it on create
+    too, so that a schedule lists with its action at once)."""
+    info = ScheduleListInfo(
+        spec=schedule.spec,
+        workflow_type=schedule.action.start_workflow.workflow_type,
+        notes=schedule.state.notes,
+        paused=schedule.state.paused,
+    )
+    compiled = CompiledSpec(schedule.spec)
+    t = now
+    for _ in range(FUTURE_ACTIONS_FOR_LIST):
+        nxt = compiled.next_time(t)
+        if nxt is None:
+            break
+        info.future_action_times.add().FromDatetime(nxt.actual)
+        t = nxt.nominal
+    [payload] = default_converter().payload_converter.to_payloads([info.SerializeToString()])
+    return payload
 
 
 def encode(value: Any) -> Payloads:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio.api.common.v1 import WorkflowType
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -21,13 +23,13 @@ from schemas.schedules.args import SchedulerArgs, pack
 
 async def handle(env: Env, request: CreateScheduleRequest, call: Call) -> CreateScheduleResponse:
     """Creates the schedule; an existing one of that id is ALREADY_EXISTS, as on Temporal."""
-    require_namespace(env, request.namespace, REGISTERED_ONLY)
+    namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
     max_id = env.config.max_id_length
     schedules.require_schedule_id(request.schedule_id, max_id)
     if not request.request_id:
         raise invalid_argument("RequestId is not set on request.")
     validation.validate_length(request.request_id, max_id, "RequestId length exceeds limit.")
-    schedule = schedules.canonical_schedule(request.schedule, max_id)
+    schedule = schedules.canonical_schedule(request.schedule, max_id, namespace)
     args = SchedulerArgs(
         namespace=request.namespace,
         schedule_id=request.schedule_id,
@@ -47,6 +49,9 @@ async def handle(env: Env, request: CreateScheduleRequest, call: Call) -> Create
         workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
         memo=request.memo,
         search_attributes=request.search_attributes,
+    )
+    start.memo.fields[names.MEMO_INFO].CopyFrom(
+        schedules.initial_list_info(schedule, datetime.now(UTC))
     )
     start.search_attributes.indexed_fields[names.NAMESPACE_DIVISION_ATTRIBUTE].CopyFrom(
         schedules.encode(names.NAMESPACE_DIVISION).payloads[0]

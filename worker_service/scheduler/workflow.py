@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowExecution
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.schedule.v1 import SchedulePatch
 from temporalio.api.workflowservice.v1 import (
@@ -23,12 +24,15 @@ from temporalio.api.workflowservice.v1 import (
     ListScheduleMatchingTimesResponse,
     UpdateScheduleRequest,
 )
+from temporalio.common import SearchAttributeUpdate
+from temporalio.converter import decode_typed_search_attributes
 
 from schemas.schedules import names
 from schemas.schedules.args import BufferedStart, SchedulerArgs, unpack
 from worker_service.scheduler.activities import Closed, SchedulerActivities, Started
 from worker_service.scheduler.core import Scheduler
 
+_SYSTEM = frozenset({"BinaryChecksums", "BuildIds"})
 ITERATIONS_PER_RUN = 100
 """Wake-ups per run before continue-as-new keeps the history short."""
 _LOCAL = timedelta(seconds=60)
@@ -57,7 +61,9 @@ class SchedulerWorkflow:
             now = workflow.now()
             while self._patches or self._updates:
                 if self._updates:
-                    s.apply_update(self._updates.pop(0), now)
+                    update = self._updates.pop(0)
+                    if s.apply_update(update, now) and update.HasField("search_attributes"):
+                        _replace_search_attributes(update.search_attributes)
                 if self._patches:
                     s.apply_patch(self._patches.pop(0), now)
             s.process_time_range(now)
@@ -216,3 +222,19 @@ class SchedulerWorkflow:
     ) -> ListScheduleMatchingTimesResponse:
         """The spec's action times in a range."""
         return self._scheduler().matching_times(request)
+
+
+def _replace_search_attributes(wanted: SearchAttributes) -> None:
+    """Makes the schedule's own search attributes those of an update (Temporal's rule: the
+    server's own ``Temporal*`` attributes stay, others not named are removed)."""
+    new = decode_typed_search_attributes(wanted)
+    updates: list[SearchAttributeUpdate[Any]] = [
+        pair.key.value_set(pair.value) for pair in new.search_attributes
+    ]
+    names_wanted = {pair.key.name for pair in new.search_attributes}
+    for pair in workflow.info().typed_search_attributes.search_attributes:
+        name = pair.key.name
+        if name not in names_wanted and not name.startswith("Temporal") and name not in _SYSTEM:
+            updates.append(pair.key.value_unset())
+    if updates:
+        workflow.upsert_search_attributes(updates)
