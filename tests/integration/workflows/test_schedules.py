@@ -217,8 +217,10 @@ async def test_buffer_one_starts_the_next_when_the_first_closes(env: tuple[Serve
     try:
         await handle.trigger()
 
-        async def running() -> list[str]:
-            return [a.workflow_id for a in (await handle.describe()).info.running_actions]
+        async def running() -> list[tuple[str, str]]:
+            # Two triggers in one second share a workflow id: runs tell them apart.
+            info = (await handle.describe()).info
+            return [(a.workflow_id, a.first_execution_run_id) for a in info.running_actions]
 
         [first] = await eventually_async(running, timeout=30)
         await handle.trigger()
@@ -229,16 +231,20 @@ async def test_buffer_one_starts_the_next_when_the_first_closes(env: tuple[Serve
             return info.num_actions_skipped_overlap == 1
 
         await eventually_async(buffered, timeout=30)
-        await server.client.get_workflow_handle(first).signal(ScheduledWaiter.release)
+        await server.client.get_workflow_handle(first[0], run_id=first[1]).signal(
+            ScheduledWaiter.release
+        )
 
-        async def second() -> list[str]:
+        async def second() -> list[tuple[str, str]]:
             ids = await running()
             return ids if ids and ids != [first] else []
 
         [after] = await eventually_async(second, timeout=60, interval=0.5)
         assert after != first
         assert (await handle.describe()).info.num_actions == 2
-        await server.client.get_workflow_handle(after).signal(ScheduledWaiter.release)
+        await server.client.get_workflow_handle(after[0], run_id=after[1]).signal(
+            ScheduledWaiter.release
+        )
     finally:
         await handle.delete()
 
