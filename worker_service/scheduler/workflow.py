@@ -49,6 +49,7 @@ class SchedulerWorkflow:
         self._patches: list[SchedulePatch] = []
         self._updates: list[UpdateScheduleRequest] = []
         self._wake = False
+        self._force_can = False
         self._s: Scheduler | None = None
         self._watch: asyncio.Task[Closed] | None = None
         self._watching: WorkflowExecution | None = None
@@ -70,7 +71,8 @@ class SchedulerWorkflow:
             await self._process_buffer()
             self._upsert_memo()
             if (
-                iteration == ITERATIONS_PER_RUN - 1
+                self._force_can
+                or iteration == ITERATIONS_PER_RUN - 1
                 or workflow.info().is_continue_as_new_suggested()
             ):
                 break
@@ -87,7 +89,13 @@ class SchedulerWorkflow:
             await self._collect_watcher()
         if self._watch is not None:
             self._watch.cancel()
-        workflow.continue_as_new(s.to_args())
+        # Memo and search attributes go on explicitly: the list info and the namespace
+        # division must survive, or the schedule would leave ListSchedules.
+        workflow.continue_as_new(
+            s.to_args(),
+            memo=dict(workflow.memo()),
+            search_attributes=workflow.info().typed_search_attributes,
+        )
 
     async def _process_buffer(self) -> None:
         s = self._scheduler()
@@ -209,6 +217,12 @@ class SchedulerWorkflow:
     @workflow.signal(name=names.SIGNAL_REFRESH)
     def refresh(self) -> None:
         """Wakes the loop."""
+        self._wake = True
+
+    @workflow.signal(name=names.SIGNAL_FORCE_CAN)
+    def force_continue_as_new(self) -> None:
+        """Continues as new at the next wake-up (Temporal's operator signal)."""
+        self._force_can = True
         self._wake = True
 
     @workflow.query(name=names.QUERY_DESCRIBE)
