@@ -344,3 +344,104 @@ async def test_list_matching_times(env: tuple[Server, str]) -> None:
         ]
     finally:
         await handle.delete()
+
+
+async def test_pause_on_failure(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    handle, _, _ = await _create(
+        server.client, task_queue, arg="fail", policy=SchedulePolicy(pause_on_failure=True)
+    )
+    try:
+        await handle.trigger()
+
+        async def paused() -> str:
+            state = (await handle.describe()).schedule.state
+            return state.note or "" if state.paused else ""
+
+        note = await eventually_async(paused, timeout=60, interval=0.5)
+        assert note.startswith("paused due to workflow failure")
+    finally:
+        await handle.delete()
+
+
+async def test_terminate_other_replaces_the_running_workflow(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    handle, _, _ = await _create(
+        server.client,
+        task_queue,
+        workflow=ScheduledWaiter.run,
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.TERMINATE_OTHER),
+    )
+    try:
+        await handle.trigger()
+
+        async def running() -> list[tuple[str, str]]:
+            info = (await handle.describe()).info
+            return [(a.workflow_id, a.first_execution_run_id) for a in info.running_actions]
+
+        [first] = await eventually_async(running, timeout=30)
+        await handle.trigger()
+
+        async def replaced() -> list[tuple[str, str]]:
+            ids = await running()
+            return ids if ids and ids != [first] else []
+
+        [after] = await eventually_async(replaced, timeout=60, interval=0.5)
+        old = server.client.get_workflow_handle(first[0], run_id=first[1])
+        assert (await old.describe()).status == WorkflowExecutionStatus.TERMINATED
+        await server.client.get_workflow_handle(after[0], run_id=after[1]).signal(
+            ScheduledWaiter.release
+        )
+    finally:
+        await handle.delete()
+
+
+async def test_scheduler_continues_as_new_and_keeps_its_state(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    handle, sid, _ = await _create(server.client, task_queue)
+    try:
+        await handle.trigger()
+
+        async def one_action() -> bool:
+            return (await handle.describe()).info.num_actions == 1
+
+        await eventually_async(one_action, timeout=30)
+        scheduler = server.client.get_workflow_handle(f"temporal-sys-scheduler:{sid}")
+        first_run = (await scheduler.describe()).run_id
+        await scheduler.signal("force-continue-as-new")
+
+        async def new_run() -> bool:
+            return (await scheduler.describe()).run_id != first_run
+
+        await eventually_async(new_run, timeout=30, interval=0.5)
+        assert (await handle.describe()).info.num_actions == 1
+        await handle.trigger()
+
+        async def two_actions() -> bool:
+            return (await handle.describe()).info.num_actions == 2
+
+        await eventually_async(two_actions, timeout=30)
+
+        async def listed() -> bool:
+            return any([s.id == sid async for s in await server.client.list_schedules()])
+
+        await eventually_async(listed, timeout=30, interval=0.5)
+    finally:
+        await handle.delete()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ScheduleSpec(cron_expressions=["* * *"]), "CronString does not have 5-7 fields"),
+        (ScheduleSpec(cron_expressions=["99 * * * *"]), "Minute is not in range [0-59]"),
+    ],
+)
+async def test_bad_spec_is_invalid_argument(
+    env: tuple[Server, str], spec: ScheduleSpec, message: str
+) -> None:
+    server, task_queue = env
+    with pytest.raises(RPCError) as err:
+        await _create(server.client, task_queue, spec)
+    assert err.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert message in err.value.message
