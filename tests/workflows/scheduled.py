@@ -1,6 +1,7 @@
 """Workflows that schedules start: one that answers at once, one that waits to be released."""
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 
 @workflow.defn
@@ -10,7 +11,7 @@ class ScheduledEcho:
     @workflow.run
     async def run(self, text: str) -> str:
         if text == "fail":
-            raise workflow.ApplicationError("asked to fail", non_retryable=True)
+            raise ApplicationError("asked to fail", non_retryable=True)
         return f"echo {text}"
 
 

@@ -266,13 +266,15 @@ class Scheduler:
             self.continued_failure.Clear()
         elif status in _FAILED and failure is not None:
             self.continued_failure.CopyFrom(failure)
-        if status in _FAILED and self.schedule.policies.pause_on_failure:
-            self.schedule.state.paused = True
-            name = WorkflowExecutionStatus.Name(status)  # type: ignore[arg-type]
-            self.schedule.state.notes = (
-                f"paused due to workflow failure: {execution.workflow_id}: "
-                f"{name.removeprefix('WORKFLOW_EXECUTION_STATUS_').title()}"
-            )
+        state = self.schedule.state
+        if status in _FAILED and self.schedule.policies.pause_on_failure and not state.paused:
+            state.paused = True
+            if status == _S.WORKFLOW_EXECUTION_STATUS_FAILED:
+                message = failure.message if failure is not None else ""
+                state.notes = f"paused due to workflow failure: {execution.workflow_id}: {message}"
+            else:
+                state.notes = f"paused due to workflow timeout: {execution.workflow_id}"
+            self.conflict_token += 1
 
     # --- outputs ---
 

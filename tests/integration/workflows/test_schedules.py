@@ -25,6 +25,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
 )
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
@@ -354,12 +355,23 @@ async def test_pause_on_failure(env: tuple[Server, str]) -> None:
     try:
         await handle.trigger()
 
+        async def failed() -> str:
+            actions = (await handle.describe()).info.recent_actions
+            return actions[0].action.workflow_id if actions else ""  # type: ignore[attr-defined]
+
+        workflow_id = await eventually_async(failed, timeout=30)
+        with pytest.raises(WorkflowFailureError):
+            await server.client.get_workflow_handle(workflow_id).result()
+        # Temporal notices a closed run when it next looks (here: the next action), so a
+        # second action is what makes both servers pause.
+        await handle.trigger()
+
         async def paused() -> str:
             state = (await handle.describe()).schedule.state
             return state.note or "" if state.paused else ""
 
         note = await eventually_async(paused, timeout=60, interval=0.5)
-        assert note.startswith("paused due to workflow failure")
+        assert note == f"paused due to workflow failure: {workflow_id}: asked to fail"
     finally:
         await handle.delete()
 

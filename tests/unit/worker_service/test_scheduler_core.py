@@ -163,7 +163,8 @@ def test_pause_on_failure_and_last_completion_result() -> None:
         failed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, None, Failure(message="x")
     )
     assert s.schedule.state.paused
-    assert s.schedule.state.notes.startswith("paused due to workflow failure: wf-b")
+    assert s.schedule.state.notes == "paused due to workflow failure: wf-b: x"
+    assert s.conflict_token == 2
     assert list(s.info.running_workflows) == []
     statuses = [a.start_workflow_status for a in s.info.recent_actions]
     assert statuses == [
