@@ -157,6 +157,9 @@ def test_pause_on_failure_and_last_completion_result() -> None:
     result = Payloads(payloads=[Payload(data=b"1")])
     s.record_close(done, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, None)
     assert not s.schedule.state.paused and s.last_completion_result == result
+    # The next run gets it, as a cron run does.
+    request = s.start_request(BufferedStart("2026-01-01T00:02:00Z", "2026-01-01T00:02:00Z"), "r")
+    assert request.last_completion_result == result
     failed = WorkflowExecution(workflow_id="wf-b", run_id="r2")
     s.record_action(BufferedStart("2026-01-01T00:02:00Z", "2026-01-01T00:02:00Z"), failed, T0, True)
     s.record_close(
