@@ -137,6 +137,7 @@ async def describe_workflow(
     env: Env, call: Call, namespace: str, schedule_id: str
 ) -> DescribeWorkflowExecutionResponse:
     """The running scheduler workflow; NOT_FOUND when the schedule does not exist."""
+    # Imported here: frontend.rpc imports the schedule RPCs, which import this module.
     from frontend.rpc import describe_workflow_execution
 
     response = await describe_workflow_execution.handle(

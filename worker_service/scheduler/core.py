@@ -18,7 +18,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowExecution
-from temporalio.api.enums.v1 import WorkflowExecutionStatus, WorkflowIdReusePolicy
+from temporalio.api.enums.v1 import (
+    ScheduleOverlapPolicy,
+    WorkflowExecutionStatus,
+    WorkflowIdReusePolicy,
+)
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.schedule.v1 import (
     Schedule,
@@ -188,7 +192,7 @@ class Scheduler:
         action = self.schedule.action.start_workflow
         allow_all = (
             buffer.resolve(start.overlap_policy, self.schedule.policies.overlap_policy)
-            == buffer._P.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL
+            == ScheduleOverlapPolicy.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL
         )
         attributes = SearchAttributes()
         attributes.CopyFrom(action.search_attributes)

@@ -457,3 +457,71 @@ async def test_bad_spec_is_invalid_argument(
         await _create(server.client, task_queue, spec)
     assert err.value.status == RPCStatusCode.INVALID_ARGUMENT
     assert message in err.value.message
+
+
+async def test_cancel_other_cancels_the_running_workflow(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    handle, _, _ = await _create(
+        server.client,
+        task_queue,
+        workflow=ScheduledWaiter.run,
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.CANCEL_OTHER),
+    )
+    try:
+        await handle.trigger()
+
+        async def running() -> list[tuple[str, str]]:
+            info = (await handle.describe()).info
+            return [(a.workflow_id, a.first_execution_run_id) for a in info.running_actions]
+
+        [first] = await eventually_async(running, timeout=30)
+        await handle.trigger()
+
+        async def replaced() -> list[tuple[str, str]]:
+            ids = await running()
+            return ids if ids and ids != [first] else []
+
+        [after] = await eventually_async(replaced, timeout=60, interval=0.5)
+        old = server.client.get_workflow_handle(first[0], run_id=first[1])
+        assert (await old.describe()).status == WorkflowExecutionStatus.CANCELED
+        await server.client.get_workflow_handle(after[0], run_id=after[1]).signal(
+            ScheduledWaiter.release
+        )
+    finally:
+        await handle.delete()
+
+
+async def test_calendar_zone_jitter_and_bounds_round_trip(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    start_at = datetime(2030, 1, 1, tzinfo=UTC)
+    spec = ScheduleSpec(
+        calendars=[
+            ScheduleCalendarSpec(
+                hour=[ScheduleRange(9)],
+                minute=[ScheduleRange(30)],
+                day_of_week=[ScheduleRange(1, 5)],
+                comment="weekday mornings",
+            )
+        ],
+        time_zone_name="Europe/Berlin",
+        jitter=timedelta(seconds=30),
+        start_at=start_at,
+        end_at=start_at + timedelta(days=30),
+    )
+    handle, _, _ = await _create(server.client, task_queue, spec)
+    try:
+        described = (await handle.describe()).schedule.spec
+        assert described.time_zone_name == "Europe/Berlin"
+        assert described.jitter == timedelta(seconds=30)
+        assert (described.start_at, described.end_at) == (spec.start_at, spec.end_at)
+        assert described.calendars[0].comment == "weekday mornings"
+        times = (await handle.describe()).info.next_action_times
+        assert len(times) == 10
+        for t in times:
+            # 09:30 in Berlin is 08:30 UTC in January; jitter adds less than 30 s.
+            nominal = t.replace(hour=8, minute=30, second=0, microsecond=0)
+            assert timedelta(0) <= t - nominal < timedelta(seconds=30)
+            assert t.weekday() < 5
+        assert times[0].date() == datetime(2030, 1, 1).date()  # a Tuesday
+    finally:
+        await handle.delete()
