@@ -39,6 +39,10 @@ def namespace_worker(client: Client, namespace: str) -> Worker:
             activities.watch_workflow,
         ],
         identity=f"strom-worker-service@{namespace}",
+        # System workflows are few and light: a handful of long-polls per namespace, not the
+        # SDK's default ten, keeps an idle namespace cheap for the frontend and matching.
+        max_concurrent_workflow_task_polls=2,
+        max_concurrent_activity_task_polls=1,
     )
 
 
