@@ -285,16 +285,20 @@ class CompiledCalendar:
     def next(self, ts: datetime) -> datetime | None:
         """The first instant on the calendar strictly after ``ts`` (whole seconds), or None.
 
-        Walks the wall clock of the zone field by field, as Temporal does; a wall time that
-        does not exist (a DST gap) moves on to the next hour.
+        Walks the wall clock of the zone field by field, as Temporal does. A wall time that
+        does not exist (a DST gap) moves on to the next hour; an hour that happens twice (the
+        clock set back) is matched twice, its second pass one hour after the first.
         """
         t = ts.astimezone(self.zone)
         y, mo, d, h, m, s = t.year, t.month, t.day, t.hour, t.minute, t.second + 1
+        # In the second pass of a repeated hour, wall times are one hour later in real time.
+        # (Arithmetic in UTC: an aware datetime's own arithmetic is wall-clock arithmetic.)
+        repeat = (ts.astimezone(UTC) - timedelta(hours=1)).astimezone(self.zone).hour == h
         while True:
             if s >= 60:
                 m, s = m + 1, 0
             if m >= 60:
-                h, m = h + 1, 0
+                h, m, repeat = self._next_hour(y, mo, d, h, repeat)
             if h >= 24:
                 d, h = d + 1, 0
             if d > _days_in_month(mo, y):
@@ -303,49 +307,65 @@ class CompiledCalendar:
                 y, mo = y + 1, 1
             if y > MAX_YEAR:
                 return None
-            if not self.year(y):
-                y, mo, d, h, m, s = y + 1, 1, 1, 0, 0, 0
+            found = self._match_date(y, mo, d)
+            if found is None:
+                return None
+            if found != (y, mo, d):
+                (y, mo, d), h, m, s, repeat = found, 0, 0, 0, False
                 continue
-            restart = False
-            while not self.month(mo):
-                mo, d, h, m, s = mo + 1, 1, 0, 0, 0
-                if mo > 12:
-                    restart = True
-                    break
-            if restart:
-                continue
-            while not self.day_of_month(d) or not self.day_of_week(_weekday(y, mo, d)):
-                d, h, m, s = d + 1, 0, 0, 0
-                if d > _days_in_month(mo, y):
-                    restart = True
-                    break
-            if restart:
-                continue
-            for getter, unit in ((self.hour, "h"), (self.minute, "m"), (self.second, "s")):
-                value = {"h": h, "m": m, "s": s}[unit]
-                while not getter(value):
-                    value += 1
-                    if value >= (24 if unit == "h" else 60):
-                        break
-                if unit == "h":
-                    if value != h:
-                        h, m, s = value, 0, 0
-                elif unit == "m":
-                    if value != m:
-                        m, s = value, 0
-                else:
-                    s = value
-                if value >= (24 if unit == "h" else 60):
-                    restart = True
-                    break
-            if restart:
-                continue
-            local = datetime(y, mo, d, h, m, s, tzinfo=self.zone)
-            instant = local.astimezone(UTC)
+            if not self.hour(h):
+                h, m, s, repeat = h + 1, 0, 0, False
+                while h < 24 and not self.hour(h):
+                    h += 1
+                if h >= 24:
+                    continue
+            if not self.minute(m):
+                m, s = m + 1, 0
+                while m < 60 and not self.minute(m):
+                    m += 1
+                if m >= 60:
+                    continue
+            if not self.second(s):
+                s += 1
+                while s < 60 and not self.second(s):
+                    s += 1
+                if s >= 60:
+                    continue
+            instant = datetime(y, mo, d, h, m, s, tzinfo=self.zone).astimezone(UTC)
             if instant.astimezone(self.zone).hour != h:
                 h, m, s = h + 1, 0, 0  # a wall time skipped by a DST change
                 continue
-            return instant
+            return instant + timedelta(hours=1) if repeat else instant
+
+    def _next_hour(self, y: int, mo: int, d: int, h: int, repeat: bool) -> tuple[int, int, bool]:
+        """The hour after ``h`` and minute 0: the same hour again when the clock goes back."""
+        if h < 23:
+            first = datetime(y, mo, d, h, tzinfo=self.zone).astimezone(UTC)
+            second = datetime(y, mo, d, h + 1, tzinfo=self.zone).astimezone(UTC)
+            if not repeat and second - first > timedelta(hours=1):
+                return h, 0, True
+        return h + 1, 0, False
+
+    def _match_date(self, y: int, mo: int, d: int) -> tuple[int, int, int] | None:
+        """The first date on or after ``y-mo-d`` whose year, month and days match."""
+        while y <= MAX_YEAR:
+            if not self.year(y):
+                y, mo, d = y + 1, 1, 1
+                continue
+            if not self.month(mo):
+                mo, d = mo + 1, 1
+                if mo > 12:
+                    y, mo = y + 1, 1
+                continue
+            if not self.day_of_month(d) or not self.day_of_week(_weekday(y, mo, d)):
+                d += 1
+                if d > _days_in_month(mo, y):
+                    mo, d = mo + 1, 1
+                    if mo > 12:
+                        y, mo = y + 1, 1
+                continue
+            return y, mo, d
+        return None
 
 
 def _weekday(y: int, mo: int, d: int) -> int:
