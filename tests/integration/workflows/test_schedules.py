@@ -525,3 +525,26 @@ async def test_calendar_zone_jitter_and_bounds_round_trip(env: tuple[Server, str
         assert times[0].date() == datetime(2030, 1, 1).date()  # a Tuesday
     finally:
         await handle.delete()
+
+
+async def test_remaining_actions_limit(env: tuple[Server, str]) -> None:
+    server, task_queue = env
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=1))])
+    handle, _, _ = await _create(
+        server.client,
+        task_queue,
+        spec,
+        state=ScheduleState(limited_actions=True, remaining_actions=2),
+    )
+    try:
+
+        async def used_up() -> bool:
+            described = await handle.describe()
+            return described.schedule.state.remaining_actions == 0
+
+        await eventually_async(used_up, timeout=40, interval=0.5)
+        described = await handle.describe()
+        assert described.info.num_actions == 2
+        assert described.info.next_action_times == []
+    finally:
+        await handle.delete()
