@@ -12,9 +12,12 @@ from typing import Any
 from frontend.context import Call, Env
 from frontend.rpc import (
     count_workflow_executions,
+    create_schedule,
+    delete_schedule,
     delete_workflow_execution,
     deprecate_namespace,
     describe_namespace,
+    describe_schedule,
     describe_task_queue,
     describe_workflow_execution,
     get_cluster_info,
@@ -23,7 +26,10 @@ from frontend.rpc import (
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
     list_namespaces,
+    list_schedule_matching_times,
+    list_schedules,
     list_workflow_executions,
+    patch_schedule,
     poll_activity_task_queue,
     poll_workflow_task_queue,
     query_workflow,
@@ -48,6 +54,7 @@ from frontend.rpc import (
     start_workflow_execution,
     terminate_workflow_execution,
     update_namespace,
+    update_schedule,
 )
 
 Handler = Callable[[Env, Any, Call], Awaitable[Any]]
@@ -90,5 +97,12 @@ HANDLERS: dict[str, Handler] = {
     "RegisterNamespace": register_namespace.handle,
     "UpdateNamespace": update_namespace.handle,
     "DeprecateNamespace": deprecate_namespace.handle,
+    "CreateSchedule": create_schedule.handle,
+    "DescribeSchedule": describe_schedule.handle,
+    "UpdateSchedule": update_schedule.handle,
+    "PatchSchedule": patch_schedule.handle,
+    "ListSchedules": list_schedules.handle,
+    "DeleteSchedule": delete_schedule.handle,
+    "ListScheduleMatchingTimes": list_schedule_matching_times.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -173,7 +173,15 @@ def _started_attributes(
         workflow_id=workflow_id,
         completion_callbacks=req.completion_callbacks,
     )
-    for name in ("header", "input", "retry_policy", "memo", "priority"):
+    for name in (
+        "header",
+        "input",
+        "retry_policy",
+        "memo",
+        "priority",
+        "last_completion_result",
+        "continued_failure",
+    ):
         if req.HasField(name):
             getattr(attrs, name).CopyFrom(getattr(req, name))
     if req.search_attributes.indexed_fields:

@@ -1,4 +1,4 @@
-"""Starts Strom's services (history, matching, visibility indexer, frontend) as processes.
+"""Starts Strom's services (history, matching, visibility indexer, frontend, worker) as processes.
 
 Used by `strom server start-dev` and by `strom.testing`; each service runs in its own process
 and session, with its log in `<log_dir>/<service>.log`.
@@ -136,6 +136,7 @@ class ServiceSet:
             frontend_args = [*common, "--es-url", es_url, *ports, "--reply-partition", "0"]
             services._spawn("frontend", "frontend", frontend_args)
             services._wait_ready()
+            services._spawn("worker", "worker_service", ["--frontend", services.target])
         except BaseException:
             services.stop()
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import (
     TaskQueueKind,
     WorkflowExecutionStatus,
@@ -9,6 +10,7 @@ from temporalio.api.enums.v1 import (
     WorkflowIdReusePolicy,
 )
 from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
@@ -183,3 +185,13 @@ def test_status_in_reply_of_a_retried_start_after_close() -> None:
     assert reply is not None and reply.ok
     status = ok_payload(reply, StartWorkflowExecutionResponse).status
     assert status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED
+
+
+def test_a_start_carries_the_last_completion_result_and_continued_failure() -> None:
+    # The scheduler starts each action with the previous one's outcome, as Temporal's does.
+    glue = Glue()
+    last = Payloads(payloads=[Payload(data=b'"previous"')])
+    glue.start(last_completion_result=last, continued_failure=Failure(message="before"))
+    attrs = glue.events[0].workflow_execution_started_event_attributes
+    assert attrs.last_completion_result == last
+    assert attrs.continued_failure.message == "before"

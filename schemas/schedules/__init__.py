@@ -1,0 +1,1 @@
+"""Schedules: the spec language (calendars, cron, intervals) shared by frontend and worker."""

@@ -1,0 +1,26 @@
+"""Names shared by the frontend's schedule RPCs and the worker's scheduler workflow (Temporal's)."""
+
+from __future__ import annotations
+
+WORKFLOW_ID_PREFIX = "temporal-sys-scheduler:"
+"""A schedule is the workflow of this id prefix plus the schedule id."""
+WORKFLOW_TYPE = "temporal-sys-scheduler-workflow"
+TASK_QUEUE = "temporal-sys-per-ns-tq"
+"""The per-namespace task queue of the worker service's system workflows."""
+NAMESPACE_DIVISION = "TemporalScheduler"
+"""Value of TemporalNamespaceDivision on scheduler workflows; hides them from user lists."""
+MEMO_INFO = "ScheduleInfo"
+"""Memo field holding the schedule's ScheduleListInfo (binary proto) for ListSchedules."""
+SIGNAL_PATCH = "patch"
+SIGNAL_UPDATE = "update"
+SIGNAL_REFRESH = "refresh"
+SIGNAL_FORCE_CAN = "force-continue-as-new"
+QUERY_DESCRIBE = "describe"
+QUERY_MATCHING_TIMES = "listMatchingTimes"
+SCHEDULED_START_TIME = "TemporalScheduledStartTime"
+SCHEDULED_BY_ID = "TemporalScheduledById"
+SCHEDULE_PAUSED = "TemporalSchedulePaused"
+INITIAL_CONFLICT_TOKEN = 1
+APPENDED_TIMESTAMP_EXAMPLE = "-2009-11-10T23:00:00Z"
+"""What the worker appends to action workflow ids; the frontend checks the id length with it."""
+NAMESPACE_DIVISION_ATTRIBUTE = "TemporalNamespaceDivision"

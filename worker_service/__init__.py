@@ -1,0 +1,1 @@
+"""Strom's internal worker service: system workflows on the official SDK, against the frontend."""

@@ -1,0 +1,1 @@
+"""The scheduler system workflow: one run per schedule, taking its actions (as Temporal's)."""
