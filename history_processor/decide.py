@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from temporalio.api.query.v1 import WorkflowQuery
+from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor import limits, optimistic
 from history_processor.handlers import HANDLERS
@@ -26,6 +27,7 @@ def decide(
     read_events: EventReader = no_events,
     queries: Mapping[str, WorkflowQuery] | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
+    updates: Mapping[str, UpdateRequest] | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -45,6 +47,8 @@ def decide(
             a workflow task started by this decision carries them.
         search_attributes: The custom search attributes of the command's namespace (name ->
             type), which start requests and upsert commands are checked against.
+        updates: The run's admitted workflow updates by id (`history_processor.wf_updates`);
+            a workflow task started by this decision carries their requests.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -63,12 +67,13 @@ def decide(
         read_events=read_events,
         queries=queries or {},
         search_attributes=search_attributes or {},
+        updates=updates or {},
     )
     try:
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
-        if not env.queries:
+        if not env.queries and not env.updates:
             optimistic.prepare(decision, read_events, now_ms)
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied

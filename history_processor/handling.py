@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from temporalio.api.errordetails.v1 import NotFoundFailure
 from temporalio.api.query.v1 import WorkflowQuery
+from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
@@ -41,6 +42,9 @@ class Env:
             task carries them to the worker.
         search_attributes: The custom search attributes of the command's namespace and their
             types (from the namespaces topic), for checking what workflows set.
+        updates: The run's admitted workflow updates by update id, in admission order
+            (kept in the processor's memory, never in state; see
+            `history_processor.wf_updates`): a started workflow task carries their requests.
     """
 
     now_ms: int
@@ -48,6 +52,7 @@ class Env:
     read_events: EventReader = no_events
     queries: Mapping[str, WorkflowQuery] = field(default_factory=dict)
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
+    updates: Mapping[str, UpdateRequest] = field(default_factory=dict)
 
 
 def reply_only(reply: Reply | None) -> Decision:

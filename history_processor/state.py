@@ -208,6 +208,22 @@ class TimerInfo:
 
 
 @dataclass
+class WorkflowUpdateInfo:
+    """A workflow update written to history (Temporal's UpdateInfo): pointers to its events.
+
+    Admitted updates are not here: they live in the history processor's memory only
+    (`history_processor.wf_updates.registry`), as in Temporal's update registry.
+
+    Attributes:
+        accepted_event_id: Event id of its WorkflowExecutionUpdateAccepted.
+        completed_event_id: Event id of its WorkflowExecutionUpdateCompleted, 0 while running.
+    """
+
+    accepted_event_id: int
+    completed_event_id: int = 0
+
+
+@dataclass
 class ExecutionState:
     """Mutable state of one workflow run.
 
@@ -257,6 +273,8 @@ class ExecutionState:
     signal_count: int = 0
     signal_request_ids: list[str] = field(default_factory=list)
     cancel_requested: bool = False
+    # Workflow updates accepted in this run, by update id.
+    workflow_updates: dict[str, WorkflowUpdateInfo] = field(default_factory=dict)
 
     @property
     def is_running(self) -> bool:

@@ -23,6 +23,7 @@ from frontend.rpc import (
     list_namespaces,
     list_workflow_executions,
     poll_activity_task_queue,
+    poll_workflow_execution_update,
     poll_workflow_task_queue,
     query_workflow,
     record_activity_task_heartbeat,
@@ -43,6 +44,7 @@ from frontend.rpc import (
     signal_workflow_execution,
     start_workflow_execution,
     terminate_workflow_execution,
+    update_workflow_execution,
 )
 
 Handler = Callable[[Env, Any, Call], Awaitable[Any]]
@@ -80,5 +82,7 @@ HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "UpdateWorkflowExecution": update_workflow_execution.handle,
+    "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -15,6 +15,7 @@ from history_processor.handlers import (
     get_query_task,
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
+    poll_workflow_execution_update,
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
@@ -35,6 +36,7 @@ from history_processor.handlers import (
     sticky_worker_unavailable,
     terminate_workflow_execution,
     timer_fired,
+    update_workflow_execution,
 )
 from history_processor.handling import Env
 from history_processor.model import Command, Decision
@@ -70,6 +72,8 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "SignalWorkflowExecution": signal_workflow_execution.handle,
     "SignalWithStartWorkflowExecution": signal_with_start_workflow_execution.handle,
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
+    "UpdateWorkflowExecution": update_workflow_execution.handle,
+    "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

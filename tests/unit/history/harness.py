@@ -82,6 +82,8 @@ class Glue:
     queries: dict[str, Any] = field(default_factory=dict)
     # The namespace's custom search attributes, as the processor reads them from its registry.
     search_attributes: dict[str, ValueType] = field(default_factory=dict)
+    # Admitted workflow updates by id, as the processor hands them to every decision.
+    updates: dict[str, Any] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -104,6 +106,7 @@ class Glue:
             self.read_events,
             queries=self.queries,
             search_attributes=self.search_attributes,
+            updates=self.updates,
         )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before
