@@ -291,4 +291,9 @@ def _drop_speculative(
         b.add_update(upd.Sticky())
     if any(update_id not in protocol.handled for update_id in env.updates):
         speculative.schedule(b)
-    return b.finish(Reply.of(RespondWorkflowTaskCompletedResponse()))
+    # The worker rolls its history back to the last task really completed (Temporal's
+    # ResetHistoryEventId), dropping the speculative task's events it was shown.
+    response = RespondWorkflowTaskCompletedResponse(
+        reset_history_event_id=state.last_completed_wft_started_event_id
+    )
+    return b.finish(Reply.of(response))

@@ -39,6 +39,7 @@ from temporalio.worker.workflow_sandbox import (  # noqa: E402
 
 from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
 from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
+from tests.golden.update_scenarios import UPDATE_SCENARIOS  # noqa: E402
 from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
     ALL_ACTIVITIES,
@@ -206,6 +207,8 @@ async def record(address: str) -> dict[str, str]:
                 out[name] = await _cancellation(client, name, mode, running)
             for name, scenario in SCENARIOS.items():
                 out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
+            for name, scenario in UPDATE_SCENARIOS.items():
+                out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
 
@@ -219,6 +222,7 @@ def main() -> None:
         *MARKER_CASES,
         *CANCELLATION_CASES,
         *SCENARIOS,
+        *UPDATE_SCENARIOS,
     ]
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -15,6 +15,7 @@ from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
 from tests.workflows.timers import TIMER_WORKFLOWS
+from tests.workflows.updater import UpdaterWorkflow
 
 ALL_WORKFLOWS = [
     OneActivityWorkflow,
@@ -32,6 +33,7 @@ ALL_WORKFLOWS = [
     SignalCollectorWorkflow,
     WaitForCancelWorkflow,
     CleanupOnCancelWorkflow,
+    UpdaterWorkflow,
 ]
 ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 

@@ -36,6 +36,7 @@ from temporalio.api.workflowservice.v1 import (
     PollWorkflowExecutionUpdateResponse,
     PollWorkflowTaskQueueResponse,
     RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
     SignalWorkflowExecutionRequest,
     UpdateWorkflowExecutionRequest,
     UpdateWorkflowExecutionResponse,
@@ -124,6 +125,18 @@ class Driver:
         self, update_id: str = "u1", stage: int = COMPLETED, **kw: Any
     ) -> tuple[str, Decision]:
         return self.submit(UPDATE_WORKFLOW_EXECUTION, update_message(update_id, stage, **kw))
+
+    def update_request(self, request: Request, stage: int = COMPLETED) -> tuple[str, Decision]:
+        """Sends UpdateWorkflowExecution for an update request as a client made it."""
+        message = UpdateWorkflowExecutionRequest(
+            namespace=NAMESPACE,
+            workflow_execution=WorkflowExecution(workflow_id=self.glue.workflow_id),
+            wait_policy=WaitPolicy(lifecycle_stage=stage),  # type: ignore[arg-type]
+            request=request,
+        )
+        return self.submit(
+            UPDATE_WORKFLOW_EXECUTION, UpdateWorkflow(message.SerializeToString(), FAR_MS)
+        )
 
     def poll_update(self, update_id: str = "u1", stage: int = COMPLETED) -> tuple[str, Decision]:
         request = PollWorkflowExecutionUpdateRequest(
@@ -246,7 +259,9 @@ def test_rejected_update_leaves_no_trace_and_answers_the_caller() -> None:
     command_id, _ = d.update()
     poll = d.poll_task()
     done = d.complete(poll, messages=[reject("u1")], sticky_attributes=sticky())
-    assert done.reply is not None and done.reply.ok
+    # The worker is told to roll back to the last task really completed (event 3).
+    completed = ok_payload(done, RespondWorkflowTaskCompletedResponse)
+    assert completed.reset_history_event_id == 3
     assert done.events == []
     assert [e.SerializeToString() for e in d.glue.events] == history_before
     assert d.glue.state.workflow_task is None
