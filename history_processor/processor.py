@@ -159,6 +159,13 @@ class HistoryProcessor:
         admitted = self._updates.inputs(
             ctx.partition, (command.namespace, command.workflow_id), run_id
         )
+        stale = self._updates.stale_template(
+            ctx.partition, (command.namespace, command.workflow_id)
+        )
+        refused = update_waiting.stale_completion(command, stale)
+        if refused is not None:
+            self._reply(ctx, command.command_id, reply_to, refused)
+            return
         # decide turns a failing handler into an INTERNAL reply: one poison command cannot
         # wedge the shard.
         decision = decide(
@@ -171,6 +178,11 @@ class HistoryProcessor:
             search_attributes=self._search_attributes(command.namespace),
             updates=admitted,
         )
+        template = update_waiting.refused_template(command, admitted)
+        if template is not None:
+            self._updates.mark_stale(
+                ctx.partition, (command.namespace, command.workflow_id), template
+            )
         if decision.reply is None and command.kind in update_waiting.KINDS:
             # The caller waits for its update; a new update is admitted (and may have
             # scheduled a speculative workflow task, which is committed now).
@@ -310,6 +322,12 @@ class HistoryProcessor:
             else:
                 self._handle(ctx, waiter.command, waiter.reply_to)
         update_waiting.prune(self._updates, ctx.partition, workflow, state, rejected)
+        stale = self._updates.stale_template(ctx.partition, workflow)
+        task = state.workflow_task if state is not None else None
+        if stale is not None and (
+            task is None or task.scheduled_event_id != stale.scheduled_event_id
+        ):
+            self._updates.clear_stale(ctx.partition, workflow)
 
     def _expire_updates(self, ctx: Context, now_ms: int) -> None:
         for waiter in self._updates.expire(ctx.partition, now_ms):

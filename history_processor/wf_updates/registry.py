@@ -51,12 +51,47 @@ class Waiter:
     deadline_ms: int
 
 
+@dataclass(frozen=True)
+class StaleTemplate:
+    """A workflow task whose prepared (optimistic) response was handed out without the
+    requests of updates admitted meanwhile; history refused that start and dispatched the
+    task again.
+
+    The stale copy and the new one have the same task token, so only their completions tell
+    them apart: the new one carried `update_ids` and answers them; the stale one cannot.
+
+    Attributes:
+        run_id: The run.
+        scheduled_event_id: The task's scheduled event id.
+        attempt: The task's attempt.
+        update_ids: The updates admitted when the template was refused.
+    """
+
+    run_id: str
+    scheduled_event_id: int
+    attempt: int
+    update_ids: frozenset[str]
+
+
 class UpdateRegistry:
     """The admitted updates and waiters of one processor, by partition and workflow."""
 
     def __init__(self) -> None:
         self._admitted: dict[int, dict[Workflow, dict[str, Admitted]]] = {}
         self._waiters: dict[int, dict[Workflow, dict[str, Waiter]]] = {}
+        self._stale: dict[int, dict[Workflow, StaleTemplate]] = {}
+
+    def mark_stale(self, partition: int, workflow: Workflow, stale: StaleTemplate) -> None:
+        """Remembers a refused template (see `StaleTemplate`)."""
+        self._stale.setdefault(partition, {})[workflow] = stale
+
+    def stale_template(self, partition: int, workflow: Workflow) -> StaleTemplate | None:
+        """The workflow's refused template, if any."""
+        return self._stale.get(partition, {}).get(workflow)
+
+    def clear_stale(self, partition: int, workflow: Workflow) -> None:
+        """Forgets the workflow's refused template."""
+        self._stale.get(partition, {}).pop(workflow, None)
 
     def admit(self, partition: int, workflow: Workflow, update_id: str, update: Admitted) -> None:
         """Registers an update (admission order is the order workers get them)."""
@@ -110,6 +145,8 @@ class UpdateRegistry:
         lost: list[Waiter] = []
         for partition in [p for p in self._admitted if p not in owned]:
             del self._admitted[partition]
+        for partition in [p for p in self._stale if p not in owned]:
+            del self._stale[partition]
         for partition in [p for p in self._waiters if p not in owned]:
             for waiters in self._waiters.pop(partition).values():
                 lost.extend(waiters.values())

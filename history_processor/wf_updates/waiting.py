@@ -7,7 +7,10 @@
    decides every other waiting command again: it is answered once history shows the stage
    it waits for, or when the run closed. Then `prune` forgets the admitted updates history
    now holds (accepted) or nobody will process (rejected, or the run is no longer current).
-3. At its deadline a caller gets the stage reached so far (`expired_reply`), as Temporal's
+3. An optimistic start refused because updates were admitted after its template was made
+   (`refused_template`) leaves two copies of one task with one token; the completion of the
+   stale copy is told apart by the updates it does not answer (`stale_completion`).
+4. At its deadline a caller gets the stage reached so far (`expired_reply`), as Temporal's
    frontend does after its long-poll interval; the caller asks again or polls.
 """
 
@@ -16,13 +19,27 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.api.update.v1 import Outcome
+from temporalio.api.workflowservice.v1 import RespondWorkflowTaskCompletedRequest
 
+from history_processor.handling import MSG_WORKFLOW_TASK_NOT_FOUND, not_found
 from history_processor.model import Command, Decision, EventReader
 from history_processor.state import ExecutionState
 from history_processor.wf_updates import protocol
-from history_processor.wf_updates.registry import Admitted, UpdateRegistry, Waiter
+from history_processor.wf_updates.registry import (
+    Admitted,
+    StaleTemplate,
+    UpdateRegistry,
+    Waiter,
+)
 from history_processor.wf_updates.status import ADMITTED, COMPLETED, answer, recorded
-from schemas.inbox import POLL_WORKFLOW_EXECUTION_UPDATE, UPDATE_WORKFLOW_EXECUTION
+from schemas import tokens
+from schemas.exceptions import TaskTokenError
+from schemas.inbox import (
+    POLL_WORKFLOW_EXECUTION_UPDATE,
+    RECORD_WORKFLOW_TASK_STARTED,
+    UPDATE_WORKFLOW_EXECUTION,
+    RecordWorkflowTaskStarted,
+)
 from schemas.reply import Code, Reply
 
 KINDS = frozenset({UPDATE_WORKFLOW_EXECUTION, POLL_WORKFLOW_EXECUTION_UPDATE})
@@ -92,3 +109,38 @@ def expired_reply(waiter: Waiter, state: ExecutionState | None, read_events: Eve
     known = recorded(state, waiter.update_id, read_events)
     stage, outcome = known if known is not None else (ADMITTED, None)
     return answer(waiter.command.kind, state, waiter.update_id, stage, outcome)
+
+
+def refused_template(command: Command, admitted: dict[str, Any]) -> StaleTemplate | None:
+    """The stale template an optimistic start refused for admitted updates, if it was one."""
+    if command.kind != RECORD_WORKFLOW_TASK_STARTED or not admitted:
+        return None
+    msg: RecordWorkflowTaskStarted = command.payload
+    if not msg.started_time_ms:
+        return None
+    return StaleTemplate(msg.run_id, msg.scheduled_event_id, msg.attempt, frozenset(admitted))
+
+
+def stale_completion(command: Command, stale: StaleTemplate | None) -> Reply | None:
+    """NOT_FOUND for the completion of a refused template's task; None for other commands.
+
+    A completion of the task that answers none of the updates the new copy carried comes
+    from the worker that got the stale template (a worker answers every update request of
+    its task in that task's completion).
+    """
+    if stale is None or command.kind != "RespondWorkflowTaskCompleted":
+        return None
+    request: RespondWorkflowTaskCompletedRequest = command.payload
+    try:
+        token = tokens.decode(request.task_token)
+    except TaskTokenError:
+        return None
+    if (token.run_id, token.scheduled_event_id, token.attempt) != (
+        stale.run_id,
+        stale.scheduled_event_id,
+        stale.attempt,
+    ):
+        return None
+    if any(m.protocol_instance_id in stale.update_ids for m in request.messages):
+        return None
+    return not_found(MSG_WORKFLOW_TASK_NOT_FOUND)

@@ -20,6 +20,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.errordetails.v1 import ResourceExhaustedFailure
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.protocol.v1 import Message
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import (
     Acceptance,
     Input,
@@ -34,6 +35,7 @@ from temporalio.api.update.v1 import (
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowExecutionUpdateRequest,
     PollWorkflowExecutionUpdateResponse,
+    PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskCompletedResponse,
@@ -50,6 +52,7 @@ from schemas.inbox import (
     POLL_WORKFLOW_EXECUTION_UPDATE,
     UPDATE_WORKFLOW_EXECUTION,
     PollWorkflowUpdate,
+    RecordWorkflowTaskStarted,
     UpdateWorkflow,
 )
 from schemas.reply import Code, Reply
@@ -429,3 +432,38 @@ def test_admitted_stage_answers_at_once_for_poll() -> None:
     assert polled.stage == ADMITTED
     unknown = d.poll_update("nobody")[1]
     assert unknown.reply is not None and unknown.reply.status_code == Code.NOT_FOUND
+
+
+def test_stale_template_completion_is_told_apart_by_its_update_answers() -> None:
+    d = driver()
+    d.glue.start()
+    template_task = d.glue.last_task("workflow")
+    d.update()  # admitted after the first task's template was made
+    poll = PollWorkflowTaskQueueRequest(
+        namespace=NAMESPACE,
+        identity="worker-1",
+        task_queue=TaskQueue(name=template_task["task_queue"]),
+    )
+    optimistic = RecordWorkflowTaskStarted.for_task(template_task, poll, "req-t", d.glue.now_ms)
+    command_id, refused = d.submit("RecordWorkflowTaskStarted", optimistic)
+    # The template cannot carry the update: history refuses it and dispatches the task again.
+    assert refused.events == [] and refused.tasks and not refused.tasks[0]["payload"]
+    command = Command(
+        "RecordWorkflowTaskStarted", command_id, NAMESPACE, NAMESPACE_ID, "wf-1", optimistic
+    )
+    stale = waiting.refused_template(command, d.registry.inputs(0, d.workflow, optimistic.run_id))
+    assert stale is not None and stale.update_ids == {"u1"}
+    fresh = d.poll_task()
+    assert [m.protocol_instance_id for m in fresh.messages] == ["u1"]
+    # Both copies have one token; the stale worker's completion answers no update.
+    stale_done = RespondWorkflowTaskCompletedRequest(task_token=fresh.task_token)
+    reply = waiting.stale_completion(
+        Command("RespondWorkflowTaskCompleted", "c", NAMESPACE, NAMESPACE_ID, "wf-1", stale_done),
+        stale,
+    )
+    assert reply is not None and reply.status_code == Code.NOT_FOUND
+    real_done = RespondWorkflowTaskCompletedRequest(
+        task_token=fresh.task_token, messages=[accept("u1", fresh.started_event_id - 1)]
+    )
+    real = Command("RespondWorkflowTaskCompleted", "c", NAMESPACE, NAMESPACE_ID, "wf-1", real_done)
+    assert waiting.stale_completion(real, stale) is None
