@@ -15,6 +15,7 @@ from frontend.rpc import (
     describe_namespace,
     describe_task_queue,
     describe_workflow_execution,
+    execute_multi_operation,
     get_cluster_info,
     get_search_attributes,
     get_system_info,
@@ -84,5 +85,6 @@ HANDLERS: dict[str, Handler] = {
     "RequestCancelWorkflowExecution": request_cancel_workflow_execution.handle,
     "UpdateWorkflowExecution": update_workflow_execution.handle,
     "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
+    "ExecuteMultiOperation": execute_multi_operation.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -30,6 +30,13 @@ async def handle(
     """The update's stage (and outcome once completed), or Temporal's error."""
     require_namespace(env, request.namespace)
     validate(request, env.config.max_id_length, env.config.blob_size_limit_error)
+    return await wait_for_stage(env, request, call)
+
+
+async def wait_for_stage(
+    env: Env, request: UpdateWorkflowExecutionRequest, call: Call
+) -> UpdateWorkflowExecutionResponse:
+    """Sends a validated update to history and waits there for its stage."""
     wait_stage = request.wait_policy.lifecycle_stage
     execution = request.workflow_execution
 

@@ -10,10 +10,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateStage,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -115,3 +117,39 @@ async def test_update_to_a_closed_workflow_is_not_found(server: Server) -> None:
         assert "workflow execution already completed" in closed.value.message
         # An update completed before the run closed is still answered.
         assert await handle.execute_update(UpdaterWorkflow.set_value, 1, id="before") == 0
+
+
+async def test_update_with_start_starts_then_updates_the_running_workflow(server: Server) -> None:
+    tq = server.task_queue()
+    workflow_id = f"uws-{uuid.uuid4()}"
+
+    def operation(policy: WorkflowIDConflictPolicy) -> WithStartWorkflowOperation:
+        return WithStartWorkflowOperation(
+            UpdaterWorkflow.run, id=workflow_id, task_queue=tq, id_conflict_policy=policy
+        )
+
+    async with worker(server.client, tq):
+        first = operation(WorkflowIDConflictPolicy.USE_EXISTING)
+        previous = await server.client.execute_update_with_start_workflow(
+            UpdaterWorkflow.set_value, 4, start_workflow_operation=first
+        )
+        assert previous == 0
+        handle = await first.workflow_handle()
+        # The running workflow is updated, not started again.
+        again = operation(WorkflowIDConflictPolicy.USE_EXISTING)
+        assert (
+            await server.client.execute_update_with_start_workflow(
+                UpdaterWorkflow.set_value, 6, start_workflow_operation=again
+            )
+            == 4
+        )
+        assert (await again.workflow_handle()).result_run_id == handle.result_run_id
+        # FAIL refuses the running workflow: the start fails, the update is aborted.
+        with pytest.raises(WorkflowAlreadyStartedError):
+            await server.client.execute_update_with_start_workflow(
+                UpdaterWorkflow.set_value,
+                8,
+                start_workflow_operation=operation(WorkflowIDConflictPolicy.FAIL),
+            )
+        await handle.signal(UpdaterWorkflow.finish)
+        assert await handle.result() == 6

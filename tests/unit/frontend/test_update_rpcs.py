@@ -4,14 +4,20 @@ a wait that ends early is answered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage as Stage
+from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import Input, Meta, Request, UpdateRef, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
+    ExecuteMultiOperationRequest,
     PollWorkflowExecutionUpdateRequest,
     PollWorkflowExecutionUpdateResponse,
+    StartWorkflowExecutionRequest,
     UpdateWorkflowExecutionRequest,
     UpdateWorkflowExecutionResponse,
 )
@@ -150,3 +156,66 @@ async def test_poll_forwards_and_checks_the_ref(frontend: Frontend) -> None:
     assert sent.kind == _POLL and sent.workflow_id == "wf"
     assert isinstance(sent.request, PollWorkflowUpdate)
     assert sent.request.poll_request().update_ref.update_id == "u1"
+
+
+def _multi(start_fields: dict[str, object], update_: UpdateWorkflowExecutionRequest) -> Any:
+    start_values: dict[str, object] = {
+        "workflow_id": "wf",
+        "workflow_type": WorkflowType(name="W"),
+        "task_queue": TaskQueue(name="tq"),
+        "request_id": "r",
+    }
+    start_values.update(start_fields)
+    operation = ExecuteMultiOperationRequest.Operation
+    return ExecuteMultiOperationRequest(
+        namespace="default",
+        operations=[
+            operation(start_workflow=StartWorkflowExecutionRequest(**start_values)),  # type: ignore[arg-type]
+            operation(update_workflow=update_),
+        ],
+    )
+
+
+def _statuses(status: Any) -> list[tuple[int, str]]:
+    failure = MultiOperationExecutionFailure()
+    assert status.details is not None and status.details.details[0].Unpack(failure)
+    return [(s.code, s.message) for s in failure.statuses]
+
+
+async def test_update_with_start_errors_have_temporals_shape(frontend: Frontend) -> None:
+    # What the dev server answered to the same requests.
+    aborted = (grpc.StatusCode.ABORTED.value[0], "Operation was aborted.")
+    invalid = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    mismatch = _multi({}, update(workflow_execution=WorkflowExecution(workflow_id="other")))
+    status = await failure(frontend.stub, "ExecuteMultiOperation", mismatch)
+    assert (status.code, status.message) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "Update-with-Start could not be executed.",
+    )
+    assert _statuses(status) == [
+        aborted,
+        (invalid, "WorkflowId is not consistent with previous operation(s)."),
+    ]
+    cron = _multi({"cron_schedule": "* * * * *"}, update())
+    status = await failure(frontend.stub, "ExecuteMultiOperation", cron)
+    assert _statuses(status) == [(invalid, "CronSchedule is not allowed."), aborted]
+    one = ExecuteMultiOperationRequest(namespace="default", operations=[cron.operations[0]])
+    status = await failure(frontend.stub, "ExecuteMultiOperation", one)
+    assert (status.code, status.message) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "Operations have to be exactly [Start, Update].",
+    )
+    assert frontend.history.sent == []
+
+
+async def test_update_with_start_updates_the_run_the_start_named(frontend: Frontend) -> None:
+    frontend.history.replies[_UPDATE] = ok(UpdateWorkflowExecutionResponse(stage=COMPLETED))
+    response = await frontend.stub.ExecuteMultiOperation(_multi({}, update()), timeout=10)
+    started, updated = response.responses
+    assert started.start_workflow.started and updated.update_workflow.stage == COMPLETED
+    kinds = [sent.kind for sent in frontend.history.sent]
+    assert kinds == ["StartWorkflowExecution", _UPDATE]
+    message = frontend.history.sent[-1].request
+    assert isinstance(message, UpdateWorkflow)
+    forwarded = message.update_request().workflow_execution
+    assert forwarded.run_id == started.start_workflow.run_id
