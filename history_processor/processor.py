@@ -313,6 +313,8 @@ class HistoryProcessor:
         """Answers or decides again the callers waiting on the workflow's updates after a
         commit, then forgets the admitted updates that history or a rejection settled."""
         workflow = (command.namespace, command.workflow_id)
+        if not self._updates.holds(ctx.partition, workflow):
+            return  # the common case: no update of this workflow in flight
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
         rejected = update_waiting.rejections(command, decision)
         for waiter in self._updates.take_waiters(ctx.partition, workflow):

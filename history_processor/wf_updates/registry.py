@@ -81,6 +81,13 @@ class UpdateRegistry:
         self._waiters: dict[int, dict[Workflow, dict[str, Waiter]]] = {}
         self._stale: dict[int, dict[Workflow, StaleTemplate]] = {}
 
+    def holds(self, partition: int, workflow: Workflow) -> bool:
+        """Whether anything of the workflow is here (admitted updates, waiters, a stale mark)."""
+        return any(
+            workflow in table.get(partition, {})
+            for table in (self._admitted, self._waiters, self._stale)
+        )
+
     def mark_stale(self, partition: int, workflow: Workflow, stale: StaleTemplate) -> None:
         """Remembers a refused template (see `StaleTemplate`)."""
         self._stale.setdefault(partition, {})[workflow] = stale
