@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from temporalio.api.query.v1 import WorkflowQuery
+from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor import limits, optimistic, run_closed
 from history_processor.handlers import HANDLERS
@@ -28,6 +29,7 @@ def decide(
     queries: Mapping[str, WorkflowQuery] | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
     older_runs: OlderRuns | None = None,
+    updates: Mapping[str, UpdateRequest] | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -48,6 +50,8 @@ def decide(
         search_attributes: The custom search attributes of the command's namespace (name ->
             type), which start requests and upsert commands are checked against.
         older_runs: Readers of the workflow id's other kept runs (reset, delete by run id).
+        updates: The run's admitted workflow updates by id (`history_processor.wf_updates`);
+            a workflow task started by this decision carries their requests.
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -67,6 +71,7 @@ def decide(
         queries=queries or {},
         search_attributes=search_attributes or {},
         older_runs=older_runs or OlderRuns(),
+        updates=updates or {},
     )
     try:
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)
@@ -74,7 +79,7 @@ def decide(
         run_closed.notify_relatives(state, decision)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
-        if not env.queries:
+        if not env.queries and not env.updates:
             optimistic.prepare(decision, read_events, now_ms)
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied

@@ -34,6 +34,7 @@ from history_processor.state import (
     WorkflowTaskInfo,
     duration_ms,
 )
+from history_processor.wf_updates import events as wf_update_events
 
 _CLOSE_STATUS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: WorkflowStatus.COMPLETED,
@@ -279,6 +280,8 @@ _EVENT_HANDLERS: dict[Any, Any] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _signaled,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
     **RELATIVE_EVENT_HANDLERS,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: wf_update_events.accepted,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: wf_update_events.completed,
 }
 
 

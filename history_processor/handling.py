@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from temporalio.api.errordetails.v1 import NotFoundFailure
 from temporalio.api.query.v1 import WorkflowQuery
+from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
@@ -43,6 +44,9 @@ class Env:
         search_attributes: The custom search attributes of the command's namespace and their
             types (from the namespaces topic), for checking what workflows set.
         older_runs: Readers of the workflow id's other kept runs (reset, delete by run id).
+        updates: The run's admitted workflow updates by update id, in admission order
+            (kept in the processor's memory, never in state; see
+            `history_processor.wf_updates`): a started workflow task carries their requests.
     """
 
     now_ms: int
@@ -51,6 +55,7 @@ class Env:
     queries: Mapping[str, WorkflowQuery] = field(default_factory=dict)
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
     older_runs: OlderRuns = field(default_factory=OlderRuns)
+    updates: Mapping[str, UpdateRequest] = field(default_factory=dict)
 
 
 def reply_only(reply: Reply | None) -> Decision:

@@ -7,6 +7,7 @@ from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 from history_processor.builder import DecisionBuilder
 from history_processor.handling import Env
 from history_processor.reads import page_of
+from history_processor.wf_updates.protocol import request_message
 from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, poll_response
 
 
@@ -44,4 +45,8 @@ def started_task_response(
     response = poll_response(state, page, token)
     for query_id, query in env.queries.items():
         response.queries[query_id].CopyFrom(query)
+    started = state.workflow_task
+    assert started is not None
+    for update_id, request in env.updates.items():
+        response.messages.append(request_message(update_id, request, started.started_event_id))
     return response

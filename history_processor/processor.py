@@ -31,6 +31,8 @@ from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
 from history_processor.timer_wakeup import TimerWakeup
+from history_processor.wf_updates import waiting as update_waiting
+from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import QUERY_WORKFLOW
@@ -76,6 +78,7 @@ class HistoryProcessor:
         self._timer_floor = TimerFloor()
         self._queries = queries.QueryBuffer()
         self._wakeup = TimerWakeup()
+        self._updates = UpdateRegistry()
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads and buffered queries (their callers will retry) and timer floors
@@ -84,6 +87,7 @@ class HistoryProcessor:
             if partition not in owned:
                 del self._parked[partition]
         self._queries.forget(owned)
+        self._updates.forget(owned)
         self._timer_floor.forget(owned)
         self._wakeup.forget(owned)
 
@@ -158,6 +162,16 @@ class HistoryProcessor:
         waiting = self._queries.inputs(
             ctx.partition, command.namespace, command.workflow_id, run_id, now_ms
         )
+        admitted = self._updates.inputs(
+            ctx.partition, (command.namespace, command.workflow_id), run_id
+        )
+        stale = self._updates.stale_template(
+            ctx.partition, (command.namespace, command.workflow_id)
+        )
+        refused = update_waiting.stale_completion(command, stale)
+        if refused is not None:
+            self._reply(ctx, command.command_id, reply_to, refused)
+            return
         # decide turns a failing handler into an INTERNAL reply: one poison command cannot
         # wedge the shard.
         decision = decide(
@@ -169,7 +183,19 @@ class HistoryProcessor:
             queries=waiting,
             search_attributes=self._search_attributes(command.namespace),
             older_runs=_older_runs(ctx.state, command),
+            updates=admitted,
         )
+        template = update_waiting.refused_template(command, admitted)
+        if template is not None:
+            self._updates.mark_stale(
+                ctx.partition, (command.namespace, command.workflow_id), template
+            )
+        if decision.reply is None and command.kind in update_waiting.KINDS:
+            # The caller waits for its update; a new update is admitted (and may have
+            # scheduled a speculative workflow task, which is committed now).
+            self._commit(ctx, command, state, decision)
+            update_waiting.wait(self._updates, ctx.partition, command, reply_to, state, admitted)
+            return
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:
                 self._queries.add(ctx.partition, queries.buffered(command, reply_to, state.run_id))
@@ -184,6 +210,7 @@ class HistoryProcessor:
             # A query's own commit (a sticky reset) changes nothing a buffered query waits on.
             if command.kind != QUERY_WORKFLOW:
                 self._settle_queries(ctx, command, decision)
+            self._settle_updates(ctx, command, decision)
             self._wake_parked(ctx, command.namespace, command.workflow_id)
 
     @staticmethod
@@ -345,6 +372,37 @@ class HistoryProcessor:
         for query in self._queries.expire(ctx.partition, now_ms):
             self._reply(ctx, query.query_id, query.reply_to, queries.timed_out())
 
+    # -- workflow updates (history_processor/wf_updates) ---------------------------------------
+
+    def _settle_updates(self, ctx: Context, command: Command, decision: Decision) -> None:
+        """Answers or decides again the callers waiting on the workflow's updates after a
+        commit, then forgets the admitted updates that history or a rejection settled."""
+        workflow = (command.namespace, command.workflow_id)
+        if not self._updates.holds(ctx.partition, workflow):
+            return  # the common case: no update of this workflow in flight
+        state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        rejected = update_waiting.rejections(command, decision)
+        for waiter in self._updates.take_waiters(ctx.partition, workflow):
+            reply = update_waiting.rejection_reply(waiter, state, rejected)
+            if reply is not None:
+                self._reply(ctx, waiter.command.command_id, waiter.reply_to, reply)
+            else:
+                self._handle(ctx, waiter.command, waiter.reply_to)
+        update_waiting.prune(self._updates, ctx.partition, workflow, state, rejected)
+        stale = self._updates.stale_template(ctx.partition, workflow)
+        task = state.workflow_task if state is not None else None
+        if stale is not None and (
+            task is None or task.scheduled_event_id != stale.scheduled_event_id
+        ):
+            self._updates.clear_stale(ctx.partition, workflow)
+
+    def _expire_updates(self, ctx: Context, now_ms: int) -> None:
+        for waiter in self._updates.expire(ctx.partition, now_ms):
+            command = waiter.command
+            state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+            reply = update_waiting.expired_reply(waiter, state, _reader(ctx.state, state))
+            self._reply(ctx, command.command_id, waiter.reply_to, reply)
+
     # -- changelog fold ----------------------------------------------------------------------
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
@@ -433,6 +491,7 @@ class HistoryProcessor:
             self._wakeup.scanned(ctx.partition, store.next_timer_ms(ctx.state, now_ms + 1))
         self._expire_parked(ctx, now_ms)
         self._expire_queries(ctx, now_ms)
+        self._expire_updates(ctx, now_ms)
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,22 @@ class TimerInfo:
 
 
 @dataclass
+class WorkflowUpdateInfo:
+    """A workflow update written to history (Temporal's UpdateInfo): pointers to its events.
+
+    Admitted updates are not here: they live in the history processor's memory only
+    (`history_processor.wf_updates.registry`), as in Temporal's update registry.
+
+    Attributes:
+        accepted_event_id: Event id of its WorkflowExecutionUpdateAccepted.
+        completed_event_id: Event id of its WorkflowExecutionUpdateCompleted, 0 while running.
+    """
+
+    accepted_event_id: int
+    completed_event_id: int = 0
+
+
+@dataclass
 class ExecutionState:
     """Mutable state of one workflow run.
 
@@ -267,6 +283,8 @@ class ExecutionState:
     children: dict[int, ChildInfo] = field(default_factory=dict)
     external_signals: dict[int, ExternalRequest] = field(default_factory=dict)
     external_cancels: dict[int, ExternalRequest] = field(default_factory=dict)
+    # Workflow updates accepted in this run, by update id.
+    workflow_updates: dict[str, WorkflowUpdateInfo] = field(default_factory=dict)
 
     @property
     def is_running(self) -> bool:

@@ -198,6 +198,12 @@ def fail_workflow_task(
     """
     task = b.run.workflow_task
     assert task is not None
+    if task.transient and task.attempt == 1:
+        # A speculative task (it shipped a workflow update) is written before it fails, as
+        # Temporal does: the failure must be in history.
+        _write_speculative_events(b, task, identity)
+        task = b.run.workflow_task
+        assert task is not None
     if not task.transient:
         b.add_event(
             EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
@@ -216,6 +222,29 @@ def fail_workflow_task(
                 scheduled_event_id=task.scheduled_event_id, next_attempt=task.attempt + 1
             )
         )
+
+
+def _write_speculative_events(b: DecisionBuilder, task: WorkflowTaskInfo, identity: str) -> None:
+    b.add_event(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        WorkflowTaskScheduledEventAttributes(
+            task_queue=current_task_queue(b.run),
+            start_to_close_timeout=ev.duration(task.start_to_close_timeout_ms),
+            attempt=task.attempt,
+        ),
+        time_ms=task.scheduled_time_ms,
+    )
+    b.add_event(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        WorkflowTaskStartedEventAttributes(
+            scheduled_event_id=task.scheduled_event_id,
+            identity=identity,
+            request_id=task.request_id,
+            suggest_continue_as_new=task.suggest_continue_as_new,
+            history_size_bytes=task.history_size_bytes,
+        ),
+        time_ms=task.started_time_ms,
+    )
 
 
 def transient_events(state: ExecutionState, identity: str) -> list[HistoryEvent]:

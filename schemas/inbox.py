@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
+    PollWorkflowExecutionUpdateRequest,
     PollWorkflowTaskQueueRequest,
     QueryWorkflowRequest,
     RecordActivityTaskHeartbeatByIdRequest,
@@ -40,6 +41,7 @@ from temporalio.api.workflowservice.v1 import (
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
+    UpdateWorkflowExecutionRequest,
 )
 
 from schemas import jsoncodec
@@ -72,6 +74,12 @@ GET_QUERY_TASK: Final = "GetQueryTask"
 payload is a ``PollWorkflowTaskQueueResponse`` without token and query."""
 STICKY_WORKER_UNAVAILABLE: Final = "StickyWorkerUnavailable"
 """Matching tells history a workflow task's sticky queue has no worker; no reply."""
+UPDATE_WORKFLOW_EXECUTION: Final = "UpdateWorkflowExecution"
+"""The frontend admits a workflow update (or joins one by update id) and waits for a stage;
+the reply payload is an ``UpdateWorkflowExecutionResponse``."""
+POLL_WORKFLOW_EXECUTION_UPDATE: Final = "PollWorkflowExecutionUpdate"
+"""The frontend waits for the outcome of a known update; the reply payload is a
+``PollWorkflowExecutionUpdateResponse``."""
 
 
 class _JsonPayload:
@@ -405,6 +413,44 @@ class ExternalResult(_JsonPayload):
     failed_cause: int = 0
 
 
+@dataclass(frozen=True)
+class UpdateWorkflow(_JsonPayload):
+    """Frontend -> history: an UpdateWorkflowExecution request.
+
+    History admits the update into its in-memory registry (or joins the waiting caller to
+    the update of the same id) and answers when the wait stage is reached, or at
+    ``deadline_ms`` with the stage reached so far (`history_processor/wf_updates`).
+
+    Attributes:
+        request: Serialized ``UpdateWorkflowExecutionRequest`` (validated, defaults filled).
+        deadline_ms: When the wait ends, epoch milliseconds.
+    """
+
+    request: bytes
+    deadline_ms: int
+
+    def update_request(self) -> UpdateWorkflowExecutionRequest:
+        """The client's request."""
+        return UpdateWorkflowExecutionRequest.FromString(self.request)
+
+
+@dataclass(frozen=True)
+class PollWorkflowUpdate(_JsonPayload):
+    """Frontend -> history: a PollWorkflowExecutionUpdate request (a read).
+
+    Attributes:
+        request: Serialized ``PollWorkflowExecutionUpdateRequest``.
+        deadline_ms: When the wait ends, epoch milliseconds.
+    """
+
+    request: bytes
+    deadline_ms: int
+
+    def poll_request(self) -> PollWorkflowExecutionUpdateRequest:
+        """The client's request."""
+        return PollWorkflowExecutionUpdateRequest.FromString(self.request)
+
+
 PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "StartWorkflowExecution": StartWorkflowExecutionRequest,
     "RespondWorkflowTaskCompleted": RespondWorkflowTaskCompletedRequest,
@@ -441,6 +487,8 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     SIGNAL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
     CANCEL_EXTERNAL_WORKFLOW: ExternalRequest,
     CANCEL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
+    UPDATE_WORKFLOW_EXECUTION: UpdateWorkflow,
+    POLL_WORKFLOW_EXECUTION_UPDATE: PollWorkflowUpdate,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

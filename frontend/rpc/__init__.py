@@ -20,6 +20,7 @@ from frontend.rpc import (
     describe_schedule,
     describe_task_queue,
     describe_workflow_execution,
+    execute_multi_operation,
     get_cluster_info,
     get_search_attributes,
     get_system_info,
@@ -31,6 +32,7 @@ from frontend.rpc import (
     list_workflow_executions,
     patch_schedule,
     poll_activity_task_queue,
+    poll_workflow_execution_update,
     poll_workflow_task_queue,
     query_workflow,
     record_activity_task_heartbeat,
@@ -55,6 +57,7 @@ from frontend.rpc import (
     terminate_workflow_execution,
     update_namespace,
     update_schedule,
+    update_workflow_execution,
 )
 
 Handler = Callable[[Env, Any, Call], Awaitable[Any]]
@@ -104,5 +107,8 @@ HANDLERS: dict[str, Handler] = {
     "ListSchedules": list_schedules.handle,
     "DeleteSchedule": delete_schedule.handle,
     "ListScheduleMatchingTimes": list_schedule_matching_times.handle,
+    "UpdateWorkflowExecution": update_workflow_execution.handle,
+    "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
+    "ExecuteMultiOperation": execute_multi_operation.handle,
 }
 """The RPCs Strom serves; every other WorkflowService RPC answers UNIMPLEMENTED."""

@@ -8,6 +8,7 @@ UNIMPLEMENTED. Adding a command is one module with a `handle` and one row here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import CommandType
@@ -20,6 +21,7 @@ from history_processor.commands import (
     continue_as_new_workflow_execution,
     fail_workflow_execution,
     modify_workflow_properties,
+    protocol_message,
     record_marker,
     request_cancel_activity_task,
     request_cancel_external_workflow_execution,
@@ -58,6 +60,7 @@ COMMAND_HANDLERS: dict[CommandType.ValueType, CommandHandler] = {
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: (
         request_cancel_external_workflow_execution.handle
     ),
+    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: protocol_message.handle,
 }
 
 _CLOSE_COMMANDS = (
@@ -92,6 +95,7 @@ def apply_commands(
     had_buffered: bool,
     eager: EagerDispatch | None = None,
     search_attributes: Mapping[str, ValueType] | None = None,
+    protocol: Any = None,
 ) -> bool:
     """Turns the commands into events (and outbox records) in order.
 
@@ -107,6 +111,7 @@ def apply_commands(
         KeyError: a command without a handler (check with `unsupported` first).
     """
     ctx = CommandContext(b, completed_id, had_buffered, eager, search_attributes or {})
+    ctx.protocol = protocol
     for command in commands:
         COMMAND_HANDLERS[command.command_type](ctx, command)
     return ctx.new_workflow_task

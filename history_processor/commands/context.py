@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
 from temporalio.api.command.v1 import Command as WorkflowCommand
@@ -51,6 +52,8 @@ class CommandContext:
         search_attributes: The namespace's custom search attributes and their types.
         new_workflow_task: Set by a command whose outcome the workflow must see at once (an
             activity canceled before it started): the completion schedules a workflow task.
+        protocol: The completion's update messages (`wf_updates.protocol.ProtocolContext`),
+            which ProtocolMessage commands take.
     """
 
     b: DecisionBuilder
@@ -59,6 +62,7 @@ class CommandContext:
     eager: EagerDispatch | None = None
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
     new_workflow_task: bool = False
+    protocol: Any = None
 
 
 CommandHandler = Callable[[CommandContext, WorkflowCommand], None]

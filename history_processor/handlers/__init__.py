@@ -20,6 +20,7 @@ from history_processor.handlers import (
     get_query_task,
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
+    poll_workflow_execution_update,
     query_workflow,
     record_activity_task_heartbeat,
     record_activity_task_heartbeat_by_id,
@@ -46,6 +47,7 @@ from history_processor.handlers import (
     sticky_worker_unavailable,
     terminate_workflow_execution,
     timer_fired,
+    update_workflow_execution,
 )
 from history_processor.handling import Env
 from history_processor.model import Command, Decision
@@ -92,6 +94,8 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "RecordActivityTaskStarted": record_activity_task_started.handle,
     "DeleteWorkflowExecution": delete_workflow_execution.handle,
     "ResetWorkflowExecution": reset_workflow_execution.handle,
+    "UpdateWorkflowExecution": update_workflow_execution.handle,
+    "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

@@ -33,7 +33,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     """
     msg: RecordWorkflowTaskStarted = command.payload
     if msg.started_time_ms:
-        return _optimistic(state, msg)
+        return _optimistic(state, msg, bool(env.updates))
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if state.run_id != msg.run_id or not state.is_running:
@@ -72,12 +72,16 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     return b.finish(Reply.of(response))
 
 
-def _optimistic(state: ExecutionState | None, msg: RecordWorkflowTaskStarted) -> Decision:
+def _optimistic(
+    state: ExecutionState | None, msg: RecordWorkflowTaskStarted, updates_waiting: bool = False
+) -> Decision:
     """Matching already handed out the task's template (see `optimistic`); make it true.
 
     The start is written only if the history is still what the template showed: the task is
     pending and its scheduled event is the last one. Otherwise the poller holds a stale task
     (its completion gets NOT_FOUND) and, if the task is still pending, it is dispatched again.
+    Workflow updates admitted since the template was made make it stale too: it cannot carry
+    their requests (`wf_updates.registry` keeps the stale template's completion away).
     """
     if state is None or state.run_id != msg.run_id or not state.is_running:
         return reply_only(_unanswered())
@@ -90,6 +94,7 @@ def _optimistic(state: ExecutionState | None, msg: RecordWorkflowTaskStarted) ->
         or task.attempt != msg.attempt
         or task.transient
         or state.next_event_id != task.scheduled_event_id + 1
+        or updates_waiting
     ):
         if not task.is_started:
             b.add_task(workflow_task_record(state))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.api.common.v1 import WorkerVersionStamp
 from temporalio.api.enums.v1 import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import (
@@ -38,6 +40,8 @@ from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
 from history_processor.poll_response import started_task_response
 from history_processor.state import ExecutionState, WorkflowTaskInfo
+from history_processor.wf_updates import speculative
+from history_processor.wf_updates.protocol import ProtocolContext, handle_message
 from history_processor.workflow_tasks import (
     current_task_queue,
     fail_workflow_task,
@@ -202,6 +206,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         )
     if _heartbeat_timed_out(state, req, env.now_ms):
         return _time_out_heartbeat(state, task, req, env)
+    protocol = ProtocolContext.of(req, env.updates)
+    if speculative.may_drop(state, req):
+        return _drop_speculative(state, req, protocol, env)
     b = DecisionBuilder(state, env.now_ms, env)
     had_buffered = state.has_buffered_events
     if task.transient:
@@ -218,8 +225,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     eager = EagerDispatch(req)
     try:
         needs_task = apply_commands(
-            b, commands, completed.event_id, had_buffered, eager, env.search_attributes
+            b, commands, completed.event_id, had_buffered, eager, env.search_attributes, protocol
         )
+        for msg in protocol.take_remaining():
+            handle_message(b, protocol, msg)
     except CommandFailure as failure:
         return _fail(state, req, failure, env)
     # Temporal starts eager activities after all commands, so a run closed by them starts none.
@@ -251,6 +260,42 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
                 _stamp(req),
                 history_size_bytes=state.history_size_bytes,
             )
-            new_task = started_task_response(b, env, state.next_event_id, True, req.identity)
+            unhandled = {k: v for k, v in env.updates.items() if k not in protocol.handled}
+            new_env = dataclasses.replace(env, updates=unhandled)
+            new_task = started_task_response(b, new_env, state.next_event_id, True, req.identity)
             response.workflow_task.CopyFrom(new_task)
+    if any(update_id not in protocol.handled for update_id in env.updates):
+        # Updates admitted while the task ran still wait for a worker (Temporal: a new
+        # task, speculative if nothing else needs one).
+        speculative.schedule(b)
+    return b.finish(Reply.of(response))
+
+
+def _drop_speculative(
+    state: ExecutionState,
+    req: RespondWorkflowTaskCompletedRequest,
+    protocol: ProtocolContext,
+    env: Env,
+) -> Decision:
+    """Completes a speculative task that only rejected updates: no event is written."""
+    b = DecisionBuilder(state, env.now_ms)
+    try:
+        for msg in protocol.take_remaining():
+            handle_message(b, protocol, msg)
+    except CommandFailure as failure:
+        return _fail(state, req, failure, env)
+    speculative.drop(b)
+    sticky = req.sticky_attributes.worker_task_queue.name
+    if sticky:
+        timeout = req.sticky_attributes.schedule_to_start_timeout.ToMilliseconds()
+        b.add_update(upd.Sticky(task_queue=sticky, schedule_to_start_timeout_ms=timeout))
+    elif state.sticky_task_queue:
+        b.add_update(upd.Sticky())
+    if any(update_id not in protocol.handled for update_id in env.updates):
+        speculative.schedule(b)
+    # The worker rolls its history back to the last task really completed (Temporal's
+    # ResetHistoryEventId), dropping the speculative task's events it was shown.
+    response = RespondWorkflowTaskCompletedResponse(
+        reset_history_event_id=state.last_completed_wft_started_event_id
+    )
     return b.finish(Reply.of(response))

@@ -42,6 +42,7 @@ from tests.golden.marker_cases import MARKER_CASES  # noqa: E402
 from tests.golden.reset_scenarios import RESET_SCENARIOS  # noqa: E402
 from tests.golden.run_scenarios import RUN_SCENARIOS  # noqa: E402
 from tests.golden.signal_scenarios import SCENARIOS  # noqa: E402
+from tests.golden.update_scenarios import UPDATE_SCENARIOS  # noqa: E402
 from tests.workflows.activity_cancellation import CancelActivityWorkflow  # noqa: E402
 from tests.workflows.catalog import (  # noqa: E402
     ALL_ACTIVITIES,
@@ -213,7 +214,7 @@ async def record(address: str) -> dict[str, str]:
             for name, runs in {**RUN_SCENARIOS, **RESET_SCENARIOS}.items():
                 for number, run in enumerate(await runs(client, TASK_QUEUE, f"golden-{name}")):
                     out[f"{name}_run{number + 1}"] = run
-            for name, scenario in CHILD_SCENARIOS.items():
+            for name, scenario in {**CHILD_SCENARIOS, **UPDATE_SCENARIOS}.items():
                 out[name] = await scenario(client, TASK_QUEUE, f"golden-{name}")
     return {name: json_format.MessageToJson(history, indent=2) for name, history in out.items()}
 
@@ -231,6 +232,7 @@ def main() -> None:
         *(f"{name}_run{n}" for name in RUN_SCENARIOS for n in (1, 2, 3)),
         *CHILD_SCENARIOS,
         *(f"{name}_run{n}" for name in RESET_SCENARIOS for n in (1, 2)),
+        *UPDATE_SCENARIOS,
     ]
     unknown = [n for n in names if n not in known]
     if unknown:

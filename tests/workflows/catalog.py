@@ -17,6 +17,7 @@ from tests.workflows.slow_activity import SlowActivityWorkflow
 from tests.workflows.staggered_activities import StaggeredActivitiesWorkflow
 from tests.workflows.sync_activity import SyncActivityWorkflow
 from tests.workflows.timers import TIMER_WORKFLOWS
+from tests.workflows.updater import UpdaterWorkflow
 
 ALL_WORKFLOWS = [
     OneActivityWorkflow,
@@ -36,6 +37,7 @@ ALL_WORKFLOWS = [
     CleanupOnCancelWorkflow,
     *RUN_WORKFLOWS,
     *CHILD_WORKFLOWS,
+    UpdaterWorkflow,
 ]
 ALL_ACTIVITIES = [*_GREETERS, *CANCELLABLE_ACTIVITIES]
 

@@ -84,6 +84,8 @@ class Glue:
     search_attributes: dict[str, ValueType] = field(default_factory=dict)
     # Events of the runs the workflow id had before the current one, by run id.
     older_runs: dict[str, list[HistoryEvent]] = field(default_factory=dict)
+    # Admitted workflow updates by id, as the processor hands them to every decision.
+    updates: dict[str, Any] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -106,6 +108,7 @@ class Glue:
             self.read_events,
             queries=self.queries,
             search_attributes=self.search_attributes,
+            updates=self.updates,
         )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before

@@ -1,0 +1,140 @@
+"""ExecuteMultiOperation: update-with-start, [StartWorkflowExecution, UpdateWorkflowExecution].
+
+Temporal's frontend checks (service/frontend/workflow_handler.go) and its error shape: a
+MultiOperationExecution error whose detail lists one status per operation, the operations
+that did not fail marked aborted. Strom runs the two operations one after the other on the
+workflow's shard: the start with its id conflict policy (USE_EXISTING updates the running
+workflow), then the update on the run the start named. The first workflow task of a new run
+carries the update unless a worker took it in between; then the update rides the next task.
+"""
+
+from __future__ import annotations
+
+import grpc
+from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure
+from temporalio.api.failure.v1 import MultiOperationExecutionAborted
+from temporalio.api.workflowservice.v1 import (
+    ExecuteMultiOperationRequest,
+    ExecuteMultiOperationResponse,
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+    UpdateWorkflowExecutionRequest,
+)
+
+from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
+from frontend.errors import ServiceError, invalid_argument, pack
+from frontend.rpc import start_workflow_execution, update_workflow_execution
+from frontend.search_attributes import validate_for_start
+from schemas.namespaces import Namespace
+
+MSG_FAILED = "Update-with-Start could not be executed."
+MSG_ABORTED = "Operation was aborted."
+MSG_NOT_START_AND_UPDATE = "Operations have to be exactly [Start, Update]."
+MSG_NAMESPACE_MISMATCH = "Operation namespace did not match request's namespace."
+MSG_ID_INCONSISTENT = "WorkflowId is not consistent with previous operation(s)."
+
+
+async def handle(
+    env: Env, request: ExecuteMultiOperationRequest, call: Call
+) -> ExecuteMultiOperationResponse:
+    """Starts (or finds) the workflow, then updates it; both answers in one response."""
+    namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
+    ops = request.operations
+    if (
+        len(ops) != 2
+        or not ops[0].HasField("start_workflow")
+        or not ops[1].HasField("update_workflow")
+    ):
+        raise invalid_argument(MSG_NOT_START_AND_UPDATE)
+    start, update = ops[0].start_workflow, ops[1].update_workflow
+    errors = [_check_start(env, namespace, start), _check_update(env, request.namespace, update)]
+    if errors == [None, None] and start.workflow_id != update.workflow_execution.workflow_id:
+        errors[1] = invalid_argument(MSG_ID_INCONSISTENT)
+    if errors != [None, None]:
+        raise multi_operation_error(errors)
+    start.namespace = update.namespace = request.namespace
+    try:
+        started = await call_history(
+            env,
+            call,
+            request.namespace,
+            start.workflow_id,
+            start,
+            StartWorkflowExecutionResponse,
+            kind="StartWorkflowExecution",
+        )
+    except ServiceError as exc:
+        raise multi_operation_error([exc, None]) from None
+    update.workflow_execution.run_id = started.run_id
+    try:
+        updated = await update_workflow_execution.wait_for_stage(env, update, call)
+    except ServiceError as exc:
+        raise multi_operation_error([None, exc]) from None
+    return ExecuteMultiOperationResponse(
+        responses=[
+            ExecuteMultiOperationResponse.Response(start_workflow=started),
+            ExecuteMultiOperationResponse.Response(update_workflow=updated),
+        ]
+    )
+
+
+def _check_start(
+    env: Env, namespace: Namespace, start: StartWorkflowExecutionRequest
+) -> ServiceError | None:
+    if start.namespace and start.namespace != namespace.name:
+        return invalid_argument(MSG_NAMESPACE_MISMATCH)
+    try:
+        start_workflow_execution.validate(start, env.config.max_id_length)
+        validate_for_start(start.search_attributes, namespace)
+    except ServiceError as exc:
+        if start.cron_schedule:
+            return invalid_argument("CronSchedule is not allowed.")
+        return exc
+    if start.cron_schedule:
+        return invalid_argument("CronSchedule is not allowed.")
+    if start.request_eager_execution:
+        return invalid_argument("RequestEagerExecution is not supported.")
+    if start.workflow_start_delay.ToMilliseconds() > 0:
+        return invalid_argument("WorkflowStartDelay is not supported.")
+    return None
+
+
+def _check_update(
+    env: Env, namespace: str, update: UpdateWorkflowExecutionRequest
+) -> ServiceError | None:
+    if update.namespace and update.namespace != namespace:
+        return invalid_argument(MSG_NAMESPACE_MISMATCH)
+    try:
+        update_workflow_execution.validate(
+            update, env.config.max_id_length, env.config.blob_size_limit_error
+        )
+    except ServiceError as exc:
+        return exc
+    if update.first_execution_run_id:
+        return invalid_argument("FirstExecutionRunId is not allowed.")
+    if update.workflow_execution.run_id:
+        return invalid_argument("RunId is not allowed.")
+    return None
+
+
+def multi_operation_error(errors: list[ServiceError | None]) -> ServiceError:
+    """Temporal's MultiOperationExecution error: one status per operation, None = aborted.
+
+    Its own code is the code of the first operation that failed.
+    """
+    failure = MultiOperationExecutionFailure()
+    code = grpc.StatusCode.INTERNAL
+    for error in reversed(errors):
+        if error is not None:
+            code = error.code
+    for error in errors:
+        status = failure.statuses.add()
+        if error is None:
+            status.code = grpc.StatusCode.ABORTED.value[0]
+            status.message = MSG_ABORTED
+            status.details.append(pack(MultiOperationExecutionAborted()))
+        else:
+            status.code = error.code.value[0]
+            status.message = error.message
+            status.details.extend(error.details)
+    return ServiceError(code, MSG_FAILED, [pack(failure)])
