@@ -18,7 +18,6 @@ Uses STROM_KAFKA_BOOTSTRAP when set, else starts a dev broker in a temporary fol
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _broker import broker  # noqa: E402
 
 from history_processor.changelog import event_batch  # noqa: E402
 from history_processor.fold import apply_batch  # noqa: E402
@@ -177,21 +178,8 @@ def main() -> None:
         "--activities", type=int, default=20, help="activities per workflow (sets its length)"
     )
     args = parser.parse_args()
-    bootstrap = os.environ.get("STROM_KAFKA_BOOTSTRAP")
-    if bootstrap:
+    with broker() as bootstrap:
         measure(bootstrap, args.events, args.activities)
-        return
-    from strom._devserver import KafkaNode, free_port
-
-    with tempfile.TemporaryDirectory() as tmp:
-        node = KafkaNode(Path(tmp), port=free_port(), controller_port=free_port())
-        node.ensure_installed()
-        node.start(fresh=True)
-        try:
-            node.wait_ready(120)
-            measure(node.bootstrap, args.events, args.activities)
-        finally:
-            node.stop()
 
 
 if __name__ == "__main__":

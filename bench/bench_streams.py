@@ -12,7 +12,6 @@ Usage: python bench/bench_streams.py [--records 50000] [--samples 300]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import struct
 import sys
@@ -27,6 +26,8 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _broker import broker  # noqa: E402
 
 from streams import (  # noqa: E402
     Context,
@@ -284,21 +285,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
-    bootstrap = os.environ.get("STROM_KAFKA_BOOTSTRAP")
-    if bootstrap:
+    with broker() as bootstrap:
         measure(bootstrap, args.records, args.samples)
-        return
-    from strom._devserver import KafkaNode, free_port
-
-    with tempfile.TemporaryDirectory() as tmp:
-        node = KafkaNode(Path(tmp), port=free_port(), controller_port=free_port())
-        node.ensure_installed()
-        node.start(fresh=True)
-        try:
-            node.wait_ready(120)
-            measure(node.bootstrap, args.records, args.samples)
-        finally:
-            node.stop()
 
 
 if __name__ == "__main__":
