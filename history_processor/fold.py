@@ -104,6 +104,9 @@ def _started(event: HistoryEvent) -> ExecutionState:
             else b""
         ),
         parent=parent_of(attrs),
+        user_metadata=(
+            event.user_metadata.SerializeToString() if event.HasField("user_metadata") else b""
+        ),
         root_workflow_id=attrs.root_workflow_execution.workflow_id,
         root_run_id=attrs.root_workflow_execution.run_id,
     )

@@ -35,6 +35,7 @@ from history_processor.wf_updates import waiting as update_waiting
 from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
+from schemas.ids import uuid7
 from schemas.inbox import QUERY_WORKFLOW
 from schemas.outbox import route
 from schemas.reply import Code, Reply
@@ -534,7 +535,7 @@ def _starts_run(events: list[HistoryEvent]) -> bool:
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    return str(uuid7())
 
 
 def _reader(

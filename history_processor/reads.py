@@ -321,6 +321,8 @@ def describe_workflow_execution(
         workflow_run_timeout=ev.duration(state.workflow_run_timeout_ms),
         default_workflow_task_timeout=ev.duration(state.workflow_task_timeout_ms),
     )
+    if state.user_metadata:
+        config.user_metadata.MergeFromString(state.user_metadata)
     response = DescribeWorkflowExecutionResponse(
         execution_config=config,
         workflow_execution_info=info,

@@ -276,6 +276,8 @@ class ExecutionState:
     cancel_requested: bool = False
     # Temporal's workflowCloseAttempted: the last workflow task failed with UNHANDLED_COMMAND.
     close_attempted: bool = False
+    # The start event's user metadata (static summary and details; Describe shows them).
+    user_metadata: bytes = b""
     # Workflows this run reaches (history_processor.relatives); the root is set for children.
     parent: ParentInfo | None = None
     root_workflow_id: str = ""

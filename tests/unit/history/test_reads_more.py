@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.api.common.v1 import Memo, Payload, WorkflowExecution
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
@@ -129,3 +130,19 @@ def test_describe_shows_memo_and_search_attributes_as_stored() -> None:
     assert glue.state is not None
     extended = response.workflow_extended_info
     assert extended.original_start_time.ToMilliseconds() == glue.state.start_time_ms
+
+
+def test_describe_shows_the_start_events_user_metadata() -> None:
+    # The SDK's static_summary() / static_details() read it from the execution config.
+    glue = Glue()
+    metadata = UserMetadata(summary=Payload(data=b'"sum"'), details=Payload(data=b'"det"'))
+    glue.start(user_metadata=metadata)
+    assert glue.events[0].user_metadata == metadata
+    assert _describe(glue).execution_config.user_metadata == metadata
+    assert not _describe(_started_plain()).execution_config.HasField("user_metadata")
+
+
+def _started_plain() -> Glue:
+    glue = Glue()
+    glue.start()
+    return glue
