@@ -34,6 +34,8 @@ COMPOSE = load_compose()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 # The long-running Strom services: built from the Dockerfile, not the one-shot topic creator.
 STROM_SERVICES = sorted(name for name, s in SERVICES.items() if "build" in s and name != "init")
+# Those that are Kafka clients (the internal worker talks to the frontend only).
+KAFKA_SERVICES = [name for name in STROM_SERVICES if name != "worker"]
 SCALED = ("history", "matching", "indexer")
 # Container hostnames as Docker makes them (12 hex digits of the container id), deterministic.
 HOSTNAMES = [hashlib.sha256(str(i).encode()).hexdigest()[:12] for i in range(60)]
@@ -63,7 +65,7 @@ def _args(name: str, tmp_path: Path, hostname: str = HOSTNAMES[0]) -> argparse.N
 def test_the_services_the_issue_names_are_defined() -> None:
     expected = {"kafka", "elasticsearch", "kibana", "kibana-setup", "init", *SCALED, "frontend"}
     assert expected <= set(SERVICES)
-    assert set(STROM_SERVICES) == {"frontend", *SCALED}
+    assert set(STROM_SERVICES) == {"frontend", "worker", *SCALED}
 
 
 def test_every_depends_on_names_a_defined_service_with_a_sound_condition() -> None:
@@ -104,7 +106,10 @@ def test_strom_service_runs_its_module_with_flags_the_module_accepts(
     assert module in STROM_MODULES
     assert (REPO / module / "__main__.py").is_file()
     parsed = parse_service_args(module, args)
-    assert parsed.prefix == environment(SERVICES[name])["STROM_PREFIX"]
+    if name == "worker":
+        assert parsed.frontend == "frontend:7233"  # the frontend service's gRPC port
+    else:
+        assert parsed.prefix == environment(SERVICES[name])["STROM_PREFIX"]
 
 
 def test_the_command_reader_sees_a_rejected_flag(tmp_path: Path) -> None:
@@ -124,7 +129,7 @@ def test_strom_services_use_kafkas_in_network_advertised_listener(tmp_path: Path
     assert set(bound) <= set(protocols)
     assert kafka["KAFKA_CONTROLLER_LISTENER_NAMES"] in bound
     in_network = {f"{host}:{port}" for host, port in advertised.values() if host == "kafka"}
-    for name in STROM_SERVICES:
+    for name in KAFKA_SERVICES:
         bootstrap = _args(name, tmp_path).bootstrap
         assert bootstrap in in_network, f"{name} uses {bootstrap}, Kafka advertises {advertised}"
         listener = next(n for n, (h, p) in advertised.items() if f"{h}:{p}" == bootstrap)
@@ -210,7 +215,7 @@ def _init_topology(tmp_path: Path) -> tuple[Topology, str]:
 def test_init_creates_the_topics_every_service_reads_first(tmp_path: Path) -> None:
     topology, bootstrap = _init_topology(tmp_path)
     assert SERVICES["init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
-    for name in STROM_SERVICES:
+    for name in KAFKA_SERVICES:
         args = _args(name, tmp_path)
         assert (args.prefix, args.bootstrap) == (topology.prefix, bootstrap), name
         condition = SERVICES[name]["depends_on"]["init"]["condition"]
