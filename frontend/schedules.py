@@ -56,6 +56,33 @@ def require_schedule_id(schedule_id: str, max_id: int) -> None:
     validation.validate_workflow_id(workflow_id(schedule_id), max_id)
 
 
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def require_valid_times(message: Message, path: str = "") -> None:
+    """Every Timestamp inside `message` lies in protobuf's valid range (0001 to 9999).
+
+    The scheduler receives requests as JSON, which cannot hold other times.
+
+    Raises:
+        ServiceError: INVALID_ARGUMENT naming the first field out of range.
+    """
+    for field, value in message.ListFields():
+        name = f"{path}{field.name}"
+        if field.message_type is None:
+            continue
+        for item in [value] if isinstance(value, Message) else value:
+            if not isinstance(item, Message):
+                continue  # a map of scalars
+            if field.message_type.full_name == "google.protobuf.Timestamp":
+                seconds, nanos = item.seconds, item.nanos  # type: ignore[attr-defined]
+                if not _MIN_SECONDS <= seconds <= _MAX_SECONDS or not 0 <= nanos < 10**9:
+                    raise invalid_argument(f"{name} is out of range: {seconds}s {nanos}ns")
+            else:
+                require_valid_times(item, f"{name}.")
+
+
 def canonical_schedule(schedule: Schedule, max_id: int, namespace: Namespace) -> Schedule:
     """The schedule with its spec in canonical form, its action checked as Temporal does;
     the action's search attributes are checked and typed as a start's are.

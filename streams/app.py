@@ -173,6 +173,7 @@ class StreamApp:
         self.transactions.reap(self.partitions.stores)  # a commit that landed: step 4
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
         records = [] if self._throttled() else self._poll()
+        outputs_before = self.transactions.pending_outputs
         for record in records:
             self._process(record)
             if self._wake_due():  # a due timer must not wait for the rest of a long batch
@@ -181,6 +182,11 @@ class StreamApp:
         period_over = (now - self._last_punctuate) * 1000 >= self.config.punctuate_interval_ms
         if period_over or self._wake_due():
             self._punctuate()
+        # Charged as produced, not at commit: with a commit in flight the open transaction
+        # keeps taking input, and a charge at its commit would come after the whole burst.
+        produced = self.transactions.pending_outputs - outputs_before
+        wait = self._throttle.charge(produced, now)
+        self._throttled_until = max(self._throttled_until, now + wait)
         if self._due_for_commit(bool(records), now):
             self._commit()
 
@@ -188,7 +194,6 @@ class StreamApp:
         """Commits the open transaction: at once, or pipelined behind the one in flight."""
         txn, stores = self.transactions, self.partitions.stores
         if not self.config.pipelined_commits:
-            produced = txn.pending_outputs
             txn.commit(stores)
         else:
             if txn.in_flight and not txn.reap(stores):
@@ -199,10 +204,7 @@ class StreamApp:
             # change, and an abort of that commit dropped the open transaction with it.
             if not self._due_for_commit(True, time.monotonic()):
                 return
-            produced = txn.pending_outputs
             txn.start_commit(stores)
-        now = time.monotonic()
-        self._throttled_until = now + self._throttle.charge(produced, now)
 
     def _throttled(self) -> bool:
         """Over the produce-rate limit: waits a little instead of polling input, so acks,
@@ -258,17 +260,22 @@ class StreamApp:
             # is due, then take what arrived meanwhile.
             wait = self.config.in_flight_wait_ms / 1000
             txn.reap(self.partitions.stores, wait if until_wake is None else min(wait, until_wake))
-            return self._consumer.consume(self.config.max_batch_records, 0)
+            return self._consumer.consume(self._batch_limit(), 0)
         if txn.is_open and self.config.commit_when_idle:
-            return self._consumer.consume(self.config.max_batch_records, 0)
+            return self._consumer.consume(self._batch_limit(), 0)
         timeout = self.config.poll_timeout_s
         if until_wake is not None:  # wake up when the processor's next timer is due
             timeout = min(timeout, until_wake)
         first = self._consumer.poll(timeout)
         if first is None:
             return []
-        rest = self._consumer.consume(self.config.max_batch_records - 1, 0)
+        more = self._batch_limit() - 1
+        rest = self._consumer.consume(more, 0) if more > 0 else []
         return [first, *rest]
+
+    def _batch_limit(self) -> int:
+        """Inputs to take in one poll: a batch, fewer when the produce-rate limit is near."""
+        return self._throttle.allowance(self.config.max_batch_records, time.monotonic())
 
     def _process(self, record: Message) -> None:
         err = record.error()

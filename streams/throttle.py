@@ -29,6 +29,14 @@ class ProduceThrottle:
         """Whether a limit is set."""
         return self.rate > 0
 
+    def allowance(self, most: int, now: float) -> int:
+        """How many inputs to take at once (at most `most`): the records the bucket holds now,
+        at least one, as each input produces at least one record when it produces any."""
+        if not self.enabled:
+            return most
+        tokens = min(self.rate, self._tokens + max(0.0, now - self._updated) * self.rate)
+        return max(1, min(most, int(tokens)))
+
     def charge(self, records: int, now: float) -> float:
         """Counts ``records`` produced at ``now``; returns how long to stop taking input."""
         if not self.enabled or records <= 0:

@@ -26,6 +26,7 @@ async def handle(env: Env, request: CreateScheduleRequest, call: Call) -> Create
     namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
     max_id = env.config.max_id_length
     schedules.require_schedule_id(request.schedule_id, max_id)
+    schedules.require_valid_times(request)
     if not request.request_id:
         raise invalid_argument("RequestId is not set on request.")
     validation.validate_length(request.request_id, max_id, "RequestId length exceeds limit.")

@@ -19,6 +19,7 @@ async def handle(
     """The times from the scheduler workflow's ``listMatchingTimes`` query."""
     require_namespace(env, request.namespace)
     schedules.require_schedule_id(request.schedule_id, env.config.max_id_length)
+    schedules.require_valid_times(request)
     if not request.HasField("start_time") or not request.HasField("end_time"):
         raise invalid_argument("StartTime and EndTime are required")
     return await schedules.query(

@@ -17,6 +17,7 @@ async def handle(env: Env, request: PatchScheduleRequest, call: Call) -> PatchSc
     require_namespace(env, request.namespace)
     max_id = env.config.max_id_length
     schedules.require_schedule_id(request.schedule_id, max_id)
+    schedules.require_valid_times(request)
     if len(request.request_id) > max_id:
         raise invalid_argument("RequestId length exceeds limit.")
     if len(request.patch.backfill_request) > MAX_BACKFILLS:

@@ -27,3 +27,14 @@ def test_idle_time_refills_to_one_second_only() -> None:
 
     assert throttle.charge(10, now=100.0) == 0.0
     assert throttle.charge(5, now=100.0) == 0.5
+
+
+def test_allowance_takes_no_more_inputs_than_the_bucket_holds() -> None:
+    from streams.throttle import ProduceThrottle
+
+    throttle = ProduceThrottle(50.0, now=0.0)
+    assert throttle.allowance(500, now=0.0) == 50  # a full bucket: one second of records
+    throttle.charge(60, now=0.0)  # in debt
+    assert throttle.allowance(500, now=0.0) == 1  # still one at a time, never zero
+    assert throttle.allowance(500, now=1.0) == 40  # refilled 50, minus the debt of 10
+    assert ProduceThrottle(0.0, now=0.0).allowance(500, now=0.0) == 500  # no limit
