@@ -82,12 +82,13 @@ from streams import metrics
 from streams.committer import CommitWorker
 from streams.config import StreamsConfig
 from streams.connection import Producer
-from streams.exceptions import InvalidStateError, ProducerFencedError
+from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 30.0
+RESUME_LIMIT = 4  # attempts of a timed-out transactional call before the instance stops
 
 # topic, key, value (None: a tombstone), partition
 _Record = tuple[str, bytes | None, bytes | None, int | None]
@@ -258,6 +259,7 @@ class Transactions:
 
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
+            TransactionStalledError: a commit or abort never completed; it must stop.
         """
         self.reap(stores, wait=None)
         if self.uncommitted:
@@ -305,6 +307,7 @@ class Transactions:
 
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
+            TransactionStalledError: a commit or abort never completed; it must stop.
         """
         flight = self._flight
         if flight is None:
@@ -328,6 +331,7 @@ class Transactions:
 
         Raises:
             ProducerFencedError: this instance was fenced; it must stop.
+            TransactionStalledError: a commit or abort never completed; it must stop.
         """
         flight = self._flight
         if flight is not None:
@@ -359,10 +363,14 @@ class Transactions:
         # Step 2: input positions join the transaction, checked against our generation.
         offsets = [TopicPartition(t, p, o) for (t, p), o in flight.positions.items()]
         if offsets:
-            producer.send_offsets_to_transaction(offsets, flight.group_metadata, TIMEOUT_S)
+            metadata = flight.group_metadata
+            _resume_while_retriable(
+                lambda: producer.send_offsets_to_transaction(offsets, metadata, TIMEOUT_S),
+                "sending the input positions",
+            )
         # Step 3: outputs and offsets become visible together.
         committing = time.monotonic()
-        producer.commit_transaction(TIMEOUT_S)
+        _resume_while_retriable(lambda: producer.commit_transaction(TIMEOUT_S), "the commit")
         metrics.transaction_committed(flight.opened, committing)
         with flight.lock:
             flight.committed = True
@@ -396,14 +404,18 @@ class Transactions:
         dropped = [*(flight.states.values() if flight else ()), *self.states.values()]
         rewind = {**(flight.positions if flight else {}), **self._positions}
         err = cause.args[0] if isinstance(cause, KafkaException) else None
+        if isinstance(cause, TransactionStalledError):
+            self._reset(dropped)
+            raise cause  # no abort can follow a call still pending: the instance stops
         if isinstance(err, KafkaError) and err.fatal():
             self._reset(dropped)
             raise ProducerFencedError(f"transactional producer is fenced: {err}") from cause
         log.warning("aborting transaction: %s", cause)
         metrics.transaction_aborted()
         if flight is not None and flight.began:
+            producer = flight.producer
             try:
-                flight.producer.abort_transaction(TIMEOUT_S)
+                _resume_while_retriable(lambda: producer.abort_transaction(TIMEOUT_S), "the abort")
             except KafkaException as exc:
                 inner = exc.args[0]
                 if isinstance(inner, KafkaError) and inner.fatal():
@@ -445,6 +457,42 @@ class Transactions:
         self.uncommitted_since = None
         self._outputs = []
         self._after_commit = []
+
+
+def _resume_while_retriable(call: Callable[[], None], what: str) -> None:
+    """Runs a transactional call, resuming it for as long as librdkafka says it may be retried.
+
+    A commit, abort or offset send that times out (a broker stalled longer than TIMEOUT_S) goes
+    on in librdkafka's background, and the broker may still complete it. Until the same call
+    is made again and returns, every other transactional call on that producer fails with a
+    conflict, and an abort in its place would not stop a commit the broker then completes, so
+    the inputs processed again would be decided twice. Hence the same call is resumed until it
+    succeeds or fails for good. After RESUME_LIMIT attempts the instance stops instead: its
+    successor's init_transactions ends the transaction either way.
+
+    Raises:
+        KafkaException: the call failed for good (fatal, or the transaction must be aborted).
+        TransactionStalledError: the call still had not completed after RESUME_LIMIT attempts.
+    """
+    for attempt in range(1, RESUME_LIMIT + 1):
+        try:
+            call()
+            return
+        except KafkaException as exc:
+            err = exc.args[0]
+            resumable = (
+                isinstance(err, KafkaError)
+                and err.retriable()
+                and not err.fatal()
+                and not err.txn_requires_abort()
+            )
+            if not resumable:
+                raise
+            if attempt == RESUME_LIMIT:
+                raise TransactionStalledError(
+                    f"{what} did not complete in {attempt} attempts of {TIMEOUT_S:.0f}s: {err}"
+                ) from exc
+            log.warning("%s has not completed yet (%s); resuming it", what, err)
 
 
 def _on_changelog_delivery(offsets: dict[int, int], err: KafkaError | None, msg: Message) -> None:

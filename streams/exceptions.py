@@ -27,3 +27,8 @@ class RestoreError(StreamsError):
 
 class ProducerFencedError(StreamsError):
     """Another producer with the same transactional id took over; this instance must stop."""
+
+
+class TransactionStalledError(StreamsError):
+    """A transactional call still had not completed after its retries; the instance must stop
+    (its successor's init_transactions ends the transaction, committed or aborted)."""

@@ -196,6 +196,15 @@ async def _check_history(client: Client, workflow_id: str) -> None:
     assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, workflow_id
 
 
+def _print_service_logs(folder: Path, lines: int = 40) -> None:
+    """On failure, each service's last warnings and errors: CI keeps no files, only output."""
+    for log_file in sorted(folder.glob("*.log")):
+        text = log_file.read_text(errors="replace").splitlines()
+        notable = [line for line in text if not line[24:].lstrip().startswith(("INFO", "DEBUG"))]
+        print(f"--- {log_file.name}: last {lines} of {len(notable)} notable lines ---")
+        print("\n".join(line[:400] for line in notable[-lines:]), flush=True)
+
+
 async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Path) -> None:
     seed = int(os.environ.get("STROM_FAULT_SEED", str(random.randrange(1 << 30))))
     print(f"fault plan seed {seed} (STROM_FAULT_SEED={seed} replays it)", flush=True)
@@ -256,6 +265,9 @@ async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Pa
         assert count == len(ids)
         faults.note("List and Count see every workflow")
         env.services.check_alive()
+    except BaseException:
+        _print_service_logs(tmp_path / "strom" / "logs")
+        raise
     finally:
         if faults is not None:
             faults.thaw_all()

@@ -19,7 +19,7 @@ import streams.app
 import streams.commit
 from streams import Context, MemoryStore, StateTransaction, StreamApp, StreamsConfig
 from streams.commit import Transactions
-from streams.exceptions import InvalidStateError, ProducerFencedError
+from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
 from streams.state.base import PartitionStore, TransactionStatus
 
 CHANGELOG, INPUT, OUT, ACKS = "log", "in", "out", "acks"
@@ -60,6 +60,7 @@ class _Broker:
         self.acks: list[bytes] = []
         self.gate = threading.Semaphore(0)  # one release lets one commit return
         self.fail_next: KafkaException | None = None
+        self.stalled = False  # every commit times out at once, as against a frozen broker
         self.offsets = 0
         self.lock = threading.Lock()
 
@@ -100,6 +101,8 @@ class _Producer:
 
     def commit_transaction(self, timeout: float) -> None:
         self._broker.log("commit", self._tid)
+        if self._broker.stalled:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "stalled", retriable=True))
         assert self._broker.gate.acquire(timeout=5), "the test never let the commit return"
         failure, self._broker.fail_next = self._broker.fail_next, None
         if failure is not None:
@@ -271,6 +274,43 @@ def test_a_failed_commit_drops_the_inputs_decided_on_it_and_rewinds(
     broker.gate.release()
     txns.reap(stores, wait=None)
     assert broker.acks == [b"ack-1"] and stores[0].get(b"count") == b"1"
+
+
+def test_a_commit_that_timed_out_is_resumed_not_aborted(
+    broker: _Broker, txns: Transactions, stores: dict[int, PartitionStore]
+) -> None:
+    # librdkafka goes on with a timed-out commit in the background; an abort in its place
+    # would fail with a conflict and leave a commit the broker may still complete.
+    _input(txns, stores, 10, b"1")
+    txns.start_commit(stores)
+    broker.fail_next = KafkaException(
+        KafkaError(KafkaError._TIMED_OUT, "broker stalled", retriable=True)
+    )
+    broker.gate.release()
+    _wait_for(broker, "commit", 2)
+    broker.gate.release()
+    assert txns.reap(stores, wait=None)
+    assert [c for c, _ in broker.calls if c in ("commit", "abort", "committed")] == [
+        "commit",
+        "commit",
+        "committed",
+    ]
+    assert broker.acks == [b"ack-1"] and stores[0].get(b"count") == b"1"
+    assert txns.stats == {"commits": 1, "aborts": 0}
+
+
+def test_a_commit_that_never_completes_stops_the_instance_without_an_abort(
+    broker: _Broker, txns: Transactions, stores: dict[int, PartitionStore]
+) -> None:
+    _input(txns, stores, 10, b"1")
+    broker.stalled = True
+    txns.start_commit(stores)
+    with pytest.raises(TransactionStalledError, match="the commit did not complete in 4"):
+        txns.reap(stores, wait=None)
+    commits = [c for c, _ in broker.calls if c == "commit"]
+    assert len(commits) == streams.commit.RESUME_LIMIT
+    assert ("abort", "app-i") not in broker.calls
+    assert broker.acks == [] and stores[0].get(b"count") == b"0"
 
 
 def test_a_fenced_commit_stops_the_instance(
