@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     auth.add_argument(
         "--auth-permissions-claim", help="the claim listing 'namespace:role' permissions"
     )
+    auth.add_argument(
+        "--auth-worker-token-file",
+        type=Path,
+        metavar="PATH",
+        help="a token with system admin rights for Strom's internal worker (schedules), "
+        "which calls the frontend like any client",
+    )
 
 
 def sasl_users(args: argparse.Namespace) -> dict[str, str]:
@@ -149,7 +156,7 @@ def check_kafka_access(
 
 def service_args(args: argparse.Namespace, client_properties: Path | None) -> dict[str, list[str]]:
     """The extra command-line arguments of each service (`ServiceSet.start`'s service_args)."""
-    extra: dict[str, list[str]] = {name: [] for name in KAFKA_SERVICES}
+    extra: dict[str, list[str]] = {name: [] for name in (*KAFKA_SERVICES, "worker")}
     if client_properties is not None:
         for name in KAFKA_SERVICES:
             extra[name] += ["--kafka-config-file", str(client_properties)]
@@ -162,4 +169,6 @@ def service_args(args: argparse.Namespace, client_properties: Path | None) -> di
     ):
         if value is not None:
             extra["frontend"] += [flag, str(value)]
+    if args.auth_worker_token_file is not None:
+        extra["worker"] += ["--auth-token-file", str(args.auth_worker_token_file.absolute())]
     return extra

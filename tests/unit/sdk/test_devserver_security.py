@@ -120,6 +120,8 @@ def test_every_kafka_service_gets_the_file_and_the_frontend_the_authorizer(
             "perms",
             "--auth-jwks-refresh",
             "5",
+            "--auth-worker-token-file",
+            str(tmp_path / "worker.jwt"),
         )
     )
     extra = security.service_args(args, tmp_path / "kafka-client.properties")
@@ -139,7 +141,14 @@ def test_every_kafka_service_gets_the_file_and_the_frontend_the_authorizer(
         "--auth-permissions-claim",
         "perms",
     ]
-    # The frontend's own parser accepts what it is given.
+    assert extra["worker"] == ["--auth-token-file", str(tmp_path / "worker.jwt")]
+    # The frontend's and the worker's own parsers accept what they are given.
+    from worker_service.__main__ import build_parser as worker_parser
+    from worker_service.__main__ import read_token
+
+    (tmp_path / "worker.jwt").write_text(" header.claims.signature\n")
+    worker_args = worker_parser().parse_args(extra["worker"])
+    assert read_token(worker_args.auth_token_file) == "header.claims.signature"
     from frontend.__main__ import build_parser as frontend_parser
 
     parsed = frontend_parser().parse_args(
