@@ -11,6 +11,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 
 from history_processor import store
+from history_processor.pending_limits import DEFAULT_PENDING_LIMIT, PendingLimits
 from history_processor.processor import HistoryProcessor
 from schemas import connection
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
@@ -18,6 +19,34 @@ from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
 from streams import RocksDBStore, StreamApp, StreamsConfig, metrics
 from streams.exceptions import StreamsError
+
+_LIMIT_FLAGS = (
+    ("max-pending-activities", "limit.numPendingActivities.error"),
+    ("max-pending-child-workflows", "limit.numPendingChildExecutions.error"),
+    ("max-pending-signals", "limit.numPendingSignals.error"),
+    ("max-pending-cancel-requests", "limit.numPendingCancelRequests.error"),
+)
+
+
+def _limit(text: str) -> int:
+    """A count flag: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, got {value}")
+    return value
+
+
+def pending_limits(args: argparse.Namespace) -> PendingLimits:
+    """The pending-work caps of the command line."""
+    return PendingLimits(
+        activities=args.max_pending_activities,
+        child_workflows=args.max_pending_child_workflows,
+        signals=args.max_pending_signals,
+        cancel_requests=args.max_pending_cancel_requests,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second this instance may produce to Kafka; above it, input waits "
         "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
     )
+    limits = parser.add_argument_group(
+        "per-workflow limits",
+        "caps on a run's pending work (Temporal's limit.numPending*.error); a workflow task "
+        "that would pass one fails with PENDING_*_LIMIT_EXCEEDED; 0 = no limit",
+    )
+    for flag, key in _LIMIT_FLAGS:
+        limits.add_argument(
+            f"--{flag}",
+            type=_limit,
+            default=DEFAULT_PENDING_LIMIT,
+            metavar="N",
+            help=f"Temporal's {key} (default: %(default)s)",
+        )
     metrics.add_port_argument(parser, "history processor")
     connection.add_arguments(parser)
     return parser
@@ -100,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         return found.custom_search_attributes() if found is not None else {}
 
     processor = HistoryProcessor(
-        topology, resolve_namespace_id, search_attributes=custom_search_attributes
+        topology,
+        resolve_namespace_id,
+        search_attributes=custom_search_attributes,
+        pending_limits=pending_limits(args),
     )
     app = StreamApp(config, processor, RocksDBStore(args.state_dir))
     app.on_partitions_changed = processor.forget_partitions

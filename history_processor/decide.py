@@ -13,6 +13,7 @@ from history_processor.handlers import HANDLERS
 from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
+from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
@@ -30,6 +31,7 @@ def decide(
     search_attributes: Mapping[str, ValueType] | None = None,
     older_runs: OlderRuns | None = None,
     updates: Mapping[str, UpdateRequest] | None = None,
+    pending_limits: PendingLimits | None = None,
 ) -> Decision:
     """Decides what one inbox command does to a workflow.
 
@@ -52,6 +54,7 @@ def decide(
         older_runs: Readers of the workflow id's other kept runs (reset, delete by run id).
         updates: The run's admitted workflow updates by id (`history_processor.wf_updates`);
             a workflow task started by this decision carries their requests.
+        pending_limits: The operator's caps on pending work per run (default: Temporal's).
 
     Returns:
         The Decision. Apply it with `fold.apply_batch(state, decision.events,
@@ -72,6 +75,7 @@ def decide(
         search_attributes=search_attributes or {},
         older_runs=older_runs or OlderRuns(),
         updates=updates or {},
+        pending_limits=pending_limits or PendingLimits(),
     )
     try:
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)

@@ -11,6 +11,7 @@ from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor.model import Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
+from history_processor.pending_limits import PendingLimits
 from history_processor.state import ActivityInfo, ExecutionState, WorkflowTaskInfo
 from schemas import tokens
 from schemas.exceptions import TaskTokenError
@@ -47,6 +48,8 @@ class Env:
         updates: The run's admitted workflow updates by update id, in admission order
             (kept in the processor's memory, never in state; see
             `history_processor.wf_updates`): a started workflow task carries their requests.
+        pending_limits: The operator's caps on a run's pending activities, children, signals
+            and cancel requests.
     """
 
     now_ms: int
@@ -56,6 +59,7 @@ class Env:
     search_attributes: Mapping[str, ValueType] = field(default_factory=dict)
     older_runs: OlderRuns = field(default_factory=OlderRuns)
     updates: Mapping[str, UpdateRequest] = field(default_factory=dict)
+    pending_limits: PendingLimits = field(default_factory=PendingLimits)
 
 
 def reply_only(reply: Reply | None) -> Decision:

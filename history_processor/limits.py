@@ -3,8 +3,8 @@
 Temporal checks a run's history after every change (workflow.Context's enforceHistorySizeCheck
 and enforceHistoryCountCheck): past the error limit the change is discarded, the run is
 terminated by the history service instead, and the caller gets INVALID_ARGUMENT with the
-reason. Past the warning limit it only logs. A workflow task that would schedule more
-activities than may be pending fails with PENDING_ACTIVITIES_LIMIT_EXCEEDED.
+reason. Past the warning limit it only logs. The caps on pending activities, children,
+signals and cancel requests are in `pending_limits`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,9 @@ HISTORY_COUNT_LIMIT_ERROR = 51_200
 HISTORY_COUNT_LIMIT_WARN = 10_240
 HISTORY_SIZE_LIMIT_ERROR = 50 * 1024 * 1024
 HISTORY_SIZE_LIMIT_WARN = 10 * 1024 * 1024
-PENDING_ACTIVITIES_LIMIT = 2_000
 
 HISTORY_SIZE_EXCEEDED = "Workflow history size exceeds limit."
 HISTORY_COUNT_EXCEEDED = "Workflow history count exceeds limit."
-
-
-def pending_limit_error(what: str, pending: int, limit: int) -> str | None:
-    """Temporal's checkCountConstraint message when `pending` reached `limit`, else None."""
-    if pending < limit:
-        return None
-    return f"the number of {what}, {pending}, has reached the per-workflow limit of {limit}"
 
 
 def enforce_history_limits(

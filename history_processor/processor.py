@@ -27,6 +27,7 @@ from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
 from history_processor.older_runs import OlderRuns
+from history_processor.pending_limits import PendingLimits
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
@@ -68,8 +69,10 @@ class HistoryProcessor:
         namespace_id: Callable[[str], str],
         clock: Callable[[], float] = time.time,
         search_attributes: Callable[[str], Mapping[str, ValueType]] | None = None,
+        pending_limits: PendingLimits | None = None,
     ) -> None:
         self._topology = topology
+        self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
         # Custom search attributes by namespace name; none known without a registry.
@@ -185,6 +188,7 @@ class HistoryProcessor:
             search_attributes=self._search_attributes(command.namespace),
             older_runs=_older_runs(ctx.state, command),
             updates=admitted,
+            pending_limits=self._pending_limits,
         )
         template = update_waiting.refused_template(command, admitted)
         if template is not None:

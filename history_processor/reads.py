@@ -38,6 +38,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from history_processor import events as ev
+from history_processor import paging
 from history_processor.deadlines import run_expiration_time_ms
 from history_processor.describe_relatives import add_relatives
 from history_processor.handling import run_not_found, workflow_not_found
@@ -81,12 +82,14 @@ def page_of(
 ) -> tuple[list[HistoryEvent], bytes]:
     """Cuts `events` (ending at the run's next event id) into a first page and a token.
 
+    A page holds at most `page_size` events and `paging.PAGE_BYTES_LIMIT` bytes of them.
     The last page carries the transient workflow task events, as Temporal's does.
     """
-    if len(events) > page_size:
-        rest = events[page_size].event_id
+    keep = paging.fitting(events, page_size)
+    if keep < len(events):
+        rest = events[keep].event_id
         token = HistoryToken(state.run_id, rest, state.next_event_id, state.is_running)
-        return events[:page_size], token.encode()
+        return events[:keep], token.encode()
     suffix = transient_events(state, identity) if include_transient and state.is_running else []
     return events + suffix, b""
 
@@ -146,6 +149,9 @@ def get_workflow_execution_history(
         return _history_reply([], b"")
     end = min(state.next_event_id, first + _page_size(request))
     events = list(read_events(first, end))
+    keep = paging.fitting(events, len(events))
+    if keep < len(events):  # over the byte budget: the next page starts at the first left out
+        events, end = events[:keep], events[keep].event_id
     if end < state.next_event_id:
         return _history_reply(
             events, HistoryToken(state.run_id, end, state.next_event_id, state.is_running).encode()
@@ -189,6 +195,9 @@ def get_workflow_execution_history_reverse(
     size = request.maximum_page_size if request.maximum_page_size > 0 else HISTORY_PAGE_SIZE
     start = max(1, end - size)
     events = list(reversed(read_events(start, end))) if start < end else []
+    keep = paging.fitting(events, len(events))
+    if keep < len(events):  # over the byte budget: the next page ends below the last kept
+        events, start = events[:keep], events[keep - 1].event_id
     next_token = b""
     if start > 1:
         next_token = HistoryToken(state.run_id, 1, start, state.is_running).encode()

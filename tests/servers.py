@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from temporalio.client import Client
 
 from strom._devserver import free_port
+
+
+def _dynamic_config_args(values: dict[str, int | str | bool]) -> list[str]:
+    """`--dynamic-config-value` flags; the CLI reads each value as JSON."""
+    return [
+        arg for k, v in values.items() for arg in ("--dynamic-config-value", f"{k}={json.dumps(v)}")
+    ]
 
 
 @dataclass
@@ -20,6 +28,8 @@ class TemporalDevServer:
 
     target: str = ""
     http_url: str = ""
+    # Temporal's dynamic config values (`--dynamic-config-value KEY=VALUE`), e.g. limits.
+    dynamic_config: dict[str, int | str | bool] = field(default_factory=dict)
     _proc: subprocess.Popen[bytes] | None = None
 
     async def __aenter__(self) -> TemporalDevServer:
@@ -36,6 +46,7 @@ class TemporalDevServer:
                 binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                 "--port", str(port), "--http-port", str(http_port),
                 "--metrics-port", str(free_port()), "--log-level", "error",
+                *_dynamic_config_args(self.dynamic_config),
             ],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

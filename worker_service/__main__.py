@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from temporalio.client import Client
 
@@ -33,15 +34,41 @@ def build_parser() -> argparse.ArgumentParser:
         default=REFRESH_S,
         help=f"seconds between reads of the namespace list (default: {REFRESH_S:g})",
     )
+    parser.add_argument(
+        "--auth-token-file",
+        type=Path,
+        metavar="PATH",
+        help="a JWT the frontend's authorizer accepts (sent as 'authorization: Bearer'); "
+        "needed when the frontend runs with --auth-jwks",
+    )
     return parser
 
 
-async def connect(target: str, stop: asyncio.Event) -> Client | None:
+def read_token(path: Path | None) -> str | None:
+    """The token in `path` (surrounding whitespace dropped), None without a path.
+
+    Raises:
+        SystemExit: The file cannot be read or is empty.
+    """
+    if path is None:
+        return None
+    try:
+        token = path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise SystemExit(f"worker_service: cannot read --auth-token-file: {exc}") from exc
+    if not token:
+        raise SystemExit(f"worker_service: --auth-token-file {path} is empty")
+    return token
+
+
+async def connect(target: str, stop: asyncio.Event, token: str | None = None) -> Client | None:
     """A client of the frontend, retried until it answers or ``stop`` is set."""
     delay = 0.2
     while not stop.is_set():
         try:
-            return await Client.connect(target)
+            # Not api_key: the SDK would then switch TLS on, which the frontend may not serve.
+            metadata = {"authorization": f"Bearer {token}"} if token else {}
+            return await Client.connect(target, rpc_metadata=metadata)
         except Exception as err:
             _log.info("frontend %s not reachable yet: %s", target, err)
         with contextlib.suppress(TimeoutError):
@@ -56,7 +83,7 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    client = await connect(args.frontend, stop)
+    client = await connect(args.frontend, stop, read_token(args.auth_token_file))
     if client is None:
         return 0
     _log.info("worker service connected to %s", args.frontend)

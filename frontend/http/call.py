@@ -46,9 +46,14 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 _CODES_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
 
 
+def call_status(code: int) -> grpc.StatusCode:
+    """The gRPC status code of a code number (UNKNOWN for one gRPC does not define)."""
+    return _CODES_BY_VALUE.get(code, grpc.StatusCode.UNKNOWN)
+
+
 def http_status(code: int) -> int:
     """The HTTP status grpc-gateway answers for a gRPC status code number."""
-    return HTTP_STATUS.get(_CODES_BY_VALUE.get(code, grpc.StatusCode.UNKNOWN), 500)
+    return HTTP_STATUS.get(call_status(code), 500)
 
 
 def status(code: grpc.StatusCode, message: str) -> GrpcStatus:

@@ -8,7 +8,9 @@ in JSON, or the call's google.rpc.Status with grpc-gateway's HTTP status.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import grpc
@@ -22,6 +24,7 @@ from frontend.http import binding, formats
 from frontend.http.call import (
     HttpServicerContext,
     RpcAbortedError,
+    call_status,
     decode_timeout,
     http_status,
     status,
@@ -36,6 +39,7 @@ from frontend.http.routes import (
     routes_of,
 )
 from frontend.http.unmarshal import BodyError, merge
+from streams import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +99,26 @@ class HttpApi:
     async def _call(
         self, route: Route, message: Message, context: HttpServicerContext, outbound: Format
     ) -> web.Response:
+        # Counted like a gRPC call of the same RPC (Temporal's gateway calls its gRPC server
+        # in-process, so its interceptors count both alike); requests refused before a route
+        # or a message exists never reach an RPC and are not counted.
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
         try:
             response = await getattr(self.servicer, route.rpc)(message, context)
         except RpcAbortedError as aborted:
+            code = call_status(aborted.status.code)
             return _error(aborted.status, outbound)
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED  # the client went away
+            raise
         except Exception:
+            code = grpc.StatusCode.INTERNAL
             logger.exception("HTTP %s failed", route.rpc)
             failed = f"{route.rpc} failed inside Strom; see the frontend log"
             return _error(status(grpc.StatusCode.INTERNAL, failed), outbound)
+        finally:
+            metrics.record_rpc(route.rpc, code, time.perf_counter() - started)
         if route.response_body:
             for part in route.response_body.split("."):
                 response = getattr(response, part)

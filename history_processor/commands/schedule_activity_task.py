@@ -11,10 +11,11 @@ from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 
 from history_processor import events as ev
 from history_processor.builder import DecisionBuilder
+from history_processor.commands import pending
 from history_processor.commands.context import CommandContext, CommandFailure
 from history_processor.commands.start_timer import MAX_DURATION_SECONDS
-from history_processor.limits import PENDING_ACTIVITIES_LIMIT, pending_limit_error
 from history_processor.outbox import activity_task_record
+from history_processor.pending_limits import PENDING_ACTIVITIES
 from history_processor.state import RetryPolicy, duration_ms
 
 _Cause = WorkflowTaskFailedCause
@@ -112,14 +113,9 @@ def _schedule_activity(
         raise _bad_activity(
             "Activity with UseCompatibleVersion cannot run on different task queue."
         )
-    too_many = pending_limit_error(
-        "pending activities", len(state.activities), PENDING_ACTIVITIES_LIMIT
-    )
-    if too_many is not None:
-        raise CommandFailure(
-            _Cause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED, too_many
-        )
     s2c, s2s, st2c, heartbeat = _timeouts(attrs, state.workflow_run_timeout_ms)
+    # After the attributes' checks, before the duplicate-id one, as Temporal orders them.
+    pending.check(b, PENDING_ACTIVITIES)
     if state.activity_by_id(attrs.activity_id) is not None:
         raise CommandFailure(
             _Cause.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,

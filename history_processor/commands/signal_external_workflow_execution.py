@@ -9,7 +9,9 @@ from temporalio.api.history.v1 import SignalExternalWorkflowExecutionInitiatedEv
 
 from history_processor import events as ev
 from history_processor import reach
+from history_processor.commands import pending
 from history_processor.commands.context import CommandContext, CommandFailure
+from history_processor.pending_limits import PENDING_SIGNALS
 from history_processor.relatives import request_id
 from schemas import inbox
 
@@ -37,6 +39,7 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         raise CommandFailure(
             _BAD, f"Strom does not signal workflows of another namespace ({attrs.namespace})."
         )
+    pending.check(ctx.b, PENDING_SIGNALS)
     initiated = SignalExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=ctx.completed_id,
         namespace=run.namespace,

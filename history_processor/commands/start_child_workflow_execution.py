@@ -15,7 +15,9 @@ from temporalio.api.history.v1 import StartChildWorkflowExecutionInitiatedEventA
 
 from history_processor import events as ev
 from history_processor import reach
+from history_processor.commands import pending
 from history_processor.commands.context import CommandContext, CommandFailure
+from history_processor.pending_limits import PENDING_CHILD_WORKFLOWS
 from history_processor.relatives import request_id
 from history_processor.state import ExecutionState, duration_ms
 from schemas import inbox
@@ -114,6 +116,7 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
     attrs = command.start_child_workflow_execution_command_attributes
     run = ctx.b.run
     _validate(attrs, run)
+    pending.check(ctx.b, PENDING_CHILD_WORKFLOWS)
     initiated = initiated_attributes(attrs, run, ctx.completed_id)
     event = ev.new_event(
         EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, ctx.b.now_ms, initiated

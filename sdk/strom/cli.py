@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from strom._devserver import DevCluster, DevServerError, default_data_dir
+from strom._devserver import DevCluster, DevServerError, default_data_dir, security
 from strom._devserver.services import start_services
 from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 from strom._services import ServiceSet
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     start_dev.add_argument(
         "--headless", action="store_true", help="do not start the Temporal Web UI"
     )
+    security.add_arguments(start_dev)
     return parser
 
 
@@ -158,7 +159,11 @@ def start_dev(args: argparse.Namespace) -> int:
     """Runs `strom server start-dev` until interrupted; returns the exit code."""
     data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
     cluster = DevCluster(
-        data_dir, kafka_port=args.kafka_port, es_port=args.es_port, fresh=args.fresh
+        data_dir,
+        kafka_port=args.kafka_port,
+        es_port=args.es_port,
+        fresh=args.fresh,
+        kafka_sasl_users=security.sasl_users(args),
     )
     services: ServiceSet | None = None
     ui: WebUi | None = None

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -62,6 +63,7 @@ class StromEnvironment:
         port: int | None = None,
         namespace: str = "default",
         metrics: bool = False,
+        service_args: Mapping[str, Sequence[str]] | None = None,
     ) -> StromEnvironment:
         """Starts Strom and connects a Client.
 
@@ -77,6 +79,8 @@ class StromEnvironment:
             namespace: The Client's namespace.
             metrics: Serve every service's Prometheus metrics, on free ports
                 (`services.metrics_urls` says where).
+            service_args: More command-line arguments of the services it names ("history",
+                "matching", "visibility", "frontend", "worker"), e.g. history's limits.
         """
         kafka_bootstrap = kafka_bootstrap or os.environ.get("STROM_KAFKA_BOOTSTRAP")
         es_url = es_url or os.environ.get("STROM_ES_URL")
@@ -100,6 +104,7 @@ class StromEnvironment:
                 topology,
                 free_port(),
                 {name: free_port() for name in SERVICE_NAMES} if metrics else None,
+                service_args,
             )
         except BaseException:
             if cluster is not None:

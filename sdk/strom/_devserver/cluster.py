@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,8 @@ class DevCluster:
         es_port: Elasticsearch's HTTP port; its transport port is `es_port + 100`.
         fresh: Wipe both data directories before starting.
         ready_timeout: Seconds to wait for both servers to become healthy.
+        kafka_sasl_users: Kafka clients must authenticate with SASL/PLAIN as one of these
+            users (name -> password); None: a PLAINTEXT listener.
     """
 
     def __init__(
@@ -36,12 +39,16 @@ class DevCluster:
         es_port: int = 19200,
         fresh: bool = False,
         ready_timeout: float = 180.0,
+        kafka_sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.fresh = fresh
         self.ready_timeout = ready_timeout
         self.kafka = KafkaNode(
-            self.data_dir / "kafka", port=kafka_port, controller_port=kafka_port + 1
+            self.data_dir / "kafka",
+            port=kafka_port,
+            controller_port=kafka_port + 1,
+            sasl_users=kafka_sasl_users,
         )
         self.elasticsearch = ElasticsearchNode(
             self.data_dir / "elasticsearch", http_port=es_port, transport_port=es_port + 100

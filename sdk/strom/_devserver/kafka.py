@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from strom._devserver import fetch, paths
-from strom._devserver.errors import KafkaFormatError
+from strom._devserver.errors import DevServerError, KafkaFormatError
 from strom._devserver.java import find_java
 from strom._devserver.ports import HOST, check_ports_free, port_open
 from strom._devserver.process import DEFAULT_STOP_TIMEOUT_S, ManagedProcess
@@ -38,17 +40,64 @@ _SETTINGS: dict[str, str] = {
 }
 
 
-def render_server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """Returns the broker's server.properties for the given ports and data directory."""
+def render_server_properties(
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    sasl_users: Mapping[str, str] | None = None,
+) -> str:
+    """Returns the broker's server.properties for the given ports and data directory.
+
+    With `sasl_users` (name -> password) the client listener speaks SASL_PLAINTEXT and
+    accepts those users with the PLAIN mechanism; the controller listener stays internal.
+
+    Raises:
+        DevServerError: A user name or password the JAAS line cannot hold.
+    """
+    settings = dict(_SETTINGS)
+    listener = "PLAINTEXT"
+    extra: list[str] = []
+    if sasl_users:
+        listener = "SASL_PLAINTEXT"
+        settings["listener.security.protocol.map"] = (
+            "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+        )
+        extra = [
+            "inter.broker.listener.name=SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            f"listener.name.sasl_plaintext.plain.sasl.jaas.config={_plain_jaas(sasl_users)}",
+        ]
     lines = [
         "# Written by strom's dev server at every start; edits are overwritten.",
         f"controller.quorum.bootstrap.servers={HOST}:{controller_port}",
-        f"listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://{HOST}:{port}",
+        f"listeners={listener}://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        f"advertised.listeners={listener}://{HOST}:{port}",
         f"log.dirs={log_dir}",
-        *(f"{key}={value}" for key, value in _SETTINGS.items()),
+        *(f"{key}={value}" for key, value in settings.items()),
+        *extra,
     ]
     return "\n".join(lines) + "\n"
+
+
+_JAAS_SAFE = re.compile(r"^[A-Za-z0-9._~!@#$%^&*()+=,:/?<>\[\]{}|-]+$")
+
+
+def _plain_jaas(users: Mapping[str, str]) -> str:
+    """The PlainLoginModule line: the broker logs in as the first user and accepts them all."""
+    for name, password in users.items():
+        for what, text in (("user name", name), ("password", password)):
+            if not _JAAS_SAFE.match(text):
+                raise DevServerError(
+                    f"Kafka SASL {what} {text!r} must be non-empty, without spaces, quotes, "
+                    "backslashes or semicolons"
+                )
+    first, password = next(iter(users.items()))
+    accepted = " ".join(f'user_{name}="{pw}"' for name, pw in users.items())
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{first}" password="{password}" {accepted};'
+    )
 
 
 def new_cluster_id() -> str:
@@ -73,13 +122,36 @@ class KafkaNode:
         data_dir: Holds server.properties, the cluster id, the log and the broker's data.
         port: The PLAINTEXT listener clients bootstrap from.
         controller_port: The KRaft controller listener.
+        sasl_users: When given (name -> password), clients must authenticate with SASL/PLAIN
+            as one of these users (listener SASL_PLAINTEXT).
     """
 
-    def __init__(self, data_dir: Path, port: int = 19092, controller_port: int = 19093) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 19092,
+        controller_port: int = 19093,
+        sasl_users: Mapping[str, str] | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.controller_port = controller_port
+        self.sasl_users = dict(sasl_users or {})
+        if self.sasl_users:
+            _plain_jaas(self.sasl_users)  # refuse bad names before anything starts
         self._process: ManagedProcess | None = None
+
+    def client_settings(self) -> dict[str, str]:
+        """librdkafka settings a client needs besides bootstrap.servers (the first user's)."""
+        if not self.sasl_users:
+            return {}
+        name, password = next(iter(self.sasl_users.items()))
+        return {
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN",
+            "sasl.username": name,
+            "sasl.password": password,
+        }
 
     @property
     def bootstrap(self) -> str:
@@ -149,7 +221,9 @@ class KafkaNode:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "server.properties"
         properties.write_text(
-            render_server_properties(self.port, self.controller_port, self._storage_dir)
+            render_server_properties(
+                self.port, self.controller_port, self._storage_dir, self.sasl_users
+            )
         )
         if not (self._storage_dir / "meta.properties").is_file():
             self._format(properties)
@@ -222,7 +296,9 @@ class KafkaNode:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        admin = AdminClient(
+            {"bootstrap.servers": self.bootstrap, "log_level": 0, **self.client_settings()}
+        )
         try:
             metadata = admin.list_topics(timeout=2)
         except KafkaException:

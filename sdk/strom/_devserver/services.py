@@ -6,6 +6,8 @@ import argparse
 import shutil
 from typing import TYPE_CHECKING
 
+from streams import connection as kafka_connection
+from strom._devserver import security
 from strom._devserver.cluster import DevCluster
 from strom._devserver.errors import DevServerError
 
@@ -30,6 +32,12 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
     if base and not 0 < base <= 65536 - len(SERVICE_NAMES):
         raise DevServerError(f"--metrics-port must be 1..{65536 - len(SERVICE_NAMES)} or 0")
     metrics_ports = {name: base + i for i, name in enumerate(SERVICE_NAMES)} if base else {}
+    # The Kafka client settings reach this process's own clients (topic creation) and, through
+    # a file, every service; a refusal is reported here, before any service starts.
+    settings = security.kafka_client_settings(args, cluster.kafka.client_settings())
+    kafka_connection.configure(settings)
+    security.check_kafka_access(cluster.kafka_bootstrap, settings)
+    properties = security.write_client_properties(settings, cluster.data_dir) if settings else None
     services = ServiceSet.start(
         cluster.kafka_bootstrap,
         cluster.es_url,
@@ -37,5 +45,6 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
         port=args.port,
         http_port=args.http_port,
         metrics_ports=metrics_ports,
+        service_args=security.service_args(args, properties),
     )
     return services

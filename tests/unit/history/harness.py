@@ -36,6 +36,7 @@ from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
 from history_processor.model import Command, Decision
+from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
 from schemas import tokens
 from schemas.inbox import ActivityTaskStarted, RecordWorkflowTaskStarted
@@ -86,6 +87,8 @@ class Glue:
     older_runs: dict[str, list[HistoryEvent]] = field(default_factory=dict)
     # Admitted workflow updates by id, as the processor hands them to every decision.
     updates: dict[str, Any] = field(default_factory=dict)
+    # The operator's caps on pending work, as the processor hands them to every decision.
+    pending_limits: PendingLimits = field(default_factory=PendingLimits)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
@@ -109,6 +112,7 @@ class Glue:
             queries=self.queries,
             search_attributes=self.search_attributes,
             updates=self.updates,
+            pending_limits=self.pending_limits,
         )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before

@@ -6,6 +6,7 @@ import pytest
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 
 from history_processor import limits
+from history_processor.pending_limits import PendingLimits
 from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
@@ -63,13 +64,8 @@ def test_within_the_limits_nothing_changes() -> None:
     assert "WORKFLOW_EXECUTION_TERMINATED" not in types(decision)
 
 
-def test_scheduling_past_the_pending_activities_limit_fails_the_task(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(
-        "history_processor.commands.schedule_activity_task.PENDING_ACTIVITIES_LIMIT", 2
-    )
-    glue = Glue()
+def test_scheduling_past_the_pending_activities_limit_fails_the_task() -> None:
+    glue = Glue(pending_limits=PendingLimits(activities=2))
     poll = first_task(glue)
     commands = [schedule_activity(activity_id=str(i)) for i in range(3)]
     decision = glue.complete_workflow_task(poll, *commands, sticky_attributes=sticky())
