@@ -10,7 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from history_processor import store
+from history_processor import settings, store
 from history_processor.processor import HistoryProcessor
 from schemas import connection
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
@@ -50,15 +50,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second this instance may produce to Kafka; above it, input waits "
         "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
     )
+    defaults = settings.HistorySettings()
+    parser.add_argument(
+        "--suggest-continue-as-new-count",
+        type=_positive_int,
+        default=defaults.suggest_continue_as_new_count,
+        metavar="EVENTS",
+        help="a started workflow task suggests continue-as-new from this many history events "
+        "(Temporal's limit.historyCount.suggestContinueAsNew; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--suggest-continue-as-new-size",
+        type=_positive_int,
+        default=defaults.suggest_continue_as_new_size,
+        metavar="BYTES",
+        help="... or from this many bytes of history "
+        "(Temporal's limit.historySize.suggestContinueAsNew; default: %(default)s)",
+    )
     metrics.add_port_argument(parser, "history processor")
     connection.add_arguments(parser)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs until SIGTERM/SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
     connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
+    settings.configure(
+        settings.HistorySettings(
+            suggest_continue_as_new_count=args.suggest_continue_as_new_count,
+            suggest_continue_as_new_size=args.suggest_continue_as_new_size,
+        )
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         topology = Topology.from_cluster(args.bootstrap, args.prefix)

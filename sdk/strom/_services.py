@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class ServiceSet:
     _restarts: dict[str, _Restart] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    extra_args: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def history_state_dir(self) -> Path:
@@ -88,6 +89,7 @@ class ServiceSet:
         topology: Topology | None = None,
         http_port: int = 0,
         metrics_ports: Mapping[str, int] | None = None,
+        extra_args: Mapping[str, Sequence[str]] | None = None,
     ) -> ServiceSet:
         """Creates the topics, starts every service and waits until the frontend answers.
 
@@ -118,6 +120,7 @@ class ServiceSet:
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         services = cls(topology, port, log_dir, http_port, metrics_ports=metrics)
+        services.extra_args = {name: list(more) for name, more in (extra_args or {}).items()}
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
         try:
@@ -145,6 +148,7 @@ class ServiceSet:
     def _spawn(self, name: str, module: str, args: list[str]) -> None:
         if self.metrics_ports.get(name):
             args = [*args, "--metrics-port", str(self.metrics_ports[name])]
+        args = [*args, *self.extra_args.get(name, [])]
         self.commands[name] = [sys.executable, "-m", module, *args]
         self.respawn(name)
 

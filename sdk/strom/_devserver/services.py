@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from strom._devserver.cluster import DevCluster
@@ -13,8 +14,14 @@ if TYPE_CHECKING:
     from strom._services import ServiceSet
 
 
-def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
+def start_services(
+    cluster: DevCluster,
+    args: argparse.Namespace,
+    extra_args: Mapping[str, Sequence[str]] | None = None,
+) -> ServiceSet:
     """Starts Strom's services against `cluster` and returns them.
+
+    `extra_args` are more command-line arguments by service name (`dynamic_config`).
 
     Contracts:
     - Each process is started with `start_new_session=True`; the caller stops them
@@ -37,5 +44,6 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
         port=args.port,
         http_port=args.http_port,
         metrics_ports=metrics_ports,
+        extra_args=extra_args,
     )
     return services
