@@ -10,8 +10,9 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from history_processor import settings, store
+from history_processor import store
 from history_processor.processor import HistoryProcessor
+from history_processor.settings import HistorySettings, configure
 from schemas import connection
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
@@ -40,17 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir", required=True, type=Path, help="folder of the shards' RocksDB stores"
     )
-    parser.add_argument(
-        "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
-    )
-    parser.add_argument(
-        "--persistence-max-qps",
-        type=float,
-        default=9000.0,
-        help="records per second this instance may produce to Kafka; above it, input waits "
-        "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
-    )
-    defaults = settings.HistorySettings()
+    defaults = HistorySettings()
     parser.add_argument(
         "--suggest-continue-as-new-count",
         type=_positive_int,
@@ -66,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="... or from this many bytes of history "
         "(Temporal's limit.historySize.suggestContinueAsNew; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
+    )
+    parser.add_argument(
+        "--persistence-max-qps",
+        type=float,
+        default=9000.0,
+        help="records per second this instance may produce to Kafka; above it, input waits "
+        "(Temporal's history.persistenceMaxQPS; 0 = unlimited; default: 9000)",
     )
     metrics.add_port_argument(parser, "history processor")
     connection.add_arguments(parser)
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     """Runs until SIGTERM/SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
     connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
-    settings.configure(
-        settings.HistorySettings(
+    configure(
+        HistorySettings(
             suggest_continue_as_new_count=args.suggest_continue_as_new_count,
             suggest_continue_as_new_size=args.suggest_continue_as_new_size,
         )

@@ -32,12 +32,11 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         raise CommandFailure(
             _BAD, f"Strom does not cancel workflows of another namespace ({attrs.namespace})."
         )
-    target = WorkflowExecution(workflow_id=attrs.workflow_id, run_id=attrs.run_id)
     initiated = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=ctx.completed_id,
         namespace=run.namespace,
         namespace_id=run.namespace_id,
-        workflow_execution=target,
+        workflow_execution=WorkflowExecution(workflow_id=attrs.workflow_id, run_id=attrs.run_id),
         control=attrs.control,
         child_workflow_only=attrs.child_workflow_only,
         reason=attrs.reason,
@@ -48,7 +47,7 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         initiated,
         inbox.CANCEL_EXTERNAL_WORKFLOW,
-        target,
+        initiated.workflow_execution,
         attrs.child_workflow_only,
         attrs.control,
         reason=attrs.reason,

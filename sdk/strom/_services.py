@@ -89,13 +89,14 @@ class ServiceSet:
         topology: Topology | None = None,
         http_port: int = 0,
         metrics_ports: Mapping[str, int] | None = None,
-        extra_args: Mapping[str, Sequence[str]] | None = None,
+        service_args: Mapping[str, Sequence[str]] | None = None,
     ) -> ServiceSet:
         """Creates the topics, starts every service and waits until the frontend answers.
 
         ``http_port`` is the port of Temporal's HTTP API; 0 turns it off. ``metrics_ports``
         gives the Prometheus port of each service named in `SERVICE_NAMES` that serves
-        metrics (a missing name or 0: none).
+        metrics (a missing name or 0: none). ``service_args`` adds command-line arguments to
+        the services it names ("history", "matching", "visibility", "frontend", "worker").
 
         Raises:
             PortInUseError: The frontend port is taken.
@@ -120,7 +121,7 @@ class ServiceSet:
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         services = cls(topology, port, log_dir, http_port, metrics_ports=metrics)
-        services.extra_args = {name: list(more) for name, more in (extra_args or {}).items()}
+        services.extra_args = {name: list(args) for name, args in (service_args or {}).items()}
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
         try:
@@ -148,7 +149,7 @@ class ServiceSet:
     def _spawn(self, name: str, module: str, args: list[str]) -> None:
         if self.metrics_ports.get(name):
             args = [*args, "--metrics-port", str(self.metrics_ports[name])]
-        args = [*args, *self.extra_args.get(name, [])]
+        args = [*args, *self.extra_args.get(name, ())]
         self.commands[name] = [sys.executable, "-m", module, *args]
         self.respawn(name)
 

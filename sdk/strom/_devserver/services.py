@@ -44,6 +44,6 @@ def start_services(
         port=args.port,
         http_port=args.http_port,
         metrics_ports=metrics_ports,
-        extra_args=extra_args,
+        service_args=extra_args,
     )
     return services
