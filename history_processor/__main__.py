@@ -13,6 +13,7 @@ from confluent_kafka import KafkaException
 from history_processor import store
 from history_processor.pending_limits import DEFAULT_PENDING_LIMIT, PendingLimits
 from history_processor.processor import HistoryProcessor
+from history_processor.settings import HistorySettings, configure
 from schemas import connection
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id
 from schemas.topics import DEFAULT_PREFIX, Topology
@@ -69,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir", required=True, type=Path, help="folder of the shards' RocksDB stores"
     )
+    defaults = HistorySettings()
+    parser.add_argument(
+        "--suggest-continue-as-new-count",
+        type=_positive_int,
+        default=defaults.suggest_continue_as_new_count,
+        metavar="EVENTS",
+        help="a started workflow task suggests continue-as-new from this many history events "
+        "(Temporal's limit.historyCount.suggestContinueAsNew; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--suggest-continue-as-new-size",
+        type=_positive_int,
+        default=defaults.suggest_continue_as_new_size,
+        metavar="BYTES",
+        help="... or from this many bytes of history "
+        "(Temporal's limit.historySize.suggestContinueAsNew; default: %(default)s)",
+    )
     parser.add_argument(
         "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
     )
@@ -97,10 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs until SIGTERM/SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
     connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
+    configure(
+        HistorySettings(
+            suggest_continue_as_new_count=args.suggest_continue_as_new_count,
+            suggest_continue_as_new_size=args.suggest_continue_as_new_size,
+        )
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         topology = Topology.from_cluster(args.bootstrap, args.prefix)

@@ -22,6 +22,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from history_processor import events as ev
+from history_processor import settings
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
 from history_processor.outbox import workflow_task_record, workflow_task_token
@@ -32,22 +33,21 @@ from history_processor.state import ExecutionState, TaskQueueKind, WorkflowTaskI
 RETRY_BACKOFF_MIN_ATTEMPTS = 3
 RETRY_INITIAL_INTERVAL_MS = 5_000
 RETRY_MAX_INTERVAL_MS = 600_000
-# Temporal's limit.historyCount/historySize.suggestContinueAsNew defaults.
-SUGGEST_CAN_EVENT_COUNT = 4 * 1024
-SUGGEST_CAN_SIZE_BYTES = 4 * 1024 * 1024
 
 
 def suggest_reasons(
     started_event_count: int, history_size_bytes: int
 ) -> list[SuggestContinueAsNewReason.ValueType]:
     """Why a started workflow task suggests continue-as-new (Temporal's getHistorySizeInfo):
-    the history's size, then its event count (the started event's id), past the thresholds."""
+    the history's size, then its event count (the started event's id), past the thresholds
+    (`settings`: limit.historySize/historyCount.suggestContinueAsNew)."""
+    thresholds = settings.current()
     reasons: list[SuggestContinueAsNewReason.ValueType] = []
-    if history_size_bytes >= SUGGEST_CAN_SIZE_BYTES:
+    if history_size_bytes >= thresholds.suggest_continue_as_new_size:
         reasons.append(
             SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE
         )
-    if started_event_count >= SUGGEST_CAN_EVENT_COUNT:
+    if started_event_count >= thresholds.suggest_continue_as_new_count:
         reasons.append(
             SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS
         )
@@ -137,9 +137,7 @@ def start_workflow_task(
     task = state.workflow_task
     assert task is not None and not task.is_started
     history_size = state.history_size_bytes if history_size_bytes is None else history_size_bytes
-    suggest = (
-        state.next_event_id >= SUGGEST_CAN_EVENT_COUNT or history_size >= SUGGEST_CAN_SIZE_BYTES
-    )
+    suggest = bool(suggest_reasons(state.next_event_id, history_size))
     if task.transient and task.scheduled_event_id != state.next_event_id:
         # Events arrived since the transient task was scheduled: it becomes a normal task.
         b.add_event(

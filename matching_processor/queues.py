@@ -26,296 +26,37 @@ Contract:
 
 from __future__ import annotations
 
-import enum
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
 
+from matching_processor.ack_levels import PartitionProgress, PartitionWatermark, Progress
 from matching_processor.exceptions import InvalidStateError
+from matching_processor.queue_items import (
+    MatchingMetrics,
+    Poller,
+    PollerState,
+    QueryTask,
+    QueuedTask,
+    TaskState,
+)
+from matching_processor.queue_key import QueueKey, TaskRecord
 
-TaskRecord = Mapping[str, Any]
-"""A decoded ``schemas.TASK_RECORD`` dict."""
-
-
-@dataclass(frozen=True, order=True)
-class QueueKey:
-    """One task-queue partition: the unit that has a backlog and waiting pollers.
-
-    Attributes:
-        namespace: Namespace name of the queue.
-        task_queue: Task-queue name as the worker gives it (sticky queues have their own names).
-        task_kind: ``"workflow"`` or ``"activity"``.
-        tq_partition: Partition index of the task queue, 0..3 for normal queues, 0 for sticky ones.
-    """
-
-    namespace: str
-    task_queue: str
-    task_kind: str
-    tq_partition: int
-
-    @classmethod
-    def of(cls, record: TaskRecord) -> QueueKey:
-        """Returns the queue partition a task record belongs to."""
-        return cls(
-            record["namespace"],
-            record["task_queue"],
-            record["task_kind"],
-            int(record["task_queue_partition"]),
-        )
-
-
-class TaskState(enum.Enum):
-    """Life cycle of a task inside matching."""
-
-    NEW = "new"
-    BACKLOG = "backlog"
-    DISPATCHING = "dispatching"
-    DONE = "done"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    SPILLED = "spilled"
-    """Its queue's backlog was full: only its offset is kept, the record is read again later."""
-
-
-class PollerState(enum.Enum):
-    """Life cycle of one poll request inside matching."""
-
-    NEW = "new"
-    WAITING = "waiting"
-    MATCHED = "matched"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-
-
-class PartitionWatermark:
-    """Offsets of one queue's records in one Kafka partition that were read but are not yet
-    dispatched or dropped."""
-
-    def __init__(self) -> None:
-        self._pending: deque[int] = deque()
-        self._finished: set[int] = set()
-        self._next: int | None = None
-
-    def add(self, offset: int) -> None:
-        """Records that ``offset`` was read; offsets must arrive in increasing order."""
-        if self._next is not None and offset < self._next:
-            raise InvalidStateError(f"offset {offset} arrived after {self._next - 1}")
-        self._pending.append(offset)
-        self._next = offset + 1
-
-    def finish(self, offset: int) -> None:
-        """Records that the task at ``offset`` needs no more dispatching."""
-        self._finished.add(offset)
-        while self._pending and self._pending[0] in self._finished:
-            self._finished.discard(self._pending.popleft())
-
-    @property
-    def is_idle(self) -> bool:
-        """Whether every offset added is finished."""
-        return not self._pending
-
-    @property
-    def low_watermark(self) -> int | None:
-        """The offset to commit: every offset below it is finished; None before any record."""
-        if self._pending:
-            return self._pending[0]
-        return self._next
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What is finished of one tasks-topic partition, per queue (Temporal's per-queue ack levels).
-
-    Every record below `next_offset` is finished, except that a queue in `acks` may still
-    have unfinished records at or above its ack level. A queue nobody polls therefore holds
-    back only itself: other queues' records are never handed out again after a restart.
-
-    Attributes:
-        next_offset: Where reading continues: every record below it was read.
-        acks: Ack level (lowest unfinished offset) of each queue with unfinished records.
-    """
-
-    next_offset: int
-    acks: Mapping[QueueKey, int] = field(default_factory=dict)
-
-    @property
-    def commit_offset(self) -> int:
-        """Where a new owner must start reading: the lowest ack level, or `next_offset`."""
-        return min([self.next_offset, *self.acks.values()])
-
-    def is_finished(self, key: QueueKey, offset: int) -> bool:
-        """Whether the record of `key` at `offset` needs no dispatching any more."""
-        if offset >= self.next_offset:
-            return False
-        ack = self.acks.get(key)
-        return ack is None or offset < ack
-
-
-class PartitionProgress:
-    """The live progress of one tasks-topic partition: a `PartitionWatermark` per queue.
-
-    Args:
-        restored: The progress the previous owner left (see `Progress`); records it calls
-            finished are not dispatched again.
-    """
-
-    def __init__(self, restored: Progress | None = None) -> None:
-        self.restored = restored
-        self._queues: dict[QueueKey, PartitionWatermark] = {}
-        self._next: int | None = None
-
-    def add(self, key: QueueKey, offset: int) -> PartitionWatermark:
-        """Records that `offset` (of queue `key`) was read; returns the queue's tracker."""
-        self._advance(offset)
-        watermark = self._queues.setdefault(key, PartitionWatermark())
-        watermark.add(offset)
-        return watermark
-
-    def skip(self, offset: int) -> None:
-        """Records an offset that holds nothing to dispatch."""
-        self._advance(offset)
-
-    def tracker(self, key: QueueKey) -> PartitionWatermark | None:
-        """The tracker of a queue with unfinished tasks, None if it has none."""
-        return self._queues.get(key)
-
-    def _advance(self, offset: int) -> None:
-        if self._next is not None and offset < self._next:
-            raise InvalidStateError(f"offset {offset} arrived after {self._next - 1}")
-        self._next = offset + 1
-
-    def finish(self, key: QueueKey, watermark: PartitionWatermark, offset: int) -> None:
-        """Records that the task at `offset` of queue `key` needs no more dispatching."""
-        watermark.finish(offset)
-        if watermark.is_idle and self._queues.get(key) is watermark:
-            # Only queues with unfinished tasks cost memory and appear in the progress.
-            del self._queues[key]
-
-    def snapshot(self) -> Progress | None:
-        """The progress to persist, None before anything was read or restored."""
-        if self._next is None:
-            return self.restored
-        acks = {
-            key: wm.low_watermark
-            for key, wm in self._queues.items()
-            if not wm.is_idle and wm.low_watermark is not None
-        }
-        restored = self.restored
-        if restored is None or self._next >= restored.next_offset:
-            return Progress(self._next, acks)
-        # Still reading what the previous owner had read: what it knew beyond our position
-        # holds on (its lagging queues stay owed from their ack levels, everything else
-        # below its position stays finished), so a restart now loses none of it.
-        for key, ack in restored.acks.items():
-            if ack >= self._next:
-                acks[key] = min(ack, acks.get(key, ack))
-        return Progress(restored.next_offset, acks)
-
-    @property
-    def low_watermark(self) -> int | None:
-        """The offset to commit to the group: the snapshot's commit offset."""
-        snap = self.snapshot()
-        return None if snap is None else snap.commit_offset
-
-
-@dataclass(eq=False)
-class QueuedTask:
-    """A task record plus where it came from in Kafka.
-
-    Attributes:
-        record: The decoded task record.
-        kafka_partition: Partition of the tasks topic it was read from.
-        offset: Its offset in that partition.
-        state: Where it is in its life cycle.
-    """
-
-    record: TaskRecord
-    kafka_partition: int
-    offset: int
-    state: TaskState = TaskState.NEW
-    seq: int = -1
-    watermark: PartitionWatermark | None = field(default=None, repr=False)
-    progress: PartitionProgress | None = field(default=None, repr=False)
-    fresh: bool = False
-    """No earlier owner of its partition can have handed it out (read above the partition's
-    end at assignment): only such a task may be started optimistically."""
-
-    @property
-    def key(self) -> QueueKey:
-        """The queue partition of the task."""
-        return QueueKey.of(self.record)
-
-    def is_expired(self, now_ms: int) -> bool:
-        """Whether its schedule-to-start timeout (0 = none) has passed at ``now_ms``."""
-        timeout = int(self.record.get("schedule_to_start_timeout_ms") or 0)
-        if timeout <= 0:
-            return False
-        return now_ms >= int(self.record["schedule_time_ms"]) + timeout
-
-    def _order(self) -> tuple[int, int]:
-        # Across the partitions of one queue, older schedule times go first; arrival breaks ties.
-        return (int(self.record.get("schedule_time_ms") or 0), self.seq)
-
-    def _move(self, expected: TaskState, new: TaskState) -> None:
-        if self.state is not expected:
-            raise InvalidStateError(f"task is {self.state.value}, expected {expected.value}")
-        self.state = new
-
-
-@dataclass(eq=False)
-class QueryTask:
-    """A query waiting for a poller; it exists only in this process's memory.
-
-    Attributes:
-        task_id: Id of the query task (goes into its token).
-        key: The queue partition it is offered on.
-        request: What the poller's response is built from (a `schemas.queries.QueryTaskRequest`).
-        waiting: True while it waits in its queue partition for a poller.
-    """
-
-    task_id: str
-    key: QueueKey
-    request: Any
-    waiting: bool = False
-
-
-@dataclass(eq=False)
-class Poller:
-    """One poll request waiting on one or more queue partitions.
-
-    Attributes:
-        keys: The queue partitions it accepts a task from (all 4 of a normal queue, or one).
-        deadline_ms: When it gives up, for ``expire_pollers``; None = only by ``cancel``.
-        state: Where it is in its life cycle.
-        task: The task (or query task) it was matched with, once ``MATCHED``.
-    """
-
-    keys: tuple[QueueKey, ...]
-    deadline_ms: int | None = None
-    state: PollerState = PollerState.NEW
-    task: QueuedTask | QueryTask | None = None
-
-
-@dataclass
-class MatchingMetrics:
-    """Counters of what matching did, for tests and monitoring."""
-
-    sync_matches: int = 0
-    backlog_dispatches: int = 0
-    expired: int = 0
-    requeued: int = 0
-    stale: int = 0
-    revoked_tasks: int = 0
-    query_matches: int = 0
-    finished_before: int = 0
-    """Tasks read again that the partition's previous owner had finished: not dispatched."""
-    spilled: int = 0
-    """Tasks whose record was dropped from memory (their queue's backlog was full)."""
-    reloaded: int = 0
-    """Spilled tasks read again from Kafka into their backlog."""
+# The names below moved to their own modules; importers keep using `matching_processor.queues`.
+__all__ = [
+    "MatchingMetrics",
+    "PartitionProgress",
+    "PartitionWatermark",
+    "Poller",
+    "PollerState",
+    "Progress",
+    "QueryTask",
+    "QueueKey",
+    "QueuedTask",
+    "TaskQueues",
+    "TaskRecord",
+    "TaskState",
+]
 
 
 class TaskQueues:

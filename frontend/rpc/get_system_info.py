@@ -24,7 +24,11 @@ async def handle(env: Env, request: GetSystemInfoRequest, call: Call) -> GetSyst
         supports_schedules=False,
         # Failures are stored as the SDK sent them, encoded_attributes included.
         encoded_failure_attributes=True,
-        build_id_based_versioning=False,
+        # Workers then stamp their completions with their build id (worker_version_stamp,
+        # else only binary_checksum), which WorkflowTaskCompleted records and from which the
+        # SDK tells a replaying workflow its current build id. Strom has no build-id
+        # versioning rules (versioning 2): such workers poll as unversioned ones.
+        build_id_based_versioning=True,
         # ModifyWorkflowProperties (workflow.upsert_memo) is a command history executes.
         upsert_memo=True,
         # StartWorkflowExecution honours request_eager_execution (history's eager_start).

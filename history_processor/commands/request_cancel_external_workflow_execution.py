@@ -10,12 +10,10 @@ from temporalio.api.history.v1 import (
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
 )
 
-from history_processor import events as ev
-from history_processor import reach
+from history_processor import external
 from history_processor.commands import pending
 from history_processor.commands.context import CommandContext, CommandFailure
 from history_processor.pending_limits import PENDING_CANCEL_REQUESTS
-from history_processor.relatives import request_id
 from schemas import inbox
 
 _Enum = WorkflowTaskFailedCause
@@ -46,30 +44,14 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
         child_workflow_only=attrs.child_workflow_only,
         reason=attrs.reason,
     )
-    event = ev.new_event(
-        EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        ctx.b.now_ms,
-        initiated,
-    )
-    if command.HasField("user_metadata"):
-        event.user_metadata.CopyFrom(command.user_metadata)
-    ctx.b.append(event)
-    request = inbox.ExternalRequest(
-        source_namespace=run.namespace,
-        source_workflow_id=run.workflow_id,
-        source_run_id=run.run_id,
-        initiated_event_id=event.event_id,
-        run_id=attrs.run_id,
-        request_id=request_id(run.run_id, event.event_id),
-        child_workflow_only=attrs.child_workflow_only,
-        control=attrs.control,
-        reason=attrs.reason,
-    )
-    reach.send(
+    external.initiate(
         ctx.b,
+        command,
+        EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        initiated,
         inbox.CANCEL_EXTERNAL_WORKFLOW,
-        run.namespace,
-        attrs.workflow_id,
-        f"{run.run_id}/{event.event_id}",
-        request.to_bytes(),
+        initiated.workflow_execution,
+        attrs.child_workflow_only,
+        attrs.control,
+        reason=attrs.reason,
     )

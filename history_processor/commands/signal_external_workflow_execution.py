@@ -7,12 +7,10 @@ from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import SignalExternalWorkflowExecutionInitiatedEventAttributes
 
-from history_processor import events as ev
-from history_processor import reach
+from history_processor import external
 from history_processor.commands import pending
 from history_processor.commands.context import CommandContext, CommandFailure
 from history_processor.pending_limits import PENDING_SIGNALS
-from history_processor.relatives import request_id
 from schemas import inbox
 
 _BAD = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
@@ -52,30 +50,16 @@ def handle(ctx: CommandContext, command: WorkflowCommand) -> None:
     for name in ("input", "header"):
         if attrs.HasField(name):
             getattr(initiated, name).CopyFrom(getattr(attrs, name))
-    event = ev.new_event(
-        EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, ctx.b.now_ms, initiated
-    )
-    if command.HasField("user_metadata"):
-        event.user_metadata.CopyFrom(command.user_metadata)
-    ctx.b.append(event)
-    request = inbox.ExternalRequest(
-        source_namespace=run.namespace,
-        source_workflow_id=run.workflow_id,
-        source_run_id=run.run_id,
-        initiated_event_id=event.event_id,
-        run_id=target.run_id,
-        request_id=request_id(run.run_id, event.event_id),
-        child_workflow_only=attrs.child_workflow_only,
+    external.initiate(
+        ctx.b,
+        command,
+        EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        initiated,
+        inbox.SIGNAL_EXTERNAL_WORKFLOW,
+        target,
+        attrs.child_workflow_only,
+        attrs.control,
         signal_name=attrs.signal_name,
         input=attrs.input.SerializeToString() if attrs.HasField("input") else b"",
         header=attrs.header.SerializeToString() if attrs.HasField("header") else b"",
-        control=attrs.control,
-    )
-    reach.send(
-        ctx.b,
-        inbox.SIGNAL_EXTERNAL_WORKFLOW,
-        run.namespace,
-        target.workflow_id,
-        f"{run.run_id}/{event.event_id}",
-        request.to_bytes(),
     )

@@ -12,7 +12,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from strom._devserver import DevCluster, DevServerError, default_data_dir, security
+from strom._devserver import (
+    DevCluster,
+    DevServerError,
+    default_data_dir,
+    dynamic_config,
+    security,
+)
 from strom._devserver.services import start_services
 from strom._devserver.webui import DEFAULT_UI_PORT, WebUi, start_web_ui
 from strom._services import ServiceSet
@@ -114,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--headless", action="store_true", help="do not start the Temporal Web UI"
     )
     security.add_arguments(start_dev)
+    start_dev.add_argument(
+        "--dynamic-config-value",
+        action="append",
+        default=[],
+        type=dynamic_config.parse_pair,
+        metavar="KEY=VALUE",
+        help=dynamic_config.help_text(),
+    )
     return parser
 
 
@@ -158,6 +172,9 @@ def _dead(cluster: DevCluster, ui: WebUi | None = None) -> str | None:
 def start_dev(args: argparse.Namespace) -> int:
     """Runs `strom server start-dev` until interrupted; returns the exit code."""
     data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
+    settings = dynamic_config.service_flags(args.dynamic_config_value)
+    if settings.warning is not None:
+        print(f"strom: warning: {settings.warning}", file=sys.stderr, flush=True)
     cluster = DevCluster(
         data_dir,
         kafka_port=args.kafka_port,
@@ -170,7 +187,7 @@ def start_dev(args: argparse.Namespace) -> int:
     failure: str | None = None
     try:
         cluster.start()
-        services = start_services(cluster, args)
+        services = start_services(cluster, args, settings.args)
         if not args.headless:
             ui = start_web_ui(cluster.data_dir, f"127.0.0.1:{args.port}", args.ui_port)
         banner = _banner(cluster, args, list(services.processes), ui, services.metrics_urls)

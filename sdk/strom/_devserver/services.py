@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from streams import connection as kafka_connection
@@ -15,8 +16,14 @@ if TYPE_CHECKING:
     from strom._services import ServiceSet
 
 
-def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
+def start_services(
+    cluster: DevCluster,
+    args: argparse.Namespace,
+    extra_args: Mapping[str, Sequence[str]] | None = None,
+) -> ServiceSet:
     """Starts Strom's services against `cluster` and returns them.
+
+    `extra_args` are more command-line arguments by service name (`dynamic_config`).
 
     Contracts:
     - Each process is started with `start_new_session=True`; the caller stops them
@@ -38,6 +45,9 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
     kafka_connection.configure(settings)
     security.check_kafka_access(cluster.kafka_bootstrap, settings)
     properties = security.write_client_properties(settings, cluster.data_dir) if settings else None
+    service_args = security.service_args(args, properties)
+    for name, more in (extra_args or {}).items():
+        service_args.setdefault(name, []).extend(more)
     services = ServiceSet.start(
         cluster.kafka_bootstrap,
         cluster.es_url,
@@ -45,6 +55,6 @@ def start_services(cluster: DevCluster, args: argparse.Namespace) -> ServiceSet:
         port=args.port,
         http_port=args.http_port,
         metrics_ports=metrics_ports,
-        service_args=security.service_args(args, properties),
+        service_args=service_args,
     )
     return services

@@ -26,7 +26,8 @@ async def test_system_info_advertises_only_what_strom_supports(frontend: Fronten
     assert caps.sdk_metadata
     assert caps.eager_workflow_start and caps.upsert_memo
     assert not caps.supports_schedules
-    assert not caps.build_id_based_versioning and not caps.nexus
+    assert caps.build_id_based_versioning  # as the dev server: workers stamp their build id
+    assert not caps.nexus
 
 
 async def test_cluster_info_is_stable(frontend: Frontend) -> None:

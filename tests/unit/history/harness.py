@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -369,3 +370,35 @@ def seconds(value: int) -> Duration:
     duration = Duration()
     duration.FromSeconds(value)
     return duration
+
+
+SERVER_SPECIFIC = frozenset(
+    {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
+)
+"""Event attributes that legitimately differ between two servers running the same workflow."""
+
+RUN_SPECIFIC = SERVER_SPECIFIC | {
+    "continuedExecutionRunId",
+    "newExecutionRunId",
+    "identity",
+    "prevAutoResetPoints",
+    "workerVersion",
+    "sdkMetadata",
+    "meteringMetadata",
+}
+"""... and between runs the harness drives and runs a real worker drove: the runs they link
+to, and who ran them."""
+
+
+def comparable(event: HistoryEvent, ignored: Collection[str] = SERVER_SPECIFIC) -> dict[str, Any]:
+    """The event as JSON without its time, task id and `ignored` attributes.
+
+    Two servers running the same workflow must agree on it (golden histories).
+    """
+    data = json_format.MessageToDict(event)
+    for key in ("eventTime", "taskId"):
+        data.pop(key, None)
+    for key, value in data.items():
+        if key.endswith("Attributes"):
+            data[key] = {k: v for k, v in value.items() if k not in ignored}
+    return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
@@ -25,33 +27,22 @@ from history_processor.deadlines import DeadlineKind
 from history_processor.state import WorkflowStatus
 from history_processor.workflow_tasks import suggest_reasons
 from tests.unit.history.golden import load
-from tests.unit.history.harness import NAMESPACE, Glue, first_task, ok_payload, types
+from tests.unit.history.harness import (
+    NAMESPACE,
+    RUN_SPECIFIC,
+    Glue,
+    comparable,
+    first_task,
+    ok_payload,
+    types,
+)
 from tests.workflows.runs import RUN_WORKFLOWS
 
-_RUN_SPECIFIC = {
-    "originalExecutionRunId",
-    "firstExecutionRunId",
-    "continuedExecutionRunId",
-    "newExecutionRunId",
-    "requestId",
-    "historySizeBytes",
-    "identity",
-    "firstWorkflowTaskBackoff",
-    "prevAutoResetPoints",
-    "workerVersion",
-    "sdkMetadata",
-    "meteringMetadata",
-}
+_RUN_SPECIFIC = RUN_SPECIFIC | {"firstWorkflowTaskBackoff"}
 
 
-def _comparable(event: HistoryEvent) -> dict[str, object]:
-    data = json_format.MessageToDict(event)
-    for key in ("eventTime", "taskId"):
-        data.pop(key, None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
+def _comparable(event: HistoryEvent) -> dict[str, Any]:
+    return comparable(event, _RUN_SPECIFIC)
 
 
 def _can_command(golden_event: HistoryEvent) -> WorkflowCommand:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from typing import Any
+
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.common.v1 import Payload, Payloads, RetryPolicy
 from temporalio.api.enums.v1 import CommandType, ContinueAsNewInitiator
@@ -13,7 +14,15 @@ from history_processor import cron
 from history_processor.deadlines import DeadlineKind
 from schemas.reply import Code
 from tests.unit.history.golden import load
-from tests.unit.history.harness import START_MS, Glue, first_task, ok_payload, types
+from tests.unit.history.harness import (
+    RUN_SPECIFIC,
+    START_MS,
+    Glue,
+    comparable,
+    first_task,
+    ok_payload,
+    types,
+)
 
 MINUTE = 60_000
 
@@ -95,30 +104,12 @@ def test_cron_chain() -> None:
     assert glue.restore() == glue.state
 
 
-_RUN_SPECIFIC = {
-    "originalExecutionRunId",
-    "firstExecutionRunId",
-    "continuedExecutionRunId",
-    "newExecutionRunId",
-    "requestId",
-    "historySizeBytes",
-    "identity",
-    "firstWorkflowTaskBackoff",  # depends on the second of the minute the run started
-    "prevAutoResetPoints",
-    "workerVersion",
-    "sdkMetadata",
-    "meteringMetadata",
-}
+# The first task's backoff depends on the second of the minute the run started.
+_RUN_SPECIFIC = RUN_SPECIFIC | {"firstWorkflowTaskBackoff"}
 
 
-def _comparable(event: HistoryEvent) -> dict[str, object]:
-    data = json_format.MessageToDict(event)
-    for key in ("eventTime", "taskId"):
-        data.pop(key, None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
+def _comparable(event: HistoryEvent) -> dict[str, Any]:
+    return comparable(event, _RUN_SPECIFIC)
 
 
 def test_cron_runs_match_the_dev_server() -> None:

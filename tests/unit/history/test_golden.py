@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from google.protobuf import json_format
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from history_processor.deadlines import deadlines
 from tests.unit.history.golden import drive, load
+from tests.unit.history.harness import comparable
 from tests.workflows.catalog import ALL_WORKFLOWS
 
 GOLDEN = [
@@ -40,18 +40,6 @@ GOLDEN = [
     "cancel",
     "cancel_cleanup",
 ]
-# What legitimately differs between two servers running the same workflow.
-_RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
-
-
-def _comparable(event: HistoryEvent) -> dict[str, object]:
-    data = json_format.MessageToDict(event)
-    data.pop("eventTime", None)
-    data.pop("taskId", None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +61,7 @@ def test_same_event_attributes(name: str) -> None:
     golden = load(name)
     glue = drive(golden)
     for ours, theirs in zip(glue.events, golden.events, strict=True):
-        assert _comparable(ours) == _comparable(theirs), ours.event_id
+        assert comparable(ours) == comparable(theirs), ours.event_id
 
 
 @pytest.mark.parametrize("name", GOLDEN)

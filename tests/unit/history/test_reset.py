@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from typing import Any
+
 from temporalio.api.enums.v1 import (
     EventType,
     ResetReapplyExcludeType,
@@ -27,6 +28,7 @@ from tests.unit.history.golden import load
 from tests.unit.history.harness import (
     NAMESPACE,
     Glue,
+    comparable,
     complete_workflow,
     ok_payload,
     schedule_activity,
@@ -50,14 +52,8 @@ _RUN_SPECIFIC = {
 }
 
 
-def _comparable(event: HistoryEvent) -> dict[str, object]:
-    data = json_format.MessageToDict(event)
-    for key in ("eventTime", "taskId"):
-        data.pop(key, None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
+def _comparable(event: HistoryEvent) -> dict[str, Any]:
+    return comparable(event, _RUN_SPECIFIC)
 
 
 def _statuses(decision: Decision) -> dict[str, str]:

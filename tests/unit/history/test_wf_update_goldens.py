@@ -23,7 +23,13 @@ from temporalio.worker import Replayer
 
 from history_processor.deadlines import deadlines
 from tests.unit.history.golden import load
-from tests.unit.history.harness import NAMESPACE, complete_workflow, ok_payload, payloads
+from tests.unit.history.harness import (
+    NAMESPACE,
+    comparable,
+    complete_workflow,
+    ok_payload,
+    payloads,
+)
 from tests.unit.history.test_wf_updates import (
     COMPLETED,
     Driver,
@@ -39,18 +45,6 @@ _UPDATE_EVENTS = (
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
 )
-# What legitimately differs between two servers running the same workflow.
-_RUN_SPECIFIC = {"originalExecutionRunId", "firstExecutionRunId", "requestId", "historySizeBytes"}
-
-
-def _comparable(event: HistoryEvent) -> dict[str, Any]:
-    data = json_format.MessageToDict(event)
-    data.pop("eventTime", None)
-    data.pop("taskId", None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
 
 
 def _of_type(golden: History, event_type: int) -> HistoryEvent | None:
@@ -153,7 +147,7 @@ def test_same_events_as_the_dev_server(name: str) -> None:
     assert ours == [(e.event_id, EventType.Name(e.event_type)) for e in golden.events]
     for mine, theirs in zip(d.glue.events, golden.events, strict=True):
         if mine.event_type in _UPDATE_EVENTS:
-            assert _comparable(mine) == _comparable(theirs), mine.event_id
+            assert comparable(mine) == comparable(theirs), mine.event_id
 
 
 @pytest.mark.parametrize("name", GOLDEN)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from google.protobuf import json_format
 from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.common.v1 import Priority, RetryPolicy
 from temporalio.api.enums.v1 import CommandType, ContinueAsNewInitiator, RetryState
@@ -12,31 +12,13 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from history_processor.deadlines import DeadlineKind
 from tests.unit.history.golden import load
-from tests.unit.history.harness import Glue, first_task, types
+from tests.unit.history.harness import RUN_SPECIFIC, Glue, comparable, first_task, types
 
-_RUN_SPECIFIC = {
-    "originalExecutionRunId",
-    "firstExecutionRunId",
-    "continuedExecutionRunId",
-    "newExecutionRunId",
-    "requestId",
-    "historySizeBytes",
-    "identity",
-    "prevAutoResetPoints",
-    "workerVersion",
-    "sdkMetadata",
-    "meteringMetadata",
-}
+_RUN_SPECIFIC = RUN_SPECIFIC
 
 
-def _comparable(event: HistoryEvent) -> dict[str, object]:
-    data = json_format.MessageToDict(event)
-    for key in ("eventTime", "taskId"):
-        data.pop(key, None)
-    for key, value in data.items():
-        if key.endswith("Attributes"):
-            data[key] = {k: v for k, v in value.items() if k not in _RUN_SPECIFIC}
-    return data
+def _comparable(event: HistoryEvent) -> dict[str, Any]:
+    return comparable(event, _RUN_SPECIFIC)
 
 
 def _fail_command(golden_event: HistoryEvent) -> WorkflowCommand:
