@@ -126,7 +126,8 @@ def check_kafka_access(
         DevServerError: Authentication failed, or no metadata within `timeout` seconds.
     """
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient
+
+    from streams.connection import AdminClient  # the settings are also passed explicitly
 
     refused: list[str] = []
 
