@@ -13,6 +13,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from schemas.schedules import names
+from worker_service.batcher.activities import BatcherActivities
+from worker_service.batcher.workflow import BatchWorkflow
 from worker_service.scheduler.activities import SchedulerActivities
 from worker_service.scheduler.workflow import SchedulerWorkflow
 
@@ -28,15 +30,17 @@ def namespace_worker(client: Client, namespace: str) -> Worker:
         client.service_client, namespace=namespace, data_converter=client.data_converter
     )
     activities = SchedulerActivities(client)
+    batcher = BatcherActivities(client)
     return Worker(
         ns_client,
         task_queue=names.TASK_QUEUE,
-        workflows=[SchedulerWorkflow],
+        workflows=[SchedulerWorkflow, BatchWorkflow],
         activities=[
             activities.start_workflow,
             activities.cancel_workflow,
             activities.terminate_workflow,
             activities.watch_workflow,
+            batcher.run_batch,
         ],
         identity=f"strom-worker-service@{namespace}",
         # System workflows are few and light: a handful of long-polls per namespace, not the
