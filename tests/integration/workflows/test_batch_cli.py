@@ -92,6 +92,7 @@ async def test_cli_signal_cancel_terminate_by_query(env: tuple[Server, str]) -> 
     async def listed() -> bool:
         _, out, _ = await cli(server, "batch", "list", "-o", "json")
         jobs = {entry["jobId"]: entry for entry in json.loads(out or "[]") or []}
+        assert job in jobs, out
         assert jobs[job]["state"] == "BATCH_OPERATION_STATE_COMPLETED"
         return True
 
