@@ -298,6 +298,23 @@ async def test_reset_to_first_workflow_task(env: tuple[Server, str]) -> None:
         assert await current.result() == ["after reset"]
 
 
+async def test_a_query_on_an_unknown_attribute_fails_the_job(server: Server) -> None:
+    # Only the syntax is checked up front; the job's own list then fails for good.
+    job_id = f"job-{uuid.uuid4().hex[:8]}"
+    await start_job(
+        server,
+        StartBatchOperationRequest(
+            job_id=job_id,
+            reason="bad query",
+            visibility_query="NoSuchAttribute = 'x'",
+            termination_operation=BatchOperationTermination(),
+        ),
+    )
+    described = await finished(server, job_id)
+    assert described.state == STATE.BATCH_OPERATION_STATE_FAILED
+    assert described.query == "NoSuchAttribute = 'x'"
+
+
 BAD_STARTS = [
     StartBatchOperationRequest(namespace="default"),
     StartBatchOperationRequest(
