@@ -11,6 +11,7 @@ import sys
 
 from temporalio.client import Client
 
+from worker_service.deadletters.activities import KafkaAddress
 from worker_service.service import REFRESH_S, WorkerService
 
 _log = logging.getLogger("worker_service")
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=REFRESH_S,
         help=f"seconds between reads of the namespace list (default: {REFRESH_S:g})",
     )
+    parser.add_argument(
+        "--bootstrap",
+        help="Kafka bootstrap servers; with --prefix, serves the dead-letter workflow",
+    )
+    parser.add_argument("--prefix", help="the cluster's topic prefix (with --bootstrap)")
     return parser
 
 
@@ -60,7 +66,8 @@ async def run(args: argparse.Namespace) -> int:
     if client is None:
         return 0
     _log.info("worker service connected to %s", args.frontend)
-    await WorkerService(client, args.refresh).run(stop)
+    kafka = KafkaAddress(args.bootstrap, args.prefix) if args.bootstrap and args.prefix else None
+    await WorkerService(client, args.refresh, kafka=kafka).run(stop)
     return 0
 
 
@@ -69,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.refresh <= 0:
         raise SystemExit("worker_service: --refresh must be positive")
+    if bool(args.bootstrap) != bool(args.prefix):
+        raise SystemExit("worker_service: --bootstrap and --prefix go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))
 
