@@ -21,11 +21,13 @@ async def handle(
     env: Env, request: DescribeBatchOperationRequest, call: Call
 ) -> DescribeBatchOperationResponse:
     """Describes the job; an unknown one is NOT_FOUND."""
+    if request.namespace:
+        # Temporal's namespace interceptor answers an unknown namespace before the handler.
+        require_namespace(env, request.namespace)
     if not request.job_id:
         raise invalid_argument("JobId is not set on request.")
     if not request.namespace:
         raise invalid_argument("Namespace is not set on request.")
-    require_namespace(env, request.namespace)
     described = await describe_workflow_execution.handle(
         env,
         DescribeWorkflowExecutionRequest(

@@ -18,13 +18,15 @@ async def handle(
     env: Env, request: StopBatchOperationRequest, call: Call
 ) -> StopBatchOperationResponse:
     """Stops the job; an unknown or finished one is NOT_FOUND."""
+    if request.namespace:
+        # Temporal's namespace interceptor answers an unknown namespace before the handler.
+        require_namespace(env, request.namespace)
     if not request.job_id:
         raise invalid_argument("JobId is not set on request.")
     if not request.namespace:
         raise invalid_argument("Namespace is not set on request.")
     if not request.reason:
         raise invalid_argument("Reason is not set on request.")
-    require_namespace(env, request.namespace)
     await terminate_workflow_execution.handle(
         env,
         TerminateWorkflowExecutionRequest(
