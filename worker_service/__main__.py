@@ -12,6 +12,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from worker_service.deadletters.activities import KafkaAddress
 from worker_service.service import REFRESH_S, WorkerService
 
 _log = logging.getLogger("worker_service")
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JWT the frontend's authorizer accepts (sent as 'authorization: Bearer'); "
         "needed when the frontend runs with --auth-jwks",
     )
+    parser.add_argument(
+        "--bootstrap",
+        help="Kafka bootstrap servers; with --prefix, serves the dead-letter workflow",
+    )
+    parser.add_argument("--prefix", help="the cluster's topic prefix (with --bootstrap)")
     return parser
 
 
@@ -87,7 +93,8 @@ async def run(args: argparse.Namespace) -> int:
     if client is None:
         return 0
     _log.info("worker service connected to %s", args.frontend)
-    await WorkerService(client, args.refresh).run(stop)
+    kafka = KafkaAddress(args.bootstrap, args.prefix) if args.bootstrap and args.prefix else None
+    await WorkerService(client, args.refresh, kafka=kafka).run(stop)
     return 0
 
 
@@ -96,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.refresh <= 0:
         raise SystemExit("worker_service: --refresh must be positive")
+    if bool(args.bootstrap) != bool(args.prefix):
+        raise SystemExit("worker_service: --bootstrap and --prefix go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio.api.enums.v1 import NamespaceState
 from temporalio.api.workflowservice.v1 import ListNamespacesRequest
@@ -13,6 +15,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from schemas.schedules import names
+from worker_service.batcher.activities import BatcherActivities
+from worker_service.batcher.workflow import BatchWorkflow
+from worker_service.deadletters.activities import DeadLetterActivities, KafkaAddress
+from worker_service.deadletters.workflow import DeadLettersWorkflow
 from worker_service.scheduler.activities import SchedulerActivities
 from worker_service.scheduler.workflow import SchedulerWorkflow
 
@@ -22,21 +28,30 @@ REFRESH_S = 10.0
 """How often the namespace list is read again."""
 
 
-def namespace_worker(client: Client, namespace: str) -> Worker:
-    """The worker of one namespace's system workflows."""
+def namespace_worker(client: Client, namespace: str, kafka: KafkaAddress | None = None) -> Worker:
+    """The worker of one namespace's system workflows (the dead-letter one only with ``kafka``)."""
     ns_client = Client(
         client.service_client, namespace=namespace, data_converter=client.data_converter
     )
     activities = SchedulerActivities(client)
+    batcher = BatcherActivities(client)
+    workflows: list[type] = [SchedulerWorkflow, BatchWorkflow]
+    extra: list[Callable[..., Any]] = []
+    if kafka is not None:
+        letters = DeadLetterActivities(kafka)
+        workflows.append(DeadLettersWorkflow)
+        extra = [letters.list_letters, letters.replay_letters]
     return Worker(
         ns_client,
         task_queue=names.TASK_QUEUE,
-        workflows=[SchedulerWorkflow],
+        workflows=workflows,
         activities=[
             activities.start_workflow,
             activities.cancel_workflow,
             activities.terminate_workflow,
             activities.watch_workflow,
+            batcher.run_batch,
+            *extra,
         ],
         identity=f"strom-worker-service@{namespace}",
         # System workflows are few and light: a handful of long-polls per namespace, not the
@@ -52,6 +67,7 @@ class WorkerService:
 
     client: Client
     refresh_s: float = REFRESH_S
+    kafka: KafkaAddress | None = None
     workers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def active_namespaces(self) -> set[str]:
@@ -78,7 +94,7 @@ class WorkerService:
             return
         for name in sorted(wanted - self.workers.keys()):
             _log.info("starting the system worker of namespace %s", name)
-            worker = namespace_worker(self.client, name)
+            worker = namespace_worker(self.client, name, self.kafka)
             self.workers[name] = asyncio.create_task(worker.run(), name=f"worker-{name}")
         for name in sorted(self.workers.keys() - wanted):
             _log.info("stopping the system worker of namespace %s", name)

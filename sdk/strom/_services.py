@@ -140,7 +140,7 @@ class ServiceSet:
             frontend_args = [*common, "--es-url", es_url, *ports, "--reply-partition", "0"]
             services._spawn("frontend", "frontend", frontend_args)
             services._wait_ready()
-            services._spawn("worker", "worker_service", ["--frontend", services.target])
+            services._spawn("worker", "worker_service", ["--frontend", services.target, *common])
         except BaseException:
             services.stop()
             raise

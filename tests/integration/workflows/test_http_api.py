@@ -164,11 +164,11 @@ async def test_errors_have_grpc_gateways_status_and_body(server: Server) -> None
 async def test_an_rpc_strom_lacks_is_501(strom_env: Any) -> None:
     server = Server("strom", strom_env.client, strom_env.target, strom_env, strom_env.http_url)
 
-    status, body = await post(server, "/namespaces/default/batch-operations/nightly", "{}")
+    status, body = await post(server, "/namespaces/default/workflow-rules", "{}")
 
     assert (status, body) == (
         501,
-        {"code": 12, "message": "Strom does not implement WorkflowService.StartBatchOperation yet"},
+        {"code": 12, "message": "Strom does not implement WorkflowService.CreateWorkflowRule yet"},
     )
 
 

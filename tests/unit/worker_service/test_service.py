@@ -58,7 +58,7 @@ class _FakeWorker:
 async def test_one_worker_per_registered_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
     monkeypatch.setattr(
-        service, "namespace_worker", lambda _client, name: _FakeWorker(name, started)
+        service, "namespace_worker", lambda _client, name, _kafka: _FakeWorker(name, started)
     )
     fake = _Service([[("default", _REG), ("old", _DEP)], [("orders", _REG)]])
     svc = WorkerService(_Client(fake))  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ async def test_one_worker_per_registered_namespace(monkeypatch: pytest.MonkeyPat
 
 
 async def test_a_failing_list_keeps_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "namespace_worker", lambda _c, name: _FakeWorker(name, []))
+    monkeypatch.setattr(service, "namespace_worker", lambda _c, name, _k: _FakeWorker(name, []))
     fake = _Service([[("default", _REG)]])
     svc = WorkerService(_Client(fake))  # type: ignore[arg-type]
     await svc.sync()

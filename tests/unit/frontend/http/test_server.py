@@ -126,12 +126,12 @@ async def test_unknown_workflow_is_404_with_grpc_gateways_body(api: Api) -> None
 
 
 async def test_unimplemented_rpc_is_501_naming_it(api: Api) -> None:
-    answer = await api.call("POST", "/api/v1/namespaces/default/batch-operations/b1", "{}")
+    answer = await api.call("POST", "/api/v1/namespaces/default/workflow-rules", "{}")
 
     assert answer.status == 501
     assert answer.json() == {
         "code": 12,
-        "message": "Strom does not implement WorkflowService.StartBatchOperation yet",
+        "message": "Strom does not implement WorkflowService.CreateWorkflowRule yet",
     }
 
 

@@ -1,0 +1,1 @@
+"""Batch operations: the batch workflow and its activity (Temporal's service/worker/batcher)."""
