@@ -14,6 +14,7 @@ from history_processor.handling import Env
 from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
 from history_processor.state import ExecutionState
+from schemas.inbox import UPDATE_WORKFLOW_EXECUTION
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
 
@@ -79,9 +80,24 @@ def decide(
         run_closed.notify_relatives(state, decision)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
-        if not env.queries and not env.updates:
-            optimistic.prepare(decision, read_events, now_ms)
+        if not env.queries:
+            optimistic.prepare(
+                decision, read_events, now_ms, _admitted_after(command, decision, env)
+            )
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)
         return Decision(reply=Reply.error(Code.INTERNAL, f"history decider failed: {exc!r}"))
+
+
+def _admitted_after(command: Command, decision: Decision, env: Env) -> Mapping[str, UpdateRequest]:
+    """The run's admitted updates once the decision is applied: a new update that waits is
+    admitted by the processor right after this decision (`wf_updates.waiting.wait`)."""
+    if command.kind != UPDATE_WORKFLOW_EXECUTION or decision.reply is not None:
+        return env.updates
+    request = command.payload.update_request().request
+    update_id = request.meta.update_id
+    state = decision.state
+    if update_id in env.updates or (state is not None and update_id in state.workflow_updates):
+        return env.updates
+    return {**env.updates, update_id: request}
