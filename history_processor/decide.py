@@ -81,23 +81,23 @@ def decide(
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
         if not env.queries:
-            optimistic.prepare(
-                decision, read_events, now_ms, _admitted_after(command, decision, env)
-            )
+            admitting = _admitting(command, decision, env)
+            admitted = {**env.updates, **admitting}
+            optimistic.prepare(decision, read_events, now_ms, admitted, bool(admitting))
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)
         return Decision(reply=Reply.error(Code.INTERNAL, f"history decider failed: {exc!r}"))
 
 
-def _admitted_after(command: Command, decision: Decision, env: Env) -> Mapping[str, UpdateRequest]:
-    """The run's admitted updates once the decision is applied: a new update that waits is
-    admitted by the processor right after this decision (`wf_updates.waiting.wait`)."""
+def _admitting(command: Command, decision: Decision, env: Env) -> dict[str, UpdateRequest]:
+    """The update this decision admits ({id: request}; the processor admits it right after,
+    `wf_updates.waiting.wait`), or {} when it admits none."""
     if command.kind != UPDATE_WORKFLOW_EXECUTION or decision.reply is not None:
-        return env.updates
+        return {}
     request = command.payload.update_request().request
     update_id = request.meta.update_id
     state = decision.state
     if update_id in env.updates or (state is not None and update_id in state.workflow_updates):
-        return env.updates
-    return {**env.updates, update_id: request}
+        return {}
+    return {update_id: request}

@@ -39,27 +39,33 @@ def prepare(
     read_events: EventReader,
     now_ms: int,
     updates: Mapping[str, UpdateRequest] | None = None,
+    admits_update: bool = False,
 ) -> None:
     """Puts the template into the decision's record of the run's pending workflow task.
 
     Qualifies: an attempt-1, not yet started task whose scheduled event is the run's last
-    event once the decision is applied, or a speculative task (written nowhere yet, its
-    scheduled event id is the run's next one), and whose response fits one page and
-    `MAX_TEMPLATE_BYTES`. Other task records keep an empty payload (the classic start).
+    event once the decision is applied, or the speculative task (written nowhere yet, its
+    scheduled event id is the run's next one) of a decision that admits an update, and whose
+    response fits one page and `MAX_TEMPLATE_BYTES`. Other task records keep an empty payload
+    (the classic start).
 
     Args:
         decision: A handler's decision; its task record's payload is filled in place.
         read_events: Reader of the run's committed events.
         now_ms: The decision's clock reading.
-        updates: The run's admitted workflow updates once the decision is applied; only a
-            speculative task's template may carry them (as the requests in ``messages``,
-            which the start must find unchanged, see `handlers.record_workflow_task_started`).
+        updates: The run's admitted workflow updates once the decision is applied. Only a
+            speculative task's template carries them (as the requests in ``messages``, which
+            the start must find unchanged, see `handlers.record_workflow_task_started`); a
+            normal task gets none while any are admitted.
+        admits_update: The decision admits a new update. Only then is every update in
+            `updates` still waiting for a worker; a decision that settles some (a completion)
+            leaves its speculative task to the classic start.
     """
     state = decision.state
     if state is None:
         return
     task = state.workflow_task
-    if task is None or not _qualifies(state, task, bool(updates)):
+    if task is None or not _qualifies(state, task, bool(updates), admits_update):
         return
     for record in decision.tasks:
         if (
@@ -72,11 +78,13 @@ def prepare(
             )
 
 
-def _qualifies(state: ExecutionState, task: WorkflowTaskInfo, has_updates: bool) -> bool:
+def _qualifies(
+    state: ExecutionState, task: WorkflowTaskInfo, has_updates: bool, admits_update: bool
+) -> bool:
     if task.attempt != 1 or task.is_started:
         return False
     if task.transient:  # speculative: what it shows is the committed history plus itself
-        return task.scheduled_event_id == state.next_event_id
+        return admits_update and task.scheduled_event_id == state.next_event_id
     return not has_updates and task.scheduled_event_id == state.next_event_id - 1
 
 

@@ -17,7 +17,7 @@ from history_processor.wf_updates import waiting
 from schemas import prepared
 from schemas.inbox import RECORD_WORKFLOW_TASK_STARTED, RecordWorkflowTaskStarted
 from schemas.reply import Code
-from tests.unit.history.harness import NAMESPACE, NAMESPACE_ID, payloads, types
+from tests.unit.history.harness import NAMESPACE, NAMESPACE_ID, first_task, payloads, sticky, types
 from tests.unit.history.test_wf_updates import (
     Driver,
     accept,
@@ -146,3 +146,16 @@ def test_template_of_a_forgotten_update_is_refused() -> None:
     )
     _, refused = d.submit(RECORD_WORKFLOW_TASK_STARTED, start)
     assert not d.glue.state.workflow_task.is_started and refused.events == []
+
+
+def test_task_a_completion_schedules_for_waiting_updates_has_no_template() -> None:
+    # The completion may settle some admitted updates: only the classic start, which reads
+    # the registry after the commit, knows which requests the task must carry.
+    d = Driver()
+    poll = first_task(d.glue)
+    d.update("u1")
+    d.update("u2")
+    done = d.complete(poll, sticky_attributes=sticky())
+    assert done.reply is not None and done.reply.ok
+    assert done.tasks and not done.tasks[-1]["payload"]
+    assert [m.protocol_instance_id for m in d.poll_task().messages] == ["u1", "u2"]
