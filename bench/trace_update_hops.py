@@ -98,9 +98,12 @@ def label(topology: Topology, topic: str, value: bytes) -> str:
 def updates(topology: Topology, seen: Seen) -> list[dict[str, float]]:
     """The hop times of each update, in the order they were made."""
     rows = sorted(
-        (entry["created"], label(topology, key[0], entry["value"]), entry)
-        for key, entry in seen.items()
-        if entry.get("value") is not None
+        [
+            (entry["created"], label(topology, key[0], entry["value"]), entry)
+            for key, entry in seen.items()
+            if entry.get("value") is not None
+        ],
+        key=lambda row: row[0],
     )
     found: list[dict[str, float]] = []
     current: dict[str, float] | None = None
