@@ -5,7 +5,8 @@ stage asked for, or after Temporal's long-poll interval (20 s) with the stage re
 (the caller asks again, or polls). When the client's own deadline comes first, the caller
 gets DEADLINE_EXCEEDED, as on Temporal. A history that never answers (it restarted or its
 shard moved, and forgot the waiting caller with the admitted update) counts as a wait that
-ended at ADMITTED: the caller sends the update again, which admits it anew.
+ended at ADMITTED: the caller sends the update again, which admits it anew; if the client's
+deadline comes first, the frontend answers DEADLINE_EXCEEDED just before it.
 """
 
 from __future__ import annotations
@@ -74,9 +75,13 @@ async def wait_in_history(
         raise deadline_exceeded()
     deadline_ms = int((time.time() + wait_s) * 1000)
     message = make_message(deadline_ms)
+    # A history that forgot the caller never answers. When the client's deadline bounds the
+    # wait, stop just before that deadline, so the client still gets Temporal's status
+    # rather than its own timeout; history's own answer is due half a margin earlier.
+    grace_s = ANSWER_MARGIN_S / 2 if client_bound else _HISTORY_GRACE_S
     try:
         reply: Reply = await env.history.call(
-            namespace, workflow_id, kind, message, wait_s + _HISTORY_GRACE_S
+            namespace, workflow_id, kind, message, wait_s + grace_s
         )
     except TimeoutError:
         if client_bound:

@@ -15,6 +15,7 @@ from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
 from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
+from schemas.inbox import UPDATE_WORKFLOW_EXECUTION
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
 
@@ -83,9 +84,24 @@ def decide(
         run_closed.notify_relatives(state, decision)
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
-        if not env.queries and not env.updates:
-            optimistic.prepare(decision, read_events, now_ms)
+        if not env.queries:
+            admitting = _admitting(command, decision, env)
+            admitted = {**env.updates, **admitting}
+            optimistic.prepare(decision, read_events, now_ms, admitted, bool(admitting))
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)
         return Decision(reply=Reply.error(Code.INTERNAL, f"history decider failed: {exc!r}"))
+
+
+def _admitting(command: Command, decision: Decision, env: Env) -> dict[str, UpdateRequest]:
+    """The update this decision admits ({id: request}; the processor admits it right after,
+    `wf_updates.waiting.wait`), or {} when it admits none."""
+    if command.kind != UPDATE_WORKFLOW_EXECUTION or decision.reply is not None:
+        return {}
+    request = command.payload.update_request().request
+    update_id = request.meta.update_id
+    state = decision.state
+    if update_id in env.updates or (state is not None and update_id in state.workflow_updates):
+        return {}
+    return {update_id: request}

@@ -14,40 +14,58 @@ stale task.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.update.v1 import Request as UpdateRequest
 
 from history_processor.builder import DecisionBuilder
 from history_processor.model import Decision, EventReader
-from history_processor.state import ExecutionState, TaskQueueKind
-from history_processor.workflow_tasks import HISTORY_PAGE_SIZE, poll_response, start_workflow_task
+from history_processor.state import ExecutionState, TaskQueueKind, WorkflowTaskInfo
+from history_processor.wf_updates.protocol import request_message
+from history_processor.workflow_tasks import (
+    HISTORY_PAGE_SIZE,
+    poll_response,
+    start_workflow_task,
+    transient_events,
+)
 
 #: Larger responses go the classic way; the template travels inside a Kafka record.
 MAX_TEMPLATE_BYTES = 256 * 1024
 
 
-def prepare(decision: Decision, read_events: EventReader, now_ms: int) -> None:
+def prepare(
+    decision: Decision,
+    read_events: EventReader,
+    now_ms: int,
+    updates: Mapping[str, UpdateRequest] | None = None,
+    admits_update: bool = False,
+) -> None:
     """Puts the template into the decision's record of the run's pending workflow task.
 
     Qualifies: an attempt-1, not yet started task whose scheduled event is the run's last
-    event once the decision is applied, and whose response fits one page and
-    `MAX_TEMPLATE_BYTES`. Other task records keep an empty payload (the classic start).
+    event once the decision is applied, or the speculative task (written nowhere yet, its
+    scheduled event id is the run's next one) of a decision that admits an update, and whose
+    response fits one page and `MAX_TEMPLATE_BYTES`. Other task records keep an empty payload
+    (the classic start).
 
     Args:
         decision: A handler's decision; its task record's payload is filled in place.
         read_events: Reader of the run's committed events.
         now_ms: The decision's clock reading.
+        updates: The run's admitted workflow updates once the decision is applied. Only a
+            speculative task's template carries them (as the requests in ``messages``, which
+            the start must find unchanged, see `handlers.record_workflow_task_started`); a
+            normal task gets none while any are admitted.
+        admits_update: The decision admits a new update. Only then is every update in
+            `updates` still waiting for a worker; a decision that settles some (a completion)
+            leaves its speculative task to the classic start.
     """
     state = decision.state
     if state is None:
         return
     task = state.workflow_task
-    if (
-        task is None
-        or task.attempt != 1
-        or task.transient
-        or task.is_started
-        or task.scheduled_event_id != state.next_event_id - 1
-    ):
+    if task is None or not _qualifies(state, task, bool(updates), admits_update):
         return
     for record in decision.tasks:
         if (
@@ -55,11 +73,27 @@ def prepare(decision: Decision, read_events: EventReader, now_ms: int) -> None:
             and record["run_id"] == state.run_id
             and record["scheduled_event_id"] == task.scheduled_event_id
         ):
-            record["payload"] = template(state, decision.events, read_events, now_ms)
+            record["payload"] = template(
+                state, decision.events, read_events, now_ms, updates if task.transient else None
+            )
+
+
+def _qualifies(
+    state: ExecutionState, task: WorkflowTaskInfo, has_updates: bool, admits_update: bool
+) -> bool:
+    if task.attempt != 1 or task.is_started:
+        return False
+    if task.transient:  # speculative: what it shows is the committed history plus itself
+        return admits_update and task.scheduled_event_id == state.next_event_id
+    return not has_updates and task.scheduled_event_id == state.next_event_id - 1
 
 
 def template(
-    state: ExecutionState, new_events: list[HistoryEvent], read_events: EventReader, now_ms: int
+    state: ExecutionState,
+    new_events: list[HistoryEvent],
+    read_events: EventReader,
+    now_ms: int,
+    updates: Mapping[str, UpdateRequest] | None = None,
 ) -> bytes:
     """The prepared poll response of the run's pending task, or b"" if it is too large.
 
@@ -72,6 +106,7 @@ def template(
         new_events: Events of the decision that are not committed yet (the run's newest).
         read_events: Reader of the committed events.
         now_ms: Stands in for the start time until matching sets the real one.
+        updates: The update requests a speculative task carries in ``messages``.
     """
     task = state.workflow_task
     assert task is not None
@@ -84,6 +119,13 @@ def template(
     history = committed + [e for e in new_events if e.event_id >= first]
     speculative = DecisionBuilder(state, now_ms)
     start_workflow_task(speculative, request_id="", identity="", stamp=None)
-    response = poll_response(speculative.run, history + speculative.events, b"")
+    # A transient task's scheduled and started events are shown, never written (its own
+    # `speculative.events` is empty then).
+    shown = speculative.events or transient_events(speculative.run, identity="")
+    response = poll_response(speculative.run, history + shown, b"")
+    started = speculative.run.workflow_task
+    assert started is not None
+    for update_id, request in (updates or {}).items():
+        response.messages.append(request_message(update_id, request, started.started_event_id))
     prepared = response.SerializeToString()
     return prepared if len(prepared) <= MAX_TEMPLATE_BYTES else b""

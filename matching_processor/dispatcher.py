@@ -365,10 +365,16 @@ class Dispatcher:
         # read again after a crash or a rebalance goes through history like any other.
         if record["payload"] and task.fresh and self._on_optimistic_start is not None:
             now_ms = self._clock()
-            started = RecordWorkflowTaskStarted.for_task(record, request, request_id, now_ms)
+            response = prepared.finish(record["payload"], request, request_id, now_ms)
+            # A speculative task's template carries its updates; history checks they still
+            # are the run's admitted ones.
+            update_ids = tuple(m.protocol_instance_id for m in response.messages)
+            started = RecordWorkflowTaskStarted.for_task(
+                record, request, request_id, now_ms, update_ids
+            )
             if await self._on_optimistic_start(started):
                 self._complete(task)
-                return prepared.finish(record["payload"], request, request_id, now_ms)
+                return response
             self._requeue(task)
             return None
         message = RecordWorkflowTaskStarted.for_task(record, request, request_id)

@@ -9,8 +9,8 @@ addressing another shard) builds the record with `command_record`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from google.protobuf.message import DecodeError
@@ -125,6 +125,9 @@ class RecordWorkflowTaskStarted(_JsonPayload):
         poll_request: Serialized ``PollWorkflowTaskQueueRequest`` of the poller.
         started_time_ms: Non-zero for an optimistic start: matching already answered the
             poll from the task's prepared response (`schemas.prepared`); no reply.
+        update_ids: Of an optimistic start, the workflow updates whose requests the prepared
+            response carried (a speculative task's); history refuses the start unless they
+            are the run's admitted updates.
     """
 
     namespace: str
@@ -139,6 +142,7 @@ class RecordWorkflowTaskStarted(_JsonPayload):
     task_queue_kind: str
     poll_request: bytes = b""
     started_time_ms: int = 0
+    update_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def for_task(
@@ -147,6 +151,7 @@ class RecordWorkflowTaskStarted(_JsonPayload):
         poll: PollWorkflowTaskQueueRequest,
         request_id: str,
         started_time_ms: int = 0,
+        update_ids: Iterable[str] = (),
     ) -> RecordWorkflowTaskStarted:
         """The message for a workflow task record handed to `poll`."""
         return cls(
@@ -162,6 +167,7 @@ class RecordWorkflowTaskStarted(_JsonPayload):
             task_queue_kind=task["task_queue_kind"],
             poll_request=poll.SerializeToString(),
             started_time_ms=started_time_ms,
+            update_ids=list(update_ids),
         )
 
     def poll(self) -> PollWorkflowTaskQueueRequest:

@@ -33,7 +33,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     """
     msg: RecordWorkflowTaskStarted = command.payload
     if msg.started_time_ms:
-        return _optimistic(state, msg, bool(env.updates))
+        return _optimistic(state, msg, frozenset(env.updates))
     if state is None:
         return reply_only(workflow_not_found(command.workflow_id))
     if state.run_id != msg.run_id or not state.is_running:
@@ -73,15 +73,19 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
 
 
 def _optimistic(
-    state: ExecutionState | None, msg: RecordWorkflowTaskStarted, updates_waiting: bool = False
+    state: ExecutionState | None,
+    msg: RecordWorkflowTaskStarted,
+    admitted: frozenset[str] = frozenset(),
 ) -> Decision:
     """Matching already handed out the task's template (see `optimistic`); make it true.
 
     The start is written only if the history is still what the template showed: the task is
-    pending and its scheduled event is the last one. Otherwise the poller holds a stale task
-    (its completion gets NOT_FOUND) and, if the task is still pending, it is dispatched again.
-    Workflow updates admitted since the template was made make it stale too: it cannot carry
-    their requests (`wf_updates.registry` keeps the stale template's completion away).
+    pending and its scheduled event is the last one (for a speculative task, the run's next
+    one: it is written nowhere). Otherwise the poller holds a stale task (its completion gets
+    NOT_FOUND) and, if the task is still pending, it is dispatched again. The template must
+    carry exactly the requests of the updates admitted now (`msg.update_ids`): one admitted
+    since it was made, or one it carries that was forgotten, makes it stale too
+    (`wf_updates.registry` keeps the stale template's completion away).
     """
     if state is None or state.run_id != msg.run_id or not state.is_running:
         return reply_only(_unanswered())
@@ -89,12 +93,14 @@ def _optimistic(
     if task is None or task.scheduled_event_id != msg.scheduled_event_id:
         return reply_only(_unanswered())
     b = DecisionBuilder(state, msg.started_time_ms)
+    speculative = task.transient and task.attempt == 1
+    last_id = task.scheduled_event_id - 1 if speculative else task.scheduled_event_id
     if (
         task.is_started
         or task.attempt != msg.attempt
-        or task.transient
-        or state.next_event_id != task.scheduled_event_id + 1
-        or updates_waiting
+        or (task.transient and not speculative)
+        or state.next_event_id != last_id + 1
+        or frozenset(msg.update_ids) != admitted
     ):
         if not task.is_started:
             b.add_task(workflow_task_record(state))

@@ -116,17 +116,17 @@ def refused_template(command: Command, admitted: dict[str, Any]) -> StaleTemplat
     if command.kind != RECORD_WORKFLOW_TASK_STARTED or not admitted:
         return None
     msg: RecordWorkflowTaskStarted = command.payload
-    if not msg.started_time_ms:
-        return None
+    if not msg.started_time_ms or frozenset(msg.update_ids) == frozenset(admitted):
+        return None  # the classic start, or a speculative template that carried them all
     return StaleTemplate(msg.run_id, msg.scheduled_event_id, msg.attempt, frozenset(admitted))
 
 
 def stale_completion(command: Command, stale: StaleTemplate | None) -> Reply | None:
     """NOT_FOUND for the completion of a refused template's task; None for other commands.
 
-    A completion of the task that answers none of the updates the new copy carried comes
-    from the worker that got the stale template (a worker answers every update request of
-    its task in that task's completion).
+    A completion of the task that does not answer all the updates the new copy carried
+    comes from the worker that got the stale template (a worker answers every update request
+    of its task in that task's completion; a speculative template carries some of them).
     """
     if stale is None or command.kind != "RespondWorkflowTaskCompleted":
         return None
@@ -141,6 +141,6 @@ def stale_completion(command: Command, stale: StaleTemplate | None) -> Reply | N
         stale.attempt,
     ):
         return None
-    if any(m.protocol_instance_id in stale.update_ids for m in request.messages):
+    if stale.update_ids <= {m.protocol_instance_id for m in request.messages}:
         return None
     return not_found(MSG_WORKFLOW_TASK_NOT_FOUND)

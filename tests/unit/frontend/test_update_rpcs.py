@@ -136,6 +136,17 @@ async def test_client_deadline_before_the_stage_is_deadline_exceeded(frontend: F
     assert frontend.history.sent[-1].timeout < 3 + 5.0
 
 
+async def test_wait_lost_in_history_ends_before_the_client_deadline(frontend: Frontend) -> None:
+    # History forgot the caller and the client's deadline comes before the long-poll
+    # interval: the frontend gives up first, so the client gets Temporal's status and not
+    # its own timeout.
+    frontend.history.scripts[_UPDATE] = [TimeoutError()]
+    status = await failure(frontend.stub, _UPDATE, update(), timeout=3)
+    assert status.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert status.message == "context deadline exceeded"
+    assert frontend.history.sent[-1].timeout < 3
+
+
 async def test_poll_forwards_and_checks_the_ref(frontend: Frontend) -> None:
     status = await failure(
         frontend.stub, _POLL, PollWorkflowExecutionUpdateRequest(namespace="default")
