@@ -67,6 +67,21 @@ HONOURED: dict[str, Setting] = {
         0,
         "commands per second the frontend may put on the history inbox (0: unlimited)",
     ),
+    **{
+        key: Setting(
+            "history",
+            f"--max-pending-{what}",
+            True,
+            0,
+            f"pending {what.replace('-', ' ')} a workflow may have (0: no limit)",
+        )
+        for key, what in (
+            ("limit.numPendingActivities.error", "activities"),
+            ("limit.numPendingChildExecutions.error", "child-workflows"),
+            ("limit.numPendingSignals.error", "signals"),
+            ("limit.numPendingCancelRequests.error", "cancel-requests"),
+        )
+    },
     "frontend.namespaceRPS": Setting(
         "frontend",
         "--namespace-rps",

@@ -82,6 +82,8 @@ def test_the_flags_are_ones_the_services_accept() -> None:
     assert history.suggest_continue_as_new_count == 7
     assert history.suggest_continue_as_new_size == 7
     assert history.persistence_max_qps == 7.0
+    assert history.max_pending_activities == history.max_pending_child_workflows == 7
+    assert history.max_pending_signals == history.max_pending_cancel_requests == 7
     frontend = frontend_parser().parse_args(
         ["--bootstrap", "b", "--es-url", "e"] + flags.args["frontend"]
     )

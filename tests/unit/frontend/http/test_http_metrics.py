@@ -63,7 +63,7 @@ async def test_http_calls_count_per_rpc_and_status(api: Api, metrics_url: str) -
     assert (await api.call("GET", "/api/v1/system-info")).status == 200
     missing = await api.call("GET", "/api/v1/namespaces/default/workflows/missing")
     assert missing.status == 404
-    unimplemented = await api.call("POST", "/api/v1/namespaces/default/batch-operations/b1", "{}")
+    unimplemented = await api.call("POST", "/api/v1/namespaces/default/workflow-rules", "{}")
     assert unimplemented.status == 501
     # No route: Temporal's gateway refuses it before any RPC, so nothing is counted for it.
     assert (await api.call("GET", "/api/v1/no-such-thing")).status == 404
@@ -81,7 +81,7 @@ async def test_http_calls_count_per_rpc_and_status(api: Api, metrics_url: str) -
     assert (
         delta("service_errors_entity_not_found_total", operation="DescribeWorkflowExecution") == 1
     )
-    unimpl = {"operation": "StartBatchOperation", "status_code": "UNIMPLEMENTED"}
+    unimpl = {"operation": "CreateWorkflowRule", "status_code": "UNIMPLEMENTED"}
     assert delta("service_requests_total", **unimpl) == 1
     counted = sum(
         v - _value(before, n, **dict(lbls))
