@@ -11,6 +11,7 @@ import sys
 
 from temporalio.client import Client
 
+from worker_service.retention.starter import add_retention_arguments, retention_settings
 from worker_service.service import REFRESH_S, WorkerService
 
 _log = logging.getLogger("worker_service")
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=REFRESH_S,
         help=f"seconds between reads of the namespace list (default: {REFRESH_S:g})",
     )
+    add_retention_arguments(parser)
     return parser
 
 
@@ -60,7 +62,7 @@ async def run(args: argparse.Namespace) -> int:
     if client is None:
         return 0
     _log.info("worker service connected to %s", args.frontend)
-    await WorkerService(client, args.refresh).run(stop)
+    await WorkerService(client, args.refresh, retention=retention_settings(args)).run(stop)
     return 0
 
 
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.refresh <= 0:
         raise SystemExit("worker_service: --refresh must be positive")
+    retention_settings(args)  # bad retention flags end the process before it connects
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))
 

@@ -13,6 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from schemas.schedules import names
+from worker_service.retention.activities import RetentionActivities
+from worker_service.retention.starter import RetentionSettings, ensure_all
+from worker_service.retention.workflow import ReclaimNamespaceWorkflow, RetentionWorkflow
 from worker_service.scheduler.activities import SchedulerActivities
 from worker_service.scheduler.workflow import SchedulerWorkflow
 
@@ -28,15 +31,19 @@ def namespace_worker(client: Client, namespace: str) -> Worker:
         client.service_client, namespace=namespace, data_converter=client.data_converter
     )
     activities = SchedulerActivities(client)
+    cleaner = RetentionActivities(client)
     return Worker(
         ns_client,
         task_queue=names.TASK_QUEUE,
-        workflows=[SchedulerWorkflow],
+        workflows=[SchedulerWorkflow, RetentionWorkflow, ReclaimNamespaceWorkflow],
         activities=[
             activities.start_workflow,
             activities.cancel_workflow,
             activities.terminate_workflow,
             activities.watch_workflow,
+            cleaner.delete_expired,
+            cleaner.delete_all,
+            cleaner.remove_namespace,
         ],
         identity=f"strom-worker-service@{namespace}",
         # System workflows are few and light: a handful of long-polls per namespace, not the
@@ -53,6 +60,7 @@ class WorkerService:
     client: Client
     refresh_s: float = REFRESH_S
     workers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     async def active_namespaces(self) -> set[str]:
         """Registered namespaces (deprecated and deleted ones start nothing new)."""
@@ -89,6 +97,7 @@ class WorkerService:
                 self.workers.pop(name)
                 if not task.cancelled() and task.exception() is not None:
                     _log.warning("system worker of %s ended: %s", name, task.exception())
+        await ensure_all(self.client, wanted, self.retention)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follows the namespace list until ``stop`` is set, then stops every worker."""
