@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import NamespaceState
@@ -61,6 +62,7 @@ class WorkerService:
     refresh_s: float = REFRESH_S
     workers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    ensured: dict[str, float] = field(default_factory=dict)  # system workflows started, when
 
     async def active_namespaces(self) -> set[str]:
         """Registered namespaces (deprecated and deleted ones start nothing new)."""
@@ -97,7 +99,7 @@ class WorkerService:
                 self.workers.pop(name)
                 if not task.cancelled() and task.exception() is not None:
                     _log.warning("system worker of %s ended: %s", name, task.exception())
-        await ensure_all(self.client, wanted, self.retention)
+        await ensure_all(self.client, wanted, self.retention, self.ensured, time.monotonic())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follows the namespace list until ``stop`` is set, then stops every worker."""

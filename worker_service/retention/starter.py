@@ -1,8 +1,8 @@
 """Starts the retention workflow of each namespace and the reclaim workflow of each deleted one.
 
 Both starts are idempotent (the id's running run is used when there is one), so the worker
-service repeats them on every refresh of the namespace list: a terminated retention workflow
-comes back, and a deleted namespace is reclaimed even if it was deleted while no worker ran.
+service repeats them, each at most every ``RECHECK_S``: a terminated retention workflow comes
+back, and a deleted namespace is reclaimed even if it was deleted while no worker ran.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from schemas.retention import ReclaimArgs, RetentionArgs
 from schemas.schedules import names
 
 _log = logging.getLogger(__name__)
+
+RECHECK_S = 300.0
+"""How long a started system workflow is trusted to run before its start is repeated."""
 
 _DIVISION = TypedSearchAttributes(
     [
@@ -169,11 +172,39 @@ async def ensure_reclaim(
     )
 
 
-async def ensure_all(client: Client, namespaces: set[str], settings: RetentionSettings) -> None:
-    """Retention for every namespace given, reclaim for every deleted one; failures logged."""
+async def ensure_all(
+    client: Client,
+    namespaces: set[str],
+    settings: RetentionSettings,
+    ensured: dict[str, float] | None = None,
+    now: float = 0.0,
+) -> None:
+    """Retention for every namespace given, reclaim for every deleted one; failures logged.
+
+    Args:
+        client: A client of the frontend.
+        namespaces: The registered namespaces.
+        settings: How retention and reclaim run.
+        ensured: When each workflow was last started (by workflow key), updated here; a
+            workflow started less than ``RECHECK_S`` before ``now`` is skipped.
+        now: The current ``time.monotonic()``.
+    """
+    ensured = {} if ensured is None else ensured
+
+    def due(key: str) -> bool:
+        last = ensured.get(key)
+        return last is None or now - last >= RECHECK_S
+
+    # A namespace that went (and may come back under the same name) is started afresh.
+    for key in [k for k in ensured if k.startswith("retention/")]:
+        if key.removeprefix("retention/") not in namespaces:
+            del ensured[key]
     for name in sorted(namespaces):
+        if not due(f"retention/{name}"):
+            continue
         try:
             await ensure_retention(client, name, settings)
+            ensured[f"retention/{name}"] = now
         except Exception as err:
             _log.warning("cannot start the retention workflow of %s: %s", name, err)
     if retention.SYSTEM_NAMESPACE not in namespaces:
@@ -184,7 +215,10 @@ async def ensure_all(client: Client, namespaces: set[str], settings: RetentionSe
         _log.warning("cannot list deleted namespaces: %s", err)
         return
     for name, namespace_id in sorted(deleted.items()):
+        if not due(f"reclaim/{name}"):
+            continue
         try:
             await ensure_reclaim(client, name, namespace_id, settings)
+            ensured[f"reclaim/{name}"] = now
         except Exception as err:
             _log.warning("cannot start the reclaim workflow of %s: %s", name, err)

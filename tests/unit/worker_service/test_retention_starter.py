@@ -85,3 +85,32 @@ def test_retention_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_retention_flags_exit_with_a_message(argv: tuple[str, ...]) -> None:
     with pytest.raises(SystemExit, match="worker_service: --retention"):
         _settings(*argv)
+
+
+async def test_starts_are_repeated_only_after_the_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _Recorder({"shop-deleted-01234": "0123456789"}, failing=set())
+    _patch(monkeypatch, recorder)
+    names = {"b", retention.SYSTEM_NAMESPACE}
+    ensured: dict[str, float] = {}
+    settings = RetentionSettings()
+    await starter.ensure_all(object(), names, settings, ensured, now=100.0)  # type: ignore[arg-type]
+    await starter.ensure_all(object(), names, settings, ensured, now=101.0)  # type: ignore[arg-type]
+    assert recorder.retention == ["b", retention.SYSTEM_NAMESPACE]
+    assert len(recorder.reclaim) == 1
+    later = 100.0 + starter.RECHECK_S
+    await starter.ensure_all(object(), names, settings, ensured, now=later)  # type: ignore[arg-type]
+    assert recorder.retention == ["b", retention.SYSTEM_NAMESPACE] * 2
+    assert len(recorder.reclaim) == 2
+
+
+async def test_a_namespace_back_under_its_name_is_started_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder = _Recorder({}, failing=set())
+    _patch(monkeypatch, recorder)
+    ensured: dict[str, float] = {}
+    settings = RetentionSettings()
+    await starter.ensure_all(object(), {"shop"}, settings, ensured, now=1.0)  # type: ignore[arg-type]
+    await starter.ensure_all(object(), set(), settings, ensured, now=2.0)  # type: ignore[arg-type]
+    await starter.ensure_all(object(), {"shop"}, settings, ensured, now=3.0)  # type: ignore[arg-type]
+    assert recorder.retention == ["shop", "shop"]
