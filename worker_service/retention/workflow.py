@@ -5,6 +5,14 @@ runs closed longer ago than the namespace's retention and deletes them in rate-l
 it sleeps ``scan_interval_s`` when a page was not full and continues as new every
 ``SCANS_PER_RUN`` scans. Reclaim (Temporal's ``ReclaimResourcesWorkflow``): deletes every run of
 a deleted namespace, page by page, then has the frontend drop the namespace record.
+
+Why a scan of visibility rather than Temporal's timer per closed run (DeleteHistoryEventTask):
+the history processor would keep one more durable timer per closed run, and a retention
+changed by UpdateNamespace would leave every timer set by the old one; the scan reads the
+namespace's retention afresh each time and costs one indexed query (CloseTime) per namespace
+per interval, and every deletion goes through DeleteWorkflowExecution, the one deletion path.
+The price: a run is deleted up to one scan interval late, and a run whose visibility document
+Elasticsearch refused (see the dead-letter topic) is not found until it is indexed.
 """
 
 from __future__ import annotations
