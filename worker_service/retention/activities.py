@@ -2,26 +2,72 @@
 
 Every deletion goes through the frontend's DeleteWorkflowExecution, so the history processor's
 one deletion path (delete marker, tombstones, visibility document removed) does the work.
+When the namespace archives, a run's history and visibility record are archived first; a run
+whose archiving fails is not deleted (the activity fails and is retried).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import ArchivalState
+from temporalio.api.history.v1 import History
 from temporalio.api.operatorservice.v1 import DeleteNamespaceRequest
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     DeleteWorkflowExecutionRequest,
     DescribeNamespaceRequest,
+    DescribeNamespaceResponse,
+    GetWorkflowExecutionHistoryRequest,
     ListWorkflowExecutionsRequest,
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from schemas import retention
+from schemas import archival, retention
 from schemas.retention import BatchResult, ReclaimArgs, RetentionArgs
+
+
+@dataclass(frozen=True)
+class ArchivalPlan:
+    """Where a namespace archives before retention deletes (None: it does not).
+
+    Attributes:
+        namespace_id: The namespace's id, the first segment of every archive key.
+        history: The store of histories, if history archival is enabled.
+        visibility: The store of visibility records, if visibility archival is enabled.
+    """
+
+    namespace_id: str
+    history: archival.ArchiveStore | None
+    visibility: archival.ArchiveStore | None
+
+    @classmethod
+    def of(cls, described: DescribeNamespaceResponse) -> ArchivalPlan | None:
+        """The plan of a described namespace.
+
+        Raises:
+            ArchivalError: Archival is enabled to a URI Strom cannot write to.
+        """
+        config = described.config
+        enabled = ArchivalState.ARCHIVAL_STATE_ENABLED
+        history = (
+            archival.store_for(config.history_archival_uri)
+            if config.history_archival_state == enabled
+            else None
+        )
+        visibility = (
+            archival.store_for(config.visibility_archival_uri)
+            if config.visibility_archival_state == enabled
+            else None
+        )
+        if history is None and visibility is None:
+            return None
+        return cls(described.namespace_info.id, history, visibility)
 
 
 class RetentionActivities:
@@ -42,8 +88,9 @@ class RetentionActivities:
         ttl = described.config.workflow_execution_retention_ttl
         retention_ms = ttl.seconds * 1000 + ttl.nanos // 1_000_000
         query = retention.expired_query(int(time.time() * 1000), retention_ms)
+        plan = ArchivalPlan.of(described)
         return await self._delete_page(
-            args.namespace, query, args.batch_size, args.deletes_per_second
+            args.namespace, query, args.batch_size, args.deletes_per_second, plan
         )
 
     @activity.defn(name=retention.ACTIVITY_DELETE_ALL)
@@ -74,7 +121,12 @@ class RetentionActivities:
         return False
 
     async def _delete_page(
-        self, namespace: str, query: str, batch_size: int, deletes_per_second: float
+        self,
+        namespace: str,
+        query: str,
+        batch_size: int,
+        deletes_per_second: float,
+        plan: ArchivalPlan | None = None,
     ) -> BatchResult:
         page = await self._client.workflow_service.list_workflow_executions(
             ListWorkflowExecutionsRequest(namespace=namespace, query=query, page_size=batch_size)
@@ -83,6 +135,8 @@ class RetentionActivities:
         deleted = 0
         for info in page.executions:
             started = time.monotonic()
+            if plan is not None and not await self._archive(namespace, info, plan):
+                continue  # gone meanwhile: nothing to archive, nothing to delete
             if await self._delete(namespace, info.execution):
                 deleted += 1
             activity.heartbeat(deleted)
@@ -90,6 +144,47 @@ class RetentionActivities:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
         listed = len(page.executions)
         return BatchResult(deleted=deleted, listed=listed, more=listed >= batch_size)
+
+    async def _archive(
+        self, namespace: str, info: WorkflowExecutionInfo, plan: ArchivalPlan
+    ) -> bool:
+        """Archives the run's history and visibility record; False if the run is gone."""
+        execution = info.execution
+        if plan.history is not None:
+            history = await self._read_history(namespace, execution)
+            if history is None:
+                return False
+            key = archival.history_key(plan.namespace_id, execution.workflow_id, execution.run_id)
+            await asyncio.to_thread(plan.history.put, key, history.SerializeToString())
+        if plan.visibility is not None:
+            key = archival.visibility_key(
+                plan.namespace_id, info.close_time.ToNanoseconds(), execution.run_id
+            )
+            await asyncio.to_thread(plan.visibility.put, key, info.SerializeToString())
+        return True
+
+    async def _read_history(self, namespace: str, execution: WorkflowExecution) -> History | None:
+        history = History()
+        token = b""
+        while True:
+            try:
+                page = await self._client.workflow_service.get_workflow_execution_history(
+                    GetWorkflowExecutionHistoryRequest(
+                        namespace=namespace,
+                        execution=WorkflowExecution(
+                            workflow_id=execution.workflow_id, run_id=execution.run_id
+                        ),
+                        next_page_token=token,
+                    )
+                )
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return None
+                raise
+            history.events.extend(page.history.events)
+            token = page.next_page_token
+            if not token:
+                return history
 
     async def _delete(self, namespace: str, execution: WorkflowExecution) -> bool:
         try:

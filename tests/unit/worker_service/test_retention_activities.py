@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import ArchivalState
+from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     DeleteWorkflowExecutionRequest,
     DescribeNamespaceResponse,
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
     ListWorkflowExecutionsRequest,
     ListWorkflowExecutionsResponse,
 )
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
+from schemas import archival
 from schemas.retention import BatchResult, ReclaimArgs, RetentionArgs
 from schemas.visibility.timefmt import parse_rfc3339
 from worker_service.retention.activities import RetentionActivities
@@ -128,3 +134,55 @@ async def test_remove_namespace_is_done_once_the_record_is_gone() -> None:
     frontend.namespace_present = False
     assert await ActivityEnvironment().run(activities.remove_namespace, args) is True
     assert frontend.delete_namespace_calls == 2
+
+
+class _ArchivingFrontend(_Frontend):
+    """A namespace that archives to ``uri``; histories of two events, in two pages."""
+
+    uri: str = ""
+
+    async def describe_namespace(self, request: Any) -> DescribeNamespaceResponse:
+        described = await super().describe_namespace(request)
+        described.namespace_info.id = "ns-id"
+        enabled = ArchivalState.ARCHIVAL_STATE_ENABLED
+        described.config.history_archival_state = enabled
+        described.config.history_archival_uri = self.uri
+        described.config.visibility_archival_state = enabled
+        described.config.visibility_archival_uri = self.uri
+        return described
+
+    async def get_workflow_execution_history(
+        self, request: GetWorkflowExecutionHistoryRequest
+    ) -> GetWorkflowExecutionHistoryResponse:
+        if request.execution.workflow_id in self.gone:
+            raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
+        event_id = 2 if request.next_page_token else 1
+        return GetWorkflowExecutionHistoryResponse(
+            history=History(events=[HistoryEvent(event_id=event_id)]),
+            next_page_token=b"" if request.next_page_token else b"more",
+        )
+
+
+async def test_archives_history_and_visibility_before_deleting(tmp_path: Path) -> None:
+    frontend = _ArchivingFrontend([("a", "r1"), ("b", "r2")], gone={"b"})
+    frontend.uri = f"file://{tmp_path}"
+    result = await ActivityEnvironment().run(
+        _activities(frontend).delete_expired, RetentionArgs("ns")
+    )
+    # "b" vanished before it could be archived: it is neither archived nor deleted.
+    assert result == BatchResult(deleted=1, listed=2, more=False)
+    assert [d.workflow_execution.workflow_id for d in frontend.deletes] == ["a"]
+    store = archival.FileStore(tmp_path)
+    history = History.FromString(store.get(archival.history_key("ns-id", "a", "r1")) or b"")
+    assert [e.event_id for e in history.events] == [1, 2]
+    (key,) = store.list(archival.visibility_prefix("ns-id"))
+    assert WorkflowExecutionInfo.FromString(store.get(key) or b"").execution.run_id == "r1"
+    assert store.get(archival.history_key("ns-id", "b", "r2")) is None
+
+
+async def test_an_unusable_archive_deletes_nothing() -> None:
+    frontend = _ArchivingFrontend([("a", "r1")])
+    frontend.uri = "s3://bucket/somewhere"
+    with pytest.raises(archival.ArchivalError):
+        await ActivityEnvironment().run(_activities(frontend).delete_expired, RetentionArgs("ns"))
+    assert frontend.deletes == []
