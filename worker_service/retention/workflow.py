@@ -78,6 +78,9 @@ class ReclaimNamespaceWorkflow:
             )
             deleted += result.deleted
             if result.listed:
+                if not result.deleted:
+                    # Listed but already gone: the index has not caught up with the deletes yet.
+                    await asyncio.sleep(args.settle_s)
                 continue
             # Nothing listed: let the indexer catch up with the last deletes (and with runs
             # started just before the namespace was deleted), then ask for the record's removal.

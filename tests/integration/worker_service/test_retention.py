@@ -12,16 +12,19 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import ArchivalState, EventType
 from temporalio.api.namespace.v1 import NamespaceFilter
 from temporalio.api.operatorservice.v1 import DeleteNamespaceRequest
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     GetWorkflowExecutionHistoryRequest,
+    ListArchivedWorkflowExecutionsRequest,
     ListNamespacesRequest,
     RegisterNamespaceRequest,
 )
@@ -232,3 +235,62 @@ async def _temporal(env: StromEnvironment, *args: str) -> tuple[int, str]:
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     return (process.returncode if process.returncode is not None else -1), out.decode()
+
+
+async def test_archived_runs_are_read_back_after_retention(
+    env: StromEnvironment, tmp_path: Path
+) -> None:
+    name = f"ns-{uuid.uuid4().hex[:10]}"
+    uri = f"file://{tmp_path}/archive"
+    enabled = ArchivalState.ARCHIVAL_STATE_ENABLED
+    await env.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name,
+            workflow_execution_retention_period=Duration(seconds=3),
+            history_archival_state=enabled,
+            history_archival_uri=uri,
+            visibility_archival_state=enabled,
+            visibility_archival_uri=uri,
+        )
+    )
+    client = Client(env.client.service_client, namespace=name)
+    closed, _ = await _closed_and_running(client)
+    done = closed[0]
+    before = [event async for event in done.fetch_history_events()]
+    assert before[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+
+    async def deleted() -> bool:
+        return await _status(done.describe()) == RPCStatusCode.NOT_FOUND
+
+    await eventually_async(deleted, timeout=180, interval=1.0)
+
+    # The history, read by run id, now comes from the archive, event for event.
+    response = await client.workflow_service.get_workflow_execution_history(
+        GetWorkflowExecutionHistoryRequest(
+            namespace=name,
+            execution=WorkflowExecution(workflow_id=done.id, run_id=done.result_run_id or ""),
+        )
+    )
+    assert response.archived
+    assert list(response.history.events) == before
+    # ...and through the SDK's handle, as a user would await a result long gone.
+    assert await client.get_workflow_handle(done.id, run_id=done.result_run_id).result() == (
+        "Hello, kept?!"
+    )
+
+    archived = await client.workflow_service.list_archived_workflow_executions(
+        ListArchivedWorkflowExecutionsRequest(namespace=name, query=f"WorkflowId = '{done.id}'")
+    )
+    (info,) = archived.executions
+    assert info.execution.run_id == done.result_run_id
+    assert info.status == WorkflowExecutionStatus.COMPLETED.value
+    every = await client.workflow_service.list_archived_workflow_executions(
+        ListArchivedWorkflowExecutionsRequest(namespace=name)
+    )
+    assert {e.execution.workflow_id for e in every.executions} == {h.id for h in closed}
+    code, out = await _temporal(
+        env, "workflow", "show", "-n", name, "-w", done.id, "-r", done.result_run_id or ""
+    )
+    assert code == 0 and "WorkflowExecutionCompleted" in out, out
+    code, out = await _temporal(env, "workflow", "list", "--archived", "-n", name)
+    assert code == 0 and done.id in out and closed[1].id in out, out
