@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import ArchivalState, EventType
@@ -32,7 +33,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+import schemas
 from schemas import retention
+from schemas.placement import shard_for
 from strom.testing import StromEnvironment
 from tests.helpers import eventually_async
 from tests.workflows.activities import greet
@@ -120,7 +123,45 @@ async def test_min_retention_is_the_operator_setting(env: StromEnvironment) -> N
     assert described.config.workflow_execution_retention_ttl.seconds == 1
 
 
-async def test_closed_runs_are_deleted_after_retention(env: StromEnvironment) -> None:
+def _run_records(
+    bootstrap: str, env: StromEnvironment, namespace: str, workflow_id: str, run_id: str
+) -> dict[bytes, bytes | None]:
+    """The last value of every key of the run's batches on the events topic (None: tombstone)."""
+    topology = env.services.topology
+    partition = shard_for(namespace, workflow_id, topology.shards)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"retention-test-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    mine: set[bytes] = set()
+    last: dict[bytes, bytes | None] = {}
+    try:
+        consumer.assign([TopicPartition(topology.events, partition, OFFSET_BEGINNING)])
+        while True:
+            msg = consumer.poll(10.0)
+            assert msg is not None, "the events topic did not answer"
+            if msg.error() is not None:
+                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+                break
+            key, value = msg.key() or b"", msg.value()
+            if value is not None:
+                batch = schemas.decode(value, schemas.EVENT_BATCH)
+                if batch["run_id"] == run_id:
+                    mine.add(key)
+            last[key] = value
+    finally:
+        consumer.close()
+    return {key: last[key] for key in mine}
+
+
+async def test_closed_runs_are_deleted_after_retention(
+    env: StromEnvironment, kafka_bootstrap: str
+) -> None:
     name, client = await _register(env, 3)
     closed, running = await _closed_and_running(client)
 
@@ -154,6 +195,12 @@ async def test_closed_runs_are_deleted_after_retention(env: StromEnvironment) ->
     assert (await running.describe()).status == WorkflowExecutionStatus.RUNNING
     code, out = await _temporal(env, "workflow", "describe", "-n", name, "-w", closed[0].id)
     assert code != 0 and "not found" in out.lower()
+    # On the compacted events topic every batch of a deleted run ends in a tombstone.
+    for handle in closed:
+        records = await asyncio.to_thread(
+            _run_records, kafka_bootstrap, env, name, handle.id, handle.result_run_id or ""
+        )
+        assert records and all(value is None for value in records.values()), records
     # The retention workflow is a system workflow: hidden from the user's list.
     assert retention.RETENTION_WORKFLOW_ID not in await listed()
 
