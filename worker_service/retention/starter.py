@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import NamespaceState
 from temporalio.api.namespace.v1 import NamespaceFilter
@@ -30,6 +31,8 @@ from schemas.schedules import names
 
 _log = logging.getLogger(__name__)
 
+_RPC_TIMEOUT = timedelta(seconds=10)
+"""A start that takes longer is tried again at the next refresh; the namespace list waits."""
 RECHECK_S = 300.0
 """How long a started system workflow is trusted to run before its start is repeated."""
 
@@ -116,7 +119,8 @@ async def deleted_namespaces(client: Client) -> dict[str, str]:
                 page_size=100,
                 next_page_token=token,
                 namespace_filter=NamespaceFilter(include_deleted=True),
-            )
+            ),
+            timeout=_RPC_TIMEOUT,
         )
         for ns in page.namespaces:
             if ns.namespace_info.state == NamespaceState.NAMESPACE_STATE_DELETED:
@@ -144,6 +148,7 @@ async def ensure_retention(client: Client, namespace: str, settings: RetentionSe
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         search_attributes=_DIVISION,
+        rpc_timeout=_RPC_TIMEOUT,
     )
 
 
@@ -169,6 +174,7 @@ async def ensure_reclaim(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         search_attributes=_DIVISION,
+        rpc_timeout=_RPC_TIMEOUT,
     )
 
 
