@@ -19,6 +19,7 @@ from frontend.backends import InvalidQueryError
 from frontend.config import FrontendConfig, TlsConfig
 from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
+from frontend.system_namespace import add_min_retention_argument, ensure_system
 from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.clients.matching import MatchingClient, MatchingDirectory
@@ -38,18 +39,28 @@ class ElasticsearchVisibility:
         self._reader = reader
 
     async def list(
-        self, namespace: str, query: str, page_size: int, next_page_token: bytes
+        self,
+        namespace: str,
+        query: str,
+        page_size: int,
+        next_page_token: bytes,
+        *,
+        namespace_id: str | None = None,
     ) -> ListWorkflowExecutionsResponse:
         try:
-            return await self._reader.list_async(namespace, query, page_size, next_page_token)
+            return await self._reader.list_async(
+                namespace, query, page_size, next_page_token, namespace_id=namespace_id
+            )
         except vis_errors.InvalidQueryError as exc:
             raise InvalidQueryError(str(exc)) from exc
         except vis_errors.VisibilityError as exc:
             raise ConnectionError(str(exc)) from exc
 
-    async def count(self, namespace: str, query: str) -> CountWorkflowExecutionsResponse:
+    async def count(
+        self, namespace: str, query: str, *, namespace_id: str | None = None
+    ) -> CountWorkflowExecutionsResponse:
         try:
-            return await self._reader.count_async(namespace, query)
+            return await self._reader.count_async(namespace, query, namespace_id=namespace_id)
         except vis_errors.InvalidQueryError as exc:
             raise InvalidQueryError(str(exc)) from exc
         except vis_errors.VisibilityError as exc:
@@ -104,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="mutual TLS: clients must present a certificate this CA signed",
     )
+    add_min_retention_argument(parser)
     metrics.add_port_argument(parser, "frontend")
     connection.add_arguments(parser)
     auth = parser.add_argument_group(
@@ -196,6 +208,7 @@ async def run(args: argparse.Namespace) -> int:
     namespaces.on_death = on_death
     await asyncio.to_thread(namespaces.start)
     await asyncio.to_thread(namespaces.ensure_default)
+    await asyncio.to_thread(ensure_system, namespaces)
     history = HistoryClient(args.bootstrap, topology, args.reply_partition)
     history.on_death = on_death
     history.start()
@@ -219,6 +232,7 @@ async def run(args: argparse.Namespace) -> int:
         namespace_rps=args.namespace_rps,
         namespace_burst=max(1, int(2 * args.namespace_rps)),
         persistence_max_qps=args.persistence_max_qps,
+        namespace_min_retention_ms=args.namespace_min_retention,
         tls=tls,
         authorizer=authorizer,
     )

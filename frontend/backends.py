@@ -79,17 +79,26 @@ class VisibilityBackend(Protocol):
     """Answers list and count queries from the visibility store."""
 
     async def list(
-        self, namespace: str, query: str, page_size: int, next_page_token: bytes
+        self,
+        namespace: str,
+        query: str,
+        page_size: int,
+        next_page_token: bytes,
+        *,
+        namespace_id: str | None = None,
     ) -> ListWorkflowExecutionsResponse:
-        """One page of executions matching ``query`` (Temporal's list filter).
+        """One page of executions matching ``query`` (Temporal's list filter); scoped by
+        ``namespace_id`` instead of the name when given (a deleted, renamed namespace).
 
         Raises:
             InvalidQueryError: The query is malformed or names unknown attributes.
         """
         ...
 
-    async def count(self, namespace: str, query: str) -> CountWorkflowExecutionsResponse:
-        """How many executions match ``query``.
+    async def count(
+        self, namespace: str, query: str, *, namespace_id: str | None = None
+    ) -> CountWorkflowExecutionsResponse:
+        """How many executions match ``query`` (scoped as ``list`` is).
 
         Raises:
             InvalidQueryError: The query is malformed or names unknown attributes.

@@ -44,6 +44,8 @@ class FrontendConfig:
         history_recheck_min_s: First pause between re-asks of a history long-poll.
         history_recheck_max_s: Longest pause between re-asks of a history long-poll.
         shutdown_grace_s: How long stopping waits for calls in flight.
+        namespace_min_retention_ms: Shortest namespace retention accepted (Temporal's
+            system.namespaceMinRetentionLocal, one hour).
         tls: Serve TLS with this certificate (None: plaintext, for loopback only).
         authorizer: Check every call's bearer token against its RPC's required role
             (None: every call is allowed, Temporal's default).
@@ -69,6 +71,7 @@ class FrontendConfig:
     history_recheck_min_s: float = 0.02
     history_recheck_max_s: float = 0.5
     shutdown_grace_s: float = 5.0
+    namespace_min_retention_ms: int = 3600 * 1000
     tls: TlsConfig | None = None
     authorizer: Authorizer | None = None
 

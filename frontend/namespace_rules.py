@@ -21,9 +21,11 @@ from schemas.namespaces import (
     State,
     parse_rps,
 )
+from schemas.retention import DEFAULT_MIN_RETENTION_MS
 
-MIN_RETENTION_MS = 3600 * 1000
-"""Temporal's system.namespaceMinRetentionLocal default: one hour."""
+MIN_RETENTION_MS = DEFAULT_MIN_RETENTION_MS
+"""Temporal's system.namespaceMinRetentionLocal default: one hour (the frontend's
+``--namespace-min-retention`` changes it, as the dynamic config does Temporal's)."""
 MAX_RETENTION_MS = 10_000 * 365 * 24 * 3600 * 1000
 """Temporal caps durations at ten thousand years (timestamp.ValidateAndCapProtoDuration)."""
 
@@ -52,16 +54,17 @@ def check_name(name: str, max_length: int) -> None:
         raise invalid_argument(ERR_NAMESPACE_TOO_LONG)
 
 
-def retention_ms(retention: Duration | None) -> int:
-    """The retention of a request in milliseconds; at least one hour, as Temporal.
+def retention_ms(retention: Duration | None, min_ms: int = MIN_RETENTION_MS) -> int:
+    """The retention of a request in milliseconds; at least ``min_ms``, as Temporal.
 
     Args:
         retention: The request's duration; None when the request has none.
+        min_ms: The smallest retention allowed (Temporal's namespaceMinRetentionLocal).
     """
     if retention is None:
         raise invalid_argument(ERR_INVALID_RETENTION)
     total_ms = retention.seconds * 1000 + retention.nanos // 1_000_000
-    if retention.seconds < 0 or retention.nanos < 0 or total_ms < MIN_RETENTION_MS:
+    if retention.seconds < 0 or retention.nanos < 0 or total_ms < min_ms:
         raise invalid_argument(ERR_INVALID_RETENTION)
     return min(total_ms, MAX_RETENTION_MS)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from worker_service.deadletters.activities import KafkaAddress
+from worker_service.retention.starter import add_retention_arguments, retention_settings
 from worker_service.service import REFRESH_S, WorkerService
 
 _log = logging.getLogger("worker_service")
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Kafka bootstrap servers; with --prefix, serves the dead-letter workflow",
     )
     parser.add_argument("--prefix", help="the cluster's topic prefix (with --bootstrap)")
+    add_retention_arguments(parser)
     return parser
 
 
@@ -94,7 +96,8 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     _log.info("worker service connected to %s", args.frontend)
     kafka = KafkaAddress(args.bootstrap, args.prefix) if args.bootstrap and args.prefix else None
-    await WorkerService(client, args.refresh, kafka=kafka).run(stop)
+    retention = retention_settings(args)
+    await WorkerService(client, args.refresh, kafka=kafka, retention=retention).run(stop)
     return 0
 
 
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("worker_service: --refresh must be positive")
     if bool(args.bootstrap) != bool(args.prefix):
         raise SystemExit("worker_service: --bootstrap and --prefix go together")
+    retention_settings(args)  # bad retention flags end the process before it connects
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,9 @@ from worker_service.batcher.activities import BatcherActivities
 from worker_service.batcher.workflow import BatchWorkflow
 from worker_service.deadletters.activities import DeadLetterActivities, KafkaAddress
 from worker_service.deadletters.workflow import DeadLettersWorkflow
+from worker_service.retention.activities import RetentionActivities
+from worker_service.retention.starter import RetentionSettings, ensure_all
+from worker_service.retention.workflow import ReclaimNamespaceWorkflow, RetentionWorkflow
 from worker_service.scheduler.activities import SchedulerActivities
 from worker_service.scheduler.workflow import SchedulerWorkflow
 
@@ -35,7 +39,13 @@ def namespace_worker(client: Client, namespace: str, kafka: KafkaAddress | None 
     )
     activities = SchedulerActivities(client)
     batcher = BatcherActivities(client)
-    workflows: list[type] = [SchedulerWorkflow, BatchWorkflow]
+    cleaner = RetentionActivities(client)
+    workflows: list[type] = [
+        SchedulerWorkflow,
+        BatchWorkflow,
+        RetentionWorkflow,
+        ReclaimNamespaceWorkflow,
+    ]
     extra: list[Callable[..., Any]] = []
     if kafka is not None:
         letters = DeadLetterActivities(kafka)
@@ -51,6 +61,9 @@ def namespace_worker(client: Client, namespace: str, kafka: KafkaAddress | None 
             activities.terminate_workflow,
             activities.watch_workflow,
             batcher.run_batch,
+            cleaner.delete_expired,
+            cleaner.delete_all,
+            cleaner.remove_namespace,
             *extra,
         ],
         identity=f"strom-worker-service@{namespace}",
@@ -69,6 +82,8 @@ class WorkerService:
     refresh_s: float = REFRESH_S
     kafka: KafkaAddress | None = None
     workers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    ensured: dict[str, float] = field(default_factory=dict)  # system workflows started, when
 
     async def active_namespaces(self) -> set[str]:
         """Registered namespaces (deprecated and deleted ones start nothing new)."""
@@ -105,6 +120,7 @@ class WorkerService:
                 self.workers.pop(name)
                 if not task.cancelled() and task.exception() is not None:
                     _log.warning("system worker of %s ended: %s", name, task.exception())
+        await ensure_all(self.client, wanted, self.retention, self.ensured, time.monotonic())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follows the namespace list until ``stop`` is set, then stops every worker."""

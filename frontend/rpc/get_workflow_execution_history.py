@@ -13,7 +13,9 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from frontend import validation
+from frontend.archived_history import from_archive
 from frontend.context import Call, Env, call_history, require_namespace
+from frontend.errors import ServiceError
 from frontend.longpoll import answer_by
 
 _CLOSE_EVENT = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
@@ -33,7 +35,7 @@ async def handle(
     Temporal waits for the close event with the CLOSE_EVENT filter even without
     wait_new_event, so does Strom.
     """
-    require_namespace(env, request.namespace)
+    namespace = require_namespace(env, request.namespace)
     execution = validation.validate_execution(request, "execution")
     config = env.config
     if request.maximum_page_size <= 0 or request.maximum_page_size > config.history_max_page_size:
@@ -44,14 +46,17 @@ async def handle(
     deadline = answer_by(env, call, config.history_poll_max_s) if waits else time.monotonic()
     pause = config.history_recheck_min_s
     while True:
-        response = await call_history(
-            env,
-            call,
-            request.namespace,
-            execution.workflow_id,
-            request,
-            GetWorkflowExecutionHistoryResponse,
-        )
+        try:
+            response = await call_history(
+                env,
+                call,
+                request.namespace,
+                execution.workflow_id,
+                request,
+                GetWorkflowExecutionHistoryResponse,
+            )
+        except ServiceError as err:
+            return await from_archive(namespace, request, err)  # a run retention deleted
         if not waits or not _nothing_yet(request, response):
             return response
         left = deadline - time.monotonic()

@@ -23,7 +23,8 @@ async def handle(
     retention = namespace_rules.retention_ms(
         request.workflow_execution_retention_period
         if request.HasField("workflow_execution_retention_period")
-        else None
+        else None,
+        env.config.namespace_min_retention_ms,
     )
     if env.namespaces.get(request.namespace) is not None:
         raise errors.namespace_already_exists(request.namespace)

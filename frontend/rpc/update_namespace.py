@@ -84,7 +84,9 @@ def _apply_config(env: Env, namespace: Namespace, request: UpdateNamespaceReques
         )
     retention_ms = namespace.retention_ms
     if config.HasField("workflow_execution_retention_ttl"):
-        retention_ms = namespace_rules.retention_ms(config.workflow_execution_retention_ttl)
+        retention_ms = namespace_rules.retention_ms(
+            config.workflow_execution_retention_ttl, env.config.namespace_min_retention_ms
+        )
     history = namespace_rules.next_archival(
         namespace.history_archival_state,
         namespace.history_archival_uri,

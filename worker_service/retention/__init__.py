@@ -1,0 +1,1 @@
+"""Retention and namespace reclaim: system workflows that delete closed and orphaned runs."""
