@@ -147,7 +147,7 @@ async def _error(call: Any) -> tuple[RPCStatusCode, str]:
     return raised.value.status, raised.value.message
 
 
-async def test_bad_operator_requests_get_temporals_errors(server: Server) -> None:
+async def test_bad_operator_requests_are_refused(server: Server) -> None:
     task_queue = server.task_queue()
     service = server.client.workflow_service
     async with _worker(server, task_queue):
