@@ -3,6 +3,7 @@ UpdateActivityOptions, decided on state like Temporal's workflow/activity.go."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -29,6 +30,7 @@ from history_processor.deadlines import DeadlineKind, deadlines
 from history_processor.handlers.pause_activity import MSG_ALREADY_PAUSED
 from history_processor.handlers.update_activity_options import MSG_BOTH, MSG_NO_MASK
 from history_processor.model import Decision
+from history_processor.state import ExecutionState
 from schemas.inbox import ActivityTaskStarted
 from schemas.reply import Code
 from tests.unit.history.harness import (
@@ -321,3 +323,42 @@ def test_update_options_refuses_bad_requests() -> None:
         )
     )
     assert code == Code.INVALID_ARGUMENT and "StartToCloseTimeout" in message
+
+
+def test_reset_restores_the_scheduled_options_when_asked() -> None:
+    glue = Glue()
+    with_activity(glue, start_to_close_ms=10_000)
+    options = ActivityOptions(start_to_close_timeout=seconds(40))
+    _update(glue, ["startToCloseTimeout"], activity_options=options)  # camelCase paths too
+    assert _describe(glue).activity_options.start_to_close_timeout.seconds == 40
+    _reset(glue, restore_original_options=True)
+    assert _describe(glue).activity_options.start_to_close_timeout.seconds == 10
+    _assert_restorable(glue)
+
+
+def test_update_options_of_all_pending_activities() -> None:
+    glue = Glue()
+    with_activity(glue)
+    options = ActivityOptions(retry_policy=RetryPolicy(maximum_attempts=7))
+    decision = _update(
+        glue, ["retry_policy.maximum_attempts"], id=None, match_all=True, activity_options=options
+    )
+    response = ok_payload(decision, UpdateActivityOptionsResponse)
+    assert response.activity_options.retry_policy.maximum_attempts == 7
+    assert _describe(glue).maximum_attempts == 7
+    # The next attempt's task carries the new policy.
+    glue.fire(RETRY)
+    payload = PollActivityTaskQueueResponse.FromString(_activity_tasks(glue)[-1]["payload"])
+    assert payload.retry_policy.maximum_attempts == 7
+
+
+def test_a_state_written_before_the_operator_fields_still_loads() -> None:
+    glue = Glue()
+    with_activity(glue)
+    assert glue.state is not None
+    data = json.loads(glue.state.to_bytes())
+    for info in data["activities"].values():
+        for name in ("pause", "activity_reset", "reset_heartbeats", "priority"):
+            del info[name]
+    loaded = ExecutionState.from_bytes(json.dumps(data).encode())
+    assert not loaded.activities[SID].paused and not loaded.activities[SID].activity_reset
