@@ -58,6 +58,10 @@ def next_retry(info: ActivityInfo, failure: Failure, now_ms: int) -> tuple[int, 
     policy = info.retry_policy
     if not is_retryable(failure, policy.non_retryable_error_types):
         return RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, 0
+    if info.paused:
+        # Temporal's RetryActivity: a paused activity always gets a next attempt, which waits
+        # for the unpause (no backoff, no maximum-attempts check).
+        return RetryState.RETRY_STATE_IN_PROGRESS, 0
     max_interval = policy.maximum_interval_ms
     requested: int | None = None
     app = failure.application_failure_info
@@ -89,11 +93,20 @@ def schedule_retry(
     backoff_ms: int,
     worker_reported: bool = False,
 ) -> None:
-    """Records the next attempt; the retry deadline dispatches it after the backoff.
+    """Records the next attempt; the retry deadline dispatches it after the backoff (a
+    paused activity's next attempt waits for the unpause instead).
 
     `worker_reported` marks a failure the worker reported (not a timeout): only those set
     the last attempt's complete time (Temporal's RecordLastActivityCompleteTime).
     """
+    if info.paused:
+        b.add_update(
+            upd.ActivityRetryPaused(
+                scheduled_event_id=info.scheduled_event_id,
+                last_failure=failure.SerializeToString(),
+            )
+        )
+        return
     b.add_update(
         upd.ActivityRetry(
             scheduled_event_id=info.scheduled_event_id,

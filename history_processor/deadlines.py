@@ -69,6 +69,8 @@ def parse_task_ref(ref: str) -> tuple[int, int]:
 
 
 def _activity_deadlines(state: ExecutionState, info: ActivityInfo) -> list[Deadline]:
+    if info.paused:
+        return []  # Temporal's timer sequence skips paused activities: no timeout, no retry.
     ref = task_ref(info.scheduled_event_id, info.attempt)
     out: list[tuple[int, DeadlineKind]] = []
     if info.awaiting_retry:

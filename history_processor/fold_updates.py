@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
+from history_processor import fold_activity_ops as activity_ops
 from history_processor import updates as upd
 from history_processor.exceptions import FoldError
 from history_processor.state import (
@@ -95,6 +96,9 @@ def _activity_retry(state: ExecutionState, data: upd.ActivityRetry) -> None:
         info.awaiting_retry = True
         if data.completed_time_ms:
             info.last_attempt_complete_time_ms = data.completed_time_ms
+        if info.reset_heartbeats:
+            info.heartbeat_details, info.last_heartbeat_time_ms = b"", 0
+        info.activity_reset = info.reset_heartbeats = False
 
 
 def _activity_dispatched(state: ExecutionState, data: upd.ActivityDispatched) -> None:
@@ -165,6 +169,12 @@ _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.BufferedTimerFiredRemoved: _buffered_timer_fired_removed,
     upd.BufferFlushed: _buffer_flushed,
     upd.WorkflowTaskHeartbeat: _wft_heartbeat,
+    upd.ActivityPaused: activity_ops.paused,
+    upd.ActivityUnpaused: activity_ops.unpaused,
+    upd.ActivityReset: activity_ops.reset,
+    upd.ActivityOptionsUpdated: activity_ops.options_updated,
+    upd.ActivityRescheduled: activity_ops.rescheduled,
+    upd.ActivityRetryPaused: activity_ops.retry_paused,
 }
 
 

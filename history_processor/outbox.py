@@ -6,12 +6,14 @@ from temporalio.api.common.v1 import (
     ActivityType,
     Header,
     Payloads,
+    Priority,
     WorkflowExecution,
     WorkflowType,
 )
 from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 from temporalio.api.workflowservice.v1 import PollActivityTaskQueueResponse
 
+from history_processor import events as ev
 from history_processor.state import ActivityInfo, ExecutionState, TaskQueueKind
 from schemas import tokens
 from schemas.records import TaskRecord, VisibilityRecord
@@ -85,11 +87,12 @@ def activity_poll_response(
         header=attrs.header if attrs.HasField("header") else Header(),
         input=attrs.input if attrs.HasField("input") else Payloads(),
         attempt=info.attempt,
-        schedule_to_close_timeout=attrs.schedule_to_close_timeout,
-        start_to_close_timeout=attrs.start_to_close_timeout,
-        heartbeat_timeout=attrs.heartbeat_timeout,
+        # The activity's current options (UpdateActivityOptions may have changed them).
+        schedule_to_close_timeout=ev.duration(info.schedule_to_close_timeout_ms),
+        start_to_close_timeout=ev.duration(info.start_to_close_timeout_ms),
+        heartbeat_timeout=ev.duration(info.heartbeat_timeout_ms),
         retry_policy=info.retry_policy.to_proto(),
-        priority=attrs.priority,
+        priority=Priority.FromString(info.priority) if info.priority else attrs.priority,
     )
     if info.heartbeat_details:
         response.heartbeat_details.ParseFromString(info.heartbeat_details)

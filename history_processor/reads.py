@@ -17,7 +17,6 @@ from temporalio.api.enums.v1 import HistoryEventFilterType, PendingActivityState
 from temporalio.api.enums.v1 import PendingWorkflowTaskState as WftState
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import (
-    ActivityTaskScheduledEventAttributes,
     History,
     HistoryEvent,
 )
@@ -39,6 +38,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from history_processor import events as ev
 from history_processor import paging
+from history_processor.activity_ops import current_priority, describe_pause
 from history_processor.deadlines import run_expiration_time_ms
 from history_processor.describe_relatives import add_relatives
 from history_processor.handling import run_not_found, workflow_not_found
@@ -254,8 +254,7 @@ def _activity_options(info: ActivityInfo, priority: Priority | None) -> Activity
 def _pending_activity(info: ActivityInfo, now_ms: int) -> PendingActivityInfo:
     """Temporal's GetPendingActivityInfo for one activity."""
     state = _activity_state(info)
-    scheduled = ActivityTaskScheduledEventAttributes.FromString(info.scheduled_attributes)
-    priority = scheduled.priority if scheduled.HasField("priority") else None
+    priority = current_priority(info)
     out = PendingActivityInfo(
         activity_id=info.activity_id,
         state=state,
@@ -279,12 +278,13 @@ def _pending_activity(info: ActivityInfo, now_ms: int) -> PendingActivityInfo:
         out.last_failure.CopyFrom(Failure.FromString(info.last_failure))
     if info.last_attempt_complete_time_ms:
         out.last_attempt_complete_time.FromMilliseconds(info.last_attempt_complete_time_ms)
-    waiting = state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+    waiting = state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED and not info.paused
     if waiting and now_ms < info.scheduled_time_ms:
         # Still in its retry backoff: when the next attempt goes out, and the backoff.
         out.next_attempt_schedule_time.FromMilliseconds(info.scheduled_time_ms)
         interval = info.scheduled_time_ms - info.last_attempt_complete_time_ms
         out.current_retry_interval.FromMilliseconds(interval)
+    describe_pause(info, out)
     return out
 
 

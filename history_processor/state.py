@@ -147,11 +147,30 @@ class WorkflowTaskInfo:
 
 
 @dataclass
+class ActivityPause:
+    """Why and when an operator paused an activity (Temporal's ActivityInfo.PauseInfo, manual).
+
+    Attributes:
+        time_ms: When PauseActivity was applied.
+        identity: The caller's identity.
+        reason: The caller's reason.
+        request_id: The request id, so a retried PauseActivity is not refused.
+    """
+
+    time_ms: int
+    identity: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass
 class ActivityInfo:
     """A pending activity, keyed by its scheduled event id.
 
     `scheduled_attributes` holds the serialized ActivityTaskScheduledEventAttributes so that
-    retries can rebuild the activity task (input, header) without reading history.
+    retries can rebuild the activity task (input, header) without reading history; the
+    timeouts, task queue, retry policy and `priority` (serialized Priority, empty for the
+    scheduled one) are the current options, which UpdateActivityOptions may change.
     """
 
     scheduled_event_id: int
@@ -179,6 +198,16 @@ class ActivityInfo:
     cancel_requested: bool = False
     cancel_request_event_id: int = 0
     last_attempt_complete_time_ms: int = 0
+    # Operator controls (Temporal's PauseActivity / ResetActivity / UpdateActivityOptions).
+    pause: ActivityPause | None = None
+    activity_reset: bool = False
+    reset_heartbeats: bool = False
+    priority: bytes = b""
+
+    @property
+    def paused(self) -> bool:
+        """True while an operator holds the activity: no attempt is dispatched, no timer runs."""
+        return self.pause is not None
 
     @property
     def is_started(self) -> bool:

@@ -32,6 +32,12 @@ class UpdateKind(enum.Enum):
     BUFFERED_TIMER_FIRED_REMOVED = "buffered_timer_fired_removed"
     BUFFER_FLUSHED = "buffer_flushed"
     WORKFLOW_TASK_HEARTBEAT = "workflow_task_heartbeat"
+    ACTIVITY_PAUSED = "activity_paused"
+    ACTIVITY_UNPAUSED = "activity_unpaused"
+    ACTIVITY_RESET = "activity_reset"
+    ACTIVITY_OPTIONS_UPDATED = "activity_options_updated"
+    ACTIVITY_RESCHEDULED = "activity_rescheduled"
+    ACTIVITY_RETRY_PAUSED = "activity_retry_paused"
 
 
 @dataclass
@@ -153,6 +159,75 @@ class WorkflowTaskHeartbeat:
     original_scheduled_time_ms: int
 
 
+@dataclass
+class ActivityPaused:
+    """An operator paused an activity (PauseActivity)."""
+
+    scheduled_event_id: int
+    time_ms: int
+    identity: str
+    reason: str
+    request_id: str
+
+
+@dataclass
+class ActivityUnpaused:
+    """An operator unpaused an activity (UnpauseActivity, or ResetActivity without
+    keep_paused); optionally from attempt 1 and without heartbeat details."""
+
+    scheduled_event_id: int
+    reset_attempts: bool = False
+    reset_heartbeat: bool = False
+
+
+@dataclass
+class ActivityReset:
+    """An operator reset an activity (ResetActivity): attempt 1, and the running attempt's
+    heartbeats are answered `activity_reset`."""
+
+    scheduled_event_id: int
+    reset_heartbeats: bool = False
+
+
+@dataclass
+class ActivityOptionsUpdated:
+    """An activity's options changed (UpdateActivityOptions, ResetActivity's restore).
+
+    Durations in ms; the retry policy fields as given (Temporal stores them unfilled);
+    `priority` a serialized Priority.
+    """
+
+    scheduled_event_id: int
+    task_queue: str
+    schedule_to_close_timeout_ms: int
+    schedule_to_start_timeout_ms: int
+    start_to_close_timeout_ms: int
+    heartbeat_timeout_ms: int
+    initial_interval_ms: int
+    backoff_coefficient: float
+    maximum_interval_ms: int
+    maximum_attempts: int
+    priority: bytes = b""
+
+
+@dataclass
+class ActivityRescheduled:
+    """An activity that is not running gets a fresh dispatch at `scheduled_time_ms`
+    (Temporal's RegenerateActivityRetryTask); the retry deadline sends it to matching."""
+
+    scheduled_event_id: int
+    scheduled_time_ms: int
+
+
+@dataclass
+class ActivityRetryPaused:
+    """An attempt of a paused activity failed: the next attempt waits for the unpause
+    (Temporal's RetryActivity on a paused activity)."""
+
+    scheduled_event_id: int
+    last_failure: bytes
+
+
 PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.EXECUTION_CREATED: ExecutionCreated,
     UpdateKind.STICKY: Sticky,
@@ -167,6 +242,12 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.BUFFERED_TIMER_FIRED_REMOVED: BufferedTimerFiredRemoved,
     UpdateKind.BUFFER_FLUSHED: BufferFlushed,
     UpdateKind.WORKFLOW_TASK_HEARTBEAT: WorkflowTaskHeartbeat,
+    UpdateKind.ACTIVITY_PAUSED: ActivityPaused,
+    UpdateKind.ACTIVITY_UNPAUSED: ActivityUnpaused,
+    UpdateKind.ACTIVITY_RESET: ActivityReset,
+    UpdateKind.ACTIVITY_OPTIONS_UPDATED: ActivityOptionsUpdated,
+    UpdateKind.ACTIVITY_RESCHEDULED: ActivityRescheduled,
+    UpdateKind.ACTIVITY_RETRY_PAUSED: ActivityRetryPaused,
 }
 
 _KIND_OF_TYPE = {tp: kind for kind, tp in PAYLOAD_TYPES.items()}

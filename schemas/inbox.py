@@ -21,12 +21,14 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
+    PauseActivityRequest,
     PollWorkflowExecutionUpdateRequest,
     PollWorkflowTaskQueueRequest,
     QueryWorkflowRequest,
     RecordActivityTaskHeartbeatByIdRequest,
     RecordActivityTaskHeartbeatRequest,
     RequestCancelWorkflowExecutionRequest,
+    ResetActivityRequest,
     ResetStickyTaskQueueRequest,
     ResetWorkflowExecutionRequest,
     RespondActivityTaskCanceledByIdRequest,
@@ -41,6 +43,8 @@ from temporalio.api.workflowservice.v1 import (
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
+    UnpauseActivityRequest,
+    UpdateActivityOptionsRequest,
     UpdateWorkflowExecutionRequest,
 )
 
@@ -495,6 +499,10 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     CANCEL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
     UPDATE_WORKFLOW_EXECUTION: UpdateWorkflow,
     POLL_WORKFLOW_EXECUTION_UPDATE: PollWorkflowUpdate,
+    "PauseActivity": PauseActivityRequest,
+    "UnpauseActivity": UnpauseActivityRequest,
+    "ResetActivity": ResetActivityRequest,
+    "UpdateActivityOptions": UpdateActivityOptionsRequest,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

@@ -20,6 +20,7 @@ from history_processor.handlers import (
     get_query_task,
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
+    pause_activity,
     poll_workflow_execution_update,
     query_workflow,
     record_activity_task_heartbeat,
@@ -27,6 +28,7 @@ from history_processor.handlers import (
     record_activity_task_started,
     record_workflow_task_started,
     request_cancel_workflow_execution,
+    reset_activity,
     reset_sticky_task_queue,
     reset_workflow_execution,
     respond_activity_task_canceled,
@@ -47,6 +49,8 @@ from history_processor.handlers import (
     sticky_worker_unavailable,
     terminate_workflow_execution,
     timer_fired,
+    unpause_activity,
+    update_activity_options,
     update_workflow_execution,
 )
 from history_processor.handling import Env
@@ -96,6 +100,10 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "ResetWorkflowExecution": reset_workflow_execution.handle,
     "UpdateWorkflowExecution": update_workflow_execution.handle,
     "PollWorkflowExecutionUpdate": poll_workflow_execution_update.handle,
+    "PauseActivity": pause_activity.handle,
+    "UnpauseActivity": unpause_activity.handle,
+    "ResetActivity": reset_activity.handle,
+    "UpdateActivityOptions": update_activity_options.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

@@ -20,7 +20,13 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state is None or state.run_id != msg.run_id or not state.is_running:
         return reply_only(Reply())
     info = state.activities.get(msg.scheduled_event_id)
-    if info is None or info.attempt != msg.attempt or info.is_started or info.awaiting_retry:
+    if (
+        info is None
+        or info.attempt != msg.attempt
+        or info.is_started
+        or info.awaiting_retry
+        or info.paused
+    ):
         return reply_only(Reply())
     b = DecisionBuilder(state, env.now_ms)
     b.add_update(

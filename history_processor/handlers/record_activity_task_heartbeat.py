@@ -28,7 +28,8 @@ def heartbeat(
     req: RecordActivityTaskHeartbeatRequest,
     env: Env,
 ) -> Decision:
-    """Stores the details and time; answers whether the workflow asked to cancel.
+    """Stores the details and time; answers whether the workflow asked to cancel, or an
+    operator paused or reset the activity.
 
     Shared with RecordActivityTaskHeartbeatById (see `respond_activity_task_completed.complete`).
     """
@@ -43,5 +44,9 @@ def heartbeat(
             time_ms=env.now_ms,
         )
     )
-    response = RecordActivityTaskHeartbeatResponse(cancel_requested=info.cancel_requested)
+    response = RecordActivityTaskHeartbeatResponse(
+        cancel_requested=info.cancel_requested,
+        activity_paused=info.paused,
+        activity_reset=info.activity_reset,
+    )
     return b.finish(Reply.of(response))

@@ -34,7 +34,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if state.run_id != msg.run_id or not state.is_running:
         return reply_only(not_found(MSG_WORKFLOW_COMPLETED))
     info = state.activities.get(msg.scheduled_event_id)
-    if info is None or info.attempt != msg.attempt or info.awaiting_retry:
+    if info is None or info.attempt != msg.attempt or info.awaiting_retry or info.paused:
         return reply_only(not_found(MSG_ACTIVITY_TASK_NOT_FOUND))
     if info.is_started:
         if msg.request_id and info.request_id == msg.request_id:
