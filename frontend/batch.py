@@ -7,7 +7,6 @@ import json
 import re
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Execution, Memo, Payload, Payloads, SearchAttributes
 from temporalio.api.enums.v1 import (
@@ -19,11 +18,10 @@ from temporalio.api.enums.v1 import (
     ResourceExhaustedScope,
     WorkflowExecutionStatus,
 )
-from temporalio.api.errordetails.v1 import ResourceExhaustedFailure
 from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
 from temporalio.converter import default as default_converter
 
-from frontend.errors import ServiceError, go_enum_name, invalid_argument, pack
+from frontend.errors import ServiceError, go_enum_name, invalid_argument, resource_exhausted
 from schemas.batch import names
 from schemas.batch.args import Progress
 from schemas.visibility import sqlparse
@@ -107,22 +105,10 @@ def check_query_syntax(query: str) -> None:
 
 def too_many_jobs() -> ServiceError:
     """RESOURCE_EXHAUSTED when the namespace runs its maximum of jobs (Temporal's)."""
-    cause = ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT
-    scope = ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE
-    return ServiceError(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    return resource_exhausted(
         "Max concurrent batch operations is reached",
-        [pack(ResourceExhaustedFailure(cause=cause, scope=scope))],
-        headers=[
-            (
-                "x-resource-exhausted-cause",
-                go_enum_name(ResourceExhaustedCause.Name(cause), "RESOURCE_EXHAUSTED_CAUSE_"),
-            ),
-            (
-                "x-resource-exhausted-scope",
-                go_enum_name(ResourceExhaustedScope.Name(scope), "RESOURCE_EXHAUSTED_SCOPE_"),
-            ),
-        ],
+        ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT,
+        ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
     )
 
 

@@ -128,13 +128,15 @@ def namespace_invalid_state(
     )
 
 
-def namespace_rate_limited() -> ServiceError:
-    """RESOURCE_EXHAUSTED of the per-namespace rate limiter, with Temporal's cause headers."""
-    cause = ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT
-    scope = ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE
+def resource_exhausted(
+    message: str,
+    cause: ResourceExhaustedCause.ValueType,
+    scope: ResourceExhaustedScope.ValueType,
+) -> ServiceError:
+    """RESOURCE_EXHAUSTED with Temporal's failure detail and its cause and scope headers."""
     return ServiceError(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
-        "namespace rate limit exceeded",
+        message,
         [pack(ResourceExhaustedFailure(cause=cause, scope=scope))],
         headers=[
             (
@@ -146,6 +148,15 @@ def namespace_rate_limited() -> ServiceError:
                 go_enum_name(ResourceExhaustedScope.Name(scope), "RESOURCE_EXHAUSTED_SCOPE_"),
             ),
         ],
+    )
+
+
+def namespace_rate_limited() -> ServiceError:
+    """RESOURCE_EXHAUSTED of the per-namespace rate limiter, with Temporal's cause headers."""
+    return resource_exhausted(
+        "namespace rate limit exceeded",
+        ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT,
+        ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
     )
 
 
