@@ -22,7 +22,8 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, not_found
+from history_processor.handling import Env, not_found, reply_only, running_run
+from history_processor.model import Command, Decision
 from history_processor.state import ActivityInfo, ExecutionState, duration_ms
 from schemas.reply import Code, Reply
 
@@ -53,6 +54,26 @@ def selected_ids(state: ExecutionState, request: Message) -> list[str]:
     if which in ("match_all", "unpause_all"):
         return [info.activity_id for info in pending]
     return []
+
+
+def targets(
+    state: ExecutionState | None, command: Command, request: Message, env: Env
+) -> tuple[DecisionBuilder, list[ActivityInfo]] | Decision:
+    """The running run's builder and the pending activities `request` names, in order; or
+    the decision that refuses the request (no such run, or no such activity)."""
+    execution = getattr(request, "execution")  # noqa: B009 - every activity request has it
+    missing = running_run(state, command.workflow_id, execution.run_id)
+    if missing is not None:
+        return reply_only(missing)
+    assert state is not None
+    ids = selected_ids(state, request)
+    if not ids:
+        return reply_only(activity_not_found())
+    b = DecisionBuilder(state, env.now_ms)
+    infos = [b.run.activity_by_id(activity_id) for activity_id in ids]
+    if any(info is None for info in infos):
+        return reply_only(activity_not_found())
+    return b, [info for info in infos if info is not None]
 
 
 def jitter_offset_ms(env: Env, jitter: Duration) -> int:

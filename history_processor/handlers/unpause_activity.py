@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from temporalio.api.workflowservice.v1 import UnpauseActivityRequest, UnpauseActivityResponse
 
-from history_processor.activity_ops import activity_not_found, invalid, selected_ids, unpause
-from history_processor.builder import DecisionBuilder
-from history_processor.handling import Env, reply_only, running_run
+from history_processor.activity_ops import invalid, targets, unpause
+from history_processor.handling import Env, reply_only
 from history_processor.model import Command, Decision
 from history_processor.state import ExecutionState, duration_ms
 from schemas.reply import Reply
@@ -24,18 +23,11 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     req: UnpauseActivityRequest = command.payload
     if duration_ms(req.jitter) < 0:
         return reply_only(invalid(MSG_NEGATIVE_JITTER))
-    missing = running_run(state, command.workflow_id, req.execution.run_id)
-    if missing is not None:
-        return reply_only(missing)
-    assert state is not None
-    ids = selected_ids(state, req)
-    if not ids:
-        return reply_only(activity_not_found())
-    b = DecisionBuilder(state, env.now_ms)
-    for activity_id in ids:
-        info = b.run.activity_by_id(activity_id)
-        if info is None:
-            return reply_only(activity_not_found())
+    found = targets(state, command, req, env)
+    if isinstance(found, Decision):
+        return found
+    b, infos = found
+    for info in infos:
         if not info.paused:
             continue
         unpause(b, info, env, req.jitter, req.reset_attempts, req.reset_heartbeat)
