@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ ENV_CONFIG_FILE = "STROM_KAFKA_CONFIG"
 
 _lock = threading.Lock()
 _settings: dict[str, str] | None = None  # None: not configured yet, read the environment
+_statistics_sink: Callable[[str], None] | None = None
 
 
 class KafkaConfigError(ValueError):
@@ -116,9 +117,28 @@ def settings() -> dict[str, str]:
         return dict(_settings)
 
 
+def on_statistics(sink: Callable[[str], None] | None) -> None:
+    """Hands librdkafka's statistics (JSON) of every client created from now on to `sink`.
+
+    Only clients whose settings ask for them (``statistics.interval.ms`` above 0, e.g. through
+    ``--kafka-config``) emit statistics, and only where no ``stats_cb`` of their own is set.
+    """
+    global _statistics_sink
+    _statistics_sink = sink
+
+
 def client_settings(own: Mapping[str, Any]) -> dict[str, Any]:
     """The configured settings with a client's own on top."""
-    return {**settings(), **own}
+    merged = {**settings(), **own}
+    sink = _statistics_sink
+    if sink is not None and "stats_cb" not in merged:
+        try:
+            interval = int(merged.get("statistics.interval.ms", 0))
+        except (TypeError, ValueError):
+            interval = 0  # librdkafka refuses the value itself, with its own message
+        if interval > 0:
+            merged["stats_cb"] = sink
+    return merged
 
 
 class Producer(confluent_kafka.Producer):

@@ -25,6 +25,10 @@ the meaning is the same, so an operator's Temporal queries and dashboards carry 
   (operation=UpsertWorkflowExecution): the indexer's bulk writes to Elasticsearch.
 - `kafka_consumergroup_lag` (consumergroup, topic, partition), the name Kafka's exporters use:
   a partition's end offset minus the group's committed offset.
+- `kafka_client_requests` (client_type, client_id, api): requests the process's Kafka clients
+  sent to brokers, by Kafka API (Produce, Fetch, AddPartitionsToTxn, EndTxn, TxnOffsetCommit, ...),
+  from librdkafka's statistics; only when the clients are configured to emit them
+  (`--kafka-config statistics.interval.ms=1000`), and counted up to the last statistics.
 
 Counters are exposed with Prometheus' `_total` suffix, as Temporal's OpenTelemetry exporter
 does; latencies are histograms in seconds. Everything here is process-global, like
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import logging
 import threading
 import time
@@ -54,6 +59,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from streams import connection
 from streams.metrics_lag import LagCollector
 
 log = logging.getLogger(__name__)
@@ -233,6 +239,40 @@ REGISTRY.register(_MATCHING)
 
 _LAG = LagCollector()
 REGISTRY.register(_LAG)
+
+# -- Kafka client requests (librdkafka statistics) -------------------------------------------------
+
+KAFKA_CLIENT_REQUESTS = _counter(
+    "kafka_client_requests",
+    "Requests the process's Kafka clients sent to brokers, by Kafka API (librdkafka statistics).",
+    ("client_type", "client_id", "api"),
+)
+# librdkafka reports totals since the client started; the counter gets the growth, per client
+# and broker connection, so clients that come and go add up.
+_kafka_seen: dict[tuple[str, str, str], int] = {}
+_kafka_seen_lock = threading.Lock()
+
+
+def kafka_statistics(stats_json: str) -> None:
+    """Counts the requests of one librdkafka statistics report (a client's `stats_cb`)."""
+    try:
+        stats = json.loads(stats_json)
+        client, kind = str(stats["name"]), str(stats.get("type", ""))
+        client_id = str(stats.get("client_id", ""))
+        brokers = stats.get("brokers") or {}
+        with _kafka_seen_lock:
+            for broker, info in brokers.items():
+                for api, total in (info.get("req") or {}).items():
+                    key = (client, str(broker), str(api))
+                    grown = int(total) - _kafka_seen.get(key, 0)
+                    if grown > 0:
+                        _kafka_seen[key] = int(total)
+                        KAFKA_CLIENT_REQUESTS.labels(kind, client_id, str(api)).inc(grown)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.debug("unreadable librdkafka statistics", exc_info=True)
+
+
+connection.on_statistics(kafka_statistics)
 
 # -- what services call ---------------------------------------------------------------------------
 

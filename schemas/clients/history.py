@@ -58,6 +58,11 @@ class HistoryCaller(Protocol):
         ...
 
 
+REPLY_FETCH_WAIT_MS = 1000
+"""How long the broker holds a reply reader's fetch when no reply comes (it answers at once
+when one does)."""
+
+
 class HistoryClient:
     """Sends InboxCommands to the shard of their workflow and awaits their replies.
 
@@ -87,7 +92,11 @@ class HistoryClient:
                 "group.id": topology.reply_reader_group,
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
-                "fetch.wait.max.ms": 100,
+                # A reply ends the broker's wait for the next fetch at once, so this bounds
+                # only the fetches of an idle reader, each of which costs the broker CPU: the
+                # reader never seeks or changes its assignment, the one thing a fetch parked
+                # at the broker would hold back.
+                "fetch.wait.max.ms": REPLY_FETCH_WAIT_MS,
             }
         )
         self._pending: dict[str, asyncio.Future[Reply]] = {}

@@ -210,3 +210,24 @@ def test_no_module_builds_a_kafka_client_past_the_settings() -> None:
                 if name in direct or via_module:
                     offenders.append(f"{relative}:{node.lineno}")
     assert offenders == []
+
+
+def test_clients_asking_for_statistics_feed_the_sink(monkeypatch: pytest.MonkeyPatch) -> None:
+    reports: list[str] = []
+    monkeypatch.setattr(kafka, "_statistics_sink", None)
+    kafka.on_statistics(reports.append)
+    try:
+        asked = kafka.client_settings({"statistics.interval.ms": 100})
+        assert asked["stats_cb"] == reports.append
+        # Clients that do not ask, or bring their own callback, are left alone.
+        assert "stats_cb" not in kafka.client_settings({"bootstrap.servers": "x"})
+        own = kafka.client_settings({"statistics.interval.ms": 100, "stats_cb": print})
+        assert own["stats_cb"] is print
+        kafka.configure({"statistics.interval.ms": "100"})  # from --kafka-config: a string
+        producer = kafka.Producer({"bootstrap.servers": "127.0.0.1:1", "log_level": 0})
+        deadline = time.monotonic() + 10
+        while not reports and time.monotonic() < deadline:
+            producer.poll(0.1)
+        assert reports and json.loads(reports[0])["type"] == "producer"
+    finally:
+        kafka.on_statistics(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import urllib.request
@@ -187,3 +188,30 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _stats(client: str, requests: dict[str, dict[str, int]], kind: str = "producer") -> str:
+    """A librdkafka statistics report of one client with `requests` per broker."""
+    brokers = {broker: {"req": req} for broker, req in requests.items()}
+    return json.dumps({"name": client, "client_id": "cid", "type": kind, "brokers": brokers})
+
+
+def test_kafka_statistics_count_each_clients_growth_by_api() -> None:
+    produce = {"client_type": "producer", "client_id": "cid", "api": "Produce"}
+    end_txn = {**produce, "api": "EndTxn"}
+    before, before_end = (
+        value("kafka_client_requests_total", **produce),
+        value("kafka_client_requests_total", **end_txn),
+    )
+    # Totals since each client started: the counter gets what grew, per client and broker.
+    metrics.kafka_statistics(_stats("t#producer-1", {"b1": {"Produce": 5, "EndTxn": 1}}))
+    metrics.kafka_statistics(_stats("t#producer-1", {"b1": {"Produce": 8, "EndTxn": 1}}))
+    metrics.kafka_statistics(
+        _stats("t#producer-2", {"b1": {"Produce": 2}, "b2": {"Produce": 1, "Fetch": 0}})
+    )
+    assert value("kafka_client_requests_total", **produce) == before + 8 + 3
+    assert value("kafka_client_requests_total", **end_txn) == before_end + 1
+    # A report that cannot be read is skipped, never raised into librdkafka's callback.
+    metrics.kafka_statistics("not json")
+    metrics.kafka_statistics(json.dumps({"brokers": {}}))
+    assert value("kafka_client_requests_total", **produce) == before + 11
