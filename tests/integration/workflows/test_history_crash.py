@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import signal
+import time
 import uuid
 
 import pytest
@@ -38,6 +40,29 @@ def _signal_history(env: StromEnvironment, sig: signal.Signals) -> None:
     process = env.services.processes["history"]
     process.send_signal(sig)
     process.wait(60)
+
+
+def _log_size(env: StromEnvironment) -> int:
+    return (env.services.log_dir / "history.log").stat().st_size
+
+
+async def _until_every_shard_restored(env: StromEnvironment, log_from: int) -> None:
+    """Waits until the history log, from byte `log_from` on, says each shard was restored.
+
+    Restores run beside processing: one shard may serve a new workflow while another is still
+    folding its changelog, and a stop in between would leave that store half restored.
+    """
+    log = env.services.log_dir / "history.log"
+    deadline = time.monotonic() + 120
+    while True:
+        with log.open("rb") as file:
+            file.seek(log_from)
+            text = file.read().decode(errors="replace")
+        restored = {int(n) for n in re.findall(r"partition (\d+) restored", text)}
+        if restored >= set(range(env.services.topology.shards)):
+            return
+        assert time.monotonic() < deadline, f"shards never restored: {sorted(restored)}"
+        await asyncio.sleep(0.5)
 
 
 def _states(env: StromEnvironment) -> dict[bytes, bytes]:
@@ -91,12 +116,14 @@ async def test_deleting_rocksdb_rebuilds_the_same_mutable_state(
         before = _states(strom_env)
         assert len(before) >= 10
         shutil.rmtree(strom_env.services.history_state_dir)
+        log_from = _log_size(strom_env)
         strom_env.services.respawn("history")
         # The rebuilt shards serve new work, and the old runs' histories are intact.
         result = await client.execute_workflow(
             OneActivityWorkflow.run, "after", id=f"rebuild-after-{uuid.uuid4()}", task_queue=tq
         )
         assert result == "Hello, after!"
+        await _until_every_shard_restored(strom_env, log_from)
     _signal_history(strom_env, signal.SIGTERM)
     after = _states(strom_env)
     strom_env.services.respawn("history")
