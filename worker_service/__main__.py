@@ -12,6 +12,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from schemas import connection
 from worker_service.deadletters.activities import KafkaAddress
 from worker_service.retention.starter import add_retention_arguments, retention_settings
 from worker_service.service import REFRESH_S, WorkerService
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--prefix", help="the cluster's topic prefix (with --bootstrap)")
     add_retention_arguments(parser)
+    connection.add_arguments(parser)  # for the dead-letter workflow's Kafka clients
     return parser
 
 
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("worker_service: --refresh must be positive")
     if bool(args.bootstrap) != bool(args.prefix):
         raise SystemExit("worker_service: --bootstrap and --prefix go together")
+    connection.from_args(args)
     retention_settings(args)  # bad retention flags end the process before it connects
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))

@@ -159,7 +159,8 @@ def service_args(args: argparse.Namespace, client_properties: Path | None) -> di
     """The extra command-line arguments of each service (`ServiceSet.start`'s service_args)."""
     extra: dict[str, list[str]] = {name: [] for name in (*KAFKA_SERVICES, "worker")}
     if client_properties is not None:
-        for name in KAFKA_SERVICES:
+        # The worker reads the dead-letter topic for its system workflow.
+        for name in (*KAFKA_SERVICES, "worker"):
             extra[name] += ["--kafka-config-file", str(client_properties)]
     for jwks in args.auth_jwks or []:
         extra["frontend"] += ["--auth-jwks", jwks]

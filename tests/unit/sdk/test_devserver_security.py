@@ -141,7 +141,7 @@ def test_every_kafka_service_gets_the_file_and_the_frontend_the_authorizer(
         "--auth-permissions-claim",
         "perms",
     ]
-    assert extra["worker"] == ["--auth-token-file", str(tmp_path / "worker.jwt")]
+    assert extra["worker"] == [*file_flags, "--auth-token-file", str(tmp_path / "worker.jwt")]
     # The frontend's and the worker's own parsers accept what they are given.
     from worker_service.__main__ import build_parser as worker_parser
     from worker_service.__main__ import read_token
@@ -149,6 +149,7 @@ def test_every_kafka_service_gets_the_file_and_the_frontend_the_authorizer(
     (tmp_path / "worker.jwt").write_text(" header.claims.signature\n")
     worker_args = worker_parser().parse_args(extra["worker"])
     assert read_token(worker_args.auth_token_file) == "header.claims.signature"
+    assert worker_args.kafka_config_file == tmp_path / "kafka-client.properties"
     from frontend.__main__ import build_parser as frontend_parser
 
     parsed = frontend_parser().parse_args(
