@@ -216,8 +216,14 @@ async def test_cancel_then_delete_by_query(env: tuple[Server, str]) -> None:
         ),
     )
     assert (await finished(server, cancel_job)).complete_operation_count == 2
-    for handle in handles:
-        assert await status_of(handle) == STATUS.WORKFLOW_EXECUTION_STATUS_CANCELED
+
+    async def canceled() -> bool:
+        # The job only requests the cancel; each workflow closes at its next workflow task.
+        for handle in handles:
+            assert await status_of(handle) == STATUS.WORKFLOW_EXECUTION_STATUS_CANCELED
+        return True
+
+    await eventually_async(canceled, timeout=30, interval=0.3)
 
     async def closed_visible() -> bool:
         counted = await server.client.workflow_service.count_workflow_executions(

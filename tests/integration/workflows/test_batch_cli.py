@@ -75,8 +75,14 @@ async def test_cli_signal_cancel_terminate_by_query(env: tuple[Server, str]) -> 
     assert (await describe(server, job))["operationType"] == (
         "BATCH_OPERATION_TYPE_CANCEL_WORKFLOW"
     )
-    for handle in handles:
-        assert (await status_of(handle)) == 4  # Canceled
+
+    async def canceled() -> bool:
+        # The job only requests the cancel; each workflow closes at its next workflow task.
+        for handle in handles:
+            assert (await status_of(handle)) == 4  # Canceled
+        return True
+
+    await eventually_async(canceled, timeout=60, interval=0.3)
 
     prefix, handles = await start_targets(server, task_queue, 2)
     query = f"WorkflowId STARTS_WITH '{prefix}'"
