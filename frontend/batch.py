@@ -21,6 +21,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
 from temporalio.converter import default as default_converter
 
+from frontend.context import Env, require_namespace
 from frontend.errors import ServiceError, go_enum_name, invalid_argument, resource_exhausted
 from schemas.batch import names
 from schemas.batch.args import Progress
@@ -101,6 +102,17 @@ def check_query_syntax(query: str) -> None:
         raise invalid_argument(
             f"invalid visibility query: syntax error at position {position}"
         ) from None
+
+
+def require_job(env: Env, namespace: str, job_id: str) -> None:
+    """Describe's and Stop's checks in Temporal's order: an unknown namespace is NOT_FOUND
+    first (Temporal's namespace interceptor), then a missing job id or namespace."""
+    if namespace:
+        require_namespace(env, namespace)
+    if not job_id:
+        raise invalid_argument("JobId is not set on request.")
+    if not namespace:
+        raise invalid_argument("Namespace is not set on request.")
 
 
 def too_many_jobs() -> ServiceError:

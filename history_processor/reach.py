@@ -105,6 +105,17 @@ def pending_child(state: ExecutionState | None, report: inbox.ChildReport) -> Ch
     return child
 
 
+def unstarted_child(state: ExecutionState | None, report: inbox.ChildReport) -> ChildInfo | None:
+    """The pending child a start report is about, unless its start or an outcome is already
+    recorded or buffered (a report may come twice)."""
+    child = pending_child(state, report)
+    if child is None or state is None or child.started_event_id:
+        return None
+    if buffered_about(state, CHILD_OUTCOMES, child.initiated_event_id):
+        return None
+    return child
+
+
 def child_started_event_id(state: ExecutionState, child: ChildInfo) -> int:
     """The child's ChildWorkflowExecutionStarted event id: 0 if none, `STARTED_BUFFERED` while
     it waits in the buffer (the flush wires the real id into the close event)."""

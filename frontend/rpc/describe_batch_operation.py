@@ -11,8 +11,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from frontend import batch
-from frontend.context import Call, Env, require_namespace
-from frontend.errors import invalid_argument
+from frontend.context import Call, Env
 from frontend.rpc import describe_workflow_execution
 from schemas.batch import names
 
@@ -21,13 +20,7 @@ async def handle(
     env: Env, request: DescribeBatchOperationRequest, call: Call
 ) -> DescribeBatchOperationResponse:
     """Describes the job; an unknown one is NOT_FOUND."""
-    if request.namespace:
-        # Temporal's namespace interceptor answers an unknown namespace before the handler.
-        require_namespace(env, request.namespace)
-    if not request.job_id:
-        raise invalid_argument("JobId is not set on request.")
-    if not request.namespace:
-        raise invalid_argument("Namespace is not set on request.")
+    batch.require_job(env, request.namespace, request.job_id)
     described = await describe_workflow_execution.handle(
         env,
         DescribeWorkflowExecutionRequest(

@@ -9,7 +9,8 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 
-from frontend.context import Call, Env, require_namespace
+from frontend import batch
+from frontend.context import Call, Env
 from frontend.errors import invalid_argument
 from frontend.rpc import terminate_workflow_execution
 
@@ -18,13 +19,7 @@ async def handle(
     env: Env, request: StopBatchOperationRequest, call: Call
 ) -> StopBatchOperationResponse:
     """Stops the job; an unknown or finished one is NOT_FOUND."""
-    if request.namespace:
-        # Temporal's namespace interceptor answers an unknown namespace before the handler.
-        require_namespace(env, request.namespace)
-    if not request.job_id:
-        raise invalid_argument("JobId is not set on request.")
-    if not request.namespace:
-        raise invalid_argument("Namespace is not set on request.")
+    batch.require_job(env, request.namespace, request.job_id)
     if not request.reason:
         raise invalid_argument("Reason is not set on request.")
     await terminate_workflow_execution.handle(

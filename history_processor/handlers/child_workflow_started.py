@@ -22,10 +22,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     duplicate report changes nothing.
     """
     report: inbox.ChildReport = command.payload
-    child = reach.pending_child(state, report)
-    if child is None or state is None or child.started_event_id:
-        return Decision(reply=reach.DONE)
-    if reach.buffered_about(state, reach.CHILD_OUTCOMES, child.initiated_event_id):
+    child = reach.unstarted_child(state, report)
+    if child is None or state is None:
         return Decision(reply=reach.DONE)
     b = DecisionBuilder(state, env.now_ms)
     attrs = ChildWorkflowExecutionStartedEventAttributes(

@@ -19,10 +19,8 @@ from schemas import inbox
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
     """Records the failed start (Temporal's recordStartChildExecutionFailed); a new task follows."""
     report: inbox.ChildReport = command.payload
-    child = reach.pending_child(state, report)
-    if child is None or state is None or child.started_event_id:
-        return Decision(reply=reach.DONE)
-    if reach.buffered_about(state, reach.CHILD_OUTCOMES, child.initiated_event_id):
+    child = reach.unstarted_child(state, report)
+    if child is None or state is None:
         return Decision(reply=reach.DONE)
     b = DecisionBuilder(state, env.now_ms)
     attrs = StartChildWorkflowExecutionFailedEventAttributes(
