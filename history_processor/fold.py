@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from google.protobuf.message import Message
 from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -96,12 +97,11 @@ def _started(event: HistoryEvent) -> ExecutionState:
         ),
         cron_schedule=attrs.cron_schedule,
         input=attrs.input.SerializeToString() if attrs.HasField("input") else b"",
-        header=attrs.header.SerializeToString() if attrs.HasField("header") else b"",
-        memo=attrs.memo.SerializeToString() if attrs.HasField("memo") else b"",
+        # Maps serialized in key order: a rebuild from the changelog gives the same bytes.
+        header=_det(attrs.header) if attrs.HasField("header") else b"",
+        memo=_det(attrs.memo) if attrs.HasField("memo") else b"",
         search_attributes=(
-            attrs.search_attributes.SerializeToString()
-            if attrs.HasField("search_attributes")
-            else b""
+            _det(attrs.search_attributes) if attrs.HasField("search_attributes") else b""
         ),
         parent=parent_of(attrs),
         user_metadata=(
@@ -357,3 +357,8 @@ def apply_batch(
     if state is not None and (events or pending):
         state.state_transition_count += 1
     return state
+
+
+def _det(message: Message) -> bytes:
+    """`message` serialized with its map entries in key order."""
+    return message.SerializeToString(deterministic=True)
