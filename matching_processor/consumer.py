@@ -30,11 +30,11 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from matching_processor.progress import ProgressStore
 from matching_processor.queues import Progress
-from streams import connection
+from streams import connection, offsets
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,11 @@ class TaskConsumer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         parts = {tp.partition for tp in partitions}
         log.info("tasks partitions assigned: %s", sorted(parts))
+        # Explicit start offsets: librdkafka's own fetch of them can stall for good after a
+        # coordinator move (see streams.offsets).
+        consumer.assign(
+            offsets.committed(consumer, partitions, _LOOP_WAIT_SECONDS, OFFSET_BEGINNING)
+        )
         # Read before the first record of the partitions is fetched: whatever an earlier
         # owner can have handed out lies below the end offset of this moment.
         ends: dict[int, int] = {}

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from streams import offsets
 from streams.commit import TIMEOUT_S, Transactions
 from streams.exceptions import StreamsError
 from streams.state.base import STATE_FORMAT_KEY, PartitionStore, StateTransaction, Store
@@ -75,11 +76,11 @@ class Partitions:
         # Committed offsets are fetched with require_stable (read_committed), so this waits
         # until a fenced owner's pending transaction has ended; only then is the changelog
         # complete up to the inputs those offsets cover, and restore may begin.
-        committed = consumer.committed(partitions, timeout=TIMEOUT_S * 2)
+        # Explicit start offsets also keep librdkafka from fetching them itself, which can
+        # stall for good after a coordinator move (see streams.offsets).
+        committed = offsets.committed(consumer, partitions, TIMEOUT_S * 2, OFFSET_BEGINNING)
         for tp in committed:
-            key = (tp.topic, tp.partition)
-            self._transactions.committed[key] = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-            tp.offset = self._transactions.committed[key]
+            self._transactions.committed[(tp.topic, tp.partition)] = tp.offset
         consumer.assign(committed)
         waiting = []
         for number in sorted({tp.partition for tp in partitions}):

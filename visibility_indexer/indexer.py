@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from schemas import deadletter
@@ -33,10 +33,13 @@ from schemas.topics import Topology
 from schemas.visibility.template import ensure_template, index_name
 from streams import metrics
 from streams.connection import Consumer, Producer
+from streams.offsets import committed as committed_offsets
 from visibility_indexer.bulk import bulk_until_done, newest_per_document
 from visibility_indexer.documents import IndexAction, build_action
 
 log = logging.getLogger(__name__)
+
+_ASSIGN_TIMEOUT_S = 30.0  # one request for the committed offsets of new partitions
 
 Decoder = Callable[[bytes], Mapping[str, Any]]
 """Turns a record value into a VisibilityRecord dict."""
@@ -141,7 +144,7 @@ class VisibilityIndexer:
         }
         settings.update(consumer_config or {})
         self._consumer = Consumer(settings)
-        self._consumer.subscribe([config.topic_name])
+        self._consumer.subscribe([config.topic_name], on_assign=self._on_assign)
         self._producer = Producer(
             {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "linger.ms": 0}
         )
@@ -151,6 +154,13 @@ class VisibilityIndexer:
         """Actions applied or found stale so far (for tests and metrics)."""
         self.dead_lettered = 0
         """Records dead-lettered so far: undecodable, or refused by Elasticsearch."""
+
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        # Explicit start offsets: librdkafka's own fetch of them can stall for good after a
+        # coordinator move (see streams.offsets). Runs inside poll().
+        consumer.assign(
+            committed_offsets(consumer, partitions, _ASSIGN_TIMEOUT_S, OFFSET_BEGINNING)
+        )
 
     def stop(self) -> None:
         """Asks :meth:`run` to return after the current batch; safe from any thread or signal."""

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
+from streams import offsets
 from streams.connection import Consumer
 from streams.exceptions import RestoreError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
 ApplyFn = Callable[[StateTransaction, Message], None]
-
-log = logging.getLogger(__name__)
-
-# How long a restore waits for a partition's end offset while the broker recovers.
-_END_OFFSET_PATIENCE_S = 120.0
-# Errors librdkafka does not flag retriable that still pass once leadership settles.
-_TRANSIENT = {
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError._TIMED_OUT,
-    KafkaError._TRANSPORT,
-    KafkaError.REQUEST_TIMED_OUT,
-}
 
 
 @dataclass(frozen=True)
@@ -87,23 +74,13 @@ class Restorer:
         if applied == NO_OFFSET:
             return False
         tp = TopicPartition(self._topic, store.partition)
-        deadline = time.monotonic() + _END_OFFSET_PATIENCE_S
-        while True:
-            try:
-                _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
-                return bool(applied >= high)
-            except KafkaException as exc:
-                # Right after a broker stall the partition may have no known leader for a
-                # moment (NOT_LEADER_FOR_PARTITION); this runs inside the group's assign
-                # callback, where an exception would end the whole process.
-                error = exc.args[0] if exc.args else None
-                retriable = isinstance(error, KafkaError) and (
-                    error.retriable() or error.code() in _TRANSIENT
-                )
-                if not retriable or time.monotonic() > deadline:
-                    raise
-                log.warning("end offset of %s unknown yet (%s); asking again", tp, exc)
-                time.sleep(1)
+        # Right after a broker stall the partition may have no known leader for a moment;
+        # this runs inside the group's assign callback, where an error ends the process.
+        _, high = offsets.patiently(
+            f"reading the end offset of {tp.topic} [{tp.partition}]",
+            lambda: self._consumer.get_watermark_offsets(tp, timeout=30),
+        )
+        return bool(applied >= high)
 
     def begin(self, store: PartitionStore) -> None:
         """Starts restoring `store` from the offset after the one it has folded."""
