@@ -42,6 +42,7 @@ KAFKA_FREEZE_S = 15.0
 ES_FREEZE_S = 60.0
 LOAD_S = 110.0
 START_EVERY_S = 1.0
+RESULT_WAIT_S = 300.0
 
 _CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
@@ -196,13 +197,63 @@ async def _check_history(client: Client, workflow_id: str) -> None:
     assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, workflow_id
 
 
-def _print_service_logs(folder: Path, lines: int = 40) -> None:
-    """On failure, each service's last warnings and errors: CI keeps no files, only output."""
+def _service_logs(folder: Path, lines: int = 12) -> list[str]:
+    """Each service's last warnings and errors: CI keeps no files, only output."""
+    out = []
     for log_file in sorted(folder.glob("*.log")):
         text = log_file.read_text(errors="replace").splitlines()
         notable = [line for line in text if not line[24:].lstrip().startswith(("INFO", "DEBUG"))]
-        print(f"--- {log_file.name}: last {lines} of {len(notable)} notable lines ---")
-        print("\n".join(line[:400] for line in notable[-lines:]), flush=True)
+        out.append(f"--- {log_file.name}: last {lines} of {len(notable)} notable lines ---")
+        out += [line[:300] for line in notable[-lines:]]
+    return out
+
+
+class _Unfinished(Exception):
+    """Workflows without a result when the wait ran out."""
+
+    def __init__(self, ids: list[str], seconds: float) -> None:
+        super().__init__(f"{len(ids)} workflows had no result after {seconds:.0f}s: {ids[:10]}")
+        self.ids = ids
+
+
+async def _results(client: Client, ids: list[str], seconds: float) -> dict[str, str]:
+    """Every workflow's result, waited for together; raises _Unfinished naming the late ones."""
+    tasks = {wid: asyncio.create_task(client.get_workflow_handle(wid).result()) for wid in ids}
+    _, pending = await asyncio.wait(tasks.values(), timeout=seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        raise _Unfinished([wid for wid, task in tasks.items() if task in pending], seconds)
+    return {wid: task.result() for wid, task in tasks.items()}
+
+
+async def _describe(client: Client, ids: list[str], most: int = 5) -> list[str]:
+    """Where each of the first `most` unfinished workflows stands: status, events, pending work."""
+    out = []
+    for workflow_id in ids[:most]:
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            described = await asyncio.wait_for(handle.describe(), 30)
+            history = await asyncio.wait_for(handle.fetch_history(), 30)
+        except Exception as exc:  # a diagnosis must not hide the failure
+            out.append(f"{workflow_id}: not readable: {type(exc).__name__}: {exc}")
+            continue
+        raw = described.raw_description
+        events = " ".join(
+            f"{e.event_id}:{EventType.Name(e.event_type).removeprefix('EVENT_TYPE_')}"
+            for e in history.events
+        )
+        out.append(f"{workflow_id}: {described.status.name if described.status else None}")
+        out.append(f"  events: {events}")
+        for act in raw.pending_activities:
+            out.append(
+                f"  pending activity {act.activity_id}: state {act.state} attempt {act.attempt}"
+                f" last failure {act.last_failure.message!r}"
+            )
+        if raw.HasField("pending_workflow_task"):
+            task = raw.pending_workflow_task
+            out.append(f"  pending workflow task: state {task.state} attempt {task.attempt}")
+    return out
 
 
 async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Path) -> None:
@@ -230,10 +281,7 @@ async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Pa
             ids = await _load(env.client, tq, prefix, faults)
             await plan
             faults.note("faults over; waiting for every workflow")
-            results = {}
-            for workflow_id in ids:
-                handle = env.client.get_workflow_handle(workflow_id)
-                results[workflow_id] = await asyncio.wait_for(handle.result(), 300)
+            results = await _results(env.client, ids, RESULT_WAIT_S)
             faults.note("every workflow completed")
         stop.set()
         await supervisor
@@ -265,9 +313,16 @@ async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Pa
         assert count == len(ids)
         faults.note("List and Count see every workflow")
         env.services.check_alive()
-    except BaseException:
-        _print_service_logs(tmp_path / "strom" / "logs")
-        raise
+    except Exception as exc:
+        # CI shows the head of a failure's report and cuts the middle: everything needed to
+        # understand it goes into one short message instead of a traceback.
+        lines = [f"{type(exc).__name__}: {str(exc)[:1500]}"]
+        if faults is not None:
+            lines += ["", "fault log:", *faults.log]
+        if env is not None and isinstance(exc, _Unfinished):
+            lines += ["", "unfinished workflows:", *await _describe(env.client, exc.ids)]
+        lines += ["", *_service_logs(tmp_path / "strom" / "logs")]
+        pytest.fail("\n".join(lines), pytrace=False)
     finally:
         if faults is not None:
             faults.thaw_all()
