@@ -34,8 +34,8 @@ COMPOSE = load_compose()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 # The long-running Strom services: built from the Dockerfile, not the one-shot topic creator.
 STROM_SERVICES = sorted(name for name, s in SERVICES.items() if "build" in s and name != "init")
-# Those that are Kafka clients (the internal worker talks to the frontend only).
-KAFKA_SERVICES = [name for name in STROM_SERVICES if name != "worker"]
+# All of them are Kafka clients (the internal worker's dead-letter workflow reads topics).
+KAFKA_SERVICES = STROM_SERVICES
 SCALED = ("history", "matching", "indexer")
 # Container hostnames as Docker makes them (12 hex digits of the container id), deterministic.
 HOSTNAMES = [hashlib.sha256(str(i).encode()).hexdigest()[:12] for i in range(60)]
@@ -108,8 +108,7 @@ def test_strom_service_runs_its_module_with_flags_the_module_accepts(
     parsed = parse_service_args(module, args)
     if name == "worker":
         assert parsed.frontend == "frontend:7233"  # the frontend service's gRPC port
-    else:
-        assert parsed.prefix == environment(SERVICES[name])["STROM_PREFIX"]
+    assert parsed.prefix == environment(SERVICES[name])["STROM_PREFIX"]
 
 
 def test_the_command_reader_sees_a_rejected_flag(tmp_path: Path) -> None:
