@@ -87,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="... or from this many bytes of history "
         "(Temporal's limit.historySize.suggestContinueAsNew; default: %(default)s)",
     )
+    history = parser.add_argument_group(
+        "history limits",
+        "a change that takes a running run's history past an error limit terminates the run "
+        "instead; past a warning limit each change logs a warning",
+    )
+    for flag, field, key, unit in _HISTORY_LIMIT_FLAGS:
+        history.add_argument(
+            f"--{flag}",
+            type=_positive_int,
+            default=getattr(defaults, field),
+            metavar=unit,
+            help=f"Temporal's {key} (default: %(default)s)",
+        )
     parser.add_argument(
         "--max-batch-ms", type=int, default=5, help="longest a transaction stays open (ms)"
     )
@@ -115,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# (flag, HistorySettings field, Temporal's dynamic config key, unit)
+_HISTORY_LIMIT_FLAGS = [
+    (
+        "history-count-limit-error",
+        "history_count_limit_error",
+        "limit.historyCount.error",
+        "EVENTS",
+    ),
+    ("history-count-limit-warn", "history_count_limit_warn", "limit.historyCount.warn", "EVENTS"),
+    ("history-size-limit-error", "history_size_limit_error", "limit.historySize.error", "BYTES"),
+    ("history-size-limit-warn", "history_size_limit_warn", "limit.historySize.warn", "BYTES"),
+]
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -133,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         HistorySettings(
             suggest_continue_as_new_count=args.suggest_continue_as_new_count,
             suggest_continue_as_new_size=args.suggest_continue_as_new_size,
+            **{field: getattr(args, field) for _, field, _, _ in _HISTORY_LIMIT_FLAGS},
         )
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from history_processor import settings
 from history_processor.builder import DecisionBuilder
 from history_processor.closing import terminate
 from history_processor.handling import IDENTITY_HISTORY_SERVICE
@@ -19,11 +20,6 @@ from history_processor.state import ExecutionState
 from schemas.reply import Code, Reply
 
 log = logging.getLogger(__name__)
-
-HISTORY_COUNT_LIMIT_ERROR = 51_200
-HISTORY_COUNT_LIMIT_WARN = 10_240
-HISTORY_SIZE_LIMIT_ERROR = 50 * 1024 * 1024
-HISTORY_SIZE_LIMIT_WARN = 10 * 1024 * 1024
 
 HISTORY_SIZE_EXCEEDED = "Workflow history size exceeds limit."
 HISTORY_COUNT_EXCEEDED = "Workflow history count exceeds limit."
@@ -43,13 +39,14 @@ def enforce_history_limits(
     if run is None or before is None or run.run_id != before.run_id or not run.is_running:
         return decision
     count, size = run.next_event_id - 1, run.history_size_bytes
+    limit = settings.current()
     reason = None
-    if size > HISTORY_SIZE_LIMIT_ERROR:
+    if size > limit.history_size_limit_error:
         reason = HISTORY_SIZE_EXCEEDED
-    elif count > HISTORY_COUNT_LIMIT_ERROR:
+    elif count > limit.history_count_limit_error:
         reason = HISTORY_COUNT_EXCEEDED
     if reason is None:
-        if size > HISTORY_SIZE_LIMIT_WARN or count > HISTORY_COUNT_LIMIT_WARN:
+        if size > limit.history_size_limit_warn or count > limit.history_count_limit_warn:
             log.warning(
                 "history of %s/%s above the warning limit: %d events, %d bytes",
                 run.namespace,

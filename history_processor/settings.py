@@ -26,10 +26,21 @@ class HistorySettings:
             the history has this many events (limit.historyCount.suggestContinueAsNew).
         suggest_continue_as_new_size: ... or is this many bytes
             (limit.historySize.suggestContinueAsNew).
+        history_count_limit_error: A change that takes a running run's history past this
+            many events terminates the run instead (limit.historyCount.error).
+        history_count_limit_warn: Past this many events each change logs a warning
+            (limit.historyCount.warn).
+        history_size_limit_error: As the count limit, for the history's bytes
+            (limit.historySize.error).
+        history_size_limit_warn: As the count warning, for bytes (limit.historySize.warn).
     """
 
     suggest_continue_as_new_count: int = 4 * 1024
     suggest_continue_as_new_size: int = 4 * 1024 * 1024
+    history_count_limit_error: int = 50 * 1024
+    history_count_limit_warn: int = 10 * 1024
+    history_size_limit_error: int = 50 * 1024 * 1024
+    history_size_limit_warn: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

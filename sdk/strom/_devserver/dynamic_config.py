@@ -53,6 +53,21 @@ HONOURED: dict[str, Setting] = {
         1,
         "history bytes from which a started workflow task suggests continue-as-new",
     ),
+    **{
+        f"limit.{what}.{level}": Setting(
+            "history",
+            f"--{flag}-limit-{level}",
+            True,
+            1,
+            f"{unit} of a run's history past which "
+            + ("the run is terminated" if level == "error" else "a warning is logged"),
+        )
+        for what, flag, unit in (
+            ("historyCount", "history-count", "events"),
+            ("historySize", "history-size", "bytes"),
+        )
+        for level in ("error", "warn")
+    },
     "history.persistenceMaxQPS": Setting(
         "history",
         "--persistence-max-qps",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 
-from history_processor import limits
+from history_processor import settings
 from history_processor.pending_limits import PendingLimits
 from schemas.reply import Code
 from tests.unit.history.harness import (
@@ -18,15 +18,13 @@ from tests.unit.history.harness import (
 )
 
 
-def test_a_change_past_the_history_count_limit_terminates_the_run_instead(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_change_past_the_history_count_limit_terminates_the_run_instead() -> None:
     glue = Glue()
     scheduled = with_activity(glue)  # 5 events so far
-    monkeypatch.setattr(limits, "HISTORY_COUNT_LIMIT_ERROR", 6)
     before = glue.state
     assert before is not None
-    decision = glue.complete_activity(scheduled)  # Started, Completed, WFT scheduled: 8 > 6
+    with settings.overridden(history_count_limit_error=6):
+        decision = glue.complete_activity(scheduled)  # Started, Completed, WFT scheduled: 8 > 6
     assert decision.reply is not None
     assert (decision.reply.status_code, decision.reply.message) == (
         Code.INVALID_ARGUMENT,
@@ -43,13 +41,11 @@ def test_a_change_past_the_history_count_limit_terminates_the_run_instead(
     assert decision.visibility is not None and decision.visibility["status"] == "Terminated"
 
 
-def test_a_change_past_the_history_size_limit_terminates_the_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_change_past_the_history_size_limit_terminates_the_run() -> None:
     glue = Glue()
     glue.start()
-    monkeypatch.setattr(limits, "HISTORY_SIZE_LIMIT_ERROR", 100)
-    decision = glue.poll_workflow_task()
+    with settings.overridden(history_size_limit_error=100):
+        decision = glue.poll_workflow_task()
     assert decision.reply is not None and decision.reply.message == (
         "Workflow history size exceeds limit."
     )
@@ -77,3 +73,15 @@ def test_scheduling_past_the_pending_activities_limit_fails_the_task() -> None:
     failed = decision.events[0].workflow_task_failed_event_attributes
     cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED
     assert failed.cause == cause
+
+
+def test_past_the_warning_limits_the_run_goes_on_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    glue = Glue()
+    scheduled = with_activity(glue)
+    with settings.overridden(history_count_limit_warn=6):
+        decision = glue.complete_activity(scheduled)
+    assert decision.reply is not None and decision.reply.ok
+    assert "WORKFLOW_EXECUTION_TERMINATED" not in types(decision)
+    assert "above the warning limit: 8 events" in caplog.text
