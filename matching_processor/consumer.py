@@ -21,6 +21,7 @@ partition another member owns would move that member's position.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -44,6 +45,7 @@ _T = TypeVar("_T")
 _LOOP_WAIT_SECONDS = 10.0
 _TRUNCATE_EVERY_SECONDS = 30.0
 _NEVER_FRESH = 2**63  # the end offset could not be read: no task counts as fresh
+_END_OFFSET_PATIENCE_S = 30.0  # while the broker recovers; then no task counts as fresh
 
 
 @dataclass(frozen=True)
@@ -251,19 +253,26 @@ class TaskConsumer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         parts = {tp.partition for tp in partitions}
         log.info("tasks partitions assigned: %s", sorted(parts))
-        # Explicit start offsets: librdkafka's own fetch of them can stall for good after a
-        # coordinator move (see streams.offsets).
-        consumer.assign(
-            offsets.committed(consumer, partitions, _LOOP_WAIT_SECONDS, OFFSET_BEGINNING)
-        )
+        # Explicit start offsets, assigned last: librdkafka's own fetch of them can stall for
+        # good after a coordinator move (see streams.offsets).
+        start = offsets.committed(consumer, partitions, _LOOP_WAIT_SECONDS, OFFSET_BEGINNING)
         # Read before the first record of the partitions is fetched: whatever an earlier
         # owner can have handed out lies below the end offset of this moment.
         ends: dict[int, int] = {}
+        patience_until = time.monotonic() + _END_OFFSET_PATIENCE_S  # for all of them together
         for part in parts:
+            tp = TopicPartition(self._topic, part)
             try:
-                ends[part] = consumer.get_watermark_offsets(
-                    TopicPartition(self._topic, part), timeout=_LOOP_WAIT_SECONDS, cached=False
-                )[1]
+                _, ends[part] = offsets.patiently(
+                    f"reading the end offset of tasks partition {part}",
+                    functools.partial(
+                        consumer.get_watermark_offsets,
+                        tp,
+                        timeout=_LOOP_WAIT_SECONDS,
+                        cached=False,
+                    ),
+                    max(0.0, patience_until - time.monotonic()),
+                )
             except KafkaException as exc:
                 log.warning("end offset of tasks partition %d unknown: %s", part, exc)
                 ends[part] = _NEVER_FRESH
@@ -276,6 +285,7 @@ class TaskConsumer:
             restored = dict.fromkeys(parts)
         self._saved.update({p: snap for p, snap in restored.items() if snap is not None})
         self._in_loop(self._assign, {p: (ends[p], restored[p]) for p in parts})
+        consumer.assign(start)
         self._assigned |= parts
         self.assignment_changed.set()
 

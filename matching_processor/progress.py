@@ -18,6 +18,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -27,12 +28,14 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from matching_processor.queues import Progress, QueueKey
+from streams import offsets
 from streams.connection import Consumer, Producer
 
 log = logging.getLogger(__name__)
 
 _VERSION = 1
 _READ_TIMEOUT_SECONDS = 10.0
+_READ_PATIENCE_S = 30.0  # while the broker recovers from a stall
 
 
 def encode(progress: Progress) -> bytes:
@@ -129,8 +132,13 @@ class ProgressStore:
         try:
             wanted: list[TopicPartition] = []
             for part in parts:
-                _, high = consumer.get_watermark_offsets(
-                    TopicPartition(self._topic, part), timeout=_READ_TIMEOUT_SECONDS
+                tp = TopicPartition(self._topic, part)
+                _, high = offsets.patiently(
+                    f"reading the end offset of progress partition {part}",
+                    functools.partial(
+                        consumer.get_watermark_offsets, tp, timeout=_READ_TIMEOUT_SECONDS
+                    ),
+                    _READ_PATIENCE_S,
                 )
                 if high > 0:
                     # One key per partition and no transactions: the last record is the newest.
