@@ -57,6 +57,7 @@ CLIENT_ID_PREFIX = "matching@"
 """A matching member's consumer ``client.id`` is this prefix plus its gRPC ``host:port``."""
 
 _ADMIN_TIMEOUT = 10.0
+_RENEW_ADMIN_AFTER = 3  # failed owner lookups in a row after which the admin client is renewed
 _NO_OWNER_PAUSE_SECONDS = 0.5
 _UNAVAILABLE_PAUSE_SECONDS = 0.2
 _MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # a full-history poll response can be large
@@ -122,7 +123,9 @@ class MatchingDirectory:
     ) -> None:
         self.topic = Topology(prefix).tasks
         self.group = Topology(prefix).matching_group
+        self._bootstrap = bootstrap
         self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._failures = 0  # lookups failed in a row
         self._refresh_interval = refresh_interval
         self._owners: dict[int, str] = {}
         self._n_partitions = 0
@@ -161,7 +164,15 @@ class MatchingDirectory:
                 owners, n = await asyncio.to_thread(self._describe)
             except Exception as exc:
                 log.warning("matching owners lookup failed: %r", exc)
+                self._failures += 1
+                if self._failures % _RENEW_ADMIN_AFTER == 0:
+                    # After a broker stall, librdkafka's admin client was seen to answer
+                    # "Broker transport failure" for good while every other client of the
+                    # process had recovered; a new one connects afresh.
+                    log.warning("renewing the admin client after %d failures", self._failures)
+                    self._admin = AdminClient({"bootstrap.servers": self._bootstrap})
                 return
+            self._failures = 0
             self._owners, self._n_partitions = owners, n
             self._fetched_at = time.monotonic()
 

@@ -1,12 +1,17 @@
-"""Unit tests of matching owner discovery's pure parts: member addresses and owner choice."""
+"""Unit tests of matching owner discovery: member addresses, owner choice, lookup recovery."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from confluent_kafka import TopicPartition
+import pytest
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from schemas.clients import matching as matching_client
 from schemas.clients.matching import (
+    MatchingDirectory,
     choose_owner,
     owners_from_description,
     parse_member_address,
@@ -60,3 +65,52 @@ def test_choose_owner() -> None:
     assert choose_owner(owners, 1) == "b:2"
     assert choose_owner(owners, 7) == "a:1"  # unowned during a rebalance: any member
     assert choose_owner({}, 0) is None
+
+
+class _Future:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self, timeout: float) -> object:
+        return self.value
+
+
+@dataclass
+class _Admin:
+    """An admin client that fails every lookup (broken) or answers one matching member."""
+
+    broken: bool
+    topic: str
+    group: str
+
+    def list_topics(self, topic: object, timeout: float) -> object:
+        if self.broken:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        meta = SimpleNamespace(partitions={0: None, 1: None}, error=None)
+        return SimpleNamespace(topics={self.topic: meta})
+
+    def describe_consumer_groups(self, groups: list[str], request_timeout: float) -> object:
+        member = Member("matching@m:1", Assignment([TopicPartition(self.topic, 0)]))
+        return {self.group: _Future(Description([member]))}
+
+
+def test_a_lookup_failing_again_and_again_renews_the_admin_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[_Admin] = []
+
+    def admin_client(settings: dict[str, str]) -> _Admin:
+        # The first client stays broken, as librdkafka's was after a broker stall.
+        made.append(_Admin(broken=not made, topic="s.tasks", group="s.matching"))
+        return made[-1]
+
+    monkeypatch.setattr(matching_client, "AdminClient", admin_client)
+    directory = MatchingDirectory("127.0.0.1:1", prefix="s", refresh_interval=0)
+
+    async def lookups() -> list[dict[int, str]]:
+        return [await directory.refresh() for _ in range(4)]
+
+    found = asyncio.run(lookups())
+    assert found[:3] == [{}, {}, {}]
+    assert len(made) == 2
+    assert found[3] == {0: "m:1"}
