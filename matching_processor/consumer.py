@@ -215,6 +215,7 @@ class TaskConsumer:
                 self._truncated[tp.partition] = tp.offset
             else:
                 log.warning("deleting finished task records failed: %s", fut.exception())
+                self._admin = None  # a new client next round (one was seen stuck after a stall)
         todo = [
             TopicPartition(self._topic, part, offset)
             for part, offset in sorted(self._committed.items())
@@ -228,6 +229,7 @@ class TaskConsumer:
             futures = self._admin.delete_records(todo)
         except KafkaException as exc:
             log.warning("deleting finished task records failed: %s", exc)
+            self._admin = None
             return
         wanted = {tp.partition: tp for tp in todo}
         for tp, fut in futures.items():
