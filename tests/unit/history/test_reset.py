@@ -24,6 +24,8 @@ from temporalio.worker import Replayer
 
 from history_processor.deadlines import DeadlineKind
 from history_processor.model import Decision
+from history_processor.older_runs import OlderRuns
+from history_processor.reset import later_runs_events
 from history_processor.state import WorkflowStatus
 from schemas.outbox import Destination
 from schemas.reply import Code
@@ -397,3 +399,18 @@ def test_without_signal_reapply_no_later_run_is_read() -> None:
     request.workflow_execution.run_id = first
     ok_payload(glue.submit("ResetWorkflowExecution", request), ResetWorkflowExecutionResponse)
     assert _reapplied(glue) == []
+
+
+def test_the_chain_ends_at_a_run_that_is_gone() -> None:
+    glue = Glue()
+    first, second, third = _chain(glue, 3)
+
+    def read(run: str, first_id: int, until: int) -> list[HistoryEvent]:
+        return glue.older_runs[run][first_id - 1 : until - 1]
+
+    kept = {first: glue.older_states[first]}  # the second run was deleted
+    older = OlderRuns(kept.get, read)
+    assert later_runs_events(glue.older_runs[first], third, glue.events, older) == []
+    everything = OlderRuns(glue.older_states.get, read)
+    found = later_runs_events(glue.older_runs[first], third, glue.events, everything)
+    assert found == glue.older_runs[second] + glue.events
