@@ -60,7 +60,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     else:
         committed = list(env.older_runs.read_events(base.run_id, 1, base.next_event_id))
     base_events = committed
-    current_events = list(env.read_events(1, state.next_event_id)) if base is not state else []
+    reapply = reapplies_signals(req.reset_reapply_type, list(req.reset_reapply_exclude_types))
+    # Only signals are reapplied: without them no later run of the chain needs reading.
+    chained = reapply and base is not state
+    current_events = list(env.read_events(1, state.next_event_id)) if chained else []
     if state.is_running:
         # The current run ends, whichever run is reset (Temporal terminates the current one).
         terminate(b, req.reason, None, IDENTITY_RESETTER)
@@ -69,7 +72,11 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         else:
             current_events += b.events
         b.begin_next_run()
-    later = later_runs_events(base_events, state.run_id, current_events, env.older_runs)
+    later = (
+        later_runs_events(base_events, state.run_id, current_events, env.older_runs)
+        if chained
+        else []
+    )
     new_run_id = env.new_id()
     spec = ResetSpec(
         namespace=command.namespace,
@@ -79,9 +86,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         request_id=req.request_id or new_run_id,
         reason=req.reason,
         finish_event_id=finish,
-        reapply_signals=reapplies_signals(
-            req.reset_reapply_type, list(req.reset_reapply_exclude_types)
-        ),
+        reapply_signals=reapply,
     )
     try:
         write_reset_run(b, spec, base_events, later)

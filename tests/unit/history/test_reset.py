@@ -397,8 +397,20 @@ def test_without_signal_reapply_no_later_run_is_read() -> None:
     first, _ = _chain(glue, 2)
     request = _reset_request(glue, 4, reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_NONE)
     request.workflow_execution.run_id = first
+    read_older, read_current = glue._read_older_events, glue.read_events
+    runs_read: list[str] = []
+
+    def older(run: str, first_id: int, until: int) -> list[HistoryEvent]:
+        runs_read.append(run)
+        return read_older(run, first_id, until)
+
+    def current(first_id: int, until: int) -> list[HistoryEvent]:
+        runs_read.append("current")
+        return read_current(first_id, until)
+
+    glue._read_older_events, glue.read_events = older, current  # type: ignore[method-assign]
     ok_payload(glue.submit("ResetWorkflowExecution", request), ResetWorkflowExecutionResponse)
-    assert _reapplied(glue) == []
+    assert _reapplied(glue) == [] and runs_read == [first]
 
 
 def test_the_chain_ends_at_a_run_that_is_gone() -> None:
