@@ -251,7 +251,9 @@ async def test_a_task_left_on_the_old_queue_cannot_start_a_moved_activity(
             # No condition marks the refusal on both servers; this pause only gives a
             # regression the chance to show (it can never fail a correct server).
             await asyncio.sleep(3)
-            pending = await _pending(handle)
+            described = await handle.describe()
+            assert len(described.raw_description.pending_activities) == 1, "ran on the old queue"
+            pending = described.raw_description.pending_activities[0]
             assert pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
             assert pending.activity_options.task_queue.name == new
             async with Worker(server.client, task_queue=new, activities=[which_queue]):
