@@ -87,6 +87,8 @@ def rescheduled(state: ExecutionState, data: upd.ActivityRescheduled) -> None:
         _clear_heartbeat(info)
     info.activity_reset = info.reset_heartbeats = False
     info.awaiting_retry = True
+    # The attempt keeps its number: only the stamp tells its new task from the old one.
+    info.stamp += 1
 
 
 def retry_paused(state: ExecutionState, data: upd.ActivityRetryPaused) -> None:

@@ -69,6 +69,7 @@ def workflow_task_record(state: ExecutionState) -> TaskRecord:
         "schedule_time_ms": task.scheduled_time_ms,
         "schedule_to_start_timeout_ms": task.schedule_to_start_timeout_ms,
         "payload": b"",
+        "stamp": 0,
     }
 
 
@@ -117,6 +118,7 @@ def activity_task_record(state: ExecutionState, info: ActivityInfo) -> TaskRecor
         "schedule_time_ms": info.scheduled_time_ms,
         "schedule_to_start_timeout_ms": info.schedule_to_start_timeout_ms,
         "payload": activity_poll_response(state, info).SerializeToString(),
+        "stamp": info.stamp,
     }
 
 

@@ -30,8 +30,11 @@ from history_processor import events as ev
 from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
 from history_processor.handling import IDENTITY_HISTORY_SERVICE
+from history_processor.older_runs import OlderRuns
 from history_processor.outbox import activity_task_record
 from history_processor.workflow_tasks import schedule_workflow_task
+
+_CONTINUED_AS_NEW = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
 IDENTITY_RESETTER = "history-resetter"
 """Temporal's identity on the termination of the run a reset replaces (consts.IdentityResetter)."""
@@ -82,8 +85,50 @@ def reapplies_signals(reapply_type: int, exclude_types: Sequence[int]) -> bool:
     return ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL not in exclude_types
 
 
+def later_runs_events(
+    base_events: Sequence[HistoryEvent],
+    current_run_id: str,
+    current_events: Sequence[HistoryEvent],
+    older_runs: OlderRuns,
+) -> list[HistoryEvent]:
+    """The events of the runs the base run continued as new into, in chain order.
+
+    Temporal follows each run's ContinuedAsNew to the next run, up to the current run or a
+    run that is gone, and reapplies their signals too.
+
+    Args:
+        base_events: The base run's history.
+        current_run_id: The workflow id's current run.
+        current_events: The current run's history, this decision's events included (its
+            termination); unused when the base is the current run.
+        older_runs: Readers of the workflow id's other runs.
+    """
+    found: list[HistoryEvent] = []
+    events = base_events
+    seen: set[str] = set()
+    while events and events[-1].event_type == _CONTINUED_AS_NEW:
+        run_id = events[
+            -1
+        ].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        if run_id in seen:
+            break
+        seen.add(run_id)
+        if run_id == current_run_id:
+            events = current_events
+        else:
+            run = older_runs.state(run_id)
+            if run is None:
+                break  # deleted: the chain ends here (Temporal's NotFound)
+            events = older_runs.read_events(run_id, 1, run.next_event_id)
+        found.extend(events)
+    return found
+
+
 def write_reset_run(
-    b: DecisionBuilder, spec: ResetSpec, base_events: Sequence[HistoryEvent]
+    b: DecisionBuilder,
+    spec: ResetSpec,
+    base_events: Sequence[HistoryEvent],
+    later_events: Sequence[HistoryEvent] = (),
 ) -> None:
     """Writes the new run into `b` (which must hold no run: `begin_next_run` or a closed base).
 
@@ -91,6 +136,8 @@ def write_reset_run(
         b: The builder, its state None or a closed run (the new start replaces it).
         spec: The reset.
         base_events: The base run's whole history, in order (committed and this decision's).
+        later_events: The events of the runs the base continued as new into
+            (`later_runs_events`); their signals are reapplied after the base's.
 
     Raises:
         ResetPointError: no workflow task is open right before the reset point.
@@ -139,11 +186,9 @@ def write_reset_run(
         ),
     )
     if spec.reapply_signals:
-        for event in base_events:
-            if (
-                event.event_id >= spec.finish_event_id
-                and event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-            ):
+        after_point = [e for e in base_events if e.event_id >= spec.finish_event_id]
+        for event in [*after_point, *later_events]:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
                 signal = ev.new_event(
                     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
                     b.now_ms,

@@ -203,6 +203,9 @@ class ActivityInfo:
     activity_reset: bool = False
     reset_heartbeats: bool = False
     priority: bytes = b""
+    # Temporal's ActivityInfo.stamp: moves on whenever an operator makes the activity go out
+    # again (options, reset, unpause), so a task still queued from before cannot start it.
+    stamp: int = 0
 
     @property
     def paused(self) -> bool:

@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 
 _RETRY_PAUSE_SECONDS = 0.2
 _MIN_HISTORY_TIMEOUT = 0.5
+# Answers that mean the task is obsolete: dropped without a warning.
+_STALE_CODES = (Code.NOT_FOUND, Code.ALREADY_EXISTS, Code.FAILED_PRECONDITION)
 # When queues were last polled is kept this long (the longest window a query looks back).
 _POLL_MEMORY_MS = 60_000
 # A partition never assigned has no fresh tasks (unit tests feed records without assigning).
@@ -414,7 +416,8 @@ class Dispatcher:
 
         OK completes the task. A transient failure puts it back (a retry reuses its request
         id, which history answers idempotently); any other status drops it as stale
-        (NOT_FOUND: gone or completed; ALREADY_EXISTS: another dispatch started it).
+        (NOT_FOUND: gone or completed; ALREADY_EXISTS: another dispatch started it;
+        FAILED_PRECONDITION: an activity task whose stamp is no longer the activity's).
         """
         record = task.record
         timeout = self._history_timeout
@@ -441,7 +444,7 @@ class Dispatcher:
             self._requeue(task)
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
-        if reply.status_code not in (Code.NOT_FOUND, Code.ALREADY_EXISTS):
+        if reply.status_code not in _STALE_CODES:
             log.warning(
                 "dropping %s task of %s: status %d %s",
                 record["task_kind"],
@@ -449,7 +452,7 @@ class Dispatcher:
                 reply.status_code,
                 reply.message,
             )
-        self._complete(task, stale=reply.status_code in (Code.NOT_FOUND, Code.ALREADY_EXISTS))
+        self._complete(task, stale=reply.status_code in _STALE_CODES)
         return None
 
     # -- queue state -------------------------------------------------------------------------

@@ -205,6 +205,7 @@ class ActivityTaskStarted(_JsonPayload):
         request_id: Unique per dispatch.
         identity: The poller's identity.
         started_time_ms: When matching handed it out, epoch milliseconds.
+        stamp: The task record's stamp (Temporal's RecordActivityTaskStartedRequest.stamp).
     """
 
     namespace: str
@@ -216,6 +217,7 @@ class ActivityTaskStarted(_JsonPayload):
     request_id: str
     identity: str
     started_time_ms: int = 0
+    stamp: int = 0
 
     @classmethod
     def for_task(
@@ -232,6 +234,7 @@ class ActivityTaskStarted(_JsonPayload):
             request_id=request_id,
             identity=identity,
             started_time_ms=now_ms,
+            stamp=int(task.get("stamp", 0)),
         )
 
 

@@ -6,7 +6,7 @@ One TypedDict per Avro record in ``schemas/avro`` (the .avsc files are the sourc
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from typing import Final, NotRequired, TypedDict
 
 
 class ReplyAddress(TypedDict):
@@ -69,6 +69,7 @@ class TaskRecord(TypedDict):
     schedule_time_ms: int
     schedule_to_start_timeout_ms: int
     payload: bytes
+    stamp: NotRequired[int]
 
 
 class VisibilityRecord(TypedDict):

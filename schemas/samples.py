@@ -58,6 +58,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "schedule_time_ms": 1764000000456,
         "schedule_to_start_timeout_ms": 0,
         "payload": b"",
+        "stamp": 3,
     },
     VISIBILITY_RECORD: {
         "namespace": "default",

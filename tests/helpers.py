@@ -1,4 +1,5 @@
-"""Small test helpers: poll until a condition holds, and unique names for topics and groups."""
+"""Small test helpers: poll until a condition holds, unique names for topics and groups, and
+calls that retry while a test's faults keep the server away."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 T = TypeVar("T")
 
@@ -89,3 +95,43 @@ def unique_name(prefix: str = "test") -> str:
     so pass a lowercase prefix for those.
     """
     return f"{_NAME_UNSAFE.sub('-', prefix)}-{uuid.uuid4().hex[:12]}"
+
+
+async def retry_rpc(what: Callable[[], Awaitable[T]], timeout: float = 240.0) -> T:
+    """Calls `what` until the frontend answers it (it may be down, or Kafka frozen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await what()
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+
+
+async def start_despite_faults(
+    client: Client, workflow: str, arg: object, *, id: str, task_queue: str
+) -> WorkflowHandle:
+    """Starts workflow type `workflow` as `id`, retrying while the server is away.
+
+    An attempt whose answer was lost may have started the workflow: the retry then finds it
+    already started and returns its handle.
+    """
+
+    async def start() -> WorkflowHandle:
+        try:
+            return await client.start_workflow(workflow, arg, id=id, task_queue=task_queue)
+        except WorkflowAlreadyStartedError:
+            return client.get_workflow_handle(id)
+
+    return await retry_rpc(start)
+
+
+def restored_partitions(log: Path, log_from: int = 0) -> set[int]:
+    """The partitions a streams processor's log, from byte `log_from` on, says it restored."""
+    if not log.exists():
+        return set()
+    with log.open("rb") as file:
+        file.seek(log_from)
+        text = file.read().decode(errors="replace")
+    return {int(n) for n in re.findall(r"partition (\d+) restored", text)}

@@ -14,7 +14,8 @@ from schemas.reply import Reply
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
     """Records the attempt's start in state; the event is written when the attempt ends.
 
-    Stale notices (other run, other attempt, already started or completed) change nothing.
+    Stale notices (other run, other attempt or stamp, already started or completed) change
+    nothing.
     """
     msg: ActivityTaskStarted = command.payload
     if state is None or state.run_id != msg.run_id or not state.is_running:
@@ -23,6 +24,7 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     if (
         info is None
         or info.attempt != msg.attempt
+        or info.stamp != msg.stamp
         or info.is_started
         or info.awaiting_retry
         or info.paused

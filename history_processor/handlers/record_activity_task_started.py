@@ -20,13 +20,24 @@ from schemas.reply import Code, Reply
 MSG_ALREADY_STARTED = "Activity task already started."
 
 
+def stamp_changed(activity_id: str, activity_type: str, stamp: int) -> str:
+    """Temporal's message when a task's stamp is no longer the activity's."""
+    return (
+        f"Activity task rejected; stamp has changed. Id: {activity_id},: type: "
+        f"{activity_type}, current stamp: {stamp}"
+    )
+
+
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
     """Marks the attempt started (the event is written when the attempt ends) and answers OK.
 
     Matching hands the task to its poller only after an OK, so a task it reads again (after
     a crash or a rebalance) can never reach a second worker: NOT_FOUND when the run, the
     activity or the attempt is gone (e.g. it completed), ALREADY_EXISTS when another
-    dispatch started it. A retry of the same dispatch (same request id) is OK again.
+    dispatch started it. A retry of the same dispatch (same request id) is OK again. A task
+    made before an operator sent the activity out again (new options, reset, unpause: the
+    stamp moved on) gets FAILED_PRECONDITION, Temporal's ObsoleteMatchingTask, and is
+    dropped as well.
     """
     msg: ActivityTaskStarted = command.payload
     if state is None:
@@ -40,6 +51,9 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         if msg.request_id and info.request_id == msg.request_id:
             return reply_only(Reply())
         return reply_only(Reply.error(Code.ALREADY_EXISTS, MSG_ALREADY_STARTED))
+    if msg.stamp != info.stamp:
+        message = stamp_changed(info.activity_id, info.activity_type, info.stamp)
+        return reply_only(Reply.error(Code.FAILED_PRECONDITION, message))
     b = DecisionBuilder(state, env.now_ms)
     b.add_update(
         upd.ActivityStarted(

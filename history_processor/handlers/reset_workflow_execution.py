@@ -17,6 +17,7 @@ from history_processor.reset import (
     MSG_BAD_FINISH_ID,
     ResetPointError,
     ResetSpec,
+    later_runs_events,
     reapplies_signals,
     write_reset_run,
 )
@@ -29,7 +30,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     to a workflow task.
 
     The current run, if still running, is terminated (the reset's reason, identity
-    history-resetter) in the same decision; the new run becomes the current one.
+    history-resetter) in the same decision; the new run becomes the current one. An older
+    run of a continue-as-new chain may be reset: the signals of the runs after it in the
+    chain, up to the current one, are reapplied too (Temporal's
+    reapplyContinueAsNewWorkflowEvents).
 
     Must:
         - answer a retried request (same request id) with the run it created, as Temporal
@@ -56,12 +60,23 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     else:
         committed = list(env.older_runs.read_events(base.run_id, 1, base.next_event_id))
     base_events = committed
+    reapply = reapplies_signals(req.reset_reapply_type, list(req.reset_reapply_exclude_types))
+    # Only signals are reapplied: without them no later run of the chain needs reading.
+    chained = reapply and base is not state
+    current_events = list(env.read_events(1, state.next_event_id)) if chained else []
     if state.is_running:
         # The current run ends, whichever run is reset (Temporal terminates the current one).
         terminate(b, req.reason, None, IDENTITY_RESETTER)
         if base is state:
             base_events = committed + b.events
+        else:
+            current_events += b.events
         b.begin_next_run()
+    later = (
+        later_runs_events(base_events, state.run_id, current_events, env.older_runs)
+        if chained
+        else []
+    )
     new_run_id = env.new_id()
     spec = ResetSpec(
         namespace=command.namespace,
@@ -71,12 +86,10 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
         request_id=req.request_id or new_run_id,
         reason=req.reason,
         finish_event_id=finish,
-        reapply_signals=reapplies_signals(
-            req.reset_reapply_type, list(req.reset_reapply_exclude_types)
-        ),
+        reapply_signals=reapply,
     )
     try:
-        write_reset_run(b, spec, base_events)
+        write_reset_run(b, spec, base_events, later)
     except ResetPointError as exc:
         return reply_only(Reply.error(Code.INVALID_ARGUMENT, str(exc)))
     b.set_visibility(visibility_record(b.run))

@@ -6,6 +6,7 @@ and session, with its log in `<log_dir>/<service>.log`.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -164,6 +165,27 @@ class ServiceSet:
             start_new_session=True,
         )
         log.close()
+
+    def spawn_instance(self, name: str, instance: str, args: Sequence[str] = ()) -> str:
+        """Starts another instance of service `name` beside the running one; returns its name.
+
+        The instance runs the first one's command with `args` appended (a repeated option's
+        last value wins), is named and logs as `<name>-<instance>`, and stops with the others.
+        """
+        other = f"{name}-{instance}"
+        self.commands[other] = [*self.commands[name], *args]
+        self.respawn(other)
+        return other
+
+    def kill(self, name: str) -> None:
+        """SIGKILLs service `name` and waits until it is gone (a crash, for tests)."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(60)
+
+    def stop_service(self, name: str) -> None:
+        """Stops service `name` gracefully (SIGTERM, SIGKILL after a timeout) and forgets it."""
+        stop_tree(self.processes.pop(name), _STOP_TIMEOUT_S, f"Strom {name} service")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + _READY_TIMEOUT_S

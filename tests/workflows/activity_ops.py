@@ -40,3 +40,23 @@ class OperatedActivityWorkflow:
                 maximum_attempts=maximum_attempts, initial_interval=timedelta(milliseconds=100)
             ),
         )
+
+
+@activity.defn
+async def which_queue() -> str:
+    """Returns the task queue this attempt was polled from."""
+    return activity.info().task_queue
+
+
+@workflow.defn
+class QueuedActivityWorkflow:
+    """Runs `which_queue` with activity id "operated" on the task queue `queue`."""
+
+    @workflow.run
+    async def run(self, queue: str) -> str:
+        return await workflow.execute_activity(
+            which_queue,
+            activity_id="operated",
+            task_queue=queue,
+            start_to_close_timeout=timedelta(seconds=60),
+        )

@@ -48,4 +48,26 @@ class CronRunWorkflow:
         return f"{name} after {previous}"
 
 
+@workflow.defn
+class SignalChainWorkflow:
+    """Collects `total` values of its `add` signals over a chain of runs: each run waits for
+    at least one new value, then continues as new with all values so far, or returns them."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+
+    @workflow.run
+    async def run(self, total: int, carried: list[str]) -> list[str]:
+        await workflow.wait_condition(lambda: bool(self.values))
+        values = carried + self.values
+        if len(values) < total:
+            workflow.continue_as_new(args=[total, values])
+        return values
+
+    @workflow.signal
+    def add(self, value: str) -> None:
+        """Records one value."""
+        self.values.append(value)
+
+
 RUN_WORKFLOWS = [ContinueAsNewWorkflow, FailFirstAttemptWorkflow, CronRunWorkflow]

@@ -27,13 +27,12 @@ import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from strom._devserver import DevCluster, free_port
 from strom._devserver.process import ManagedProcess, descendants
 from strom.testing import StromEnvironment
+from tests.helpers import start_despite_faults
 from tests.workflows.fault_load import STEPS, ThreeStepWorkflow
 
 pytestmark = [pytest.mark.timeout(900)]
@@ -151,18 +150,6 @@ class Faults:
         await asyncio.gather(*steps)
 
 
-async def _retry(what: Callable[[], Awaitable[WorkflowHandle]]) -> WorkflowHandle:
-    """Calls `what` until the frontend answers (it may be down or Kafka frozen)."""
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            return await what()
-        except RPCError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
-
-
 async def _load(client: Client, tq: str, prefix: str, faults: Faults) -> list[str]:
     """Starts one workflow a second for LOAD_S seconds; returns their ids once all started."""
     ids: list[str] = []
@@ -170,17 +157,10 @@ async def _load(client: Client, tq: str, prefix: str, faults: Faults) -> list[st
     count = int(LOAD_S / START_EVERY_S)
     for number in range(count):
         workflow_id = f"{prefix}-{number}"
-
-        async def start(workflow_id: str = workflow_id, number: int = number) -> WorkflowHandle:
-            try:
-                return await client.start_workflow(
-                    ThreeStepWorkflow.run, f"w{number}", id=workflow_id, task_queue=tq
-                )
-            except WorkflowAlreadyStartedError:
-                # An earlier attempt reached history though its answer was lost.
-                return client.get_workflow_handle(workflow_id)
-
-        starts.append(asyncio.create_task(_retry(start)))
+        start = start_despite_faults(
+            client, "ThreeStepWorkflow", f"w{number}", id=workflow_id, task_queue=tq
+        )
+        starts.append(asyncio.create_task(start))
         ids.append(workflow_id)
         await asyncio.sleep(START_EVERY_S)
     await asyncio.gather(*starts)

@@ -3,6 +3,7 @@ UpdateActivityOptions) driven through the official SDK's client, on Strom and on
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -24,7 +25,12 @@ from temporalio.worker import Worker
 
 from tests.helpers import eventually_async
 from tests.integration.workflows.conftest import Server
-from tests.workflows.activity_ops import OperatedActivityWorkflow, heartbeat_until_told
+from tests.workflows.activity_ops import (
+    OperatedActivityWorkflow,
+    QueuedActivityWorkflow,
+    heartbeat_until_told,
+    which_queue,
+)
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -207,3 +213,51 @@ async def test_bad_operator_requests_are_refused(server: Server) -> None:
         )
         assert again[0] == RPCStatusCode.FAILED_PRECONDITION
         await handle.terminate()
+
+
+@pytest.mark.timeout(300)
+async def test_a_task_left_on_the_old_queue_cannot_start_a_moved_activity(
+    server: Server,
+) -> None:
+    workflow_queue = server.task_queue()
+    old, new = f"{workflow_queue}-old", f"{workflow_queue}-new"
+    async with Worker(server.client, task_queue=workflow_queue, workflows=[QueuedActivityWorkflow]):
+        handle = await server.client.start_workflow(
+            QueuedActivityWorkflow.run,
+            old,
+            id=f"wf-{uuid.uuid4().hex[:10]}",
+            task_queue=workflow_queue,
+        )
+
+        async def scheduled() -> bool:
+            pending = await _pending(handle)
+            return pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+
+        await eventually_async(scheduled, timeout=60, retry_on=(AssertionError, ValueError))
+        options = ActivityOptions()
+        options.task_queue.name = new
+        await server.client.workflow_service.update_activity_options(
+            UpdateActivityOptionsRequest(
+                namespace="default",
+                execution=_execution(handle),
+                id=ACTIVITY_ID,
+                activity_options=options,
+                update_mask=FieldMask(paths=["task_queue.name"]),
+            )
+        )
+        # The task made before the move still waits on the old queue: a worker there gets it
+        # from matching, and history refuses its start (its stamp is old).
+        async with Worker(server.client, task_queue=old, activities=[which_queue]):
+            # No condition marks the refusal on both servers; this pause only gives a
+            # regression the chance to show (it can never fail a correct server).
+            await asyncio.sleep(3)
+            described = await handle.describe()
+            assert len(described.raw_description.pending_activities) == 1, "ran on the old queue"
+            pending = described.raw_description.pending_activities[0]
+            assert pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+            assert pending.activity_options.task_queue.name == new
+            async with Worker(server.client, task_queue=new, activities=[which_queue]):
+                assert await asyncio.wait_for(handle.result(), 90) == new
+        events = (await handle.fetch_history()).events
+        started = [e for e in events if e.HasField("activity_task_started_event_attributes")]
+        assert len(started) == 1 and started[0].activity_task_started_event_attributes.attempt == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 import signal
 import time
@@ -16,6 +15,7 @@ from temporalio.worker import Worker
 
 from streams import RocksDBStore
 from strom.testing import StromEnvironment
+from tests.helpers import restored_partitions
 from tests.workflows.activities import greet
 from tests.workflows.one_activity import OneActivityWorkflow
 from tests.workflows.parallel_activities import ParallelActivitiesWorkflow
@@ -55,10 +55,7 @@ async def _until_every_shard_restored(env: StromEnvironment, log_from: int) -> N
     log = env.services.log_dir / "history.log"
     deadline = time.monotonic() + 120
     while True:
-        with log.open("rb") as file:
-            file.seek(log_from)
-            text = file.read().decode(errors="replace")
-        restored = {int(n) for n in re.findall(r"partition (\d+) restored", text)}
+        restored = restored_partitions(log, log_from)
         if restored >= set(range(env.services.topology.shards)):
             return
         assert time.monotonic() < deadline, f"shards never restored: {sorted(restored)}"

@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from helpers import eventually_async
 from strom.testing import StromEnvironment
 from tests.integration.workflows.conftest import Server
+from tests.workflows.runs import SignalChainWorkflow
 from tests.workflows.signal_collector import SignalCollectorWorkflow
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -256,3 +257,78 @@ async def test_a_deleted_run_stays_deleted_after_a_rebuild(strom_env: StromEnvir
         # The shard is rebuilt and serves the run that was not deleted.
         await kept.signal(SignalCollectorWorkflow.add, "x")
         assert await kept.result() == ["x"]
+
+
+async def _current_run_after(client: Client, workflow_id: str, known: set[str]) -> str:
+    """Waits until the workflow id's current run is none of `known`; returns its run id."""
+
+    async def newer() -> str:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        return "" if described.run_id in known else described.run_id
+
+    return await eventually_async(newer, timeout=60, interval=0.2)
+
+
+def _id_and_type(event: HistoryEvent) -> tuple[int, int]:
+    return event.event_id, event.event_type
+
+
+def _signal_values(events: list[HistoryEvent]) -> list[bytes]:
+    return [
+        e.workflow_execution_signaled_event_attributes.input.payloads[0].data
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+
+
+async def test_reset_of_an_older_run_of_a_continue_as_new_chain(server: Server) -> None:
+    client = server.client
+    tq, workflow_id = server.task_queue(), f"reset-chain-{uuid.uuid4()}"
+    async with Worker(client, task_queue=tq, workflows=[SignalChainWorkflow]):
+        handle = await client.start_workflow(
+            SignalChainWorkflow.run, args=[3, []], id=workflow_id, task_queue=tq
+        )
+        first = handle.result_run_id
+        assert first is not None
+        await _tasks_completed(handle, 1)
+        await handle.signal(SignalChainWorkflow.add, "a")
+        second = await _current_run_after(client, workflow_id, {first})
+        current = client.get_workflow_handle(workflow_id)
+        await _tasks_completed(client.get_workflow_handle(workflow_id, run_id=second), 1)
+        await current.signal(SignalChainWorkflow.add, "b")
+        third = await _current_run_after(client, workflow_id, {first, second})
+        await _tasks_completed(client.get_workflow_handle(workflow_id, run_id=third), 1)
+        # The chain's third run waits; reset its first run to its first workflow task.
+        reset = await _reset(client, workflow_id, first, 4, "from the top")
+        assert reset not in (first, second, third)
+        # The reset run got both signals back (its base run's and the next run's), and
+        # continues as new with them; the run after it completes with one more.
+        fifth = await _current_run_after(client, workflow_id, {first, second, third, reset})
+        await _tasks_completed(client.get_workflow_handle(workflow_id, run_id=fifth), 1)
+        await current.signal(SignalChainWorkflow.add, "c")
+        assert await current.result() == ["a", "b", "c"]
+
+    runs = {run: client.get_workflow_handle(workflow_id, run_id=run) for run in (first, third)}
+    described = await runs[third].describe()
+    assert described.status == WorkflowExecutionStatus.TERMINATED
+    terminated = (await _history(runs[third]))[-1].workflow_execution_terminated_event_attributes
+    assert (terminated.reason, terminated.identity) == ("from the top", "history-resetter")
+    assert (await runs[first].describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+    base = await _history(runs[first])
+    events = await _history(client.get_workflow_handle(workflow_id, run_id=reset))
+    # The reset run's first events are its base run's (Temporal forks the base's history).
+    assert [_id_and_type(e) for e in events[:3]] == [_id_and_type(e) for e in base[:3]]
+    start = events[0].workflow_execution_started_event_attributes
+    assert start == base[0].workflow_execution_started_event_attributes
+    assert start.first_execution_run_id == first and not start.continued_execution_run_id
+    failed = events[3].workflow_task_failed_event_attributes
+    assert failed.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
+    assert (failed.base_run_id, failed.new_run_id) == (first, reset)
+    assert _signal_values(events) == [b'"a"', b'"b"']
+    assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    closing = events[-1].workflow_execution_continued_as_new_event_attributes
+    assert closing.new_execution_run_id == fifth
+    later = await _history(client.get_workflow_handle(workflow_id, run_id=fifth))
+    chained = later[0].workflow_execution_started_event_attributes
+    assert (chained.continued_execution_run_id, chained.first_execution_run_id) == (reset, first)

@@ -37,6 +37,7 @@ from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
 from history_processor.fold import apply_batch
 from history_processor.model import Command, Decision
+from history_processor.older_runs import OlderRuns
 from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
 from schemas import tokens
@@ -86,6 +87,8 @@ class Glue:
     search_attributes: dict[str, ValueType] = field(default_factory=dict)
     # Events of the runs the workflow id had before the current one, by run id.
     older_runs: dict[str, list[HistoryEvent]] = field(default_factory=dict)
+    # Their last states, as the shard keeps them (`store.load_run`).
+    older_states: dict[str, ExecutionState] = field(default_factory=dict)
     # Admitted workflow updates by id, as the processor hands them to every decision.
     updates: dict[str, Any] = field(default_factory=dict)
     # The operator's caps on pending work, as the processor hands them to every decision.
@@ -97,6 +100,9 @@ class Glue:
 
     def read_events(self, first: int, next_id: int) -> list[HistoryEvent]:
         return [e for e in self.events if first <= e.event_id < next_id]
+
+    def _read_older_events(self, run_id: str, first: int, next_id: int) -> list[HistoryEvent]:
+        return [e for e in self.older_runs.get(run_id, []) if first <= e.event_id < next_id]
 
     def submit(self, kind: str, payload: Any, advance_ms: int = 5) -> Decision:
         self.now_ms += advance_ms
@@ -114,20 +120,24 @@ class Glue:
             search_attributes=self.search_attributes,
             updates=self.updates,
             pending_limits=self.pending_limits,
+            older_runs=OlderRuns(self.older_states.get, self._read_older_events),
         )
         # decide must not touch its input.
         assert (self.state.to_bytes() if self.state is not None else None) == before
         previous_run = self.state.run_id if self.state is not None else None
         state = ExecutionState.from_bytes(before) if before is not None else None
+        last_state = state
         for closed in decision.closed_runs:
             # A run closed by the decision before it started the next (continue-as-new...).
-            state = apply_batch(state, closed.events, closed.updates)
+            state = last_state = apply_batch(state, closed.events, closed.updates)
             self.events.extend(closed.events)
             self.batches.append((list(closed.events), list(closed.updates)))
         state = apply_batch(state, decision.events, decision.updates)
         if state is not None and state.run_id != previous_run:
             if previous_run is not None:
                 self.older_runs[previous_run] = self.events
+                assert last_state is not None
+                self.older_states[previous_run] = last_state
             self.events = []
             self.batches = []
         self.events.extend(decision.events)

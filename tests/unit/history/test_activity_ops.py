@@ -172,6 +172,8 @@ def test_a_paused_activity_waiting_in_matching_is_not_started() -> None:
     at = glue.deadline(RETRY).fire_at_ms
     assert glue.now_ms <= at < glue.now_ms + 4000
     glue.fire(RETRY)
+    # The task from before the pause is still queued: the unpause moved the stamp on.
+    assert _error(_record_started(glue, queued, "dispatch-1"))[0] == Code.FAILED_PRECONDITION
     started = _record_started(glue, _activity_tasks(glue)[-1], "dispatch-2")
     assert started.reply is not None and started.reply.ok
 
@@ -358,7 +360,66 @@ def test_a_state_written_before_the_operator_fields_still_loads() -> None:
     assert glue.state is not None
     data = json.loads(glue.state.to_bytes())
     for info in data["activities"].values():
-        for name in ("pause", "activity_reset", "reset_heartbeats", "priority"):
+        for name in ("pause", "activity_reset", "reset_heartbeats", "priority", "stamp"):
             del info[name]
     loaded = ExecutionState.from_bytes(json.dumps(data).encode())
     assert not loaded.activities[SID].paused and not loaded.activities[SID].activity_reset
+    assert loaded.activities[SID].stamp == 0
+
+
+def _stale_task_is_refused(glue: Glue, stale: dict[str, Any]) -> None:
+    """`stale` (queued before an operator sent the activity out again) cannot start it;
+    the task sent out since can, and the first refusal changed nothing."""
+    fresh = _activity_tasks(glue)[-1]
+    assert fresh["stamp"] == stale["stamp"] + 1 and fresh["attempt"] == stale["attempt"]
+    assert glue.state is not None
+    stamp = glue.state.activities[SID].stamp
+    code, message = _error(_record_started(glue, stale, "dispatch-old"))
+    assert code == Code.FAILED_PRECONDITION
+    assert message == (
+        "Activity task rejected; stamp has changed. Id: 1,: type: "
+        f"{glue.state.activities[SID].activity_type}, current stamp: {stamp}"
+    )
+    # The fire-and-forget notice of an older matching changes nothing either.
+    notice = ActivityTaskStarted.for_task(stale, "worker-1", "dispatch-old", 0)
+    assert glue.submit("ActivityTaskStarted", notice).updates == []
+    started = _record_started(glue, fresh, "dispatch-new")
+    assert started.reply is not None and started.reply.ok
+    assert glue.state.activities[SID].request_id == "dispatch-new"
+    _assert_restorable(glue)
+
+
+def test_a_task_queued_before_new_options_cannot_start_the_activity() -> None:
+    glue = Glue()
+    with_activity(glue)
+    stale = _activity_tasks(glue)[-1]
+    options = ActivityOptions(task_queue=TaskQueue(name="elsewhere"))
+    _update(glue, ["task_queue.name"], activity_options=options)
+    # Before the new task goes out the activity waits for its retry deadline.
+    assert _error(_record_started(glue, stale, "early"))[0] == Code.NOT_FOUND
+    glue.fire(RETRY)
+    assert _activity_tasks(glue)[-1]["task_queue"] == "elsewhere"
+    _stale_task_is_refused(glue, stale)
+
+
+def test_a_task_queued_before_a_reset_cannot_start_the_activity() -> None:
+    glue = Glue()
+    with_activity(glue)
+    stale = _activity_tasks(glue)[-1]
+    _reset(glue)
+    glue.fire(RETRY)
+    _stale_task_is_refused(glue, stale)
+
+
+def test_a_started_attempt_keeps_its_stamp_and_its_retry_of_the_same_dispatch() -> None:
+    glue = Glue()
+    with_activity(glue)
+    task = _activity_tasks(glue)[-1]
+    first = _record_started(glue, task, "dispatch-1")
+    assert first.reply is not None and first.reply.ok
+    # New options for a running attempt send nothing out again: its stamp stays.
+    options = ActivityOptions(start_to_close_timeout=seconds(30))
+    _update(glue, ["start_to_close_timeout"], activity_options=options)
+    assert glue.state is not None and glue.state.activities[SID].stamp == task["stamp"]
+    again = _record_started(glue, task, "dispatch-1")
+    assert again.reply is not None and again.reply.ok

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.api.command.v1 import Command as WorkflowCommand
 from temporalio.api.enums.v1 import (
+    CommandType,
     EventType,
     ResetReapplyExcludeType,
     ResetReapplyType,
@@ -20,7 +22,10 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from history_processor.deadlines import DeadlineKind
 from history_processor.model import Decision
+from history_processor.older_runs import OlderRuns
+from history_processor.reset import later_runs_events
 from history_processor.state import WorkflowStatus
 from schemas.outbox import Destination
 from schemas.reply import Code
@@ -294,3 +299,130 @@ def test_reset_failed_event_cause() -> None:
     attrs = failed.workflow_task_failed_event_attributes
     assert attrs.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
     assert attrs.failure.message == "why" and attrs.failure.HasField("reset_workflow_failure_info")
+
+
+def _continue_as_new() -> WorkflowCommand:
+    command = WorkflowCommand(
+        command_type=CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION
+    )
+    attrs = command.continue_as_new_workflow_execution_command_attributes
+    attrs.workflow_type.name = "OneActivityWorkflow"
+    attrs.task_queue.name = "golden"
+    return command
+
+
+def _signal_named(glue: Glue, request_id: str) -> None:
+    signal = SignalWorkflowExecutionRequest(
+        namespace=NAMESPACE, signal_name="s", request_id=request_id
+    )
+    signal.workflow_execution.workflow_id = glue.workflow_id
+    reply = glue.submit("SignalWorkflowExecution", signal).reply
+    assert reply is not None and reply.ok, reply
+
+
+def _chain(glue: Glue, runs: int) -> list[str]:
+    """Starts a workflow whose runs each get a signal ("s1", "s2", ...) and continue as new,
+    but the last, which waits; returns the run ids in chain order."""
+    glue.start()
+    run_ids = []
+    for number in range(1, runs + 1):
+        assert glue.state is not None
+        run_ids.append(glue.state.run_id)
+        glue.complete_workflow_task(_poll(glue))
+        _signal_named(glue, f"s{number}")
+        if number < runs:
+            glue.complete_workflow_task(_poll(glue), _continue_as_new())
+            # The next run's first task waits out Temporal's 1 s between chained runs.
+            glue.fire(DeadlineKind.FIRST_WORKFLOW_TASK_BACKOFF.value)
+    return run_ids
+
+
+def _reapplied(glue: Glue) -> list[str]:
+    return [
+        e.workflow_execution_signaled_event_attributes.request_id
+        for e in glue.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+
+
+def test_reset_of_an_older_run_of_a_chain_reapplies_the_later_runs_signals() -> None:
+    glue = Glue()
+    first, second, third = _chain(glue, 3)
+    request = _reset_request(glue, 4, reason="from the top")
+    request.workflow_execution.run_id = first
+    decision = glue.submit("ResetWorkflowExecution", request)
+    new_run = ok_payload(decision, ResetWorkflowExecutionResponse).run_id
+    # The current (third) run is terminated; the first and second stay as they were.
+    (closed,) = decision.closed_runs
+    assert closed.state.run_id == third and closed.state.status is WorkflowStatus.TERMINATED
+    assert _statuses(decision) == {third: "Terminated", new_run: "Running"}
+    # Forked from the first run; its signal after the point, then those of the second and
+    # third run are reapplied in chain order (Temporal's reapplyContinueAsNewWorkflowEvents).
+    assert glue.events[:3] == glue.older_runs[first][:3]
+    assert types(glue.events) == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_FAILED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    assert _reapplied(glue) == ["s1", "s2", "s3"]
+    failed = glue.events[3].workflow_task_failed_event_attributes
+    assert (failed.base_run_id, failed.new_run_id) == (first, new_run)
+    assert glue.older_states[second].status is WorkflowStatus.CONTINUED_AS_NEW
+    assert glue.restore() == glue.state
+
+
+def test_reset_of_the_middle_run_reapplies_only_what_followed_it() -> None:
+    glue = Glue()
+    _, second, _ = _chain(glue, 3)
+    # The chain's last run completes: nothing is terminated, the reset run is the current.
+    glue.complete_workflow_task(_poll(glue), complete_workflow())
+    request = _reset_request(glue, 4, reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL)
+    request.workflow_execution.run_id = second
+    decision = glue.submit("ResetWorkflowExecution", request)
+    new_run = ok_payload(decision, ResetWorkflowExecutionResponse).run_id
+    assert decision.closed_runs == []
+    assert glue.state is not None and glue.state.run_id == new_run
+    start = glue.events[0].workflow_execution_started_event_attributes
+    assert start == glue.older_runs[second][0].workflow_execution_started_event_attributes
+    assert _reapplied(glue) == ["s2", "s3"]
+
+
+def test_without_signal_reapply_no_later_run_is_read() -> None:
+    glue = Glue()
+    first, _ = _chain(glue, 2)
+    request = _reset_request(glue, 4, reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_NONE)
+    request.workflow_execution.run_id = first
+    read_older, read_current = glue._read_older_events, glue.read_events
+    runs_read: list[str] = []
+
+    def older(run: str, first_id: int, until: int) -> list[HistoryEvent]:
+        runs_read.append(run)
+        return read_older(run, first_id, until)
+
+    def current(first_id: int, until: int) -> list[HistoryEvent]:
+        runs_read.append("current")
+        return read_current(first_id, until)
+
+    glue._read_older_events, glue.read_events = older, current  # type: ignore[method-assign]
+    ok_payload(glue.submit("ResetWorkflowExecution", request), ResetWorkflowExecutionResponse)
+    assert _reapplied(glue) == [] and runs_read == [first]
+
+
+def test_the_chain_ends_at_a_run_that_is_gone() -> None:
+    glue = Glue()
+    first, second, third = _chain(glue, 3)
+
+    def read(run: str, first_id: int, until: int) -> list[HistoryEvent]:
+        return glue.older_runs[run][first_id - 1 : until - 1]
+
+    kept = {first: glue.older_states[first]}  # the second run was deleted
+    older = OlderRuns(kept.get, read)
+    assert later_runs_events(glue.older_runs[first], third, glue.events, older) == []
+    everything = OlderRuns(glue.older_states.get, read)
+    found = later_runs_events(glue.older_runs[first], third, glue.events, everything)
+    assert found == glue.older_runs[second] + glue.events

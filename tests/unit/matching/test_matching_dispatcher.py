@@ -67,7 +67,9 @@ class ScriptedHistory:
         return Reply(int(outcome), "scripted")
 
 
-def raw(offset: int, workflow_id: str, kind: str = "workflow", payload: bytes = b"") -> RawTask:
+def raw(
+    offset: int, workflow_id: str, kind: str = "workflow", payload: bytes = b"", stamp: int = 0
+) -> RawTask:
     value = schemas.encode(
         schemas.TASK_RECORD,
         {
@@ -84,6 +86,7 @@ def raw(offset: int, workflow_id: str, kind: str = "workflow", payload: bytes = 
             "schedule_time_ms": NOW + offset,
             "schedule_to_start_timeout_ms": 0,
             "payload": payload,
+            "stamp": stamp,
         },
     )
     return RawTask(0, offset, value)
@@ -172,9 +175,9 @@ def act_poll() -> wsv1.PollActivityTaskQueueRequest:
     )
 
 
-def act_raw(offset: int, workflow_id: str) -> RawTask:
+def act_raw(offset: int, workflow_id: str, stamp: int = 0) -> RawTask:
     prebuilt = wsv1.PollActivityTaskQueueResponse(activity_id=workflow_id)
-    return raw(offset, workflow_id, kind="activity", payload=prebuilt.SerializeToString())
+    return raw(offset, workflow_id, "activity", prebuilt.SerializeToString(), stamp)
 
 
 async def test_activity_start_is_recorded_in_history_before_the_worker_gets_it() -> None:
@@ -198,6 +201,18 @@ async def test_activity_history_refuses_is_dropped_and_the_poll_gets_the_next_ta
     assert response.activity_id == "wf-c"
     assert d.metrics.stale == 2
     assert d.watermarks() == {0: 3}
+
+
+async def test_an_activity_task_with_an_old_stamp_is_dropped_as_stale() -> None:
+    # History's ObsoleteMatchingTask: an operator sent the activity out again since.
+    history = ScriptedHistory([str(grpc.StatusCode.FAILED_PRECONDITION.value[0]), "ok"])
+    d, _ = make(history)
+    d.on_records([act_raw(0, "wf-a", stamp=3), act_raw(1, "wf-b", stamp=4)])
+    response = await d.poll_activity_task(act_poll(), 5)
+    assert response.activity_id == "wf-b"
+    assert [c.stamp for c in history.calls] == [3, 4]
+    assert d.metrics.stale == 1
+    assert d.watermarks() == {0: 2}
 
 
 async def test_activity_transient_failure_requeues_with_the_same_request_id() -> None:
