@@ -1,0 +1,170 @@
+"""Remote clusters (OperatorService) and global namespaces, over two in-process frontends."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import grpc
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.operatorservice.v1 import (
+    AddOrUpdateRemoteClusterRequest,
+    ListClustersRequest,
+    RemoveRemoteClusterRequest,
+)
+from temporalio.api.operatorservice.v1.service_pb2_grpc import OperatorServiceStub
+from temporalio.api.replication.v1 import ClusterReplicationConfig
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    GetClusterInfoRequest,
+    RegisterNamespaceRequest,
+)
+
+from frontend.namespace_rules import ERR_ACTIVE_NOT_IN_CLUSTERS
+from schemas.clusters import next_failover_version
+from tests.unit.frontend.conftest import TEST_CONFIG, Frontend, StartFrontend
+from tests.unit.frontend.helpers import failure
+
+BASE = replace(TEST_CONFIG, history_shard_count=8)
+ACTIVE = replace(BASE, cluster_name="active", initial_failover_version=1)
+STANDBY = replace(BASE, cluster_name="standby", initial_failover_version=2)
+
+
+def operator(frontend: Frontend) -> OperatorServiceStub:
+    return OperatorServiceStub(frontend.channel)
+
+
+def global_request(name: str, active: str, *clusters: str) -> RegisterNamespaceRequest:
+    return RegisterNamespaceRequest(
+        namespace=name,
+        workflow_execution_retention_period=Duration(seconds=86400),
+        is_global_namespace=True,
+        active_cluster_name=active,
+        clusters=[ClusterReplicationConfig(cluster_name=c) for c in clusters],
+    )
+
+
+async def test_upsert_list_remove_remote_cluster(start_frontend: StartFrontend) -> None:
+    active, standby = await start_frontend(ACTIVE), await start_frontend(STANDBY)
+
+    await operator(active).AddOrUpdateRemoteCluster(
+        AddOrUpdateRemoteClusterRequest(
+            frontend_address=standby.address, enable_remote_cluster_connection=True
+        )
+    )
+    listed = await operator(active).ListClusters(ListClustersRequest())
+
+    assert [c.cluster_name for c in listed.clusters] == ["active", "standby"]
+    remote = listed.clusters[1]
+    info = await standby.stub.GetClusterInfo(GetClusterInfoRequest())
+    assert (remote.address, remote.cluster_id) == (standby.address, info.cluster_id)
+    assert remote.initial_failover_version == 2 and remote.is_connection_enabled
+    await operator(active).RemoveRemoteCluster(RemoveRemoteClusterRequest(cluster_name="standby"))
+    listed = await operator(active).ListClusters(ListClustersRequest())
+    assert [c.cluster_name for c in listed.clusters] == ["active"]
+
+
+async def test_upsert_refuses_itself_and_a_conflicting_failover_version(
+    start_frontend: StartFrontend,
+) -> None:
+    active = await start_frontend(ACTIVE)
+    twin = await start_frontend(replace(STANDBY, initial_failover_version=1))
+
+    itself = await failure(
+        operator(active),  # type: ignore[arg-type]
+        "AddOrUpdateRemoteCluster",
+        AddOrUpdateRemoteClusterRequest(frontend_address=active.address),
+    )
+    conflict = await failure(
+        operator(active),  # type: ignore[arg-type]
+        "AddOrUpdateRemoteCluster",
+        AddOrUpdateRemoteClusterRequest(frontend_address=twin.address),
+    )
+
+    assert itself.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "Cannot update current cluster metadata" in itself.message
+    assert conflict.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "initial failover version conflict" in conflict.message
+
+
+async def test_upsert_of_an_unreachable_cluster_is_unavailable(frontend: Frontend) -> None:
+    status = await failure(
+        operator(frontend),  # type: ignore[arg-type]
+        "AddOrUpdateRemoteCluster",
+        AddOrUpdateRemoteClusterRequest(frontend_address="127.0.0.1:1"),
+    )
+
+    assert status.code is grpc.StatusCode.UNAVAILABLE
+    assert "Unable connect to remote cluster 127.0.0.1:1" in status.message
+
+
+async def test_remove_unknown_cluster_is_not_found(frontend: Frontend) -> None:
+    status = await failure(
+        operator(frontend),  # type: ignore[arg-type]
+        "RemoveRemoteCluster",
+        RemoveRemoteClusterRequest(cluster_name="nowhere"),
+    )
+
+    assert status.code is grpc.StatusCode.NOT_FOUND
+
+
+async def test_global_namespace_is_described_with_its_clusters_and_version(
+    start_frontend: StartFrontend,
+) -> None:
+    active, standby = await start_frontend(ACTIVE), await start_frontend(STANDBY)
+    await operator(active).AddOrUpdateRemoteCluster(
+        AddOrUpdateRemoteClusterRequest(
+            frontend_address=standby.address, enable_remote_cluster_connection=True
+        )
+    )
+
+    await active.stub.RegisterNamespace(global_request("orders", "", "active", "standby"))
+    described = await active.stub.DescribeNamespace(DescribeNamespaceRequest(namespace="orders"))
+
+    assert described.is_global_namespace
+    assert described.failover_version == 1  # the active cluster's initial version
+    config = described.replication_config
+    assert config.active_cluster_name == "active"
+    assert [c.cluster_name for c in config.clusters] == ["active", "standby"]
+    in_use = await failure(
+        operator(active),  # type: ignore[arg-type]
+        "RemoveRemoteCluster",
+        RemoveRemoteClusterRequest(cluster_name="standby"),
+    )
+    assert in_use.code is grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize(
+    ("active_name", "clusters", "message"),
+    [
+        ("", ("active", "elsewhere"), "Invalid cluster name: elsewhere"),
+        ("elsewhere", (), "Invalid cluster name: elsewhere"),
+        ("active", ("standby",), ERR_ACTIVE_NOT_IN_CLUSTERS),
+    ],
+)
+async def test_global_namespace_refuses_unknown_clusters(
+    start_frontend: StartFrontend, active_name: str, clusters: tuple[str, ...], message: str
+) -> None:
+    active, standby = await start_frontend(ACTIVE), await start_frontend(STANDBY)
+    await operator(active).AddOrUpdateRemoteCluster(
+        AddOrUpdateRemoteClusterRequest(
+            frontend_address=standby.address, enable_remote_cluster_connection=True
+        )
+    )
+
+    status = await failure(
+        active.stub, "RegisterNamespace", global_request("orders", active_name, *clusters)
+    )
+
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert status.message == message
+
+
+def test_next_failover_version_moves_to_the_new_active_cluster() -> None:
+    assert next_failover_version(1, 0, 10) == 1
+    assert next_failover_version(2, 1, 10) == 2
+    assert next_failover_version(1, 2, 10) == 11
+    assert next_failover_version(2, 11, 10) == 12
+    assert next_failover_version(1, 11, 10) == 11
+    with pytest.raises(ValueError):
+        next_failover_version(10, 0, 10)
