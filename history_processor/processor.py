@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import deletion, queries, runs, store
+from history_processor import deletion, queries, runs, standby, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -37,7 +37,7 @@ from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.ids import uuid7
-from schemas.inbox import QUERY_WORKFLOW
+from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
 from schemas.outbox import route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
@@ -70,8 +70,14 @@ class HistoryProcessor:
         clock: Callable[[], float] = time.time,
         search_attributes: Callable[[str], Mapping[str, ValueType]] | None = None,
         pending_limits: PendingLimits | None = None,
+        active_elsewhere: standby.ActiveElsewhere = standby.never,
+        failover_version: Callable[[str], int] = lambda namespace: 0,
     ) -> None:
         self._topology = topology
+        # Multi-cluster: where a global namespace is active if not here (standby mode), and
+        # the failover version stamped on the events of one active here (0: a local one).
+        self._active_elsewhere = active_elsewhere
+        self._failover_version = failover_version
         self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
@@ -157,6 +163,11 @@ class HistoryProcessor:
 
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
+        active = self._active_elsewhere(command.namespace)
+        refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
+        if refused is not None:
+            self._reply(ctx, command.command_id, reply_to, refused)
+            return
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
         older = self._older_run(ctx, command, state)
         if older is not None:
@@ -299,6 +310,10 @@ class HistoryProcessor:
         updates: list[tuple[str, bytes]],
     ) -> None:
         """Emits one run's EventBatch (the changelog record) and folds it."""
+        version = self._failover_version(command.namespace)
+        if version and command.kind != REPLICATE_EVENTS:
+            for event in events:  # Temporal's event version: the cluster that wrote it
+                event.version = version
         run = apply_batch(state.copy() if state else None, events, updates)
         assert run is not None
         key, value = event_batch(
@@ -466,6 +481,8 @@ class HistoryProcessor:
         floor = store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
         self._timer_floor.advance(ctx.state, floor, fired=bool(due))
         for key, value in due:
+            if self._active_elsewhere(store.parse_timer_key(key)[0]):
+                continue  # a standby namespace's timer: kept for the cluster taking over
             # Deleted here and re-derived by the fold: a stale timer refires only after a
             # restore, and the TimerFired handler ignores deadlines the state no longer has.
             ctx.state.delete(key)

@@ -182,6 +182,21 @@ def parse_rps(value: str | None) -> float | None:
     return rate if rate > 0 and rate != float("inf") else None
 
 
+def active_elsewhere(namespace: Namespace | None, cluster_name: str) -> str:
+    """The cluster where a namespace is active if it is standby in ``cluster_name``, else ""."""
+    if namespace is None or not namespace.is_standby_in(cluster_name):
+        return ""
+    return namespace.active_cluster
+
+
+def failover_version(namespace: Namespace | None, cluster_name: str) -> int:
+    """The version ``cluster_name`` stamps on a namespace's events: the failover version of a
+    global namespace active there, 0 otherwise (Temporal's EmptyVersion for local ones)."""
+    if namespace is None or not namespace.is_global:
+        return 0
+    return namespace.failover_version if namespace.active_cluster == cluster_name else 0
+
+
 def deleted_name(namespace: Namespace) -> str:
     """The name a deleted namespace is renamed to, Temporal's ``<name>-deleted-<id[:5]>``.
 
