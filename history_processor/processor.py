@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import deletion, queries, runs, standby, store
+from history_processor import deletion, failover, queries, runs, standby, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -38,7 +38,7 @@ from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.ids import uuid7
 from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
-from schemas.outbox import route
+from schemas.outbox import Destination, OutboxRecord, route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from schemas.visibility.attributes import ValueType
@@ -78,6 +78,9 @@ class HistoryProcessor:
         # the failover version stamped on the events of one active here (0: a local one).
         self._active_elsewhere = active_elsewhere
         self._failover_version = failover_version
+        # Standby namespaces this processor served, by partition: one that becomes active
+        # here is taken over (`_take_over`) at the partition's next punctuation.
+        self._standby_seen: dict[int, set[str]] = {}
         self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
@@ -164,6 +167,8 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         active = self._active_elsewhere(command.namespace)
+        if active:
+            self._standby_seen.setdefault(ctx.partition, set()).add(command.namespace)
         refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
         if refused is not None:
             self._reply(ctx, command.command_id, reply_to, refused)
@@ -475,6 +480,9 @@ class HistoryProcessor:
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
+        for namespace in list(self._standby_seen.get(ctx.partition, ())):
+            if not self._active_elsewhere(namespace):
+                self._take_over(ctx, namespace)
         start = self._timer_floor.start(ctx.state)
         due = list(store.due_timers(ctx.state, start, now_ms, _TIMERS_PER_ROUND))
         full = len(due) == _TIMERS_PER_ROUND  # more may be due: next round starts at the last
@@ -514,6 +522,18 @@ class HistoryProcessor:
         self._expire_parked(ctx, now_ms)
         self._expire_queries(ctx, now_ms)
         self._expire_updates(ctx, now_ms)
+
+    def _take_over(self, ctx: Context, namespace: str) -> None:
+        """A namespace this partition served as standby is active here now (a failover):
+        dispatch its runs' pending tasks and scan the timers it kept from the start."""
+        self._standby_seen[ctx.partition].discard(namespace)
+        log.info("partition %d takes over namespace %s", ctx.partition, namespace)
+        for run in store.current_runs(ctx.state, namespace):
+            for task in failover.pending_tasks(run):
+                routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
+                ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
+        self._timer_floor.lower(ctx.partition, 0)
+        self._wakeup.lower(ctx.partition, 0)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class Replicator:
         self._last_lag = 0.0
         # The remote namespace records already copied, until the local reader shows them.
         self._copied: dict[str, Namespace] = {}
+        self._local_ns: KafkaNamespaceRegistry | None = None
 
     def stop(self) -> None:
         """Asks `run` to return after its current round."""
@@ -103,6 +104,7 @@ class Replicator:
             extra_producer=remote_settings,
         )
         local_ns = KafkaNamespaceRegistry(config.bootstrap, config.prefix)
+        self._local_ns = local_ns
         remote_ns.start()
         local_ns.start()
         producer = Producer(
@@ -219,7 +221,10 @@ class Replicator:
             # Registered just before its first workflow: wait until the namespaces reader
             # has read what the source committed so far.
             namespace = _wait_for(remote_ns, batch["namespace"])
-        if not rules.replicated_here(namespace, self.config.prefix, self.config.remote_prefix):
+        local = self._local_ns.get(batch["namespace"]) if self._local_ns is not None else None
+        if not rules.replicated_here(
+            namespace, self.config.prefix, self.config.remote_prefix, local
+        ):
             return None
         assert namespace is not None
         events = list(History.FromString(batch["events"]).events)

@@ -10,12 +10,21 @@ from temporalio.api.history.v1 import HistoryEvent
 from schemas.namespaces import Namespace
 
 
-def replicated_here(namespace: Namespace | None, local_cluster: str, source: str) -> bool:
+def replicated_here(
+    namespace: Namespace | None,
+    local_cluster: str,
+    source: str,
+    local: Namespace | None = None,
+) -> bool:
     """Whether batches of ``namespace`` read from cluster ``source`` are applied here.
 
     Only a global namespace that lists this cluster, and is active in the source cluster
-    (the one cluster whose history may write its events), is replicated.
+    (the one cluster whose history may write its events), is replicated; once this
+    cluster's own record (``local``) names another active cluster (a failover here), the
+    source's batches are no longer applied.
     """
+    if local is not None and local.active_cluster != source:
+        return False
     return (
         namespace is not None
         and namespace.is_global

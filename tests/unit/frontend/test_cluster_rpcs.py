@@ -7,20 +7,23 @@ from dataclasses import replace
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import UpdateNamespaceInfo
 from temporalio.api.operatorservice.v1 import (
     AddOrUpdateRemoteClusterRequest,
     ListClustersRequest,
     RemoveRemoteClusterRequest,
 )
 from temporalio.api.operatorservice.v1.service_pb2_grpc import OperatorServiceStub
-from temporalio.api.replication.v1 import ClusterReplicationConfig
+from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     GetClusterInfoRequest,
     RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
 )
 
 from frontend.namespace_rules import ERR_ACTIVE_NOT_IN_CLUSTERS
+from frontend.rpc.update_namespace import ERR_FAILOVER_AND_UPDATE
 from schemas.clusters import next_failover_version
 from tests.unit.frontend.conftest import TEST_CONFIG, Frontend, StartFrontend
 from tests.unit.frontend.helpers import failure
@@ -168,3 +171,41 @@ def test_next_failover_version_moves_to_the_new_active_cluster() -> None:
     assert next_failover_version(1, 11, 10) == 11
     with pytest.raises(ValueError):
         next_failover_version(10, 0, 10)
+
+
+async def test_failover_moves_the_namespace_to_the_next_version_of_the_new_active_cluster(
+    start_frontend: StartFrontend,
+) -> None:
+    active, standby = await start_frontend(ACTIVE), await start_frontend(STANDBY)
+    await operator(active).AddOrUpdateRemoteCluster(
+        AddOrUpdateRemoteClusterRequest(
+            frontend_address=standby.address, enable_remote_cluster_connection=True
+        )
+    )
+    await active.stub.RegisterNamespace(global_request("orders", "", "active", "standby"))
+
+    def failover(to: str, **more: object) -> UpdateNamespaceRequest:
+        return UpdateNamespaceRequest(
+            namespace="orders",
+            replication_config=NamespaceReplicationConfig(active_cluster_name=to),
+            **more,  # type: ignore[arg-type]
+        )
+
+    moved = await active.stub.UpdateNamespace(failover("standby"))
+    assert moved.replication_config.active_cluster_name == "standby"
+    assert moved.failover_version == 2
+    back = await active.stub.UpdateNamespace(failover("active"))
+    assert (back.replication_config.active_cluster_name, back.failover_version) == ("active", 11)
+    assert [c.cluster_name for c in back.replication_config.clusters] == ["active", "standby"]
+
+    combined = await failure(
+        active.stub,
+        "UpdateNamespace",
+        failover("standby", update_info=UpdateNamespaceInfo(description="x")),
+    )
+    unknown = await failure(active.stub, "UpdateNamespace", failover("elsewhere"))
+    assert combined.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert combined.message == ERR_FAILOVER_AND_UPDATE
+    assert unknown.message == "Invalid cluster name: elsewhere"
+    described = await active.stub.DescribeNamespace(DescribeNamespaceRequest(namespace="orders"))
+    assert described.failover_version == 11  # the refused requests changed nothing

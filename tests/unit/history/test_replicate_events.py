@@ -8,7 +8,7 @@ from temporalio.api.errordetails.v1 import NamespaceNotActiveFailure
 from temporalio.api.history.v1 import History, HistoryEvent
 
 import schemas
-from history_processor import standby
+from history_processor import failover, standby
 from history_processor.handlers import replicate_events
 from history_processor.model import Decision
 from schemas.inbox import REPLICATE_EVENTS, ReplicateEvents
@@ -179,3 +179,22 @@ def test_namespace_replication_roles() -> None:
     assert failover_version(replicated, "active") == 1
     assert failover_version(replicated, "standby") == 0
     assert failover_version(local, "active") == 0
+
+
+def test_a_failover_dispatches_what_was_never_started_and_leaves_the_rest_to_timers() -> None:
+    glue = Glue()
+    glue.start()
+    assert glue.state is not None
+    (scheduled,) = failover.pending_tasks(glue.state)
+    assert scheduled["task_kind"] == "workflow"
+    assert scheduled["scheduled_event_id"] == glue.state.workflow_task.scheduled_event_id  # type: ignore[union-attr]
+
+    activity = with_activity(glue)  # the task completed, sticky; one activity scheduled
+    (pending,) = failover.pending_tasks(glue.state)
+    assert (pending["task_kind"], pending["scheduled_event_id"]) == ("activity", activity)
+
+    glue.start_activity(activity)  # started on the old cluster: its timeout retries it
+    assert failover.pending_tasks(glue.state) == []
+    glue.complete_activity(activity, payloads(b'"done"'))  # schedules a sticky workflow task
+    assert glue.state.workflow_task is not None
+    assert failover.pending_tasks(glue.state) == []  # its schedule-to-start timer moves it

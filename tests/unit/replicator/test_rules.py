@@ -61,3 +61,10 @@ def test_namespace_copy_keeps_the_id_and_never_goes_back() -> None:
     newer_here = replace(ORDERS, failover_version=12, active_cluster="standby")
     assert rules.namespace_copy(changed, newer_here, "active") is None
     assert rules.namespace_copy(replace(ORDERS, is_global=False), None, "active") is None
+
+
+def test_batches_stop_once_this_cluster_took_over() -> None:
+    here = replace(ORDERS, active_cluster="standby", failover_version=12)
+
+    assert rules.replicated_here(ORDERS, "standby", "active", local=ORDERS)
+    assert not rules.replicated_here(ORDERS, "standby", "active", local=here)
