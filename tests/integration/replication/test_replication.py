@@ -4,11 +4,13 @@ The active cluster runs on the session's broker, the standby on a second broker 
 here; both index into the session's Elasticsearch (each under its own index prefix). A
 workflow completes on the active cluster with the official SDK; the standby's frontend then
 serves the same history, event for event, and finds the run in Describe and List, and the
-replicator reports its lag.
+replicator reports its lag. Then a running workflow is failed over to the standby, where it
+finishes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -21,11 +23,16 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.operatorservice.v1 import AddOrUpdateRemoteClusterRequest
-from temporalio.api.replication.v1 import ClusterReplicationConfig
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
-from temporalio.client import Client, RPCError, RPCStatusCode
+from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
+from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from helpers import eventually_async
@@ -34,6 +41,7 @@ from strom._devserver.process import stop_tree
 from strom.testing import StromEnvironment
 from tests.integration.sdk import kafka_tools_workflows
 from tests.workflows.activities import greet
+from tests.workflows.signal_collector import SignalCollectorWorkflow
 
 pytestmark = [pytest.mark.timeout(600)]
 _WAIT_S = 180.0  # generous: a loaded CI box runs two clusters and a replicator here
@@ -221,3 +229,76 @@ async def test_standby_serves_the_active_clusters_history_and_visibility(pair: P
         return bool(counts) and max(counts) > 0 and "replication_tasks_lag{" in text
 
     await eventually_async(lag_reported, 60, 0.5, retry_on=(AssertionError, OSError))
+
+
+async def test_failover_lets_a_running_workflow_finish_on_the_new_active_cluster(
+    pair: Pair,
+) -> None:
+    """A run waiting for a signal is failed over in the middle: it finishes on the standby."""
+    await eventually_async(
+        lambda: pair.standby.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=pair.namespace)
+        ),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError,),
+    )
+    active = await _client(pair.active, pair.namespace)
+    standby = await _client(pair.standby, pair.namespace)
+    workflow_id = f"collect-{uuid.uuid4().hex[:8]}"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(active, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+        handle = await active.start_workflow(
+            SignalCollectorWorkflow.run, 2, id=workflow_id, task_queue=task_queue
+        )
+        # The first task completes before the signal, so the run waits with an idle worker.
+        await eventually_async(lambda: _completed_tasks(active, workflow_id, 1), _WAIT_S, 0.5)
+        await handle.signal(SignalCollectorWorkflow.add, "before")
+        # The signal's workflow task completed on the active cluster.
+        expected = await eventually_async(
+            lambda: _completed_tasks(active, workflow_id, 2), _WAIT_S, 0.5
+        )
+
+    async def replicated() -> bool:
+        history = await standby.get_workflow_handle(workflow_id).fetch_history()
+        return list(history.events) == list(expected.events)
+
+    await eventually_async(replicated, _WAIT_S, 0.5, retry_on=(RPCError, AssertionError))
+
+    standby_name = pair.standby.services.topology.prefix
+    moved = await pair.standby.client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=pair.namespace,
+            replication_config=NamespaceReplicationConfig(active_cluster_name=standby_name),
+        )
+    )
+    assert moved.replication_config.active_cluster_name == standby_name
+    assert moved.failover_version == 2  # the standby's initial version, above the active's 1
+
+    async with Worker(standby, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+
+        async def signalled() -> bool:
+            await standby.get_workflow_handle(workflow_id).signal(
+                SignalCollectorWorkflow.add, "after"
+            )
+            return True
+
+        # The history processes see the failover as soon as they read the namespace record.
+        await eventually_async(signalled, _WAIT_S, 0.5, retry_on=(RPCError,))
+        result = await asyncio.wait_for(
+            standby.get_workflow_handle(workflow_id).result(), timeout=_WAIT_S
+        )
+    assert result == ["before", "after"]
+    history = await standby.get_workflow_handle(workflow_id).fetch_history()
+    versions = [event.version for event in history.events]
+    assert versions[: len(expected.events)] == [1] * len(expected.events)
+    assert set(versions[len(expected.events) :]) == {2}
+
+
+async def _completed_tasks(client: Client, workflow_id: str, count: int) -> WorkflowHistory | None:
+    """The run's history once it holds ``count`` completed workflow tasks, else None."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    done = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    return history if len(done) >= count else None
