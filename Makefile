@@ -45,7 +45,7 @@ lint: $(STAMP)  ## ruff lint and format check
 	ruff format --check .
 
 typecheck: $(STAMP)  ## mypy
-	mypy streams schemas sdk/strom frontend history_processor matching_processor visibility_indexer worker_service
+	mypy streams schemas sdk/strom frontend history_processor matching_processor visibility_indexer worker_service replicator
 
 bench: $(STAMP)  ## Run the benchmarks (print figures; assert nothing)
 	env -u PYTHONDONTWRITEBYTECODE $(PYTHON) bench/bench_streams.py

@@ -23,6 +23,11 @@ from frontend.system_namespace import add_min_retention_argument, ensure_system
 from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.clients.matching import MatchingClient, MatchingDirectory
+from schemas.clusters import (
+    DEFAULT_INITIAL_FAILOVER_VERSION,
+    FAILOVER_VERSION_INCREMENT,
+    KafkaClusterStore,
+)
 from schemas.namespaces import KafkaNamespaceRegistry
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility import exceptions as vis_errors
@@ -76,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     parser.add_argument("--es-url", required=True, help="Elasticsearch URL")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="cluster name (topic prefix)")
+    parser.add_argument(
+        "--initial-failover-version",
+        type=int,
+        default=DEFAULT_INITIAL_FAILOVER_VERSION,
+        help="the failover versions this cluster owns (Temporal's initial_failover_version, "
+        f"0..{FAILOVER_VERSION_INCREMENT - 1}, unique among replicating clusters; default: 1)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=7233, help="gRPC port (default: 7233)")
     parser.add_argument(
@@ -228,6 +240,7 @@ async def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         cluster_name=args.prefix,
+        initial_failover_version=args.initial_failover_version,
         history_shard_count=topology.shards,
         namespace_rps=args.namespace_rps,
         namespace_burst=max(1, int(2 * args.namespace_rps)),
@@ -236,7 +249,8 @@ async def run(args: argparse.Namespace) -> int:
         tls=tls,
         authorizer=authorizer,
     )
-    server = await serve(config, history, matching, visibility, namespaces)
+    clusters = KafkaClusterStore(args.bootstrap, args.prefix)
+    server = await serve(config, history, matching, visibility, namespaces, clusters=clusters)
     logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
     http_api, code = None, 0
     if args.http_port and not args.no_http:
@@ -268,7 +282,10 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the frontend; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.initial_failover_version < FAILOVER_VERSION_INCREMENT:
+        parser.error(f"--initial-failover-version must be 0..{FAILOVER_VERSION_INCREMENT - 1}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(run(args))
 

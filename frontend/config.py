@@ -22,6 +22,8 @@ class FrontendConfig:
         server_version: Version reported by GetSystemInfo/GetClusterInfo. Strom speaks the
             API of this Temporal server version, and clients gate features on it.
         history_shard_count: Shard count reported by GetClusterInfo (informational).
+        initial_failover_version: The failover versions this cluster owns (Temporal's
+            initial_failover_version; unique among clusters that replicate together).
         namespace_rps: Sustained requests per second allowed per namespace (Temporal's
             frontend.namespaceRPS default is 2400).
         namespace_burst: Bucket size of the per-namespace limiter.
@@ -54,6 +56,7 @@ class FrontendConfig:
     host: str = "127.0.0.1"
     port: int = 7233
     cluster_name: str = "strom"
+    initial_failover_version: int = 1
     server_version: str = "1.32.0"
     history_shard_count: int = 0
     namespace_rps: float = 2400.0

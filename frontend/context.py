@@ -18,6 +18,7 @@ from frontend.config import FrontendConfig
 from frontend.errors import ServiceError, invalid_argument
 from frontend.ratelimit import TokenBucket
 from frontend.tokens import MalformedTaskTokenError, TaskTokenRef, TokenDecoder, decode_task_token
+from schemas.clusters import ClusterStore, InMemoryClusterStore
 from schemas.namespaces import Namespace, State
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -42,6 +43,7 @@ class Env:
         matching: Task long-polls.
         visibility: List and count queries.
         namespaces: Namespace lookups.
+        clusters: The remote clusters (``schemas.clusters``).
         decode_token: Reads the routing fields of a task token.
         stopping: Set when the server shuts down; long-polls then answer empty at once.
         produce_limit: Commands per second this frontend may put on the history inbox.
@@ -53,6 +55,7 @@ class Env:
     visibility: VisibilityBackend
     namespaces: NamespaceRegistry
     decode_token: TokenDecoder = decode_task_token
+    clusters: ClusterStore = field(default_factory=InMemoryClusterStore)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     produce_limit: TokenBucket | None = field(init=False, default=None)
 

@@ -143,3 +143,35 @@ def _check_uri(uri: str) -> None:
     parsed = urlparse(uri)
     if not parsed.scheme or not (parsed.netloc or parsed.path):
         raise invalid_argument(f"Invalid archival URI {uri!r}: it needs a scheme and a path.")
+
+
+ERR_ACTIVE_NOT_IN_CLUSTERS = "Active cluster is not contained in all clusters."
+
+
+def global_replication(
+    cluster_name: str,
+    known: Iterable[str],
+    active_cluster: str,
+    clusters: Iterable[ClusterReplicationConfig],
+) -> tuple[str, tuple[str, ...]]:
+    """The active cluster and clusters of a new global namespace (Temporal's defaults and
+    ValidateNamespaceReplicationConfigForGlobalNamespace).
+
+    Args:
+        cluster_name: This cluster.
+        known: The remote clusters with an enabled connection.
+        active_cluster: The request's active cluster; "" means this cluster.
+        clusters: The request's clusters; none means just the active one.
+
+    Raises:
+        ServiceError: INVALID_ARGUMENT for an unknown cluster or an active cluster not listed.
+    """
+    active = active_cluster or cluster_name
+    names = tuple(c.cluster_name for c in clusters) or (active,)
+    valid = {cluster_name, *known}
+    for name in (active, *names):
+        if name not in valid:
+            raise invalid_argument(f"Invalid cluster name: {name}")
+    if active not in names:
+        raise invalid_argument(ERR_ACTIVE_NOT_IN_CLUSTERS)
+    return active, names

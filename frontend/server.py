@@ -24,6 +24,7 @@ from frontend.operator.service import StromOperatorService
 from frontend.ratelimit import NamespaceRateLimiter
 from frontend.service import StromWorkflowService
 from frontend.tokens import TokenDecoder, decode_task_token
+from schemas.clusters import ClusterStore
 from streams import metrics
 
 logger = logging.getLogger(__name__)
@@ -96,12 +97,15 @@ async def serve(
     namespaces: NamespaceRegistry,
     *,
     decode_token: TokenDecoder = decode_task_token,
+    clusters: ClusterStore | None = None,
 ) -> grpc.aio.Server:
     """Starts the frontend; the caller awaits ``server.wait_for_termination()``.
 
     Stop it with ``stop(server)`` so long-polls answer at once instead of being cut off.
     """
     env = Env(config, history, matching, visibility, namespaces, decode_token=decode_token)
+    if clusters is not None:
+        env.clusters = clusters
     limiter = NamespaceRateLimiter(config.namespace_rps, config.namespace_burst)
     server, port = create_server(config, env, limiter)
     await server.start()

@@ -15,7 +15,7 @@ from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
 from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
-from schemas.inbox import UPDATE_WORKFLOW_EXECUTION
+from schemas.inbox import REPLICATE_EVENTS, UPDATE_WORKFLOW_EXECUTION
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
 
@@ -79,6 +79,10 @@ def decide(
         pending_limits=pending_limits or PendingLimits(),
     )
     try:
+        if command.kind == REPLICATE_EVENTS:
+            # A standby folds what the active cluster decided: no limit, no relative and no
+            # task template of its own may be added to it.
+            return handler(state, command, env)
         decision = limits.enforce_history_limits(state, handler(state, command, env), now_ms)
         # Whatever closed the run (a command, terminate, a timeout, a limit), its relatives hear.
         run_closed.notify_relatives(state, decision)

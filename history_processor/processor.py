@@ -19,7 +19,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
-from history_processor import deletion, queries, runs, store
+from history_processor import deletion, failover, queries, runs, standby, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -37,8 +37,8 @@ from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.ids import uuid7
-from schemas.inbox import QUERY_WORKFLOW
-from schemas.outbox import route
+from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
+from schemas.outbox import Destination, OutboxRecord, route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from schemas.visibility.attributes import ValueType
@@ -70,8 +70,17 @@ class HistoryProcessor:
         clock: Callable[[], float] = time.time,
         search_attributes: Callable[[str], Mapping[str, ValueType]] | None = None,
         pending_limits: PendingLimits | None = None,
+        active_elsewhere: standby.ActiveElsewhere = standby.never,
+        failover_version: Callable[[str], int] = lambda namespace: 0,
     ) -> None:
         self._topology = topology
+        # Multi-cluster: where a global namespace is active if not here (standby mode), and
+        # the failover version stamped on the events of one active here (0: a local one).
+        self._active_elsewhere = active_elsewhere
+        self._failover_version = failover_version
+        # Standby namespaces this processor served, by partition: one that becomes active
+        # here is taken over (`_take_over`) at the partition's next punctuation.
+        self._standby_seen: dict[int, set[str]] = {}
         self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
@@ -157,6 +166,13 @@ class HistoryProcessor:
 
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
+        active = self._active_elsewhere(command.namespace)
+        if active:
+            self._standby_seen.setdefault(ctx.partition, set()).add(command.namespace)
+        refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
+        if refused is not None:
+            self._reply(ctx, command.command_id, reply_to, refused)
+            return
         state = store.load_state(ctx.state, command.namespace, command.workflow_id)
         older = self._older_run(ctx, command, state)
         if older is not None:
@@ -299,6 +315,10 @@ class HistoryProcessor:
         updates: list[tuple[str, bytes]],
     ) -> None:
         """Emits one run's EventBatch (the changelog record) and folds it."""
+        version = self._failover_version(command.namespace)
+        if version and command.kind != REPLICATE_EVENTS:
+            for event in events:  # Temporal's event version: the cluster that wrote it
+                event.version = version
         run = apply_batch(state.copy() if state else None, events, updates)
         assert run is not None
         key, value = event_batch(
@@ -460,12 +480,17 @@ class HistoryProcessor:
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
+        for namespace in list(self._standby_seen.get(ctx.partition, ())):
+            if not self._active_elsewhere(namespace):
+                self._take_over(ctx, namespace)
         start = self._timer_floor.start(ctx.state)
         due = list(store.due_timers(ctx.state, start, now_ms, _TIMERS_PER_ROUND))
         full = len(due) == _TIMERS_PER_ROUND  # more may be due: next round starts at the last
         floor = store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
         self._timer_floor.advance(ctx.state, floor, fired=bool(due))
         for key, value in due:
+            if self._active_elsewhere(store.parse_timer_key(key)[0]):
+                continue  # a standby namespace's timer: kept for the cluster taking over
             # Deleted here and re-derived by the fold: a stale timer refires only after a
             # restore, and the TimerFired handler ignores deadlines the state no longer has.
             ctx.state.delete(key)
@@ -497,6 +522,18 @@ class HistoryProcessor:
         self._expire_parked(ctx, now_ms)
         self._expire_queries(ctx, now_ms)
         self._expire_updates(ctx, now_ms)
+
+    def _take_over(self, ctx: Context, namespace: str) -> None:
+        """A namespace this partition served as standby is active here now (a failover):
+        dispatch its runs' pending tasks and scan the timers it kept from the start."""
+        self._standby_seen[ctx.partition].discard(namespace)
+        log.info("partition %d takes over namespace %s", ctx.partition, namespace)
+        for run in store.current_runs(ctx.state, namespace):
+            for task in failover.pending_tasks(run):
+                routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
+                ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
+        self._timer_floor.lower(ctx.partition, 0)
+        self._wakeup.lower(ctx.partition, 0)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,13 @@ def save_state(state: StateTransaction, run: ExecutionState) -> None:
     _decoded.put(key, raw, run)
 
 
+def current_runs(state: StateTransaction, namespace: str) -> Iterator[ExecutionState]:
+    """The current run of every workflow id of a namespace in this shard."""
+    prefix = b"r" + _part(namespace)
+    for _, value in state.items(prefix, prefix + b"\xff" * (_LEN + 1)):
+        yield ExecutionState.from_bytes(value)
+
+
 def load_run(
     state: StateTransaction, namespace: str, workflow_id: str, run_id: str
 ) -> ExecutionState | None:

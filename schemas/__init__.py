@@ -6,8 +6,8 @@ old readers):
 
 - ``InboxCommand`` (history.inbox), ``EventBatch`` (history.events), ``TaskRecord`` (tasks),
   ``VisibilityRecord`` (visibility), ``Reply`` (replies), ``Namespace`` (namespaces),
-  ``ClusterSettings`` (cluster), ``DeadLetter`` (deadletter). Their Python types are in
-  ``schemas.records``.
+  ``ClusterSettings`` and ``RemoteCluster`` (cluster), ``DeadLetter`` (deadletter). Their
+  Python types are in ``schemas.records``.
 
 The rest of the contract between Strom's services lives beside the codec, and no service
 imports another service's package:
@@ -85,6 +85,7 @@ REPLY: Final = "strom.v1.Reply"
 NAMESPACE: Final = "strom.v1.Namespace"
 CLUSTER_SETTINGS: Final = "strom.v1.ClusterSettings"
 DEAD_LETTER: Final = "strom.v1.DeadLetter"
+REMOTE_CLUSTER: Final = "strom.v1.RemoteCluster"
 
 RECORD_NAMES: Final = (
     INBOX_COMMAND,
@@ -95,6 +96,7 @@ RECORD_NAMES: Final = (
     NAMESPACE,
     CLUSTER_SETTINGS,
     DEAD_LETTER,
+    REMOTE_CLUSTER,
 )
 """Every record name with a schema."""
 
@@ -114,6 +116,7 @@ __all__ = [
     "NAMESPACE",
     "RECORD_NAMES",
     "REGISTRY",
+    "REMOTE_CLUSTER",
     "REPLY",
     "TASK_RECORD",
     "VISIBILITY_RECORD",

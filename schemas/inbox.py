@@ -464,6 +464,32 @@ class PollWorkflowUpdate(_JsonPayload):
         return PollWorkflowExecutionUpdateRequest.FromString(self.request)
 
 
+REPLICATE_EVENTS: Final = "ReplicateEvents"
+"""The replicator -> a standby cluster's history: fold one batch of the active cluster."""
+
+
+@dataclass(frozen=True)
+class ReplicateEvents(_JsonPayload):
+    """Replicator -> history of a standby cluster: one EventBatch of the active cluster.
+
+    History folds it into mutable state and indexes the run, without deciding anything
+    (`history_processor/handlers/replicate_events.py` has the rules).
+
+    Attributes:
+        source_cluster: The active cluster the batch comes from.
+        batch: The ``strom.v1.EventBatch`` record as the active cluster wrote it.
+        transition: The run's state-transition count after the batch (the last part of the
+            active cluster's batch key): batches of a run are numbered from 1 without gaps.
+        failover_version: The active cluster's failover version of the batch (Temporal's
+            event version): its events' version, or the namespace's for a batch without events.
+    """
+
+    source_cluster: str
+    batch: bytes
+    transition: int
+    failover_version: int
+
+
 PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "StartWorkflowExecution": StartWorkflowExecutionRequest,
     "RespondWorkflowTaskCompleted": RespondWorkflowTaskCompletedRequest,
@@ -506,6 +532,7 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     "UnpauseActivity": UnpauseActivityRequest,
     "ResetActivity": ResetActivityRequest,
     "UpdateActivityOptions": UpdateActivityOptionsRequest,
+    REPLICATE_EVENTS: ReplicateEvents,
 }
 """Every inbox kind and the type of its payload; a kind not here is unknown to history."""
 

@@ -66,6 +66,12 @@ class Namespace:
         history_archival_uri: Where history is to be archived; fixed once set.
         visibility_archival_state: Like ``history_archival_state``, for visibility.
         visibility_archival_uri: Like ``history_archival_uri``, for visibility.
+        is_global: A global namespace (Temporal's is_global_namespace), replicated from its
+            active cluster to the other clusters it lists.
+        active_cluster: The cluster where it is active; "" means the cluster holding the record.
+        clusters: The clusters it lives in; empty means only the cluster holding the record.
+        failover_version: Temporal's failover version: 0 for a local namespace; raised by
+            every failover of a global one (`schemas.clusters.next_failover_version`).
     """
 
     name: str
@@ -81,6 +87,18 @@ class Namespace:
     history_archival_uri: str = ""
     visibility_archival_state: str = ARCHIVAL_DISABLED
     visibility_archival_uri: str = ""
+    is_global: bool = False
+    active_cluster: str = ""
+    clusters: tuple[str, ...] = ()
+    failover_version: int = 0
+
+    def is_standby_in(self, cluster_name: str) -> bool:
+        """True when this global namespace is replicated to, not active in, ``cluster_name``."""
+        return (
+            self.is_global
+            and cluster_name in self.clusters
+            and self.active_cluster not in ("", cluster_name)
+        )
 
     @property
     def rps_limit(self) -> float | None:
@@ -119,6 +137,10 @@ class Namespace:
             "history_archival_uri": self.history_archival_uri,
             "visibility_archival_state": self.visibility_archival_state,
             "visibility_archival_uri": self.visibility_archival_uri,
+            "is_global": self.is_global,
+            "active_cluster": self.active_cluster,
+            "clusters": list(self.clusters),
+            "failover_version": self.failover_version,
         }
 
     @classmethod
@@ -141,6 +163,11 @@ class Namespace:
                 record.get("visibility_archival_state") or ARCHIVAL_DISABLED
             ),
             visibility_archival_uri=record.get("visibility_archival_uri") or "",
+            # Records before version 4 are local namespaces.
+            is_global=bool(record.get("is_global", False)),
+            active_cluster=record.get("active_cluster") or "",
+            clusters=tuple(record.get("clusters") or ()),
+            failover_version=int(record.get("failover_version") or 0),
         )
 
 
@@ -153,6 +180,21 @@ def parse_rps(value: str | None) -> float | None:
     except ValueError:
         return None
     return rate if rate > 0 and rate != float("inf") else None
+
+
+def active_elsewhere(namespace: Namespace | None, cluster_name: str) -> str:
+    """The cluster where a namespace is active if it is standby in ``cluster_name``, else ""."""
+    if namespace is None or not namespace.is_standby_in(cluster_name):
+        return ""
+    return namespace.active_cluster
+
+
+def failover_version(namespace: Namespace | None, cluster_name: str) -> int:
+    """The version ``cluster_name`` stamps on a namespace's events: the failover version of a
+    global namespace active there, 0 otherwise (Temporal's EmptyVersion for local ones)."""
+    if namespace is None or not namespace.is_global:
+        return 0
+    return namespace.failover_version if namespace.active_cluster == cluster_name else 0
 
 
 def deleted_name(namespace: Namespace) -> str:

@@ -120,6 +120,10 @@ class NamespaceRecord(TypedDict):
     history_archival_uri: str  # version 3
     visibility_archival_state: str  # version 3
     visibility_archival_uri: str  # version 3
+    is_global: bool  # version 4
+    active_cluster: str  # version 4
+    clusters: list[str]  # version 4
+    failover_version: int  # version 4
 
 
 class DeadLetterRecord(TypedDict):
@@ -133,6 +137,21 @@ class DeadLetterRecord(TypedDict):
     value: bytes | None
     error: str
     time_ms: int
+
+
+class RemoteClusterRecord(TypedDict):
+    """``strom.v1.RemoteCluster`` on ``<prefix>.cluster``: a cluster this one replicates with."""
+
+    name: str
+    cluster_id: str
+    address: str
+    http_address: str
+    initial_failover_version: int
+    failover_version_increment: int
+    history_shard_count: int
+    connection_enabled: bool
+    replication_enabled: bool
+    version: int
 
 
 class ClusterSettingsRecord(TypedDict):

@@ -91,6 +91,11 @@ class Topology:
         """Replies to request/reply commands; each caller process reads its own partition."""
         return f"{self.prefix}.replies"
 
+    def replication_progress(self, source: str) -> str:
+        """The replicator's positions in cluster ``source``'s events topic (compacted; made
+        by the replicator, which alone reads and writes it)."""
+        return f"{self.prefix}.replication.{source}.progress"
+
     @property
     def history_group(self) -> str:
         """Consumer group of the history processors (owners of the shards)."""

@@ -10,9 +10,12 @@ an attribute is one atomic write that the history and the frontends pick up.
 from __future__ import annotations
 
 from frontend.operator import (
+    add_or_update_remote_cluster,
     add_search_attributes,
     delete_namespace,
+    list_clusters,
     list_search_attributes,
+    remove_remote_cluster,
     remove_search_attributes,
 )
 from frontend.rpc import Handler
@@ -22,5 +25,8 @@ HANDLERS: dict[str, Handler] = {
     "RemoveSearchAttributes": remove_search_attributes.handle,
     "ListSearchAttributes": list_search_attributes.handle,
     "DeleteNamespace": delete_namespace.handle,
+    "AddOrUpdateRemoteCluster": add_or_update_remote_cluster.handle,
+    "ListClusters": list_clusters.handle,
+    "RemoveRemoteCluster": remove_remote_cluster.handle,
 }
 """The OperatorService RPCs Strom serves; every other one answers UNIMPLEMENTED."""

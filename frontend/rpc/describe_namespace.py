@@ -61,11 +61,18 @@ def describe(namespace: Namespace, config: FrontendConfig) -> DescribeNamespaceR
         visibility_archival_state=archival_proto(namespace.visibility_archival_state),
         visibility_archival_uri=namespace.visibility_archival_uri,
     )
+    # A local namespace lives here only; a global one names its clusters.
+    active = namespace.active_cluster or config.cluster_name
+    clusters = namespace.clusters or (active,)
     replication = NamespaceReplicationConfig(
-        active_cluster_name=config.cluster_name,
-        clusters=[ClusterReplicationConfig(cluster_name=config.cluster_name)],
+        active_cluster_name=active,
+        clusters=[ClusterReplicationConfig(cluster_name=name) for name in clusters],
         state=ReplicationState.REPLICATION_STATE_NORMAL,
     )
     return DescribeNamespaceResponse(
-        namespace_info=info, config=namespace_config, replication_config=replication
+        namespace_info=info,
+        config=namespace_config,
+        replication_config=replication,
+        failover_version=namespace.failover_version,
+        is_global_namespace=namespace.is_global,
     )

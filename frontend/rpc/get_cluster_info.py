@@ -7,6 +7,7 @@ import uuid
 from temporalio.api.workflowservice.v1 import GetClusterInfoRequest, GetClusterInfoResponse
 
 from frontend.context import Call, Env
+from schemas.clusters import FAILOVER_VERSION_INCREMENT
 
 # Client versions Temporal Server 1.32 declares supported; clients compare against it.
 _SUPPORTED_CLIENTS = {
@@ -31,6 +32,6 @@ async def handle(env: Env, request: GetClusterInfoRequest, call: Call) -> GetClu
         history_shard_count=config.history_shard_count,
         persistence_store="kafka",
         visibility_store="elasticsearch",
-        initial_failover_version=1,
-        failover_version_increment=10,
+        initial_failover_version=config.initial_failover_version,
+        failover_version_increment=FAILOVER_VERSION_INCREMENT,
     )

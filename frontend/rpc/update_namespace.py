@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from temporalio.api.enums.v1 import NamespaceState
+from temporalio.api.replication.v1 import ClusterReplicationConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest, UpdateNamespaceResponse
 
 from frontend import errors, namespace_rules, namespace_store
 from frontend.context import Call, Env, require_namespace
 from frontend.rpc.describe_namespace import describe
+from schemas.clusters import FAILOVER_VERSION_INCREMENT, next_failover_version
 from schemas.namespaces import Namespace
+
+ERR_FAILOVER_AND_UPDATE = (
+    "Cannot set active cluster to current cluster when other parameters are set."
+)
 
 
 async def handle(env: Env, request: UpdateNamespaceRequest, call: Call) -> UpdateNamespaceResponse:
@@ -35,7 +42,9 @@ async def handle(env: Env, request: UpdateNamespaceRequest, call: Call) -> Updat
         raise errors.invalid_argument(
             f"Bad binary checksum {request.delete_bad_binary} doesn't exists."
         )
-    if request.HasField("replication_config"):
+    if request.HasField("replication_config") and old.is_global:
+        updated = await _replicate(env, old, updated, request)
+    elif request.HasField("replication_config"):
         namespace_rules.check_clusters(
             env.config.cluster_name,
             request.replication_config.active_cluster_name,
@@ -48,7 +57,46 @@ async def handle(env: Env, request: UpdateNamespaceRequest, call: Call) -> Updat
         namespace_info=described.namespace_info,
         config=described.config,
         replication_config=described.replication_config,
+        failover_version=described.failover_version,
+        is_global_namespace=described.is_global_namespace,
     )
+
+
+async def _replicate(
+    env: Env, old: Namespace, updated: Namespace, request: UpdateNamespaceRequest
+) -> Namespace:
+    """A global namespace's new clusters or active cluster (a failover), Temporal's rules.
+
+    A failover moves the namespace to the next failover version the new active cluster
+    owns, and may not be combined with other changes. It is written to this cluster's
+    record: the cluster that becomes active starts deciding for the namespace (its history
+    leaves standby mode and takes over the pending work) and its replicator stops applying
+    the old active cluster's batches.
+    """
+    config = request.replication_config
+    remotes = {c.name: c for c in await asyncio.to_thread(env.clusters.list)}
+    enabled = [name for name, c in remotes.items() if c.connection_enabled]
+    requested = config.clusters or [
+        ClusterReplicationConfig(cluster_name=name) for name in old.clusters
+    ]
+    active, clusters = namespace_rules.global_replication(
+        env.config.cluster_name,
+        enabled,
+        config.active_cluster_name or old.active_cluster,
+        requested,
+    )
+    failing_over = active != old.active_cluster
+    if failing_over and updated != old:
+        raise errors.invalid_argument(ERR_FAILOVER_AND_UPDATE)
+    version = old.failover_version
+    if failing_over:
+        initial = (
+            env.config.initial_failover_version
+            if active == env.config.cluster_name
+            else remotes[active].initial_failover_version
+        )
+        version = next_failover_version(initial, version, FAILOVER_VERSION_INCREMENT)
+    return replace(updated, active_cluster=active, clusters=clusters, failover_version=version)
 
 
 def _apply_info(namespace: Namespace, request: UpdateNamespaceRequest) -> Namespace:

@@ -27,6 +27,7 @@ from history_processor.handlers import (
     record_activity_task_heartbeat_by_id,
     record_activity_task_started,
     record_workflow_task_started,
+    replicate_events,
     request_cancel_workflow_execution,
     reset_activity,
     reset_sticky_task_queue,
@@ -104,6 +105,7 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "UnpauseActivity": unpause_activity.handle,
     "ResetActivity": reset_activity.handle,
     "UpdateActivityOptions": update_activity_options.handle,
+    "ReplicateEvents": replicate_events.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

@@ -119,6 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     start_dev.add_argument(
         "--headless", action="store_true", help="do not start the Temporal Web UI"
     )
+    start_dev.add_argument(
+        "--cluster-name",
+        default="strom",
+        metavar="NAME",
+        help="this cluster's name, also its Kafka topic and index prefix; global namespaces "
+        "name their clusters by it (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--initial-failover-version",
+        type=int,
+        default=1,
+        metavar="N",
+        help="the failover versions this cluster owns, 0..9, unique among replicating "
+        "clusters (Temporal's initial_failover_version; default: %(default)s)",
+    )
     security.add_arguments(start_dev)
     start_dev.add_argument(
         "--dynamic-config-value",

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from schemas.topics import DEFAULT_PREFIX, Topology
 from streams import connection as kafka_connection
 from strom._devserver import security
 from strom._devserver.cluster import DevCluster
@@ -48,6 +49,8 @@ def start_services(
     service_args = security.service_args(args, properties)
     for name, more in (extra_args or {}).items():
         service_args.setdefault(name, []).extend(more)
+    version = getattr(args, "initial_failover_version", 1)
+    service_args.setdefault("frontend", []).extend(["--initial-failover-version", str(version)])
     services = ServiceSet.start(
         cluster.kafka_bootstrap,
         cluster.es_url,
@@ -56,5 +59,6 @@ def start_services(
         http_port=args.http_port,
         metrics_ports=metrics_ports,
         service_args=service_args,
+        topology=Topology(getattr(args, "cluster_name", DEFAULT_PREFIX)),
     )
     return services

@@ -7,7 +7,7 @@ from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowType
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
-    ListClustersRequest,
+    ListNexusEndpointsRequest,
     ListSearchAttributesRequest,
     RemoveSearchAttributesRequest,
 )
@@ -121,9 +121,9 @@ async def test_bad_requests_get_temporals_answers(frontend: Frontend) -> None:
         grpc.StatusCode.NOT_FOUND,
         "Namespace nope is not found.",
     )
-    other = await failure(operator, "ListClusters", ListClustersRequest())  # type: ignore[arg-type]
+    other = await failure(operator, "ListNexusEndpoints", ListNexusEndpointsRequest())  # type: ignore[arg-type]
     assert other.code == grpc.StatusCode.UNIMPLEMENTED
-    assert "OperatorService.ListClusters" in other.message
+    assert "OperatorService.ListNexusEndpoints" in other.message
 
 
 def json_payload(data: bytes) -> Payload:

@@ -18,6 +18,7 @@ TYPES = {
     schemas.NAMESPACE: records.NamespaceRecord,
     schemas.CLUSTER_SETTINGS: records.ClusterSettingsRecord,
     schemas.DEAD_LETTER: records.DeadLetterRecord,
+    schemas.REMOTE_CLUSTER: records.RemoteClusterRecord,
 }
 
 

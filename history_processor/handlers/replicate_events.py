@@ -1,0 +1,129 @@
+"""ReplicateEvents: a standby cluster folds one event batch of the active cluster, deciding nothing.
+
+The batch becomes this cluster's batch verbatim (same events, ids, versions, state updates and
+state-transition number), so the standby's history equals the active one's event for event,
+and the run's visibility document is indexed here too. Nothing else leaves: no workflow or
+activity task, no command to another workflow, no reply to a caller; the processor does not
+fire the timers of a standby namespace. Rules, as Temporal's standby history applies them:
+
+- A batch already folded (its transition is not above the run's) is a duplicate: ignored, so
+  a replicator that sends a batch again after a crash changes nothing.
+- A batch must continue the run without a gap (transition = the run's + 1) or start a new
+  run of the workflow id (transition 1, first event WorkflowExecutionStarted).
+- A batch whose failover version is older than the local state's (the version of the last
+  event of the workflow id's current run) is refused: it was written by a cluster that was
+  no longer active for the namespace when this one wrote or accepted newer events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History, HistoryEvent
+
+import schemas
+from history_processor.deletion import is_marker
+from history_processor.exceptions import FoldError
+from history_processor.fold import apply_batch
+from history_processor.handling import Env
+from history_processor.model import Command, Decision
+from history_processor.outbox import visibility_record
+from history_processor.state import ExecutionState
+from schemas.exceptions import PayloadDecodeError
+from schemas.inbox import ReplicateEvents
+from schemas.outbox import Destination, OutboxRecord
+from schemas.reply import Code, Reply
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A decoded replicated batch: the run it belongs to, its events and state updates."""
+
+    run_id: str
+    events: list[HistoryEvent]
+    updates: list[tuple[str, bytes]]
+    deleted: bool
+
+
+def decode(message: ReplicateEvents) -> Batch:
+    """The batch a ReplicateEvents message carries.
+
+    Raises:
+        PayloadDecodeError: The bytes are not an EventBatch.
+    """
+    try:
+        record = schemas.decode(message.batch, schemas.EVENT_BATCH)
+        events = list(History.FromString(record["events"]).events)
+    except (schemas.SchemaError, ValueError) as exc:
+        raise PayloadDecodeError(f"replicated batch is not an EventBatch: {exc}") from exc
+    updates = [(u["kind"], u["payload"]) for u in record["updates"]]
+    return Batch(record["run_id"], events, updates, is_marker(record["updates"]))
+
+
+def local_version(state: ExecutionState | None, env: Env) -> int:
+    """The failover version of the local state: that of the current run's last event."""
+    if state is None or state.next_event_id <= 1:
+        return 0
+    last = env.read_events(state.next_event_id - 1, state.next_event_id)
+    return last[-1].version if last else 0
+
+
+def refusal(
+    state: ExecutionState | None, batch: Batch, transition: int, version: int, local: int
+) -> str | None:
+    """Why the batch must not be folded ("" when it is a harmless duplicate), or None to fold it.
+
+    Args:
+        state: The workflow id's current run here, if any.
+        batch: The replicated batch.
+        transition: Its state-transition number in the run.
+        version: Its failover version.
+        local: The failover version of the local state (`local_version`).
+    """
+    if version < local:
+        return f"failover version {version} is older than the local state's {local}"
+    same_run = state is not None and state.run_id == batch.run_id
+    if same_run and state is not None:
+        if transition <= state.state_transition_count:
+            return ""
+        if transition != state.state_transition_count + 1:
+            return (
+                f"batch {transition} of run {batch.run_id} does not follow batch "
+                f"{state.state_transition_count}"
+            )
+        return None
+    starts = (
+        transition == 1
+        and bool(batch.events)
+        and batch.events[0].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    )
+    if not starts:
+        return f"batch {transition} of run {batch.run_id} arrived before the run's start"
+    return None
+
+
+def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
+    """Folds the batch into the run and indexes it, or refuses it (FAILED_PRECONDITION)."""
+    message: ReplicateEvents = command.payload
+    batch = decode(message)
+    if batch.deleted:
+        # The active cluster deleted a run; the standby keeps it until its own retention.
+        return Decision()
+    why = refusal(
+        state, batch, message.transition, message.failover_version, local_version(state, env)
+    )
+    if why == "":
+        return Decision()
+    if why is not None:
+        return Decision(reply=Reply.error(Code.FAILED_PRECONDITION, why))
+    same_run = state is not None and state.run_id == batch.run_id
+    base = state.copy() if same_run and state is not None else None
+    try:
+        run = apply_batch(base, batch.events, batch.updates)
+    except FoldError as exc:
+        return Decision(reply=Reply.error(Code.FAILED_PRECONDITION, f"batch does not fold: {exc}"))
+    if run is None:
+        return Decision()
+    outbox = [OutboxRecord(Destination.VISIBILITY, visibility_record(run))]
+    return Decision(events=batch.events, updates=batch.updates, outbox=outbox, state=run)

@@ -1,0 +1,56 @@
+"""Standby mode: what a cluster's history does for a global namespace active elsewhere.
+
+The replicator (`replicator/`) brings the active cluster's batches as ReplicateEvents
+commands; history folds them and answers reads. Everything else would make this cluster
+decide for the namespace, so it is refused with Temporal's NamespaceNotActive, and the
+namespace's durable timers are not fired here (they stay in the timer index, so the cluster
+that takes over after a failover finds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio.api.errordetails.v1 import NamespaceNotActiveFailure
+
+from schemas.inbox import REPLICATE_EVENTS
+from schemas.reply import Code, Reply
+
+ActiveElsewhere = Callable[[str], str]
+"""Namespace name -> the cluster where it is active when that is not this one, else ""."""
+
+READ_KINDS = frozenset(
+    {
+        "GetWorkflowExecutionHistory",
+        "GetWorkflowExecutionHistoryReverse",
+        "DescribeWorkflowExecution",
+        REPLICATE_EVENTS,
+    }
+)
+"""The commands a standby namespace's history serves: reads, and the replicated batches."""
+
+
+def never(namespace: str) -> str:
+    """An ActiveElsewhere for a single cluster: every namespace is active here."""
+    return ""
+
+
+def refusal(kind: str, namespace: str, active: str, current: str) -> Reply | None:
+    """NamespaceNotActive for a command that would decide for a standby namespace, else None.
+
+    Args:
+        kind: The inbox command kind.
+        namespace: Its namespace.
+        active: Where the namespace is active ("" when here).
+        current: This cluster's name.
+    """
+    if not active or kind in READ_KINDS:
+        return None
+    message = (
+        f"Namespace: {namespace} is active in cluster: {active}, while current cluster "
+        f"{current} is a standby cluster."
+    )
+    failure = NamespaceNotActiveFailure(
+        namespace=namespace, current_cluster=current, active_cluster=active
+    )
+    return Reply.error(Code.FAILED_PRECONDITION, message, failure)

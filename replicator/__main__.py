@@ -1,0 +1,77 @@
+"""`python -m replicator`: replicate a source cluster's global namespaces into this cluster."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from confluent_kafka import KafkaException
+
+from replicator.loop import Replicator, ReplicatorConfig
+from schemas import connection
+from schemas.topics import DEFAULT_PREFIX
+from streams import metrics
+from streams.connection import KafkaConfigError, parse_pairs
+from streams.exceptions import StreamsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the replicator."""
+    parser = argparse.ArgumentParser(
+        prog="python -m replicator",
+        description="Run Strom's replicator: a standby cluster reads the active cluster's "
+        "history events topic and applies its global namespaces' batches.",
+    )
+    parser.add_argument("--bootstrap", required=True, help="this cluster's Kafka bootstrap")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="this cluster's name")
+    parser.add_argument(
+        "--remote-bootstrap", required=True, help="the source (active) cluster's Kafka bootstrap"
+    )
+    parser.add_argument("--remote-prefix", required=True, help="the source cluster's name")
+    parser.add_argument(
+        "--remote-kafka-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a librdkafka setting for the source cluster's clients (repeatable)",
+    )
+    metrics.add_port_argument(parser, "replicator")
+    connection.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the replicator until SIGTERM; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.prefix == args.remote_prefix:
+        parser.error("--remote-prefix must name another cluster than --prefix")
+    try:
+        remote_kafka = parse_pairs(args.remote_kafka_config)
+    except KafkaConfigError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    connection.from_args(args)
+    metrics.serve(args.metrics_port, args.metrics_host, service="replicator")
+    config = ReplicatorConfig(
+        args.bootstrap, args.prefix, args.remote_bootstrap, args.remote_prefix, remote_kafka
+    )
+    try:
+        replicator = Replicator(config)
+    except (KafkaException, StreamsError) as exc:
+        print(f"replicator: cannot read the cluster's topics: {exc}", file=sys.stderr)
+        return 1
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: replicator.stop())
+    try:
+        replicator.run()
+    except (KafkaException, StreamsError, TimeoutError) as exc:
+        print(f"replicator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

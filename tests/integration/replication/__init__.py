@@ -1,0 +1,1 @@
+"""Multi-cluster replication on real processes."""

@@ -1,0 +1,324 @@
+"""Two Strom clusters on two Kafka brokers: a global namespace replicated to the standby.
+
+The active cluster runs on the session's broker, the standby on a second broker started
+here; both index into the session's Elasticsearch (each under its own index prefix). A
+workflow completes on the active cluster with the official SDK; the standby's frontend then
+serves the same history, event for event, and finds the run in Describe and List, and the
+replicator reports its lag. Then a running workflow is failed over to the standby, where it
+finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
+from temporalio.api.operatorservice.v1 import AddOrUpdateRemoteClusterRequest
+from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
+from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from helpers import eventually_async
+from strom._devserver import KafkaNode, free_port
+from strom._devserver.process import stop_tree
+from strom.testing import StromEnvironment
+from tests.integration.sdk import kafka_tools_workflows
+from tests.workflows.activities import greet
+from tests.workflows.signal_collector import SignalCollectorWorkflow
+
+pytestmark = [pytest.mark.timeout(600)]
+_WAIT_S = 180.0  # generous: a loaded CI box runs two clusters and a replicator here
+
+
+@dataclass
+class Pair:
+    """The two clusters, the replicator between them and the global namespace."""
+
+    active: StromEnvironment
+    standby: StromEnvironment
+    namespace: str
+    replicator_metrics: str
+    replicator_log: Path
+
+
+@pytest.fixture(scope="module")
+def second_kafka() -> Iterator[str]:
+    """A second Kafka broker, the standby cluster's."""
+    data_dir = Path(tempfile.mkdtemp(prefix="strom-test-kafka2-"))
+    port = free_port(count=2)
+    node = KafkaNode(data_dir, port=port, controller_port=port + 1)
+    try:
+        node.start(fresh=True)
+        node.wait_ready(240)
+        yield node.bootstrap
+    finally:
+        node.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _start(
+    bootstrap: str, es_url: str, data_dir: Path, name: str, version: int
+) -> StromEnvironment:
+    return await StromEnvironment.start(
+        kafka_bootstrap=bootstrap,
+        es_url=es_url,
+        data_dir=data_dir,
+        prefix=name,
+        service_args={"frontend": ["--initial-failover-version", str(version)]},
+    )
+
+
+async def _connect_clusters(one: StromEnvironment, other: StromEnvironment) -> None:
+    await one.client.operator_service.add_or_update_remote_cluster(
+        AddOrUpdateRemoteClusterRequest(
+            frontend_address=other.target, enable_remote_cluster_connection=True
+        )
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def pair(
+    kafka_bootstrap: str,
+    second_kafka: str,
+    es_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Pair]:
+    suffix = uuid.uuid4().hex[:6]
+    active_name, standby_name = f"active{suffix}", f"standby{suffix}"
+    root = tmp_path_factory.mktemp("replication")
+    active = await _start(kafka_bootstrap, es_url, root / "active", active_name, 1)
+    standby: StromEnvironment | None = None
+    replicator: subprocess.Popen[bytes] | None = None
+    try:
+        standby = await _start(second_kafka, es_url, root / "standby", standby_name, 2)
+        await _connect_clusters(active, standby)
+        await _connect_clusters(standby, active)
+        namespace = f"orders-{suffix}"
+        await active.client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace=namespace,
+                workflow_execution_retention_period={"seconds": 86400},  # type: ignore[arg-type]
+                is_global_namespace=True,
+                clusters=[
+                    ClusterReplicationConfig(cluster_name=active_name),
+                    ClusterReplicationConfig(cluster_name=standby_name),
+                ],
+            )
+        )
+        metrics_port = free_port()
+        log_path = root / "replicator.log"
+        with log_path.open("ab") as log:
+            replicator = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "replicator",
+                    "--bootstrap",
+                    second_kafka,
+                    "--prefix",
+                    standby_name,
+                    "--remote-bootstrap",
+                    kafka_bootstrap,
+                    "--remote-prefix",
+                    active_name,
+                    "--metrics-port",
+                    str(metrics_port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        yield Pair(
+            active,
+            standby,
+            namespace,
+            f"http://127.0.0.1:{metrics_port}/metrics",
+            log_path,
+        )
+    finally:
+        if replicator is not None:
+            stop_tree(replicator, name="replicator")
+        if standby is not None:
+            await standby.shutdown()
+        await active.shutdown()
+
+
+async def _client(env: StromEnvironment, namespace: str) -> Client:
+    return await Client.connect(env.target, namespace=namespace)
+
+
+async def test_standby_serves_the_active_clusters_history_and_visibility(pair: Pair) -> None:
+    standby_names = pair.standby.services.topology.prefix
+
+    async def replicated_namespace() -> bool:
+        described = await pair.standby.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=pair.namespace)
+        )
+        config = described.replication_config
+        return described.is_global_namespace and config.active_cluster_name != standby_names
+
+    await eventually_async(replicated_namespace, _WAIT_S, 0.5, retry_on=(RPCError,))
+
+    active = await _client(pair.active, pair.namespace)
+    standby = await _client(pair.standby, pair.namespace)
+    workflow_id = f"greet-{uuid.uuid4().hex[:8]}"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        active,
+        task_queue=task_queue,
+        workflows=[kafka_tools_workflows.Greeting],
+        activities=[greet],
+    ):
+        result = await active.execute_workflow(
+            kafka_tools_workflows.Greeting.run, "standby", id=workflow_id, task_queue=task_queue
+        )
+    assert result == "Hello, standby!"
+    expected = await active.get_workflow_handle(workflow_id).fetch_history()
+    assert {event.version for event in expected.events} == {1}  # the active cluster's version
+
+    async def same_history() -> bool:
+        replicated = await standby.get_workflow_handle(workflow_id).fetch_history()
+        return list(replicated.events) == list(expected.events)
+
+    await eventually_async(same_history, _WAIT_S, 0.5, retry_on=(RPCError, AssertionError))
+
+    described = await standby.get_workflow_handle(workflow_id).describe()
+    assert described.status is not None
+    assert described.status.value == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
+
+    async def listed() -> bool:
+        found = [w async for w in standby.list_workflows(f'WorkflowId = "{workflow_id}"')]
+        return len(found) == 1 and found[0].status == described.status
+
+    await eventually_async(listed, _WAIT_S, 0.5)
+
+    # The standby decides nothing for the namespace: a start is refused, as Temporal does.
+    with pytest.raises(RPCError) as refused:
+        await standby.start_workflow(
+            kafka_tools_workflows.Greeting.run, "no", id=f"{workflow_id}-2", task_queue=task_queue
+        )
+    assert refused.value.status == RPCStatusCode.FAILED_PRECONDITION
+    assert "is a standby cluster" in refused.value.message
+
+    def lag_reported() -> bool:
+        with urllib.request.urlopen(pair.replicator_metrics, timeout=5) as response:
+            text = response.read().decode()
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("replication_lag_count{")
+        ]
+        return bool(counts) and max(counts) > 0 and "replication_tasks_lag{" in text
+
+    await eventually_async(lag_reported, 60, 0.5, retry_on=(AssertionError, OSError))
+    with urllib.request.urlopen(pair.replicator_metrics, timeout=5) as response:
+        samples = _samples(response.read().decode(), "replication_lag_")
+    # The closing note of the replication work quotes this (pytest -rP shows it).
+    print(
+        f"replication lag: {samples['sum'] / samples['count']:.3f} s mean over "
+        f"{samples['count']:.0f} batches"
+    )
+
+
+def _samples(text: str, prefix: str) -> dict[str, float]:
+    """The ``<prefix>sum`` and ``<prefix>count`` samples of a metrics page, summed over labels."""
+    out = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for suffix in out:
+            if line.startswith(f"{prefix}{suffix}{{"):
+                out[suffix] += float(line.rsplit(" ", 1)[1])
+    return out
+
+
+async def test_failover_lets_a_running_workflow_finish_on_the_new_active_cluster(
+    pair: Pair,
+) -> None:
+    """A run waiting for a signal is failed over in the middle: it finishes on the standby."""
+    await eventually_async(
+        lambda: pair.standby.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=pair.namespace)
+        ),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError,),
+    )
+    active = await _client(pair.active, pair.namespace)
+    standby = await _client(pair.standby, pair.namespace)
+    workflow_id = f"collect-{uuid.uuid4().hex[:8]}"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(active, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+        handle = await active.start_workflow(
+            SignalCollectorWorkflow.run, 2, id=workflow_id, task_queue=task_queue
+        )
+        # The first task completes before the signal, so the run waits with an idle worker.
+        await eventually_async(lambda: _completed_tasks(active, workflow_id, 1), _WAIT_S, 0.5)
+        await handle.signal(SignalCollectorWorkflow.add, "before")
+        # The signal's workflow task completed on the active cluster.
+        expected = await eventually_async(
+            lambda: _completed_tasks(active, workflow_id, 2), _WAIT_S, 0.5
+        )
+
+    async def replicated() -> bool:
+        history = await standby.get_workflow_handle(workflow_id).fetch_history()
+        return list(history.events) == list(expected.events)
+
+    await eventually_async(replicated, _WAIT_S, 0.5, retry_on=(RPCError, AssertionError))
+
+    standby_name = pair.standby.services.topology.prefix
+    began = time.monotonic()
+    moved = await pair.standby.client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=pair.namespace,
+            replication_config=NamespaceReplicationConfig(active_cluster_name=standby_name),
+        )
+    )
+    assert moved.replication_config.active_cluster_name == standby_name
+    assert moved.failover_version == 2  # the standby's initial version, above the active's 1
+
+    async with Worker(standby, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+
+        async def signalled() -> bool:
+            await standby.get_workflow_handle(workflow_id).signal(
+                SignalCollectorWorkflow.add, "after"
+            )
+            return True
+
+        # The history processes see the failover as soon as they read the namespace record.
+        await eventually_async(signalled, _WAIT_S, 0.5, retry_on=(RPCError,))
+        result = await asyncio.wait_for(
+            standby.get_workflow_handle(workflow_id).result(), timeout=_WAIT_S
+        )
+    assert result == ["before", "after"]
+    print(f"failover to completion on the new active cluster: {time.monotonic() - began:.1f} s")
+    history = await standby.get_workflow_handle(workflow_id).fetch_history()
+    versions = [event.version for event in history.events]
+    assert versions[: len(expected.events)] == [1] * len(expected.events)
+    assert set(versions[len(expected.events) :]) == {2}
+
+
+async def _completed_tasks(client: Client, workflow_id: str, count: int) -> WorkflowHistory | None:
+    """The run's history once it holds ``count`` completed workflow tasks, else None."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    done = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    return history if len(done) >= count else None

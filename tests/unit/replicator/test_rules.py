@@ -1,0 +1,70 @@
+"""The replicator's rules: which namespaces and batches are copied, at which version."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from temporalio.api.history.v1 import HistoryEvent
+
+from replicator import rules
+from schemas.namespaces import Namespace
+
+ORDERS = Namespace(
+    "orders",
+    "id-orders",
+    is_global=True,
+    active_cluster="active",
+    clusters=("active", "standby"),
+    failover_version=1,
+    version=4,
+)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "local", "source", "expected"),
+    [
+        (ORDERS, "standby", "active", True),
+        (ORDERS, "third", "active", False),  # not one of its clusters
+        (ORDERS, "standby", "other", False),  # the source is not where it is active
+        (replace(ORDERS, is_global=False), "standby", "active", False),
+        (replace(ORDERS, active_cluster="standby"), "standby", "active", False),  # failed over
+        (None, "standby", "active", False),
+    ],
+)
+def test_replicated_here(
+    namespace: Namespace | None, local: str, source: str, expected: bool
+) -> None:
+    assert rules.replicated_here(namespace, local, source) is expected
+
+
+def test_batch_version_prefers_the_events() -> None:
+    assert rules.batch_version([HistoryEvent(version=11), HistoryEvent(version=11)], 21) == 11
+    assert rules.batch_version([], 21) == 21  # state updates only
+    assert rules.batch_version([HistoryEvent()], 1) == 1  # written before it was global
+
+
+def test_transition_of_a_key_with_slashes_in_the_workflow_id() -> None:
+    assert rules.transition_of(b"orders/a/b/c/run-1/17") == 17
+    with pytest.raises(ValueError):
+        rules.transition_of(b"orders/wf/run-1/x")
+
+
+def test_namespace_copy_keeps_the_id_and_never_goes_back() -> None:
+    first = rules.namespace_copy(ORDERS, None, "active")
+    assert first is not None and first.id == ORDERS.id and first.version == 1
+
+    assert rules.namespace_copy(ORDERS, replace(ORDERS, version=1), "active") is None  # same
+    changed = replace(ORDERS, description="new")
+    again = rules.namespace_copy(changed, replace(ORDERS, version=3), "active")
+    assert again is not None and again.description == "new" and again.version == 4
+    newer_here = replace(ORDERS, failover_version=12, active_cluster="standby")
+    assert rules.namespace_copy(changed, newer_here, "active") is None
+    assert rules.namespace_copy(replace(ORDERS, is_global=False), None, "active") is None
+
+
+def test_batches_stop_once_this_cluster_took_over() -> None:
+    here = replace(ORDERS, active_cluster="standby", failover_version=12)
+
+    assert rules.replicated_here(ORDERS, "standby", "active", local=ORDERS)
+    assert not rules.replicated_here(ORDERS, "standby", "active", local=here)
