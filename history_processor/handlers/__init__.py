@@ -17,6 +17,7 @@ from history_processor.handlers import (
     child_workflow_started,
     delete_workflow_execution,
     describe_workflow_execution,
+    execute_multi_operation,
     get_query_task,
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
@@ -104,6 +105,7 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "UnpauseActivity": unpause_activity.handle,
     "ResetActivity": reset_activity.handle,
     "UpdateActivityOptions": update_activity_options.handle,
+    "ExecuteMultiOperation": execute_multi_operation.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}
