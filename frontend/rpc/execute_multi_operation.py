@@ -33,7 +33,9 @@ MSG_ABORTED = "Operation was aborted."
 MSG_NOT_START_AND_UPDATE = "Operations have to be exactly [Start, Update]."
 MSG_NAMESPACE_MISMATCH = "Operation namespace did not match request's namespace."
 MSG_ID_INCONSISTENT = "WorkflowId is not consistent with previous operation(s)."
-MSG_UPDATE_ABORTED = "Workflow Update was aborted."
+MSG_UPDATE_ABORTED = "workflow update was aborted"
+LOST_WAIT_RETRIES = 3
+"""Sends of one update-with-start while history does not answer (it restarted)."""
 
 
 async def handle(
@@ -55,20 +57,41 @@ async def handle(
     if errors != [None, None]:
         raise multi_operation_error(errors)
     start.namespace = update.namespace = request.namespace
+    for _ in range(LOST_WAIT_RETRIES):
+        try:
+            return await _wait(env, call, request.namespace, start, update)
+        except _HistoryForgot:
+            # History restarted or its shard moved and forgot the admitted update (Temporal's
+            # registry cleared); like Temporal's history client, send both operations again:
+            # the start finds its own run by request id and the update is admitted anew.
+            continue
+    raise multi_operation_error(
+        [None, ServiceError(grpc.StatusCode.UNAVAILABLE, MSG_UPDATE_ABORTED)]
+    )
+
+
+class _HistoryForgot(Exception):
+    """History did not answer a waiting update-with-start."""
+
+
+async def _wait(
+    env: Env,
+    call: Call,
+    namespace: str,
+    start: StartWorkflowExecutionRequest,
+    update: UpdateWorkflowExecutionRequest,
+) -> ExecuteMultiOperationResponse:
+    """Sends the update-with-start to history and waits there for the update's stage."""
     wait_stage = update.wait_policy.lifecycle_stage
 
     def lost() -> ExecuteMultiOperationResponse:
-        # History forgot the admitted update (a restart or a shard move): Temporal's
-        # retryable answer; the client sends both operations again, the start deduplicates.
-        raise multi_operation_error(
-            [None, ServiceError(grpc.StatusCode.UNAVAILABLE, MSG_UPDATE_ABORTED)]
-        )
+        raise _HistoryForgot
 
     try:
         return await wait_in_history(
             env,
             call,
-            request.namespace,
+            namespace,
             start.workflow_id,
             EXECUTE_MULTI_OPERATION,
             lambda deadline_ms: UpdateWithStart(

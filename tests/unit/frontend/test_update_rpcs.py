@@ -266,3 +266,34 @@ async def test_update_with_start_error_from_history_is_named_after_the_feature(
         (grpc.StatusCode.ALREADY_EXISTS.value[0], "running"),
         (grpc.StatusCode.ABORTED.value[0], "Operation was aborted."),
     ]
+
+
+async def test_update_with_start_is_sent_again_when_history_forgot_it(frontend: Frontend) -> None:
+    answered = ExecuteMultiOperationResponse(
+        responses=[
+            ExecuteMultiOperationResponse.Response(
+                start_workflow=StartWorkflowExecutionResponse(run_id="r1")
+            ),
+            ExecuteMultiOperationResponse.Response(
+                update_workflow=UpdateWorkflowExecutionResponse(stage=COMPLETED)
+            ),
+        ]
+    )
+    # A restarted history never answers the first send; the same request goes again.
+    frontend.history.scripts[_MULTI] = [TimeoutError(), ok(answered)]
+    # No client deadline: the wait is history's long-poll interval (the fake answers at once).
+    response = await frontend.stub.ExecuteMultiOperation(_multi({}, update()), timeout=None)
+    assert response == answered
+    sent = [s.request for s in frontend.history.sent]
+    assert len(sent) == 2 and isinstance(sent[0], UpdateWithStart)
+    assert isinstance(sent[1], UpdateWithStart) and sent[1].start == sent[0].start
+    # History that never answers: Temporal's retryable status, after a few sends.
+    frontend.history.sent.clear()
+    frontend.history.scripts[_MULTI] = [TimeoutError()] * 3
+    status = await failure(frontend.stub, "ExecuteMultiOperation", _multi({}, update()), None)
+    assert status.code == grpc.StatusCode.UNAVAILABLE
+    assert _statuses(status)[1] == (
+        grpc.StatusCode.UNAVAILABLE.value[0],
+        "workflow update was aborted",
+    )
+    assert len(frontend.history.sent) == 3
