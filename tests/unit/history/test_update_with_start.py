@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import json_format
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
+    EventType,
     TaskQueueKind,
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
@@ -15,30 +17,44 @@ from temporalio.api.errordetails.v1 import (
     WorkflowExecutionAlreadyStartedFailure,
 )
 from temporalio.api.failure.v1 import MultiOperationExecutionAborted
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.update.v1 import Input, Meta, Outcome, Request, WaitPolicy
+from temporalio.api.history.v1 import History
+from temporalio.api.taskqueue.v1 import StickyExecutionAttributes, TaskQueue
+from temporalio.api.update.v1 import Input, Meta, Outcome, Request, Response, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
     ExecuteMultiOperationResponse,
     PollWorkflowTaskQueueResponse,
+    SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     UpdateWorkflowExecutionRequest,
 )
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
 
 from history_processor.model import Command, Decision
 from history_processor.wf_updates import waiting
 from schemas.inbox import EXECUTE_MULTI_OPERATION, UpdateWithStart, parse_payload
 from schemas.reply import Code, Reply
-from tests.unit.history.harness import NAMESPACE, NAMESPACE_ID, complete_workflow, payloads, types
+from tests.unit.history.golden import load
+from tests.unit.history.harness import (
+    NAMESPACE,
+    NAMESPACE_ID,
+    comparable,
+    complete_workflow,
+    payloads,
+    types,
+)
 from tests.unit.history.test_wf_updates import (
     COMPLETED,
     FAR_MS,
     Driver,
     accept,
     idle,
+    message,
     protocol_command,
     reject,
     respond,
 )
+from tests.workflows.catalog import ALL_WORKFLOWS
 
 _CONFLICT = WorkflowIdConflictPolicy
 _REUSE = WorkflowIdReusePolicy
@@ -82,31 +98,36 @@ class UwsDriver(Driver):
         conflict: int = _CONFLICT.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
         request_id: str = "start-1",
         update_id: str = "u1",
+        request: Request | None = None,
         **start_fields: Any,
     ) -> tuple[str, Decision]:
+        fields: dict[str, Any] = {
+            "workflow_type": WorkflowType(name="UpdaterWorkflow"),
+            "task_queue": TaskQueue(name="golden", kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            "identity": "client",
+            **start_fields,
+        }
         start = StartWorkflowExecutionRequest(
             namespace=NAMESPACE,
             workflow_id=self.glue.workflow_id,
-            workflow_type=WorkflowType(name="UpdaterWorkflow"),
-            task_queue=TaskQueue(name="golden", kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
             request_id=request_id,
-            identity="client",
             workflow_id_conflict_policy=conflict,  # type: ignore[arg-type]
-            **start_fields,
+            **fields,
         )
         update = UpdateWorkflowExecutionRequest(
             namespace=NAMESPACE,
             workflow_execution=WorkflowExecution(workflow_id=self.glue.workflow_id),
             wait_policy=WaitPolicy(lifecycle_stage=COMPLETED),
-            request=Request(
+            request=request
+            or Request(
                 meta=Meta(update_id=update_id, identity="client"),
                 input=Input(name="set_value", args=payloads(b"4")),
             ),
         )
-        message = UpdateWithStart(start.SerializeToString(), update.SerializeToString(), FAR_MS)
+        multi = UpdateWithStart(start.SerializeToString(), update.SerializeToString(), FAR_MS)
         # As the processor gets it: through the inbox record's bytes.
-        parsed = parse_payload(EXECUTE_MULTI_OPERATION, message.to_bytes())
-        assert parsed == message
+        parsed = parse_payload(EXECUTE_MULTI_OPERATION, multi.to_bytes())
+        assert parsed == multi
         return self.submit(EXECUTE_MULTI_OPERATION, parsed)
 
 
@@ -310,3 +331,81 @@ def test_invalid_start_is_refused_with_the_update_aborted() -> None:
         _ABORTED,
     ]
     assert d.glue.state is None and len(d.registry) == 0
+
+
+def _drive_golden(golden: History) -> tuple[UwsDriver, str]:
+    """Runs the golden's update-with-start through Strom's decider with the worker's inputs."""
+    started = golden.events[0].workflow_execution_started_event_attributes
+    task = golden.events[2].workflow_task_started_event_attributes
+    accepted = golden.events[4].workflow_execution_update_accepted_event_attributes
+    completed = golden.events[5].workflow_execution_update_completed_event_attributes
+    sticky_queue = golden.events[7].workflow_task_scheduled_event_attributes.task_queue
+    sticky = StickyExecutionAttributes(worker_task_queue=sticky_queue)
+    sticky.schedule_to_start_timeout.FromSeconds(10)
+    stamp: dict[str, Any] = {}
+    if task.HasField("worker_version"):
+        stamp["worker_version_stamp"] = task.worker_version
+    d = UwsDriver()
+    d.glue.identity = task.identity
+    update_id = accepted.protocol_instance_id
+    command_id, _ = d.update_with_start(
+        request=accepted.accepted_request,
+        workflow_type=started.workflow_type,
+        task_queue=TaskQueue(name=started.task_queue.name),
+        workflow_task_timeout=started.workflow_task_timeout,
+        identity=started.identity,
+    )
+    d.complete(
+        d.poll_task(),
+        protocol_command(f"{update_id}/accept"),
+        protocol_command(f"{update_id}/complete"),
+        messages=[
+            accept(update_id, accepted.accepted_request_sequencing_event_id),
+            message(
+                update_id, Response(meta=completed.meta, outcome=completed.outcome), "complete"
+            ),
+        ],
+        sticky_attributes=sticky,
+        **stamp,
+    )
+    signaled = golden.events[6].workflow_execution_signaled_event_attributes
+    d.glue.submit(
+        "SignalWorkflowExecution",
+        SignalWorkflowExecutionRequest(
+            namespace=NAMESPACE,
+            workflow_execution=WorkflowExecution(workflow_id=d.glue.workflow_id),
+            signal_name=signaled.signal_name,
+            identity=signaled.identity,
+            header=signaled.header,
+        ),
+    )
+    closed = golden.events[-1].workflow_execution_completed_event_attributes
+    d.complete(d.poll_task(), complete_workflow(closed.result), sticky_attributes=sticky, **stamp)
+    return d, command_id
+
+
+def test_same_events_as_the_dev_server() -> None:
+    golden = load("update_with_start")
+    d, command_id = _drive_golden(golden)
+    ours = [(e.event_id, EventType.Name(e.event_type)) for e in d.glue.events]
+    assert ours == [(e.event_id, EventType.Name(e.event_type)) for e in golden.events]
+    for mine, theirs in zip(d.glue.events, golden.events, strict=True):
+        if mine.event_type in (
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        ):
+            assert comparable(mine) == comparable(theirs), mine.event_id
+    expected = golden.events[5].workflow_execution_update_completed_event_attributes.outcome
+    started, updated = _response(d.replies[command_id]).responses
+    assert started.start_workflow.started and updated.update_workflow.outcome == expected
+    assert d.glue.restore() == d.glue.state
+
+
+async def test_strom_and_golden_histories_replay() -> None:
+    replayer = Replayer(workflows=ALL_WORKFLOWS)
+    golden = load("update_with_start")
+    d, _ = _drive_golden(golden)
+    for history in (d.glue.history(), golden):
+        replay = WorkflowHistory.from_json("uws", json_format.MessageToJson(history))
+        result = await replayer.replay_workflow(replay, raise_on_replay_failure=False)
+        assert result.replay_failure is None
