@@ -23,7 +23,7 @@ from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from history_processor.builder import DecisionBuilder
 from history_processor.handlers import start_workflow_execution as start
 from history_processor.handlers import update_workflow_execution as update
-from history_processor.handling import Env, reply_only
+from history_processor.handling import Env, not_found, reply_only
 from history_processor.model import Command, Decision
 from history_processor.outbox import visibility_record
 from history_processor.state import ExecutionState
@@ -107,7 +107,7 @@ def _waiting(
     same_run = state is not None and state.run_id == msg.run_id
     if same_run and state is not None and (state.is_running or update_id in state.workflow_updates):
         return _wrapped(update.handle(state, as_update, env), command, state)
-    closing = Reply.error(Code.NOT_FOUND, MSG_ABORTED_BY_CLOSING)
+    closing = not_found(MSG_ABORTED_BY_CLOSING)
     if msg.started:
         return reply_only(failure(OK, closing))
     # Temporal retries an update aborted by a closing run, then tells the client to retry.

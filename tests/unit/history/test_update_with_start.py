@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import (
 )
 from temporalio.api.errordetails.v1 import (
     MultiOperationExecutionFailure,
+    NotFoundFailure,
     WorkflowExecutionAlreadyStartedFailure,
 )
 from temporalio.api.failure.v1 import MultiOperationExecutionAborted
@@ -313,7 +314,11 @@ def test_started_run_closing_before_acceptance_aborts_only_the_update() -> None:
     d.glue.updates = d.registry.inputs(0, d.workflow, d.glue.state.run_id)
     d.complete(d.poll_task(), complete_workflow())
     assert not d.glue.state.is_running
-    closing = (Code.NOT_FOUND, "workflow update was aborted by closing workflow", "")
+    closing = (
+        Code.NOT_FOUND,
+        "workflow update was aborted by closing workflow",
+        NotFoundFailure.DESCRIPTOR.full_name,
+    )
     assert _statuses(d.replies[own_id]) == [(Code.OK, "", ""), closing]
     assert d.replies[own_id].status_code == Code.NOT_FOUND
     # The caller that found the run running is told to retry (Temporal's retryable ABORTED).
