@@ -15,11 +15,12 @@ from history_processor.model import Command, Decision, EventReader, no_events
 from history_processor.older_runs import OlderRuns
 from history_processor.pending_limits import PendingLimits
 from history_processor.state import ExecutionState
-from schemas.inbox import REPLICATE_EVENTS, UPDATE_WORKFLOW_EXECUTION
+from schemas.inbox import EXECUTE_MULTI_OPERATION, REPLICATE_EVENTS, UPDATE_WORKFLOW_EXECUTION
 from schemas.reply import Code, Reply
 from schemas.visibility.attributes import ValueType
 
 log = logging.getLogger(__name__)
+_ADMITTING = frozenset({UPDATE_WORKFLOW_EXECUTION, EXECUTE_MULTI_OPERATION})
 
 
 def decide(
@@ -89,8 +90,9 @@ def decide(
         # After the handler: the template must show the run as the whole decision leaves it.
         # A template cannot carry buffered queries: with some waiting, the start goes to history.
         if not env.queries:
-            admitting = _admitting(command, decision, env)
-            admitted = {**env.updates, **admitting}
+            run_updates = _run_updates(state, decision, env)
+            admitting = _admitting(command, decision, run_updates)
+            admitted = {**run_updates, **admitting}
             optimistic.prepare(decision, read_events, now_ms, admitted, bool(admitting))
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
@@ -98,14 +100,26 @@ def decide(
         return Decision(reply=Reply.error(Code.INTERNAL, f"history decider failed: {exc!r}"))
 
 
-def _admitting(command: Command, decision: Decision, env: Env) -> dict[str, UpdateRequest]:
+def _admitting(
+    command: Command, decision: Decision, run_updates: Mapping[str, UpdateRequest]
+) -> dict[str, UpdateRequest]:
     """The update this decision admits ({id: request}; the processor admits it right after,
     `wf_updates.waiting.wait`), or {} when it admits none."""
-    if command.kind != UPDATE_WORKFLOW_EXECUTION or decision.reply is not None:
+    if command.kind not in _ADMITTING or decision.reply is not None:
         return {}
     request = command.payload.update_request().request
     update_id = request.meta.update_id
     state = decision.state
-    if update_id in env.updates or (state is not None and update_id in state.workflow_updates):
+    if update_id in run_updates or (state is not None and update_id in state.workflow_updates):
         return {}
     return {update_id: request}
+
+
+def _run_updates(
+    state: ExecutionState | None, decision: Decision, env: Env
+) -> Mapping[str, UpdateRequest]:
+    """The admitted updates of the run the decision leaves: none for a run it started."""
+    after = decision.state
+    if after is not None and (state is None or after.run_id != state.run_id):
+        return {}
+    return env.updates

@@ -53,10 +53,11 @@ def prepare(
         decision: A handler's decision; its task record's payload is filled in place.
         read_events: Reader of the run's committed events.
         now_ms: The decision's clock reading.
-        updates: The run's admitted workflow updates once the decision is applied. Only a
+        updates: The run's admitted workflow updates once the decision is applied. A
             speculative task's template carries them (as the requests in ``messages``, which
-            the start must find unchanged, see `handlers.record_workflow_task_started`); a
-            normal task gets none while any are admitted.
+            the start must find unchanged, see `handlers.record_workflow_task_started`), and
+            so does a normal task scheduled by the decision that admits an update (the first
+            task of an update-with-start); other normal tasks get none while any are admitted.
         admits_update: The decision admits a new update. Only then is every update in
             `updates` still waiting for a worker; a decision that settles some (a completion)
             leaves its speculative task to the classic start.
@@ -73,9 +74,8 @@ def prepare(
             and record["run_id"] == state.run_id
             and record["scheduled_event_id"] == task.scheduled_event_id
         ):
-            record["payload"] = template(
-                state, decision.events, read_events, now_ms, updates if task.transient else None
-            )
+            carried = updates if task.transient or admits_update else None
+            record["payload"] = template(state, decision.events, read_events, now_ms, carried)
 
 
 def _qualifies(
@@ -85,7 +85,9 @@ def _qualifies(
         return False
     if task.transient:  # speculative: what it shows is the committed history plus itself
         return admits_update and task.scheduled_event_id == state.next_event_id
-    return not has_updates and task.scheduled_event_id == state.next_event_id - 1
+    # A normal task carries updates only when the decision admitting them scheduled it (the
+    # first task of an update-with-start): all of them still wait for a worker then.
+    return (admits_update or not has_updates) and task.scheduled_event_id == state.next_event_id - 1
 
 
 def template(

@@ -215,7 +215,18 @@ class HistoryProcessor:
             # The caller waits for its update; a new update is admitted (and may have
             # scheduled a speculative workflow task, which is committed now).
             self._commit(ctx, command, state, decision)
-            update_waiting.wait(self._updates, ctx.partition, command, reply_to, state, admitted)
+            started = update_waiting.started_run(state, decision)
+            if started:
+                # Update-with-start made a new run: what waited on the old one hears first,
+                # then the update is admitted to the new run before any other command.
+                self._settle_queries(ctx, command, decision)
+                self._settle_updates(ctx, command, decision)
+                self._wake_parked(ctx, command.namespace, command.workflow_id)
+                admitted = {}
+            run = decision.state or state
+            update_waiting.wait(
+                self._updates, ctx.partition, command, reply_to, run, admitted, started
+            )
             return
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:

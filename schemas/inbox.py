@@ -84,6 +84,10 @@ the reply payload is an ``UpdateWorkflowExecutionResponse``."""
 POLL_WORKFLOW_EXECUTION_UPDATE: Final = "PollWorkflowExecutionUpdate"
 """The frontend waits for the outcome of a known update; the reply payload is a
 ``PollWorkflowExecutionUpdateResponse``."""
+EXECUTE_MULTI_OPERATION: Final = "ExecuteMultiOperation"
+"""The frontend's update-with-start: history decides the start and admits the update in one
+decision and waits like an update; the reply payload is an ``ExecuteMultiOperationResponse``,
+an error carries Temporal's ``MultiOperationExecutionFailure``."""
 
 
 class _JsonPayload:
@@ -448,6 +452,34 @@ class UpdateWorkflow(_JsonPayload):
 
 
 @dataclass(frozen=True)
+class UpdateWithStart(_JsonPayload):
+    """Frontend -> history: update-with-start, the two operations of an ExecuteMultiOperation.
+
+    Attributes:
+        start: Serialized ``StartWorkflowExecutionRequest`` (validated, namespace set).
+        update: Serialized ``UpdateWorkflowExecutionRequest`` (validated, defaults filled).
+        deadline_ms: When the wait ends, epoch milliseconds.
+        run_id: Set by history on the waiting copy of the command: the run its update was
+            admitted to. Empty from the frontend.
+        started: Set with ``run_id``: the command's own decision started that run.
+    """
+
+    start: bytes
+    update: bytes
+    deadline_ms: int
+    run_id: str = ""
+    started: bool = False
+
+    def start_request(self) -> StartWorkflowExecutionRequest:
+        """The start operation."""
+        return StartWorkflowExecutionRequest.FromString(self.start)
+
+    def update_request(self) -> UpdateWorkflowExecutionRequest:
+        """The update operation."""
+        return UpdateWorkflowExecutionRequest.FromString(self.update)
+
+
+@dataclass(frozen=True)
 class PollWorkflowUpdate(_JsonPayload):
     """Frontend -> history: a PollWorkflowExecutionUpdate request (a read).
 
@@ -528,6 +560,7 @@ PAYLOAD_TYPES: Final[dict[str, Any]] = {
     CANCEL_EXTERNAL_WORKFLOW_RESULT: ExternalResult,
     UPDATE_WORKFLOW_EXECUTION: UpdateWorkflow,
     POLL_WORKFLOW_EXECUTION_UPDATE: PollWorkflowUpdate,
+    EXECUTE_MULTI_OPERATION: UpdateWithStart,
     "PauseActivity": PauseActivityRequest,
     "UnpauseActivity": UnpauseActivityRequest,
     "ResetActivity": ResetActivityRequest,

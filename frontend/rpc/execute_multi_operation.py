@@ -2,10 +2,10 @@
 
 Temporal's frontend checks (service/frontend/workflow_handler.go) and its error shape: a
 MultiOperationExecution error whose detail lists one status per operation, the operations
-that did not fail marked aborted. Strom runs the two operations one after the other on the
-workflow's shard: the start with its id conflict policy (USE_EXISTING updates the running
-workflow), then the update on the run the start named. The first workflow task of a new run
-carries the update unless a worker took it in between; then the update rides the next task.
+that did not fail marked aborted. Both operations go to the workflow's shard as one command:
+history decides the start (or finds the running run its conflict policy allows) and admits
+the update in one step, so a started run never misses its update; the caller then waits
+there for the update's stage (`history_processor/handlers/execute_multi_operation.py`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from temporalio.api.workflowservice.v1 import (
     ExecuteMultiOperationRequest,
     ExecuteMultiOperationResponse,
     StartWorkflowExecutionRequest,
-    StartWorkflowExecutionResponse,
     UpdateWorkflowExecutionRequest,
 )
 
-from frontend.context import REGISTERED_ONLY, Call, Env, call_history, require_namespace
+from frontend.context import REGISTERED_ONLY, Call, Env, require_namespace
 from frontend.errors import ServiceError, invalid_argument, pack
 from frontend.rpc import start_workflow_execution, update_workflow_execution
 from frontend.search_attributes import validate_for_start
+from frontend.update_waits import wait_in_history
+from schemas.inbox import EXECUTE_MULTI_OPERATION, UpdateWithStart
 from schemas.namespaces import Namespace
 
 MSG_FAILED = "Update-with-Start could not be executed."
@@ -32,12 +33,15 @@ MSG_ABORTED = "Operation was aborted."
 MSG_NOT_START_AND_UPDATE = "Operations have to be exactly [Start, Update]."
 MSG_NAMESPACE_MISMATCH = "Operation namespace did not match request's namespace."
 MSG_ID_INCONSISTENT = "WorkflowId is not consistent with previous operation(s)."
+MSG_UPDATE_ABORTED = "workflow update was aborted"
+LOST_WAIT_RETRIES = 3
+"""Sends of one update-with-start while history does not answer (it restarted)."""
 
 
 async def handle(
     env: Env, request: ExecuteMultiOperationRequest, call: Call
 ) -> ExecuteMultiOperationResponse:
-    """Starts (or finds) the workflow, then updates it; both answers in one response."""
+    """Starts (or finds) the workflow and updates it; both answers in one response."""
     namespace = require_namespace(env, request.namespace, REGISTERED_ONLY)
     ops = request.operations
     if (
@@ -53,29 +57,55 @@ async def handle(
     if errors != [None, None]:
         raise multi_operation_error(errors)
     start.namespace = update.namespace = request.namespace
+    for _ in range(LOST_WAIT_RETRIES):
+        try:
+            return await _wait(env, call, request.namespace, start, update)
+        except _HistoryForgot:
+            # History restarted or its shard moved and forgot the admitted update (Temporal's
+            # registry cleared); like Temporal's history client, send both operations again:
+            # the start finds its own run by request id and the update is admitted anew.
+            continue
+    raise multi_operation_error(
+        [None, ServiceError(grpc.StatusCode.UNAVAILABLE, MSG_UPDATE_ABORTED)]
+    )
+
+
+class _HistoryForgot(Exception):
+    """History did not answer a waiting update-with-start."""
+
+
+async def _wait(
+    env: Env,
+    call: Call,
+    namespace: str,
+    start: StartWorkflowExecutionRequest,
+    update: UpdateWorkflowExecutionRequest,
+) -> ExecuteMultiOperationResponse:
+    """Sends the update-with-start to history and waits there for the update's stage."""
+    wait_stage = update.wait_policy.lifecycle_stage
+
+    def lost() -> ExecuteMultiOperationResponse:
+        raise _HistoryForgot
+
     try:
-        started = await call_history(
+        return await wait_in_history(
             env,
             call,
-            request.namespace,
+            namespace,
             start.workflow_id,
-            start,
-            StartWorkflowExecutionResponse,
-            kind="StartWorkflowExecution",
+            EXECUTE_MULTI_OPERATION,
+            lambda deadline_ms: UpdateWithStart(
+                start.SerializeToString(), update.SerializeToString(), deadline_ms
+            ),
+            ExecuteMultiOperationResponse,
+            lambda response: response.responses[1].update_workflow.stage >= wait_stage,
+            lost,
         )
     except ServiceError as exc:
-        raise multi_operation_error([exc, None]) from None
-    update.workflow_execution.run_id = started.run_id
-    try:
-        updated = await update_workflow_execution.wait_for_stage(env, update, call)
-    except ServiceError as exc:
-        raise multi_operation_error([None, exc]) from None
-    return ExecuteMultiOperationResponse(
-        responses=[
-            ExecuteMultiOperationResponse.Response(start_workflow=started),
-            ExecuteMultiOperationResponse.Response(update_workflow=updated),
-        ]
-    )
+        if any(d.Is(MultiOperationExecutionFailure.DESCRIPTOR) for d in exc.details):
+            # Temporal's frontend names the feature in the message; the detail says the rest.
+            raise ServiceError(exc.code, MSG_FAILED, exc.details) from None
+        raise
 
 
 def _check_start(

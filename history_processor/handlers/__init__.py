@@ -17,6 +17,7 @@ from history_processor.handlers import (
     child_workflow_started,
     delete_workflow_execution,
     describe_workflow_execution,
+    execute_multi_operation,
     get_query_task,
     get_workflow_execution_history,
     get_workflow_execution_history_reverse,
@@ -106,6 +107,7 @@ INBOX_HANDLERS: dict[str, Handler] = {
     "ResetActivity": reset_activity.handle,
     "UpdateActivityOptions": update_activity_options.handle,
     "ReplicateEvents": replicate_events.handle,
+    "ExecuteMultiOperation": execute_multi_operation.handle,
 }
 
 HANDLERS: dict[str, Handler] = {**INBOX_HANDLERS, TIMER_FIRED: timer_fired.handle}

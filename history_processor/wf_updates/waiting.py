@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import RespondWorkflowTaskCompletedReques
 from history_processor.handling import MSG_WORKFLOW_TASK_NOT_FOUND, not_found
 from history_processor.model import Command, Decision, EventReader
 from history_processor.state import ExecutionState
-from history_processor.wf_updates import protocol
+from history_processor.wf_updates import protocol, with_start
 from history_processor.wf_updates.registry import (
     Admitted,
     StaleTemplate,
@@ -35,6 +35,7 @@ from history_processor.wf_updates.status import ADMITTED, COMPLETED, answer, rec
 from schemas import tokens
 from schemas.exceptions import TaskTokenError
 from schemas.inbox import (
+    EXECUTE_MULTI_OPERATION,
     POLL_WORKFLOW_EXECUTION_UPDATE,
     RECORD_WORKFLOW_TASK_STARTED,
     UPDATE_WORKFLOW_EXECUTION,
@@ -42,15 +43,24 @@ from schemas.inbox import (
 )
 from schemas.reply import Code, Reply
 
-KINDS = frozenset({UPDATE_WORKFLOW_EXECUTION, POLL_WORKFLOW_EXECUTION_UPDATE})
+KINDS = frozenset(
+    {UPDATE_WORKFLOW_EXECUTION, POLL_WORKFLOW_EXECUTION_UPDATE, EXECUTE_MULTI_OPERATION}
+)
 """The inbox kinds whose callers wait on an update."""
+_ADMITTING = frozenset({UPDATE_WORKFLOW_EXECUTION, EXECUTE_MULTI_OPERATION})
 
 
 def update_id_of(command: Command) -> str:
     """The update a waiting command is about."""
-    if command.kind == UPDATE_WORKFLOW_EXECUTION:
+    if command.kind in _ADMITTING:
         return str(command.payload.update_request().request.meta.update_id)
     return str(command.payload.poll_request().update_ref.update_id)
+
+
+def started_run(before: ExecutionState | None, decision: Decision) -> bool:
+    """Whether a waiting command's decision started a run (update-with-start)."""
+    after = decision.state
+    return after is not None and (before is None or after.run_id != before.run_id)
 
 
 def wait(
@@ -60,15 +70,29 @@ def wait(
     reply_to: dict[str, Any] | None,
     state: ExecutionState | None,
     admitted: dict[str, Any],
+    started: bool = False,
 ) -> None:
-    """Keeps a caller waiting; admits its update if it is new to the run."""
+    """Keeps a caller waiting; admits its update if it is new to the run.
+
+    Args:
+        registry: The processor's registry.
+        partition: The workflow's shard.
+        command: The waiting command.
+        reply_to: Where its reply goes.
+        state: The run as the command's decision left it.
+        admitted: The run's admitted updates before this command.
+        started: The decision started the run (update-with-start): the update is admitted
+            in the same step, before the processor reads another command.
+    """
     assert state is not None, "a caller waits only on an existing run"
     update_id = update_id_of(command)
     workflow = (command.namespace, command.workflow_id)
     new = update_id not in admitted and update_id not in state.workflow_updates
-    if command.kind == UPDATE_WORKFLOW_EXECUTION and new:
+    if command.kind in _ADMITTING and new:
         request = command.payload.update_request().request
         registry.admit(partition, workflow, update_id, Admitted(state.run_id, request))
+    if command.kind == EXECUTE_MULTI_OPERATION:
+        command = with_start.attached(command, state, started)
     registry.wait(partition, Waiter(command, reply_to, update_id, command.payload.deadline_ms))
 
 
@@ -84,7 +108,9 @@ def rejection_reply(
     outcome = rejected.get(waiter.update_id)
     if outcome is None or state is None:
         return None
-    return answer(waiter.command.kind, state, waiter.update_id, COMPLETED, outcome)
+    return _of(
+        waiter, state, answer(waiter.command.kind, state, waiter.update_id, COMPLETED, outcome)
+    )
 
 
 def prune(
@@ -105,10 +131,17 @@ def prune(
 def expired_reply(waiter: Waiter, state: ExecutionState | None, read_events: EventReader) -> Reply:
     """The answer of a caller whose wait ended: the stage its update reached so far."""
     if state is None:
-        return Reply.error(Code.NOT_FOUND, "workflow execution not found")
+        return _of(waiter, state, Reply.error(Code.NOT_FOUND, "workflow execution not found"))
     known = recorded(state, waiter.update_id, read_events)
     stage, outcome = known if known is not None else (ADMITTED, None)
-    return answer(waiter.command.kind, state, waiter.update_id, stage, outcome)
+    return _of(waiter, state, answer(waiter.command.kind, state, waiter.update_id, stage, outcome))
+
+
+def _of(waiter: Waiter, state: ExecutionState | None, reply: Reply) -> Reply:
+    """An update caller's reply, as the multi-operation's for an update-with-start."""
+    if waiter.command.kind != EXECUTE_MULTI_OPERATION:
+        return reply
+    return with_start.wrap(waiter.command, state, reply)
 
 
 def refused_template(command: Command, admitted: dict[str, Any]) -> StaleTemplate | None:

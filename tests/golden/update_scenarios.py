@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
 
 from tests.golden.signal_scenarios import completed_tasks
 from tests.workflows.updater import UNLUCKY, UpdaterWorkflow
@@ -52,8 +53,29 @@ async def update_failed(client: Client, task_queue: str, workflow_id: str) -> Hi
     return await _run(client, task_queue, workflow_id, UNLUCKY)
 
 
+async def update_with_start(client: Client, task_queue: str, workflow_id: str) -> History:
+    """Update-with-start of a new run: its first workflow task carries the update."""
+    operation = WithStartWorkflowOperation(
+        UpdaterWorkflow.run,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    previous = await client.execute_update_with_start_workflow(
+        UpdaterWorkflow.set_value, 7, start_workflow_operation=operation
+    )
+    if previous != 0:
+        raise AssertionError(f"update returned {previous}, expected 0")
+    handle = await operation.workflow_handle()
+    await handle.signal(UpdaterWorkflow.finish)
+    if await handle.result() != 7:
+        raise AssertionError("run returned another value than 7")
+    return History(events=(await handle.fetch_history()).events)
+
+
 UPDATE_SCENARIOS: dict[str, Scenario] = {
     "update_accepted": update_accepted,
     "update_rejected": update_rejected,
     "update_failed": update_failed,
+    "update_with_start": update_with_start,
 }

@@ -15,19 +15,23 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import Input, Meta, Request, UpdateRef, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
     ExecuteMultiOperationRequest,
+    ExecuteMultiOperationResponse,
     PollWorkflowExecutionUpdateRequest,
     PollWorkflowExecutionUpdateResponse,
     StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
     UpdateWorkflowExecutionRequest,
     UpdateWorkflowExecutionResponse,
 )
 
-from schemas.inbox import PollWorkflowUpdate, UpdateWorkflow
+from schemas.inbox import PollWorkflowUpdate, UpdateWithStart, UpdateWorkflow
+from schemas.reply import Code, Reply
 from tests.unit.frontend.conftest import Frontend
 from tests.unit.frontend.fakes import ok
 from tests.unit.frontend.helpers import failure
 
 _UPDATE, _POLL = "UpdateWorkflowExecution", "PollWorkflowExecutionUpdate"
+_MULTI = "ExecuteMultiOperation"
 ADMITTED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
 ACCEPTED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
 COMPLETED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
@@ -219,14 +223,77 @@ async def test_update_with_start_errors_have_temporals_shape(frontend: Frontend)
     assert frontend.history.sent == []
 
 
-async def test_update_with_start_updates_the_run_the_start_named(frontend: Frontend) -> None:
-    frontend.history.replies[_UPDATE] = ok(UpdateWorkflowExecutionResponse(stage=COMPLETED))
+async def test_update_with_start_is_one_command_to_history(frontend: Frontend) -> None:
+    started = StartWorkflowExecutionResponse(run_id="r1", started=True)
+    frontend.history.replies[_MULTI] = ok(
+        ExecuteMultiOperationResponse(
+            responses=[
+                ExecuteMultiOperationResponse.Response(start_workflow=started),
+                ExecuteMultiOperationResponse.Response(
+                    update_workflow=UpdateWorkflowExecutionResponse(stage=COMPLETED)
+                ),
+            ]
+        )
+    )
     response = await frontend.stub.ExecuteMultiOperation(_multi({}, update()), timeout=10)
-    started, updated = response.responses
-    assert started.start_workflow.started and updated.update_workflow.stage == COMPLETED
-    kinds = [sent.kind for sent in frontend.history.sent]
-    assert kinds == ["StartWorkflowExecution", _UPDATE]
-    message = frontend.history.sent[-1].request
-    assert isinstance(message, UpdateWorkflow)
-    forwarded = message.update_request().workflow_execution
-    assert forwarded.run_id == started.start_workflow.run_id
+    first, second = response.responses
+    assert first.start_workflow.run_id == "r1" and second.update_workflow.stage == COMPLETED
+    assert [sent.kind for sent in frontend.history.sent] == [_MULTI]
+    message = frontend.history.sent[0].request
+    assert isinstance(message, UpdateWithStart)
+    assert message.start_request().workflow_id == "wf"
+    assert message.start_request().namespace == "default"
+    # The frontend filled the update's defaults before sending it.
+    assert message.update_request().wait_policy.lifecycle_stage == COMPLETED
+    assert message.update_request().request.meta.update_id == "u1"
+
+
+async def test_update_with_start_error_from_history_is_named_after_the_feature(
+    frontend: Frontend,
+) -> None:
+    detail = MultiOperationExecutionFailure()
+    detail.statuses.add(code=grpc.StatusCode.ALREADY_EXISTS.value[0], message="running")
+    detail.statuses.add(code=grpc.StatusCode.ABORTED.value[0], message="Operation was aborted.")
+    frontend.history.replies[_MULTI] = Reply.error(
+        Code.ALREADY_EXISTS, "MultiOperation could not be executed.", detail
+    )
+    status = await failure(frontend.stub, "ExecuteMultiOperation", _multi({}, update()))
+    assert (status.code, status.message) == (
+        grpc.StatusCode.ALREADY_EXISTS,
+        "Update-with-Start could not be executed.",
+    )
+    assert _statuses(status) == [
+        (grpc.StatusCode.ALREADY_EXISTS.value[0], "running"),
+        (grpc.StatusCode.ABORTED.value[0], "Operation was aborted."),
+    ]
+
+
+async def test_update_with_start_is_sent_again_when_history_forgot_it(frontend: Frontend) -> None:
+    answered = ExecuteMultiOperationResponse(
+        responses=[
+            ExecuteMultiOperationResponse.Response(
+                start_workflow=StartWorkflowExecutionResponse(run_id="r1")
+            ),
+            ExecuteMultiOperationResponse.Response(
+                update_workflow=UpdateWorkflowExecutionResponse(stage=COMPLETED)
+            ),
+        ]
+    )
+    # A restarted history never answers the first send; the same request goes again.
+    frontend.history.scripts[_MULTI] = [TimeoutError(), ok(answered)]
+    # No client deadline: the wait is history's long-poll interval (the fake answers at once).
+    response = await frontend.stub.ExecuteMultiOperation(_multi({}, update()), timeout=None)
+    assert response == answered
+    sent = [s.request for s in frontend.history.sent]
+    assert len(sent) == 2 and isinstance(sent[0], UpdateWithStart)
+    assert isinstance(sent[1], UpdateWithStart) and sent[1].start == sent[0].start
+    # History that never answers: Temporal's retryable status, after a few sends.
+    frontend.history.sent.clear()
+    frontend.history.scripts[_MULTI] = [TimeoutError()] * 3
+    status = await failure(frontend.stub, "ExecuteMultiOperation", _multi({}, update()), None)
+    assert status.code == grpc.StatusCode.UNAVAILABLE
+    assert _statuses(status)[1] == (
+        grpc.StatusCode.UNAVAILABLE.value[0],
+        "workflow update was aborted",
+    )
+    assert len(frontend.history.sent) == 3
