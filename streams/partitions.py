@@ -59,6 +59,9 @@ class Partitions:
         self._inputs: dict[int, list[TopicPartition]] = {}
         self.restored_records = 0
         self.on_changed: Callable[[set[int]], None] | None = None
+        # Called with each owned partition about to be released, after its open work was
+        # committed or aborted: the processor answers the callers still waiting on it.
+        self.on_hand_over: Callable[[int], None] | None = None
 
     @property
     def owned(self) -> set[int]:
@@ -120,13 +123,22 @@ class Partitions:
         """A graceful hand-over: the generation is still valid, so the open work commits."""
         if self._transactions.uncommitted:
             self._transactions.commit(self.stores)
+        self.hand_over(partitions)
         self._release(partitions)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """The generation is gone: nothing of the open transaction may commit."""
         if self._transactions.uncommitted:
             self._transactions.abort(StreamsError("partitions lost"), self.stores)
+        self.hand_over(partitions)
         self._release(partitions)
+
+    def hand_over(self, partitions: list[TopicPartition]) -> None:
+        """Lets the processor answer the callers waiting on the owned ones of `partitions`."""
+        if self.on_hand_over is None:
+            return
+        for number in sorted({tp.partition for tp in partitions} & set(self.stores)):
+            self.on_hand_over(number)
 
     def close(self) -> None:
         """Closes every store (the partitions are no longer consumed)."""

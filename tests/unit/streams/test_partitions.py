@@ -1,6 +1,9 @@
-"""Partition life cycle without a broker: a store written with another key layout is rebuilt."""
+"""Partition life cycle without a broker: a store of another key layout is rebuilt; a partition
+given up is handed over to the processor between its commit (or abort) and its release."""
 
 from __future__ import annotations
+
+from confluent_kafka import TopicPartition
 
 from streams.partitions import Partitions
 from streams.state.base import STATE_FORMAT_KEY, PartitionStore
@@ -44,3 +47,48 @@ def test_without_a_format_nothing_is_checked() -> None:
     store.write({b"k": b"v"}, 5)
     store.close()
     assert _partitions(memory, "")._open(0).get(b"k") == b"v"
+
+
+class _Transactions:
+    """Records the order of commits, aborts and hand-overs."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.uncommitted = True
+
+    def commit(self, stores: object) -> None:
+        self.log.append("commit")
+        self.uncommitted = False
+
+    def abort(self, cause: Exception, stores: object) -> None:
+        self.log.append("abort")
+        self.uncommitted = False
+
+    def forget(self, partitions: object) -> None:
+        self.log.append("forget")
+
+
+def _owning(log: list[str], numbers: list[int]) -> Partitions:
+    partitions = Partitions(MemoryStore(), _Restorer(), _Transactions(log), lambda *_: None)  # type: ignore[arg-type]
+    for number in numbers:
+        partitions.stores[number] = partitions._open(number)
+    partitions.on_hand_over = lambda number: log.append(f"hand over {number}")
+    return partitions
+
+
+def test_revoked_partitions_are_handed_over_after_the_commit_and_before_release() -> None:
+    log: list[str] = []
+    partitions = _owning(log, [0, 1, 2])
+    revoked = [TopicPartition("inbox", 2), TopicPartition("inbox", 1), TopicPartition("inbox", 7)]
+    partitions.on_revoke(None, revoked)  # type: ignore[arg-type]
+    # Partition 7 was never owned here: nobody can wait on it.
+    assert log == ["commit", "hand over 1", "hand over 2", "forget"]
+    assert partitions.owned == {0}
+
+
+def test_lost_partitions_are_handed_over_after_the_abort() -> None:
+    log: list[str] = []
+    partitions = _owning(log, [4])
+    partitions.on_lost(None, [TopicPartition("inbox", 4)])  # type: ignore[arg-type]
+    assert log == ["abort", "hand over 4", "forget"]
+    assert partitions.owned == set()
