@@ -126,7 +126,12 @@ class StreamApp:
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
         self._restorer = restorer
         self.partitions = Partitions(
-            store, restorer, self.transactions, processor.apply, config.state_format
+            store,
+            restorer,
+            self.transactions,
+            processor.apply,
+            config.state_format,
+            incremental=config.incremental_rebalance,
         )
         self.partitions.on_hand_over = self._hand_over
 

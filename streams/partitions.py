@@ -11,6 +11,12 @@ input partition paused and begins the restore; `restore_step`, called from the p
 folds the changelog a batch at a time while the instance keeps serving its other partitions.
 When the changelog is folded, the input partition is rewound to its committed position and
 resumed. A large shard therefore never holds up a rebalance or its neighbours.
+
+With incremental (cooperative) rebalancing, an opt-in (`StreamsConfig.incremental_rebalance`),
+the callbacks get only the partitions that change owner: the others are neither committed
+early nor closed and restored again. A transaction sealed before the group's generation
+changed is refused by the group coordinator and aborted (its inputs are processed again),
+exactly as a zombie's would be.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class Partitions:
         transactions: The open transaction, committed or aborted on hand-over.
         apply: The processor's fold of one changelog record.
         state_format: The processor's key layout (`StreamsConfig.state_format`).
+        incremental: The group rebalances incrementally: an assignment adds partitions to
+            the ones owned (`StreamsConfig.incremental_rebalance`).
     """
 
     def __init__(
@@ -48,7 +56,9 @@ class Partitions:
         transactions: Transactions,
         apply: ApplyFn,
         state_format: str = "",
+        incremental: bool = False,
     ) -> None:
+        self._incremental = incremental
         self._store = store
         self._format = state_format.encode()
         self._restorer = restorer
@@ -75,6 +85,8 @@ class Partitions:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assigns the new partitions paused and begins their restores."""
+        if self._incremental and not partitions:
+            return  # nothing comes here this round; what is owned stays as it is
         # Committed offsets are fetched with require_stable (read_committed), so this waits
         # until a fenced owner's pending transaction has ended; only then is the changelog
         # complete up to the inputs those offsets cover, and restore may begin.
@@ -83,7 +95,10 @@ class Partitions:
             key = (tp.topic, tp.partition)
             self._transactions.committed[key] = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             tp.offset = self._transactions.committed[key]
-        consumer.assign(committed)
+        if self._incremental:
+            consumer.incremental_assign(committed)
+        else:
+            consumer.assign(committed)
         waiting = []
         for number in sorted({tp.partition for tp in partitions}):
             if number in self.stores or number in self._restoring:

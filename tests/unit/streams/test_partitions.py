@@ -92,3 +92,57 @@ def test_lost_partitions_are_handed_over_after_the_abort() -> None:
     partitions.on_lost(None, [TopicPartition("inbox", 4)])  # type: ignore[arg-type]
     assert log == ["abort", "hand over 4", "forget"]
     assert partitions.owned == set()
+
+
+class _Consumer:
+    """Records assignment calls; every partition's committed position is 5."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[int]]] = []
+
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        return [TopicPartition(tp.topic, tp.partition, 5) for tp in partitions]
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.calls.append(("assign", [tp.partition for tp in partitions]))
+
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        self.calls.append(("incremental_assign", [tp.partition for tp in partitions]))
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self.calls.append(("pause", [tp.partition for tp in partitions]))
+
+
+class _Restoring(_Restorer):
+    def begin(self, store: PartitionStore) -> None:
+        pass
+
+
+class _Committed:
+    def __init__(self) -> None:
+        self.committed: dict[tuple[str, int], int] = {}
+
+
+def test_an_incremental_assignment_adds_partitions_and_keeps_the_owned_ones() -> None:
+    consumer = _Consumer()
+    transactions = _Committed()
+    partitions = Partitions(
+        MemoryStore(),
+        _Restoring(),
+        transactions,  # type: ignore[arg-type]
+        lambda *_: None,
+        incremental=True,
+    )
+    partitions.stores[0] = partitions._open(0)
+    partitions.on_assign(consumer, [])  # type: ignore[arg-type]  # a round that moves nothing
+    partitions.on_assign(consumer, [TopicPartition("inbox", 3)])  # type: ignore[arg-type]
+    assert consumer.calls == [("incremental_assign", [3]), ("pause", [3])]
+    assert partitions.owned == {0} and partitions.restoring == {3}
+    assert transactions.committed == {("inbox", 3): 5}
+
+
+def test_an_eager_assignment_replaces_the_whole_assignment() -> None:
+    consumer = _Consumer()
+    partitions = Partitions(MemoryStore(), _Restoring(), _Committed(), lambda *_: None)  # type: ignore[arg-type]
+    partitions.on_assign(consumer, [TopicPartition("inbox", 1), TopicPartition("inbox", 2)])  # type: ignore[arg-type]
+    assert consumer.calls == [("assign", [1, 2]), ("pause", [1, 2])]
