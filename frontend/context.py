@@ -164,6 +164,7 @@ async def call_history(
     request: Message,
     response_type: type[ResponseT],
     kind: str | None = None,
+    attempt_s: float | None = None,
 ) -> ResponseT:
     """Forwards a request to the history process of its workflow and decodes the answer.
 
@@ -175,25 +176,35 @@ async def call_history(
         request: Temporal request proto.
         response_type: Temporal response class the reply payload holds.
         kind: Inbox kind; defaults to the RPC name.
+        attempt_s: For a read only (sending it twice is harmless): send it again when it
+            has had no answer for this long, until the whole wait is over. A read parked in
+            a history process that died is never answered.
 
     Raises:
         ServiceError: The history answered an error, or did not answer in time.
     """
     timeout = call.bound(env.config.history_timeout_s)
+    deadline = time.monotonic() + timeout
     take_produce_slot(env)
-    try:
-        reply = await env.history.call(
-            namespace, workflow_id, kind or call.method, request, timeout
-        )
-    except TimeoutError:
-        _log.warning(
-            "%s for %s/%s: no answer from history within %.1fs",
-            kind or call.method,
-            namespace,
-            workflow_id,
-            timeout,
-        )
-        raise errors.unavailable("history service did not answer in time") from None
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            reply = await env.history.call(
+                namespace, workflow_id, kind or call.method, request, min(left, attempt_s or left)
+            )
+            break
+        except TimeoutError:
+            if attempt_s is not None and deadline - time.monotonic() > 0:
+                _log.info("%s for %s/%s: sent again", kind or call.method, namespace, workflow_id)
+                continue
+            _log.warning(
+                "%s for %s/%s: no answer from history within %.1fs",
+                kind or call.method,
+                namespace,
+                workflow_id,
+                timeout,
+            )
+            raise errors.unavailable("history service did not answer in time") from None
     if reply.status_code != 0:
         raise errors.from_reply(reply.status_code, reply.message, reply.details, reply.details_type)
     return response_type.FromString(reply.payload)

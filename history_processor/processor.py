@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 #: A parked long-poll read is answered empty after this long; the frontend then asks again.
 PARK_TIMEOUT_MS = 5_000
 _TIMERS_PER_ROUND = 500
+_ALL = 2**63  # a "now" past every deadline: expire() then returns everything waiting
 
 
 @dataclass
@@ -103,6 +104,27 @@ class HistoryProcessor:
         self._updates.forget(owned)
         self._timer_floor.forget(owned)
         self._wakeup.forget(owned)
+
+    def hand_over(self, ctx: Context) -> None:
+        """Answers every caller still waiting on `ctx.partition`, which this process gives up.
+
+        Parked reads, buffered queries and update waiters live only here; dropped, their
+        callers would wait for their own timeouts. `Reply.shard_moved` makes the history
+        client send each command again, to the shard's next owner, so callers see nothing.
+        """
+        waiting = [
+            (p.command.command_id, p.reply_to) for p in self._parked.pop(ctx.partition, {}).values()
+        ]
+        waiting += [(q.query_id, q.reply_to) for q in self._queries.expire(ctx.partition, _ALL)]
+        waiting += [
+            (w.command.command_id, w.reply_to) for w in self._updates.expire(ctx.partition, _ALL)
+        ]
+        for command_id, reply_to in waiting:
+            self._reply(ctx, command_id, reply_to, Reply.shard_moved())
+        if waiting:
+            log.info(
+                "partition %d handed over: %d waiting callers sent on", ctx.partition, len(waiting)
+            )
 
     # -- input -------------------------------------------------------------------------------
 

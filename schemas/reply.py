@@ -46,6 +46,9 @@ TRANSIENT_CODES = frozenset(
 )
 """Statuses after which the same command may succeed when sent again."""
 
+SHARD_MOVED_TYPE = "strom.ShardMoved"
+"""`Reply.details_type` of `Reply.shard_moved`: the history client sends the command again."""
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -86,6 +89,24 @@ class Reply:
             details=details.SerializeToString(),
             details_type=details.DESCRIPTOR.full_name,
         )
+
+    @classmethod
+    def shard_moved(cls) -> Reply:
+        """The answer to a caller still waiting on a shard this process hands over.
+
+        Temporal's ShardOwnershipLost: the history client sends the command again, to the
+        shard's next owner, and its caller never sees this reply.
+        """
+        return cls(
+            status_code=Code.UNAVAILABLE,
+            message="Shard is owned by a different history process.",
+            details_type=SHARD_MOVED_TYPE,
+        )
+
+    @property
+    def moved(self) -> bool:
+        """True for `shard_moved`."""
+        return self.details_type == SHARD_MOVED_TYPE
 
     def to_record(self, command_id: str) -> ReplyRecord:
         """The strom.v1.Reply record answering `command_id`."""

@@ -48,6 +48,11 @@ class Processor(Protocol):
         A processor may also define ``next_punctuate_ms(owned: set[int]) -> int | None``: the
         epoch ms at which it next has time-driven work (None: nothing known). The loop then
         punctuates as soon as that time comes instead of waiting for the next period.
+
+        It may also define ``hand_over(ctx: Context) -> None``: called for an owned partition
+        this instance gives up (revoked, lost, or the instance stops), once its open work has
+        committed (or aborted). It answers the callers still waiting on the partition through
+        `ctx.send_after_commit` instead of leaving them to their timeouts.
         """
 
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
@@ -121,8 +126,14 @@ class StreamApp:
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
         self._restorer = restorer
         self.partitions = Partitions(
-            store, restorer, self.transactions, processor.apply, config.state_format
+            store,
+            restorer,
+            self.transactions,
+            processor.apply,
+            config.state_format,
+            incremental=config.incremental_rebalance,
         )
+        self.partitions.on_hand_over = self._hand_over
 
     @property
     def on_partitions_changed(self) -> Callable[[set[int]], None] | None:
@@ -165,8 +176,17 @@ class StreamApp:
                 self._run_once()
             if self.transactions.uncommitted:
                 self.transactions.commit(self.partitions.stores)
+            # Stopping hands every partition over: waiting callers are answered now, before
+            # the consumer leaves the group, rather than time out.
+            for partition in sorted(self.partitions.stores):
+                self._hand_over(partition)
         finally:
             self._close()
+
+    def _hand_over(self, partition: int) -> None:
+        hand_over = getattr(self.processor, "hand_over", None)
+        if hand_over is not None:
+            hand_over(self._context(partition))
 
     def _run_once(self) -> None:
         self.transactions.poll_acks()

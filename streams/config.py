@@ -101,12 +101,28 @@ class StreamsConfig:
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "session.timeout.ms": self.session_timeout_ms,
-            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
+            # Members learn of a rebalance (a member left or joined) from their next
+            # heartbeat, and the group waits for the last of them: this bounds that wait.
+            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 20),
             "max.poll.interval.ms": 300_000,
             "partition.assignment.strategy": "range",
             "fetch.wait.max.ms": 100,
             **self.extra_consumer,
         }
+
+    @property
+    def incremental_rebalance(self) -> bool:
+        """True when `extra_consumer` asks for incremental (cooperative) rebalancing.
+
+        Range assignment (eager) is the default: it keeps partition p of every input topic on
+        one member, and it aborts nothing. Under "cooperative-sticky" only the partitions
+        that change owner stop, but a transaction in flight when the group's generation
+        changes is refused on every member (ILLEGAL_GENERATION), and on this broker the
+        producer's next transaction then failed too (OUT_OF_ORDER_SEQUENCE_NUMBER) seconds
+        later: each rebalance cost every member one or two aborts.
+        """
+        strategy = self.consumer_settings()["partition.assignment.strategy"]
+        return "cooperative" in str(strategy)
 
     def producer_settings(self, transactional_id: str) -> dict[str, Any]:
         """librdkafka settings of one transactional producer."""

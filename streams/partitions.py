@@ -11,6 +11,12 @@ input partition paused and begins the restore; `restore_step`, called from the p
 folds the changelog a batch at a time while the instance keeps serving its other partitions.
 When the changelog is folded, the input partition is rewound to its committed position and
 resumed. A large shard therefore never holds up a rebalance or its neighbours.
+
+With incremental (cooperative) rebalancing, an opt-in (`StreamsConfig.incremental_rebalance`),
+the callbacks get only the partitions that change owner: the others are neither committed
+early nor closed and restored again. A transaction sealed before the group's generation
+changed is refused by the group coordinator and aborted (its inputs are processed again),
+exactly as a zombie's would be.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class Partitions:
         transactions: The open transaction, committed or aborted on hand-over.
         apply: The processor's fold of one changelog record.
         state_format: The processor's key layout (`StreamsConfig.state_format`).
+        incremental: The group rebalances incrementally: an assignment adds partitions to
+            the ones owned (`StreamsConfig.incremental_rebalance`).
     """
 
     def __init__(
@@ -49,7 +57,9 @@ class Partitions:
         transactions: Transactions,
         apply: ApplyFn,
         state_format: str = "",
+        incremental: bool = False,
     ) -> None:
+        self._incremental = incremental
         self._store = store
         self._format = state_format.encode()
         self._restorer = restorer
@@ -60,6 +70,9 @@ class Partitions:
         self._inputs: dict[int, list[TopicPartition]] = {}
         self.restored_records = 0
         self.on_changed: Callable[[set[int]], None] | None = None
+        # Called with each owned partition about to be released, after its open work was
+        # committed or aborted: the processor answers the callers still waiting on it.
+        self.on_hand_over: Callable[[int], None] | None = None
 
     @property
     def owned(self) -> set[int]:
@@ -73,6 +86,8 @@ class Partitions:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assigns the new partitions paused and begins their restores."""
+        if self._incremental and not partitions:
+            return  # nothing comes here this round; what is owned stays as it is
         # Committed offsets are fetched with require_stable (read_committed), so this waits
         # until a fenced owner's pending transaction has ended; only then is the changelog
         # complete up to the inputs those offsets cover, and restore may begin.
@@ -81,7 +96,10 @@ class Partitions:
         committed = offsets.committed(consumer, partitions, TIMEOUT_S * 2, OFFSET_BEGINNING)
         for tp in committed:
             self._transactions.committed[(tp.topic, tp.partition)] = tp.offset
-        consumer.assign(committed)
+        if self._incremental:
+            consumer.incremental_assign(committed)
+        else:
+            consumer.assign(committed)
         waiting = []
         for number in sorted({tp.partition for tp in partitions}):
             if number in self.stores or number in self._restoring:
@@ -121,13 +139,22 @@ class Partitions:
         """A graceful hand-over: the generation is still valid, so the open work commits."""
         if self._transactions.uncommitted:
             self._transactions.commit(self.stores)
+        self.hand_over(partitions)
         self._release(partitions)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """The generation is gone: nothing of the open transaction may commit."""
         if self._transactions.uncommitted:
             self._transactions.abort(StreamsError("partitions lost"), self.stores)
+        self.hand_over(partitions)
         self._release(partitions)
+
+    def hand_over(self, partitions: list[TopicPartition]) -> None:
+        """Lets the processor answer the callers waiting on the owned ones of `partitions`."""
+        if self.on_hand_over is None:
+            return
+        for number in sorted({tp.partition for tp in partitions} & set(self.stores)):
+            self.on_hand_over(number)
 
     def close(self) -> None:
         """Closes every store (the partitions are no longer consumed)."""

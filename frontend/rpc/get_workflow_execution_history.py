@@ -21,6 +21,9 @@ from frontend.longpoll import answer_by
 _CLOSE_EVENT = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
 _ALL_EVENT = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT
 _UNSPECIFIED = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_UNSPECIFIED
+_READ_ATTEMPT_S = 10.0
+"""A waiting read unanswered this long is sent again: history answers one it parks within
+5 s (its PARK_TIMEOUT_MS), so it was parked in a process that died (SIGKILL)."""
 
 
 async def handle(
@@ -54,6 +57,7 @@ async def handle(
                 execution.workflow_id,
                 request,
                 GetWorkflowExecutionHistoryResponse,
+                attempt_s=_READ_ATTEMPT_S if waits else None,
             )
         except ServiceError as err:
             return await from_archive(namespace, request, err)  # a run retention deleted

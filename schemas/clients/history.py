@@ -167,26 +167,40 @@ class HistoryClient:
     ) -> Reply:
         """Sends a command and awaits its reply.
 
+        A `Reply.shard_moved` answer is never returned: the command is sent again (with a new
+        command id) to the shard's next owner, within the same `timeout`.
+
         Raises:
             TimeoutError: No reply within `timeout` seconds (the shard may be moving).
         """
         assert self._loop is not None, "HistoryClient.start() was not called"
         payload = request if isinstance(request, bytes) else request.SerializeToString()
+        async with asyncio.timeout(timeout):
+            while True:
+                reply = await self._send(namespace, workflow_id, kind, payload)
+                if not reply.moved:
+                    return reply
+                # The command waited on a shard its owner handed over (Temporal's
+                # ShardOwnershipLost, which its history client retries too): the shard's next
+                # owner gets it now, and reads the inbox once it has restored the shard.
+
+    async def _send(self, namespace: str, workflow_id: str, kind: str, payload: bytes) -> Reply:
+        """Puts one command on the inbox and awaits its reply (the caller bounds the wait)."""
+        assert self._loop is not None
         command_id = uuid.uuid4().hex
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[command_id] = future
         record, key, shard = self._record(namespace, workflow_id, kind, payload, command_id)
         try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    try:
-                        self._producer.produce(self._topology.inbox, record, key, shard)
-                        break
-                    except BufferError:
-                        # librdkafka's queue is full: the delivery thread drains it meanwhile;
-                        # wait without blocking the loop (the deadline still applies).
-                        await asyncio.sleep(0.01)
-                return await future
+            while True:
+                try:
+                    self._producer.produce(self._topology.inbox, record, key, shard)
+                    break
+                except BufferError:
+                    # librdkafka's queue is full: the delivery thread drains it meanwhile;
+                    # wait without blocking the loop (the deadline still applies).
+                    await asyncio.sleep(0.01)
+            return await future
         finally:
             self._pending.pop(command_id, None)
 

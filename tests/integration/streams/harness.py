@@ -139,7 +139,11 @@ class Feeder:
         peek_every: int = 0,
         poison_every: int = 0,
     ) -> None:
-        self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+        # Idempotent: a send retried after a timed-out answer (a loaded broker) would
+        # otherwise write an input twice, and the proof would count it twice.
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 2, "enable.idempotence": True}
+        )
         self._topic = topic
         self.total = total
         self._rate = rate

@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+import grpc
+import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import HistoryEventFilterType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -146,3 +148,34 @@ async def test_stop_ends_history_long_polls(frontend: Frontend) -> None:
 
     assert list((await waiting).history.events) == []
     assert time.monotonic() - began < 2
+
+
+async def test_a_waiting_read_left_unanswered_is_sent_again(frontend: Frontend) -> None:
+    """A read parked in a history process that died (SIGKILL) never gets its answer."""
+    await frontend.stub.StartWorkflowExecution(start(workflow_id="wf"))
+    frontend.history.close("default", "wf")
+    frontend.history.scripts["GetWorkflowExecutionHistory"] = [TimeoutError(), TimeoutError()]
+    request = history_request(
+        wait_new_event=True,
+        history_event_filter_type=HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+    )
+
+    response = await frontend.stub.GetWorkflowExecutionHistory(request, timeout=60)
+
+    assert [e.event_id for e in response.history.events] == [2]
+    reads = [s for s in frontend.history.sent if s.kind == "GetWorkflowExecutionHistory"]
+    assert len(reads) == 3
+    # Each send waits a bounded while, far below the client's minute.
+    assert all(read.timeout <= 10.0 for read in reads)
+
+
+async def test_a_plain_read_left_unanswered_is_unavailable(frontend: Frontend) -> None:
+    await frontend.stub.StartWorkflowExecution(start(workflow_id="wf"))
+    frontend.history.scripts["GetWorkflowExecutionHistory"] = [TimeoutError()]
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await frontend.stub.GetWorkflowExecutionHistory(history_request(), timeout=60)
+
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    reads = [s for s in frontend.history.sent if s.kind == "GetWorkflowExecutionHistory"]
+    assert len(reads) == 1
