@@ -72,6 +72,7 @@ class Partitions:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assigns the new partitions paused and begins their restores."""
+        self._transactions.group_changed()
         # Committed offsets are fetched with require_stable (read_committed), so this waits
         # until a fenced owner's pending transaction has ended; only then is the changelog
         # complete up to the inputs those offsets cover, and restore may begin.
@@ -120,12 +121,14 @@ class Partitions:
         """A graceful hand-over: the generation is still valid, so the open work commits."""
         if self._transactions.uncommitted:
             self._transactions.commit(self.stores)
+        self._transactions.group_changed()
         self._release(partitions)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """The generation is gone: nothing of the open transaction may commit."""
         if self._transactions.uncommitted:
             self._transactions.abort(StreamsError("partitions lost"), self.stores)
+        self._transactions.group_changed()
         self._release(partitions)
 
     def close(self) -> None:
