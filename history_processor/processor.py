@@ -516,6 +516,14 @@ class HistoryProcessor:
         for namespace in list(self._standby_seen.get(ctx.partition, ())):
             if not self._active_elsewhere(namespace):
                 self._take_over(ctx, namespace)
+        if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
+            self._fire_due_timers(ctx, now_ms)
+        self._expire_parked(ctx, now_ms)
+        self._expire_queries(ctx, now_ms)
+        self._expire_updates(ctx, now_ms)
+
+    def _fire_due_timers(self, ctx: Context, now_ms: int) -> None:
+        """One round over the partition's timer index: fires the due timers (a bounded batch)."""
         start = self._timer_floor.start(ctx.state)
         due = list(store.due_timers(ctx.state, start, now_ms, _TIMERS_PER_ROUND))
         full = len(due) == _TIMERS_PER_ROUND  # more may be due: next round starts at the last
@@ -548,13 +556,11 @@ class HistoryProcessor:
                 )
                 letter_key, letter_value = deadletter.encode(letter)
                 ctx.send(self._topology.deadletter, letter_value, key=letter_key, partition=0)
-        if full:
-            self._wakeup.scanned(ctx.partition, now_ms)  # more are due: the next round at once
-        elif due or self._wakeup.needs_look(ctx.partition, now_ms):
-            self._wakeup.scanned(ctx.partition, store.next_timer_ms(ctx.state, now_ms + 1))
-        self._expire_parked(ctx, now_ms)
-        self._expire_queries(ctx, now_ms)
-        self._expire_updates(ctx, now_ms)
+        if full:  # more are due: the next round at once
+            self._wakeup.scanned(ctx.partition, now_ms, ctx.state)
+        else:
+            next_ms = store.next_timer_ms(ctx.state, now_ms + 1)
+            self._wakeup.scanned(ctx.partition, next_ms, ctx.state)
 
     def _take_over(self, ctx: Context, namespace: str) -> None:
         """A namespace this partition served as standby is active here now (a failover):

@@ -156,6 +156,21 @@ def clone(value: Any) -> Any:
 def _cloner(cls: type) -> Callable[[Any], Any]:
     if dataclasses.is_dataclass(cls):
         names = tuple(f.name for f in dataclasses.fields(cls))
+        if _has_dict(cls):
+            # One C-level copy of the attributes shares every immutable field; only fields
+            # that may hold mutable values are cloned (a state is cloned at every decision).
+            hints = _field_hints(cls)
+            mutable = tuple(n for n in names if not _is_immutable(hints.get(n)))
+
+            def copy_dict_dataclass(value: Any) -> Any:
+                new = object.__new__(cls)
+                attrs = new.__dict__  # filled directly: works for frozen dataclasses too
+                attrs.update(value.__dict__)
+                for name in mutable:
+                    attrs[name] = clone(attrs[name])
+                return new
+
+            return copy_dict_dataclass
         setter = object.__setattr__  # works for frozen and slotted dataclasses alike
 
         def copy_dataclass(value: Any) -> Any:
@@ -174,6 +189,54 @@ def _cloner(cls: type) -> Callable[[Any], Any]:
     if issubclass(cls, tuple):
         return lambda value: tuple(clone(v) for v in value)
     return copy.deepcopy
+
+
+def _has_dict(cls: type) -> bool:
+    """True when instances keep their fields in ``__dict__`` (no ``slots=True``)."""
+    return "__slots__" not in cls.__dict__
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a dataclass; empty when they cannot be resolved (then
+    every field is treated as possibly mutable, as before)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # an unresolvable forward reference: be conservative
+        return {}
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _union_args(tp: Any) -> tuple[Any, ...] | None:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    return None
+
+
+def _is_immutable(tp: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """True for a declared type whose values can be shared by a clone.
+
+    Scalars, bytes, enums, and frozen dataclasses (and tuples) made only of such values.
+    Anything unknown counts as mutable.
+    """
+    args = _union_args(tp)
+    if args is not None:
+        return all(_is_immutable(a, seen) for a in args)
+    if tp in _JSON_SCALARS or tp is bytes:
+        return True
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return True
+    if typing.get_origin(tp) is tuple:
+        items = typing.get_args(tp)
+        return bool(items) and all(_is_immutable(a, seen) for a in items if a is not Ellipsis)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp not in seen:
+        params = getattr(tp, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            return False
+        hints = _field_hints(tp)
+        return all(_is_immutable(hints.get(f.name), seen | {tp}) for f in dataclasses.fields(tp))
+    return False
 
 
 _CLONERS: dict[type, Callable[[Any], Any]] = {

@@ -141,6 +141,7 @@ class Transactions:
         self._acks = Producer(config.ack_producer_settings())
         self._worker = CommitWorker(f"{config.app_id}-commit")
         self._flight: _Flight | None = None
+        self._group_metadata: Any = None  # the consumer's, read once per generation
         self.states: dict[int, StateTransaction] = {}
         self.committed: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
@@ -278,7 +279,7 @@ class Transactions:
             raise InvalidStateError("a commit is still in flight")
         for state in self.states.values():
             state.seal()
-        metadata = self._consumer.consumer_group_metadata() if self._positions else None
+        metadata = self._current_group_metadata() if self._positions else None
         flight = _Flight(
             self._producer,
             self._outputs,
@@ -349,6 +350,24 @@ class Transactions:
         for producer in [*self._producers, self._acks]:
             producer.flush(5)
 
+    def group_changed(self) -> None:
+        """The consumer's group membership may have changed (an assignment, a revocation, a
+        loss): the next commit reads the group metadata again."""
+        self._group_metadata = None
+
+    def _current_group_metadata(self) -> Any:
+        """The group metadata sent with the input positions (step 2).
+
+        Read from the consumer once per generation rather than at every commit: the read is a
+        round trip to librdkafka's main thread with the GIL held. Only a rebalance changes the
+        generation, and `group_changed` (called from every rebalance callback) and every abort
+        drop the copy. A copy older than the group is only ever refused by the coordinator,
+        never accepted, so fencing holds (invariant 3); that abort drops it.
+        """
+        if self._group_metadata is None:
+            self._group_metadata = self._consumer.consumer_group_metadata()
+        return self._group_metadata
+
     def _send(self, flight: _Flight) -> None:
         """Steps 1-3 and the acknowledgements, on the worker thread."""
         producer = flight.producer
@@ -401,6 +420,7 @@ class Transactions:
     ) -> None:
         """Drops the flight (if any) and the open transaction; rewinds to the commit."""
         self._flight = None
+        self._group_metadata = None  # refused for a stale generation? read it afresh
         dropped = [*(flight.states.values() if flight else ()), *self.states.values()]
         rewind = {**(flight.positions if flight else {}), **self._positions}
         err = cause.args[0] if isinstance(cause, KafkaException) else None

@@ -86,6 +86,7 @@ class Partitions:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assigns the new partitions paused and begins their restores."""
+        self._transactions.group_changed()
         if self._incremental and not partitions:
             return  # nothing comes here this round; what is owned stays as it is
         # Committed offsets are fetched with require_stable (read_committed), so this waits
@@ -140,6 +141,7 @@ class Partitions:
         if self._transactions.uncommitted:
             self._transactions.commit(self.stores)
         self.hand_over(partitions)
+        self._transactions.group_changed()
         self._release(partitions)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -147,6 +149,7 @@ class Partitions:
         if self._transactions.uncommitted:
             self._transactions.abort(StreamsError("partitions lost"), self.stores)
         self.hand_over(partitions)
+        self._transactions.group_changed()
         self._release(partitions)
 
     def hand_over(self, partitions: list[TopicPartition]) -> None:

@@ -127,3 +127,55 @@ def test_the_processor_wakes_for_a_user_timer_and_fires_it_on_time() -> None:
     # The workflow task the fire scheduled times out on its sticky queue only 10 s later: the
     # next wake-up is the second user timer.
     assert processor.next_punctuate_ms({0}) == second
+
+
+def test_a_bound_from_a_discarded_view_is_dropped_and_one_from_a_flushed_view_kept() -> None:
+    partition = MemoryStore().open_partition(0)
+    wakeup = TimerWakeup()
+    view = StateTransaction(partition)
+    view.delete(b"timer-fired-by-the-round")  # the round's uncommitted deletion
+    wakeup.scanned(0, 9_000, view)
+    assert not wakeup.needs_look(0, now_ms=1_000)
+    view.discard()  # its transaction aborted: the fired timers are back in the store
+    assert wakeup.next_ms({0}) == 0
+    assert wakeup.needs_look(0, now_ms=1_000)
+
+    kept = StateTransaction(partition)
+    kept.delete(b"timer-fired-by-the-round")
+    wakeup.scanned(0, 9_000, kept)
+    kept.seal()
+    kept.flush(1)
+    assert wakeup.next_ms({0}) == 9_000
+    assert not wakeup.needs_look(0, now_ms=1_000)
+
+
+class _CountingState(StateTransaction):
+    """A state transaction that counts the timer-index scans made through it."""
+
+    scans = 0
+
+    def items(self, *args: Any, **kw: Any) -> Any:
+        type(self).scans += 1
+        return super().items(*args, **kw)
+
+
+def test_rounds_before_the_next_timer_do_not_scan_the_index() -> None:
+    glue = Glue()
+    with_timers(glue, start_timer("1", 60_000))
+    assert glue.state is not None
+    (fire_at,) = [t.expiry_time_ms for t in glue.state.timers.values()]
+    clock = [0.0]
+    processor = HistoryProcessor(Topology(), lambda _: NAMESPACE_ID, clock=lambda: clock[0])
+    state = _CountingState(MemoryStore().open_partition(0))
+    _fold_glue(processor, state, glue)
+    context = _Context(processor, state)
+    processor.punctuate(context, fire_at - 30_000)  # type: ignore[arg-type]
+    scans = _CountingState.scans
+    assert scans > 0, "the first round of a partition looks at the index"
+    for step in range(1, 100):
+        processor.punctuate(context, fire_at - 30_000 + step * 100)  # type: ignore[arg-type]
+    assert _CountingState.scans == scans, "idle rounds before the bound scan nothing"
+    clock[0] = fire_at / 1000
+    processor.punctuate(context, fire_at)  # type: ignore[arg-type]
+    fired = [e for e in context.emitted if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+    assert [e.timer_fired_event_attributes.timer_id for e in fired] == ["1"]

@@ -105,3 +105,52 @@ def test_clone_copies_frozen_dataclasses_and_tuples() -> None:
     pair = ([1], Leaf("b"))
     twin = codec.clone(pair)
     assert twin == pair and twin[0] is not pair[0]
+
+
+@dataclass(frozen=True)
+class FrozenBag:
+    items: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Holder:
+    tree: Tree
+    bag: FrozenBag
+    note: str | None = None
+    leaf: Leaf | None = None
+
+
+@dataclass(slots=True)
+class Slotted:
+    values: list[int]
+    name: str = ""
+
+
+def test_clone_shares_immutable_fields_and_copies_every_mutable_one() -> None:
+    holder = Holder(tree=sample(), bag=FrozenBag([1]), note="n", leaf=Leaf("x"))
+    twin = codec.clone(holder)
+    assert twin == holder and twin is not holder
+    assert twin.leaf is holder.leaf  # a frozen dataclass of immutable fields is shared
+    # A frozen dataclass holding a list is not immutable: it is copied, list and all.
+    assert twin.bag is not holder.bag and twin.bag.items is not holder.bag.items
+    twin.bag.items.append(2)
+    twin.tree.leaves.append(Leaf("e"))
+    twin.tree.count = 9
+    assert holder == Holder(tree=sample(), bag=FrozenBag([1]), note="n", leaf=Leaf("x"))
+
+
+def test_slotted_dataclasses_clone_and_encode_too() -> None:
+    value = Slotted([1, 2], "s")
+    twin = codec.clone(value)
+    assert twin == value and twin.values is not value.values
+    assert codec.dumps(value) == b'{"name":"s","values":[1,2]}'
+
+
+def test_nested_dataclasses_encode_as_the_generic_conversion_does() -> None:
+    holder = Holder(tree=sample(), bag=FrozenBag([3]), note=None, leaf=Leaf("x", b"\x01"))
+    assert codec.dumps(holder) == (
+        b'{"bag":{"items":[3]},"leaf":{"data":"AQ==","name":"x"},"note":null,"tree":'
+        + codec.dumps(sample())
+        + b"}"
+    )
+    assert codec.loads(Holder, codec.dumps(holder)) == holder

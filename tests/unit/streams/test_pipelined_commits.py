@@ -56,6 +56,8 @@ class _Broker:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.generation = 1  # the consumer group's, as the stand-in consumer reports it
+        self.generation_reads = 0
         self.visible: list[tuple[str, bytes]] = []  # records of committed transactions
         self.acks: list[bytes] = []
         self.gate = threading.Semaphore(0)  # one release lets one commit return
@@ -98,6 +100,7 @@ class _Producer:
         self, offsets: list[TopicPartition], meta: Any, t: float
     ) -> None:
         self._broker.log("offsets", [(tp.partition, tp.offset) for tp in offsets])
+        self._broker.log("metadata", meta)
 
     def commit_transaction(self, timeout: float) -> None:
         self._broker.log("commit", self._tid)
@@ -139,7 +142,8 @@ class _Consumer:
         return taken
 
     def consumer_group_metadata(self) -> str:
-        return "generation-1"
+        self._broker.generation_reads += 1
+        return f"generation-{self._broker.generation}"
 
     def seek(self, tp: TopicPartition) -> None:
         self._broker.log("seek", (tp.partition, tp.offset))
@@ -439,3 +443,36 @@ def _spin(app: StreamApp, done: Callable[[], bool]) -> None:
 class _NoRestorer:
     def close(self) -> None:
         return
+
+
+def _metadata_sent(broker: _Broker) -> list[Any]:
+    return [arg for call, arg in broker.calls if call == "metadata"]
+
+
+def test_the_group_metadata_is_read_once_per_generation_and_again_after_a_change_or_abort(
+    broker: _Broker, txns: Transactions, stores: dict[int, PartitionStore]
+) -> None:
+    for offset in (10, 11):
+        _input(txns, stores, offset, str(offset).encode())
+        broker.gate.release()
+        txns.commit(stores)
+    assert broker.generation_reads == 1, "not read again while the group is unchanged"
+    broker.generation = 2
+    txns.group_changed()  # a rebalance callback
+    _input(txns, stores, 12, b"12")
+    broker.gate.release()
+    txns.commit(stores)
+    assert broker.generation_reads == 2
+    assert _metadata_sent(broker) == ["generation-1", "generation-1", "generation-2"]
+    # A commit refused (e.g. for a stale generation) drops the copy with the transaction.
+    broker.generation = 3
+    _input(txns, stores, 13, b"13")
+    broker.fail_next = KafkaException(
+        KafkaError(KafkaError._TIMED_OUT, "refused", txn_requires_abort=True)
+    )
+    broker.gate.release()
+    txns.commit(stores)
+    _input(txns, stores, 13, b"13")
+    broker.gate.release()
+    txns.commit(stores)
+    assert _metadata_sent(broker)[-1] == "generation-3"
