@@ -20,7 +20,8 @@ from schemas import inbox
 from schemas.namespaces import KafkaNamespaceRegistry, Namespace
 from schemas.topics import Topology
 from streams import TopicSpec, ensure_topics
-from streams.connection import Consumer, Producer
+from streams.connection import Producer
+from streams.readers import read_to_end
 
 log = logging.getLogger(__name__)
 
@@ -263,35 +264,16 @@ class Replicator:
     # -- positions ---------------------------------------------------------------------------
 
     def _read_progress(self) -> dict[int, int]:
-        """The committed positions, read to the end of the progress topic."""
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.config.bootstrap,
-                "group.id": f"{self.progress_topic}.reader.{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
+        """The committed positions, read to the end of the progress topic.
+
+        The end is the high watermark taken after init_transactions: nothing of this
+        replicator's is still open then.
+        """
         positions: dict[int, int] = {}
-        try:
-            tp = TopicPartition(self.progress_topic, 0)
-            low, high = consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_S)
-            consumer.assign([TopicPartition(self.progress_topic, 0, OFFSET_BEGINNING)])
-            deadline = time.monotonic() + _TIMEOUT_S
-            # read_committed: the position passes transaction markers too, so the end is
-            # reached when it gets to the high watermark taken after init_transactions.
-            while low < high:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.progress_topic} not read within {_TIMEOUT_S} s")
-                msg = consumer.poll(0.2)
-                if msg is not None and msg.error() is None:
-                    key, value = msg.key(), msg.value()
-                    if key is not None and value is not None:
-                        positions[int(key.decode())] = int(value.decode())
-                if consumer.position([tp])[0].offset >= high:
-                    break
-        finally:
-            consumer.close()
+        for msg in read_to_end(self.config.bootstrap, self.progress_topic, 0, _TIMEOUT_S):
+            key, value = msg.key(), msg.value()
+            if key is not None and value is not None:
+                positions[int(key.decode())] = int(value.decode())
         return positions
 
     def _assign(self, consumer: Any) -> None:

@@ -11,7 +11,6 @@ is cheap because operators change it rarely.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -154,43 +153,20 @@ class KafkaClusterStore:
         Raises:
             TimeoutError: The topic could not be read within 30 s.
         """
-        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
-
         import schemas
-        from streams.connection import Consumer
+        from streams.readers import read_to_end
 
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"{self.topic}.clusters-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
         found: dict[str, RemoteCluster] = {}
-        try:
-            tp = TopicPartition(self.topic, 0)
-            low, high = consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_S)
-            consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
-            position, deadline = low, time.monotonic() + _TIMEOUT_S
-            while position < high:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"cannot read {self.topic} within {_TIMEOUT_S:.0f} s")
-                msg = consumer.poll(1.0)
-                if msg is None or msg.error() is not None:
-                    continue
-                position = (msg.offset() or 0) + 1
-                key = (msg.key() or b"").decode()
-                if not key.startswith(KEY_PREFIX):
-                    continue  # the cluster settings record
-                name, value = key[len(KEY_PREFIX) :], msg.value()
-                if value is None:
-                    found.pop(name, None)
-                else:
-                    record = schemas.decode(value, schemas.REMOTE_CLUSTER)
-                    found[name] = RemoteCluster.from_record(dict(record))
-        finally:
-            consumer.close()
+        for msg in read_to_end(self.bootstrap, self.topic, 0, _TIMEOUT_S):
+            key = (msg.key() or b"").decode()
+            if not key.startswith(KEY_PREFIX):
+                continue  # the cluster settings record
+            name, value = key[len(KEY_PREFIX) :], msg.value()
+            if value is None:
+                found.pop(name, None)
+            else:
+                record = schemas.decode(value, schemas.REMOTE_CLUSTER)
+                found[name] = RemoteCluster.from_record(dict(record))
         return sorted(found.values(), key=lambda c: c.name)
 
     def put(self, cluster: RemoteCluster) -> RemoteCluster:
