@@ -23,10 +23,10 @@ from history_processor import deletion, failover, queries, runs, standby, store
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
+from history_processor.decision_inputs import TimerInput, event_reader, new_id, older_runs
 from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
-from history_processor.older_runs import OlderRuns
 from history_processor.pending_limits import PendingLimits
 from history_processor.reads import long_poll_timeout_reply
 from history_processor.state import ExecutionState
@@ -36,7 +36,6 @@ from history_processor.wf_updates import waiting as update_waiting
 from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
-from schemas.ids import uuid7
 from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
 from schemas.outbox import Destination, OutboxRecord, route
 from schemas.reply import Code, Reply
@@ -220,11 +219,11 @@ class HistoryProcessor:
             state,
             command,
             now_ms,
-            _new_id,
-            _reader(ctx.state, state),
+            new_id,
+            event_reader(ctx.state, state),
             queries=waiting,
             search_attributes=self._search_attributes(command.namespace),
-            older_runs=_older_runs(ctx.state, command),
+            older_runs=older_runs(ctx.state, command),
             updates=admitted,
             pending_limits=self._pending_limits,
         )
@@ -294,8 +293,8 @@ class HistoryProcessor:
             older,
             command,
             now_ms,
-            _new_id,
-            _reader(ctx.state, older),
+            new_id,
+            event_reader(ctx.state, older),
             search_attributes=self._search_attributes(command.namespace),
         )
         # A closed run's long poll never waits; None only for a read of a run still running.
@@ -458,7 +457,7 @@ class HistoryProcessor:
         for waiter in self._updates.expire(ctx.partition, now_ms):
             command = waiter.command
             state = store.load_state(ctx.state, command.namespace, command.workflow_id)
-            reply = update_waiting.expired_reply(waiter, state, _reader(ctx.state, state))
+            reply = update_waiting.expired_reply(waiter, state, event_reader(ctx.state, state))
             self._reply(ctx, command.command_id, waiter.reply_to, reply)
 
     # -- changelog fold ----------------------------------------------------------------------
@@ -551,9 +550,7 @@ class HistoryProcessor:
             except Exception as exc:  # one poison timer must not stop the shard
                 log.exception("timer %r of %s failed; dead-lettering it", deadline, workflow_id)
                 ctx.rollback_to(savepoint)
-                letter = deadletter.record_for(
-                    "history", _TimerInput(key, value), repr(exc), now_ms
-                )
+                letter = deadletter.record_for("history", TimerInput(key, value), repr(exc), now_ms)
                 letter_key, letter_value = deadletter.encode(letter)
                 ctx.send(self._topology.deadletter, letter_value, key=letter_key, partition=0)
         if full:  # more are due: the next round at once
@@ -575,55 +572,5 @@ class HistoryProcessor:
         self._wakeup.lower(ctx.partition, 0)
 
 
-@dataclass(frozen=True)
-class _TimerInput:
-    """A due timer as a dead letter's input: no source topic, so it is never replayed."""
-
-    timer_key: bytes
-    deadline: bytes
-
-    def topic(self) -> str:
-        return ""
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return 0
-
-    def key(self) -> bytes:
-        return self.timer_key
-
-    def value(self) -> bytes:
-        return self.deadline
-
-
-def _older_runs(state: StateTransaction, command: Command) -> OlderRuns:
-    def run(run_id: str) -> ExecutionState | None:
-        return store.load_run(state, command.namespace, command.workflow_id, run_id)
-
-    def events(run_id: str, first: int, until: int) -> list[HistoryEvent]:
-        return store.read_events(
-            state, command.namespace, command.workflow_id, run_id, first, until
-        )
-
-    return OlderRuns(run, events)
-
-
 def _starts_run(events: list[HistoryEvent]) -> bool:
     return bool(events) and events[0].event_id == 1
-
-
-def _new_id() -> str:
-    return str(uuid7())
-
-
-def _reader(
-    state: StateTransaction, run: ExecutionState | None
-) -> Callable[[int, int], list[HistoryEvent]]:
-    def read(first: int, until: int) -> list[HistoryEvent]:
-        if run is None:
-            return []
-        return store.read_events(state, run.namespace, run.workflow_id, run.run_id, first, until)
-
-    return read
