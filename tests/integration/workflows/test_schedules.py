@@ -483,12 +483,19 @@ async def test_cancel_other_cancels_the_running_workflow(env: tuple[Server, str]
         await handle.trigger()
 
         async def replaced() -> list[tuple[str, str]]:
+            # The schedule's view is refreshed asynchronously: wait until it lists exactly one
+            # running action, and not the first one (it may list both for a moment).
             ids = await running()
-            return ids if ids and ids != [first] else []
+            return ids if len(ids) == 1 and ids != [first] else []
 
         [after] = await eventually_async(replaced, timeout=60, interval=0.5)
         old = server.client.get_workflow_handle(first[0], run_id=first[1])
-        assert (await old.describe()).status == WorkflowExecutionStatus.CANCELED
+
+        async def old_status() -> WorkflowExecutionStatus | None:
+            status = (await old.describe()).status
+            return status if status != WorkflowExecutionStatus.RUNNING else None
+
+        assert await eventually_async(old_status, timeout=30) == WorkflowExecutionStatus.CANCELED
         await server.client.get_workflow_handle(after[0], run_id=after[1]).signal(
             ScheduledWaiter.release
         )
