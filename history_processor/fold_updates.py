@@ -43,6 +43,10 @@ def _sticky(state: ExecutionState, data: upd.Sticky) -> None:
     state.sticky_schedule_to_start_timeout_ms = data.schedule_to_start_timeout_ms
 
 
+def _reset_run(state: ExecutionState, data: upd.ResetRun) -> None:
+    state.reset_run_id = data.run_id
+
+
 def _wft_scheduled(state: ExecutionState, data: upd.WorkflowTaskScheduled) -> None:
     state.workflow_task = WorkflowTaskInfo(
         scheduled_event_id=data.scheduled_event_id,
@@ -175,6 +179,7 @@ _HANDLERS: dict[type, Callable[[ExecutionState, Any], None]] = {
     upd.ActivityOptionsUpdated: activity_ops.options_updated,
     upd.ActivityRescheduled: activity_ops.rescheduled,
     upd.ActivityRetryPaused: activity_ops.retry_paused,
+    upd.ResetRun: _reset_run,
 }
 
 

@@ -317,7 +317,9 @@ def describe_workflow_execution(
         info.execution_duration.FromMilliseconds(
             max(0, state.close_time_ms - state.execution_time_ms)
         )
-    extended = WorkflowExecutionExtendedInfo(cancel_requested=state.cancel_requested)
+    extended = WorkflowExecutionExtendedInfo(
+        cancel_requested=state.cancel_requested, reset_run_id=state.reset_run_id
+    )
     extended.original_start_time.FromMilliseconds(state.start_time_ms)
     if state.execution_expiration_time_ms:
         extended.execution_expiration_time.FromMilliseconds(state.execution_expiration_time_ms)

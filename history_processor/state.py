@@ -306,6 +306,8 @@ class ExecutionState:
     signal_count: int = 0
     signal_request_ids: list[str] = field(default_factory=list)
     cancel_requested: bool = False
+    # The run a reset of this run created (Describe's workflow_extended_info.reset_run_id).
+    reset_run_id: str = ""
     # Temporal's workflowCloseAttempted: the last workflow task failed with UNHANDLED_COMMAND.
     close_attempted: bool = False
     # The start event's user metadata (static summary and details; Describe shows them).

@@ -38,6 +38,7 @@ class UpdateKind(enum.Enum):
     ACTIVITY_OPTIONS_UPDATED = "activity_options_updated"
     ACTIVITY_RESCHEDULED = "activity_rescheduled"
     ACTIVITY_RETRY_PAUSED = "activity_retry_paused"
+    RESET_RUN = "reset_run"
 
 
 @dataclass
@@ -228,6 +229,13 @@ class ActivityRetryPaused:
     last_failure: bytes
 
 
+@dataclass
+class ResetRun:
+    """A reset of this run created `run_id` (Temporal's UpdateResetRunID on the base run)."""
+
+    run_id: str
+
+
 PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.EXECUTION_CREATED: ExecutionCreated,
     UpdateKind.STICKY: Sticky,
@@ -248,6 +256,7 @@ PAYLOAD_TYPES: dict[UpdateKind, type] = {
     UpdateKind.ACTIVITY_OPTIONS_UPDATED: ActivityOptionsUpdated,
     UpdateKind.ACTIVITY_RESCHEDULED: ActivityRescheduled,
     UpdateKind.ACTIVITY_RETRY_PAUSED: ActivityRetryPaused,
+    UpdateKind.RESET_RUN: ResetRun,
 }
 
 _KIND_OF_TYPE = {tp: kind for kind, tp in PAYLOAD_TYPES.items()}

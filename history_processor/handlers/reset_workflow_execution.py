@@ -1,4 +1,10 @@
-"""ResetWorkflowExecution: a new run forked from a run's history at a workflow task."""
+"""ResetWorkflowExecution: a new run forked from a run's history at a workflow task.
+
+The base run records the new run's id when it is the current run (Describe shows it as
+``workflow_extended_info.reset_run_id``, as Temporal's UpdateResetRunID does). An older base
+run of a continue-as-new chain does not: Strom writes to the current run of a workflow id
+only, and an older run's state is what its last batch left.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from temporalio.api.workflowservice.v1 import (
     ResetWorkflowExecutionResponse,
 )
 
+from history_processor import updates as upd
 from history_processor.builder import DecisionBuilder
 from history_processor.closing import terminate
 from history_processor.handling import Env, reply_only, run_not_found, workflow_not_found
@@ -64,20 +71,26 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     # Only signals are reapplied: without them no later run of the chain needs reading.
     chained = reapply and base is not state
     current_events = list(env.read_events(1, state.next_event_id)) if chained else []
-    if state.is_running:
+    new_run_id = env.new_id()
+    was_running = state.is_running
+    if was_running:
         # The current run ends, whichever run is reset (Temporal terminates the current one).
         terminate(b, req.reason, None, IDENTITY_RESETTER)
         if base is state:
             base_events = committed + b.events
         else:
             current_events += b.events
+    if base is state:
+        # The base run points to the run its reset made (an older base is left alone; see
+        # the module docstring).
+        b.add_update(upd.ResetRun(run_id=new_run_id))
+    if was_running or base is state:
         b.begin_next_run()
     later = (
         later_runs_events(base_events, state.run_id, current_events, env.older_runs)
         if chained
         else []
     )
-    new_run_id = env.new_id()
     spec = ResetSpec(
         namespace=command.namespace,
         namespace_id=command.namespace_id,

@@ -93,7 +93,9 @@ async def test_reset_of_a_running_run_reapplies_its_signals(server: Server) -> N
     assert described.run_id == new_run
     assert described.raw_description.workflow_execution_info.first_run_id == base_run
     old = server.client.get_workflow_handle(workflow_id, run_id=base_run)
-    assert (await old.describe()).status == WorkflowExecutionStatus.TERMINATED
+    old_described = await old.describe()
+    assert old_described.status == WorkflowExecutionStatus.TERMINATED
+    assert old_described.raw_description.workflow_extended_info.reset_run_id == new_run
     terminated = (await _history(old))[-1].workflow_execution_terminated_event_attributes
     assert (terminated.reason, terminated.identity) == ("try again", "history-resetter")
     events = await _history(server.client.get_workflow_handle(workflow_id, run_id=new_run))
@@ -147,6 +149,11 @@ async def test_cli_resets_a_completed_run(server: Server, point: list[str]) -> N
 
         await eventually_async(reset_run_completed, timeout=30)
         assert await current.result() == ["a"]  # the signal came back with the reset
+        base = await server.client.get_workflow_handle(
+            workflow_id, run_id=handle.result_run_id
+        ).describe()
+        reset_run = (await current.describe()).run_id
+        assert base.raw_description.workflow_extended_info.reset_run_id == reset_run
 
 
 @_needs_cli

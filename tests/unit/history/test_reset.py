@@ -117,8 +117,12 @@ def test_reset_of_a_closed_run_matches_the_dev_server() -> None:
     assert [_comparable(e) for e in glue.events[1:]] == [_comparable(e) for e in base.events[1:]]
     decision = glue.submit("ResetWorkflowExecution", _reset_request(glue, 4))
     new_run = ok_payload(decision, ResetWorkflowExecutionResponse).run_id
-    # A closed base run is not written to again: one batch, the new run's.
-    assert decision.closed_runs == [] and glue.older_runs[base_run][-1].event_id == 13
+    # A closed base run gets no event, only the link to the run its reset made (Temporal's
+    # ResetRunId, shown by Describe).
+    (link,) = decision.closed_runs
+    assert link.events == [] and [kind for kind, _ in link.updates] == ["reset_run"]
+    assert link.state.run_id == base_run and link.state.reset_run_id == new_run
+    assert glue.older_runs[base_run][-1].event_id == 13
     assert glue.state is not None and glue.state.run_id == new_run != base_run
     assert glue.state.status is WorkflowStatus.RUNNING
     # Events 1-3 are the base run's own; then the reset's failure, the signals, a new task.
@@ -168,6 +172,7 @@ def test_reset_of_a_running_run_terminates_it_in_the_same_decision() -> None:
     terminated = closed.events[-1].workflow_execution_terminated_event_attributes
     assert (terminated.reason, terminated.identity) == ("oops", "history-resetter")
     assert closed.state.status is WorkflowStatus.TERMINATED
+    assert closed.state.reset_run_id == new_run
     # The activity scheduled at 5 is after the point: gone. The signal is reapplied.
     assert types(glue.events) == [
         "WORKFLOW_EXECUTION_STARTED",
