@@ -11,6 +11,7 @@ from confluent_kafka import KafkaException
 
 from replicator.loop import Replicator, ReplicatorConfig
 from schemas import connection
+from schemas.clusters import FAILOVER_VERSION_INCREMENT
 from schemas.topics import DEFAULT_PREFIX
 from streams import metrics
 from streams.connection import KafkaConfigError, parse_pairs
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a librdkafka setting for the source cluster's clients (repeatable)",
     )
+    parser.add_argument(
+        "--remote-initial-failover-version",
+        type=int,
+        default=None,
+        help="the failover versions the source cluster owns (default: from this cluster's "
+        "remote-cluster record of it)",
+    )
     metrics.add_port_argument(parser, "replicator")
     connection.add_arguments(parser)
     return parser
@@ -55,8 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     connection.from_args(args)
     metrics.serve(args.metrics_port, args.metrics_host, service="replicator")
+    version = args.remote_initial_failover_version
+    if version is not None and not 0 <= version < FAILOVER_VERSION_INCREMENT:
+        parser.error(
+            f"--remote-initial-failover-version must be 0..{FAILOVER_VERSION_INCREMENT - 1}"
+        )
     config = ReplicatorConfig(
-        args.bootstrap, args.prefix, args.remote_bootstrap, args.remote_prefix, remote_kafka
+        args.bootstrap,
+        args.prefix,
+        args.remote_bootstrap,
+        args.remote_prefix,
+        remote_kafka,
+        version,
     )
     try:
         replicator = Replicator(config)

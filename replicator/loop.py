@@ -40,6 +40,9 @@ class ReplicatorConfig:
         remote_bootstrap: The source (active) cluster's Kafka.
         remote_prefix: The source cluster's name.
         remote_kafka: More librdkafka settings for the source cluster's clients (security).
+        remote_initial_version: The failover versions the source cluster owns; None: taken
+            from this cluster's remote-cluster record of the source
+            (AddOrUpdateRemoteCluster), read when the replicator starts.
     """
 
     bootstrap: str
@@ -47,6 +50,7 @@ class ReplicatorConfig:
     remote_bootstrap: str
     remote_prefix: str
     remote_kafka: Mapping[str, str] = field(default_factory=dict)
+    remote_initial_version: int | None = None
 
     @property
     def transactional_id(self) -> str:
@@ -62,9 +66,11 @@ class Replicator:
     1. Poll up to 500 records of the source's events topic (read_committed: only batches
        the source committed).
     2. Begin a transaction on the local transactional producer and produce, for every
-       batch of a namespace replicated here (`rules.replicated_here`), a ReplicateEvents
-       command to the local inbox partition of its workflow, and the source's newer global
-       namespace records to the local namespaces topic.
+       batch the source wrote (`rules.written_by`: not one it folded from this or a third
+       cluster) of a global namespace shared with this cluster (`rules.shared_with`), a
+       ReplicateEvents command to the local inbox partition of its workflow, and the
+       source's newer global namespace records (`rules.namespace_copy`) to the local
+       namespaces topic.
     3. Produce the next position of every source partition read to the progress topic, in
        the same transaction.
     4. Commit. The commands and the positions become visible together, or, after an abort,
@@ -88,6 +94,7 @@ class Replicator:
         # The remote namespace records already copied, until the local reader shows them.
         self._copied: dict[str, Namespace] = {}
         self._local_ns: KafkaNamespaceRegistry | None = None
+        self._source_version = config.remote_initial_version
 
     def stop(self) -> None:
         """Asks `run` to return after its current round."""
@@ -97,6 +104,8 @@ class Replicator:
         """Replicates until `stop`; raises on a Kafka failure it cannot retry."""
         config = self.config
         ensure_topics(config.bootstrap, [TopicSpec(self.progress_topic, 1, "compact")])
+        if self._source_version is None:
+            self._source_version = source_version(config)
         remote_settings = dict(config.remote_kafka)
         remote_ns = KafkaNamespaceRegistry(
             config.remote_bootstrap,
@@ -222,13 +231,19 @@ class Replicator:
             # Registered just before its first workflow: wait until the namespaces reader
             # has read what the source committed so far.
             namespace = _wait_for(remote_ns, batch["namespace"])
-        local = self._local_ns.get(batch["namespace"]) if self._local_ns is not None else None
-        if not rules.replicated_here(
-            namespace, self.config.prefix, self.config.remote_prefix, local
-        ):
-            return None
-        assert namespace is not None
         events = list(History.FromString(batch["events"]).events)
+        if self._source_version is not None:
+            if not rules.shared_with(namespace, self.config.prefix):
+                return None
+            if not rules.written_by(events, self._source_version):
+                return None  # this cluster's own batch coming back, or a third cluster's
+        else:
+            local = self._local_ns.get(batch["namespace"]) if self._local_ns is not None else None
+            if not rules.replicated_here(
+                namespace, self.config.prefix, self.config.remote_prefix, local
+            ):
+                return None
+        assert namespace is not None
         message = inbox.ReplicateEvents(
             source_cluster=self.config.remote_prefix,
             batch=value,
@@ -302,6 +317,25 @@ class Replicator:
                 continue
             done = self._positions.get(tp.partition, 0)
             lag.records_behind(self.config.remote_prefix, tp.partition, max(0, high - done))
+
+
+def source_version(config: ReplicatorConfig) -> int | None:
+    """The source's initial failover version from this cluster's record of it, or None.
+
+    Without it the replicator falls back to `rules.replicated_here` (one direction only:
+    batches of namespaces active in the source), and says so.
+    """
+    from schemas.clusters import KafkaClusterStore
+
+    for cluster in KafkaClusterStore(config.bootstrap, config.prefix).list():
+        if cluster.name == config.remote_prefix:
+            return cluster.initial_failover_version
+    log.warning(
+        "no remote-cluster record of %s: replicating only namespaces active there "
+        "(add it with AddOrUpdateRemoteCluster, or pass --remote-initial-failover-version)",
+        config.remote_prefix,
+    )
+    return None
 
 
 def _wait_for(registry: KafkaNamespaceRegistry, name: str) -> Namespace | None:

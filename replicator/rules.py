@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from temporalio.api.history.v1 import HistoryEvent
 
+from schemas.clusters import FAILOVER_VERSION_INCREMENT, owning_cluster_version
 from schemas.namespaces import Namespace
 
 
@@ -16,22 +17,47 @@ def replicated_here(
     source: str,
     local: Namespace | None = None,
 ) -> bool:
-    """Whether batches of ``namespace`` read from cluster ``source`` are applied here.
+    """Whether batches of ``namespace`` read from cluster ``source`` are applied here, when
+    the versions the source writes are unknown (no remote-cluster record names them).
 
     Only a global namespace that lists this cluster, and is active in the source cluster
     (the one cluster whose history may write its events), is replicated; once this
     cluster's own record (``local``) names another active cluster (a failover here), the
-    source's batches are no longer applied.
+    source's batches are no longer applied. With the source's versions known,
+    `shared_with` and `written_by` decide instead.
     """
     if local is not None and local.active_cluster != source:
         return False
     return (
-        namespace is not None
-        and namespace.is_global
-        and local_cluster in namespace.clusters
+        shared_with(namespace, local_cluster)
+        and namespace is not None
         and namespace.active_cluster == source
         and source != local_cluster
     )
+
+
+def shared_with(namespace: Namespace | None, local_cluster: str) -> bool:
+    """Whether ``namespace`` is a global namespace replicated to ``local_cluster``."""
+    return namespace is not None and namespace.is_global and local_cluster in namespace.clusters
+
+
+def written_by(
+    events: Sequence[HistoryEvent],
+    source_initial_version: int,
+    increment: int = FAILOVER_VERSION_INCREMENT,
+) -> bool:
+    """Whether a batch was written by the cluster owning ``source_initial_version``.
+
+    Every cluster replicates each global namespace from every other cluster (Temporal's
+    model), so a cluster's events topic also holds the batches it folded from the others,
+    its reader's own among them. Only the batches the source wrote itself are taken from
+    it: its events carry a version the source owns. A batch of state updates only carries
+    no version; it is passed on (history ignores a batch it already has, by its transition).
+    """
+    versions = {event.version for event in events if event.version}
+    if not versions:
+        return True
+    return owning_cluster_version(max(versions), increment) == source_initial_version
 
 
 def batch_version(events: Sequence[HistoryEvent], namespace_version: int) -> int:
@@ -53,15 +79,24 @@ def transition_of(key: bytes) -> int:
 def namespace_copy(remote: Namespace, local: Namespace | None, source: str) -> Namespace | None:
     """The record to write to this cluster's namespaces topic for a remote namespace, or None.
 
-    A global namespace active in the source cluster is copied with the same id (events,
-    tokens and visibility documents carry it); a copy is never older than the local record
-    (a lower failover version means this cluster took over since) and is skipped when
-    nothing but the record's local version counter would change.
+    A global namespace is copied with the same id (events, tokens and visibility documents
+    carry it). A failover may be made on any cluster of the namespace (Temporal's rule), so
+    a record with a higher failover version than the local one wins wherever it is active:
+    that is how the old active cluster learns that it is standby now, and how a fail-back
+    reaches the cluster failed back from. At the same failover version only the cluster
+    where the namespace is active changes it (an update of its settings). A copy is never
+    older than the local record and is skipped when nothing but the record's local version
+    counter would change.
     """
-    if not remote.is_global or remote.active_cluster != source:
+    if not remote.is_global:
         return None
-    if local is not None:
+    if local is None:
+        if remote.active_cluster != source:
+            return None  # the active cluster's own record will come from it
+    else:
         if local.failover_version > remote.failover_version:
+            return None
+        if local.failover_version == remote.failover_version and remote.active_cluster != source:
             return None
         if replace(local, version=remote.version) == remote:
             return None

@@ -7,12 +7,19 @@ activity task, no command to another workflow, no reply to a caller; the process
 fire the timers of a standby namespace. Rules, as Temporal's standby history applies them:
 
 - A batch already folded (its transition is not above the run's) is a duplicate: ignored, so
-  a replicator that sends a batch again after a crash changes nothing.
+  a replicator that sends a batch again after a crash changes nothing, and a cluster's own
+  batches coming back from a cluster that folded them (every cluster replicates from every
+  other) change nothing either. A batch of state updates only of a run that is no longer
+  the current one is such an echo too.
 - A batch must continue the run without a gap (transition = the run's + 1) or start a new
   run of the workflow id (transition 1, first event WorkflowExecutionStarted).
 - A batch whose failover version is older than the local state's (the version of the last
   event of the workflow id's current run) is refused: it was written by a cluster that was
-  no longer active for the namespace when this one wrote or accepted newer events.
+  no longer active for the namespace when this one wrote or accepted newer events. A batch
+  of state updates only carries no version of its own and is not compared.
+
+A refused batch is dead-lettered and counted by the processor (`standby.refused_batch`);
+every refusal message starts with one of the `REASONS`.
 """
 
 from __future__ import annotations
@@ -69,6 +76,13 @@ def local_version(state: ExecutionState | None, env: Env) -> int:
     return last[-1].version if last else 0
 
 
+GAP = "gap"
+OLDER_VERSION = "older_version"
+UNFOLDABLE = "unfoldable"
+REASONS = (GAP, OLDER_VERSION, UNFOLDABLE)
+"""Why a batch is refused: the first word of every refusal message."""
+
+
 def refusal(
     state: ExecutionState | None, batch: Batch, transition: int, version: int, local: int
 ) -> str | None:
@@ -81,15 +95,17 @@ def refusal(
         version: Its failover version.
         local: The failover version of the local state (`local_version`).
     """
-    if version < local:
-        return f"failover version {version} is older than the local state's {local}"
     same_run = state is not None and state.run_id == batch.run_id
+    if same_run and state is not None and transition <= state.state_transition_count:
+        return ""
+    if batch.events and version < local:
+        return (
+            f"{OLDER_VERSION}: failover version {version} is older than the local state's {local}"
+        )
     if same_run and state is not None:
-        if transition <= state.state_transition_count:
-            return ""
         if transition != state.state_transition_count + 1:
             return (
-                f"batch {transition} of run {batch.run_id} does not follow batch "
+                f"{GAP}: batch {transition} of run {batch.run_id} does not follow batch "
                 f"{state.state_transition_count}"
             )
         return None
@@ -98,9 +114,17 @@ def refusal(
         and bool(batch.events)
         and batch.events[0].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
     )
+    if not batch.events and state is not None:
+        return ""  # state updates of an older run: an echo of what this cluster had
     if not starts:
-        return f"batch {transition} of run {batch.run_id} arrived before the run's start"
+        return f"{GAP}: batch {transition} of run {batch.run_id} arrived before the run's start"
     return None
+
+
+def reason(message: str) -> str:
+    """The reason (one of `REASONS`) of a refusal message."""
+    word = message.split(":", 1)[0]
+    return word if word in REASONS else UNFOLDABLE
 
 
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
@@ -122,7 +146,8 @@ def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision
     try:
         run = apply_batch(base, batch.events, batch.updates)
     except FoldError as exc:
-        return Decision(reply=Reply.error(Code.FAILED_PRECONDITION, f"batch does not fold: {exc}"))
+        why = f"{UNFOLDABLE}: batch does not fold: {exc}"
+        return Decision(reply=Reply.error(Code.FAILED_PRECONDITION, why))
     if run is None:
         return Decision()
     outbox = [OutboxRecord(Destination.VISIBILITY, visibility_record(run))]

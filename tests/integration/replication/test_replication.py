@@ -1,11 +1,13 @@
-"""Two Strom clusters on two Kafka brokers: a global namespace replicated to the standby.
+"""Two Strom clusters on two Kafka brokers: a global namespace replicated both ways.
 
 The active cluster runs on the session's broker, the standby on a second broker started
 here; both index into the session's Elasticsearch (each under its own index prefix). A
-workflow completes on the active cluster with the official SDK; the standby's frontend then
-serves the same history, event for event, and finds the run in Describe and List, and the
-replicator reports its lag. Then a running workflow is failed over to the standby, where it
-finishes.
+replicator runs on each side (the standby reading the active, the active reading the
+standby), as Temporal replicates every global namespace from whichever cluster is active
+for it. A workflow completes on the active cluster with the official SDK; the standby's
+frontend then serves the same history, event for event, and finds the run in Describe and
+List, and the replicator reports its lag. Then a running workflow is failed over to the
+standby, where it finishes; and another is failed over and back, finishing where it began.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Pair:
     namespace: str
     replicator_metrics: str
     replicator_log: Path
+    back_log: Path
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +110,7 @@ async def pair(
     active = await _start(kafka_bootstrap, es_url, root / "active", active_name, 1)
     standby: StromEnvironment | None = None
     replicator: subprocess.Popen[bytes] | None = None
+    back: subprocess.Popen[bytes] | None = None
     try:
         standby = await _start(second_kafka, es_url, root / "standby", standby_name, 2)
         await _connect_clusters(active, standby)
@@ -125,41 +129,55 @@ async def pair(
         )
         metrics_port = free_port()
         log_path = root / "replicator.log"
-        with log_path.open("ab") as log:
-            replicator = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "replicator",
-                    "--bootstrap",
-                    second_kafka,
-                    "--prefix",
-                    standby_name,
-                    "--remote-bootstrap",
-                    kafka_bootstrap,
-                    "--remote-prefix",
-                    active_name,
-                    "--metrics-port",
-                    str(metrics_port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        replicator = _replicator(
+            second_kafka, standby_name, kafka_bootstrap, active_name, log_path, metrics_port
+        )
+        back_log = root / "replicator-back.log"
+        back = _replicator(kafka_bootstrap, active_name, second_kafka, standby_name, back_log, 0)
         yield Pair(
             active,
             standby,
             namespace,
             f"http://127.0.0.1:{metrics_port}/metrics",
             log_path,
+            back_log,
         )
     finally:
+        if back is not None:
+            stop_tree(back, name="replicator")
         if replicator is not None:
             stop_tree(replicator, name="replicator")
         if standby is not None:
             await standby.shutdown()
         await active.shutdown()
+
+
+def _replicator(
+    bootstrap: str, prefix: str, remote: str, remote_prefix: str, log_path: Path, metrics_port: int
+) -> subprocess.Popen[bytes]:
+    """Starts `python -m replicator` bringing ``remote_prefix``'s batches into ``prefix``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "replicator",
+                "--bootstrap",
+                bootstrap,
+                "--prefix",
+                prefix,
+                "--remote-bootstrap",
+                remote,
+                "--remote-prefix",
+                remote_prefix,
+                "--metrics-port",
+                str(metrics_port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 async def _client(env: StromEnvironment, namespace: str) -> Client:
@@ -322,3 +340,150 @@ async def _completed_tasks(client: Client, workflow_id: str, count: int) -> Work
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
     ]
     return history if len(done) >= count else None
+
+
+async def _register_global(one: StromEnvironment, other: StromEnvironment, name: str) -> None:
+    await one.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name,
+            workflow_execution_retention_period={"seconds": 86400},  # type: ignore[arg-type]
+            is_global_namespace=True,
+            clusters=[
+                ClusterReplicationConfig(cluster_name=one.services.topology.prefix),
+                ClusterReplicationConfig(cluster_name=other.services.topology.prefix),
+            ],
+        )
+    )
+
+
+async def _fail_over(env: StromEnvironment, namespace: str, to: StromEnvironment) -> int:
+    """Makes ``to`` the active cluster of ``namespace`` through ``env``; the new version."""
+    name = to.services.topology.prefix
+    moved = await env.client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=namespace,
+            replication_config=NamespaceReplicationConfig(active_cluster_name=name),
+        )
+    )
+    assert moved.replication_config.active_cluster_name == name
+    return int(moved.failover_version)
+
+
+async def _refuses_as_standby(client: Client) -> bool:
+    """Whether the cluster's history refuses to decide for the client's namespace.
+
+    The signal goes to a workflow id that never ran, so an active cluster changes nothing
+    (NOT_FOUND) while a standby one refuses it as Temporal does.
+    """
+    try:
+        await client.get_workflow_handle(f"absent-{uuid.uuid4().hex}").signal(
+            SignalCollectorWorkflow.add, "no"
+        )
+    except RPCError as err:
+        return err.status == RPCStatusCode.FAILED_PRECONDITION and "standby" in err.message
+    return False
+
+
+async def _active_in(env: StromEnvironment, namespace: str, cluster: StromEnvironment) -> bool:
+    described = await env.client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=namespace)
+    )
+    return described.replication_config.active_cluster_name == cluster.services.topology.prefix
+
+
+async def _same_history(client: Client, workflow_id: str, expected: WorkflowHistory) -> bool:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return list(history.events) == list(expected.events)
+
+
+async def _signal_when_active(client: Client, workflow_id: str, value: str) -> None:
+    async def signalled() -> bool:
+        await client.get_workflow_handle(workflow_id).signal(SignalCollectorWorkflow.add, value)
+        return True
+
+    # Each history process sees the failover as soon as it reads the namespace record.
+    await eventually_async(signalled, _WAIT_S, 0.5, retry_on=(RPCError,))
+
+
+async def test_fail_over_and_back_finishes_the_workflow_where_it_began(pair: Pair) -> None:
+    """A -> B -> A with a replicator on each side: the run progresses on each cluster in turn.
+
+    The events carry Temporal's failover versions (1 on A, 2 on B after the failover, 11 on
+    A after the fail-back), each cluster ends with the other's history, and the cluster
+    failed over from refuses to decide for the namespace until it is failed back.
+    """
+    a, b = pair.active, pair.standby
+    namespace = f"roundtrip-{uuid.uuid4().hex[:6]}"
+    await _register_global(a, b, namespace)
+    await eventually_async(
+        lambda: b.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        ),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError,),
+    )
+    on_a, on_b = await _client(a, namespace), await _client(b, namespace)
+    workflow_id = f"roundtrip-{uuid.uuid4().hex[:8]}"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(on_a, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+        handle = await on_a.start_workflow(
+            SignalCollectorWorkflow.run, 3, id=workflow_id, task_queue=task_queue
+        )
+        await eventually_async(lambda: _completed_tasks(on_a, workflow_id, 1), _WAIT_S, 0.5)
+        await handle.signal(SignalCollectorWorkflow.add, "on A")
+        first = await eventually_async(lambda: _completed_tasks(on_a, workflow_id, 2), _WAIT_S, 0.5)
+    await eventually_async(
+        lambda: _same_history(on_b, workflow_id, first),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError, AssertionError),
+    )
+
+    began = time.monotonic()
+    assert await _fail_over(b, namespace, b) == 2  # B's initial version, above A's 1
+    # A hears of it from its replicator reading B, and turns standby for the namespace.
+    await eventually_async(lambda: _refuses_as_standby(on_a), _WAIT_S, 0.5)
+    async with Worker(on_b, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+        await _signal_when_active(on_b, workflow_id, "on B")
+        second = await eventually_async(
+            lambda: _completed_tasks(on_b, workflow_id, 3), _WAIT_S, 0.5
+        )
+    failover_s = time.monotonic() - began
+    # B's new events reach A, which already has its own: it folds only B's.
+    await eventually_async(
+        lambda: _same_history(on_a, workflow_id, second),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError, AssertionError),
+    )
+
+    await eventually_async(lambda: _active_in(a, namespace, b), _WAIT_S, 0.5)
+    began = time.monotonic()
+    assert await _fail_over(a, namespace, a) == 11  # A's next version above B's 2
+    await eventually_async(lambda: _refuses_as_standby(on_b), _WAIT_S, 0.5)
+    async with Worker(on_a, task_queue=task_queue, workflows=[SignalCollectorWorkflow]):
+        await _signal_when_active(on_a, workflow_id, "on A again")
+        result = await asyncio.wait_for(
+            on_a.get_workflow_handle(workflow_id).result(), timeout=_WAIT_S
+        )
+    failback_s = time.monotonic() - began
+    assert result == ["on A", "on B", "on A again"]
+    print(
+        f"failover A->B to progress on B: {failover_s:.1f} s; fail-back to completion on A: "
+        f"{failback_s:.1f} s"
+    )
+
+    final = await on_a.get_workflow_handle(workflow_id).fetch_history()
+    versions = [event.version for event in final.events]
+    n1, n2 = len(first.events), len(second.events)
+    assert versions[:n1] == [1] * n1
+    assert set(versions[n1:n2]) == {2}
+    assert set(versions[n2:]) == {11}
+    # B, standby again, folds A's events after the fail-back: both clusters end equal.
+    await eventually_async(
+        lambda: _same_history(on_b, workflow_id, final),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError, AssertionError),
+    )
