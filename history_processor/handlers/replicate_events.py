@@ -2,7 +2,8 @@
 
 The batch becomes this cluster's batch verbatim (same events, ids, versions, state updates and
 state-transition number), so the standby's history equals the active one's event for event,
-and the run's visibility document is indexed here too. Nothing else leaves: no workflow or
+and the run's visibility document is indexed here too. A run the active cluster deleted (its
+delete marker) is deleted here as well (`deletion`). Nothing else leaves: no workflow or
 activity task, no command to another workflow, no reply to a caller; the processor does not
 fire the timers of a standby namespace. Rules, as Temporal's standby history applies them:
 
@@ -30,7 +31,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
 
 import schemas
-from history_processor.deletion import is_marker
+from history_processor.deletion import deleted_visibility, is_marker
 from history_processor.exceptions import FoldError
 from history_processor.fold import apply_batch
 from history_processor.handling import Env
@@ -127,13 +128,31 @@ def reason(message: str) -> str:
     return word if word in REASONS else UNFOLDABLE
 
 
+def deletion(state: ExecutionState | None, batch: Batch, env: Env) -> Decision:
+    """The active cluster deleted a run (its delete marker): this cluster deletes it too.
+
+    The processor removes the run's state, events and timers and writes its own delete
+    marker and tombstones (`Decision.deleted_run`), as for DeleteWorkflowExecution; the
+    visibility document goes. A run this cluster does not keep (already deleted, or never
+    replicated) changes nothing, so the marker coming back from the other cluster is harmless.
+    """
+    if state is not None and state.run_id == batch.run_id:
+        run: ExecutionState | None = state
+    else:
+        run = env.older_runs.state(batch.run_id)
+    if run is None:
+        return Decision()
+    return Decision(
+        outbox=[OutboxRecord(Destination.VISIBILITY, deleted_visibility(run))], deleted_run=run
+    )
+
+
 def handle(state: ExecutionState | None, command: Command, env: Env) -> Decision:
     """Folds the batch into the run and indexes it, or refuses it (FAILED_PRECONDITION)."""
     message: ReplicateEvents = command.payload
     batch = decode(message)
     if batch.deleted:
-        # The active cluster deleted a run; the standby keeps it until its own retention.
-        return Decision()
+        return deletion(state, batch, env)
     why = refusal(
         state, batch, message.transition, message.failover_version, local_version(state, env)
     )
