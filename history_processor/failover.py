@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from temporalio.api.history.v1 import HistoryEvent
 
+from history_processor import store
 from history_processor.outbox import activity_task_record, workflow_task_record
 from history_processor.state import ExecutionState, TaskQueueKind
 from schemas.records import TaskRecord
@@ -79,7 +80,32 @@ def written_elsewhere(events: Sequence[HistoryEvent], local_version: int) -> boo
     return any(event.version and event.version != local_version for event in events)
 
 
+def became_active(active_elsewhere: str, version: int) -> bool:
+    """Whether a marked namespace is active here now: its record names this cluster (a
+    version of its own) and no other; a namespace deleted, unknown or made local is not."""
+    return not active_elsewhere and version > 0
+
+
 def needs_take_over(last_version: int, namespace_version: int) -> bool:
     """Whether a run still waits for the take-over: nothing was written to it since the
     namespace became active here (its last event is older than the namespace's version)."""
     return last_version < namespace_version
+
+
+def take_over_tasks(state: StateTransaction, namespace: str, version: int) -> list[TaskRecord]:
+    """The task records to dispatch when ``namespace`` becomes active here at ``version``:
+    those of its current runs in the partition not written to since (`needs_take_over`)."""
+    out: list[TaskRecord] = []
+    for run in store.current_runs(state, namespace):
+        last = store.read_events(
+            state,
+            run.namespace,
+            run.workflow_id,
+            run.run_id,
+            run.next_event_id - 1,
+            run.next_event_id,
+        )
+        if last and not needs_take_over(last[-1].version, version):
+            continue
+        out.extend(pending_tasks(run))
+    return out

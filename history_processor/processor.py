@@ -522,7 +522,9 @@ class HistoryProcessor:
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
         for namespace in list(self._standby(ctx)):
-            if not self._active_elsewhere(namespace):
+            if failover.became_active(
+                self._active_elsewhere(namespace), self._failover_version(namespace)
+            ):
                 self._take_over(ctx, namespace)
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
@@ -581,13 +583,9 @@ class HistoryProcessor:
         failover.unmark(ctx.state, namespace)
         log.info("partition %d takes over namespace %s", ctx.partition, namespace)
         version = self._failover_version(namespace)
-        for run in store.current_runs(ctx.state, namespace):
-            last = event_reader(ctx.state, run)(run.next_event_id - 1, run.next_event_id)
-            if last and not failover.needs_take_over(last[-1].version, version):
-                continue
-            for task in failover.pending_tasks(run):
-                routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
-                ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
+        for task in failover.take_over_tasks(ctx.state, namespace, version):
+            routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
+            ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         self._timer_floor.lower(ctx.partition, 0)
         self._wakeup.lower(ctx.partition, 0)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from temporalio.api.history.v1 import HistoryEvent
 
+import schemas
 from schemas.clusters import FAILOVER_VERSION_INCREMENT, owning_cluster_version
 from schemas.namespaces import Namespace
 
@@ -101,3 +103,35 @@ def namespace_copy(remote: Namespace, local: Namespace | None, source: str) -> N
         if replace(local, version=remote.version) == remote:
             return None
     return replace(remote, version=local.version + 1 if local is not None else 1)
+
+
+def command_id(source: str, partition: int, offset: int) -> str:
+    """The inbox command id of the ReplicateEvents made from one source record."""
+    return f"replicate/{source}/{partition}/{offset}"
+
+
+def gap_at(letter: Mapping[str, Any], source: str, inbox_topic: str) -> tuple[int, int] | None:
+    """The source (partition, offset) of a batch history refused for a gap, from a dead letter.
+
+    History dead-letters a refused ReplicateEvents inbox record as it read it
+    (`history_processor.standby.refused_batch`); the command id names the source record.
+    Letters of other services, other sources or other reasons give None.
+    """
+    if letter.get("service") != "history" or letter.get("source_topic") != inbox_topic:
+        return None
+    if "refused: gap:" not in str(letter.get("error", "")):
+        return None
+    value = letter.get("value")
+    if not value:
+        return None
+    try:
+        command = schemas.decode(value, schemas.INBOX_COMMAND)
+    except schemas.SchemaError:
+        return None
+    parts = str(command["command_id"]).split("/")
+    if len(parts) != 4 or parts[:2] != ["replicate", source]:
+        return None
+    try:
+        return int(parts[2]), int(parts[3])
+    except ValueError:
+        return None

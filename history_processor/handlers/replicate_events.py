@@ -11,7 +11,8 @@ fire the timers of a standby namespace. Rules, as Temporal's standby history app
   a replicator that sends a batch again after a crash changes nothing, and a cluster's own
   batches coming back from a cluster that folded them (every cluster replicates from every
   other) change nothing either. A batch of state updates only of a run that is no longer
-  the current one is such an echo too.
+  the current one is such an echo too, and so is the start of a run older than the current
+  one (the replicator reads a source partition again to fill a gap).
 - A batch must continue the run without a gap (transition = the run's + 1) or start a new
   run of the workflow id (transition 1, first event WorkflowExecutionStarted).
 - A batch whose failover version is older than the local state's (the version of the last
@@ -117,9 +118,15 @@ def refusal(
     )
     if not batch.events and state is not None:
         return ""  # state updates of an older run: an echo of what this cluster had
+    if starts and state is not None and _started_ms(batch) < state.start_time_ms:
+        return ""  # an older run's start sent again (a source partition read again)
     if not starts:
         return f"{GAP}: batch {transition} of run {batch.run_id} arrived before the run's start"
     return None
+
+
+def _started_ms(batch: Batch) -> int:
+    return batch.events[0].event_time.ToMilliseconds()
 
 
 def reason(message: str) -> str:

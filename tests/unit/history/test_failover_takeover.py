@@ -173,6 +173,9 @@ def test_a_store_rebuilt_from_the_events_topic_after_the_failover_takes_over() -
 
 
 def test_a_run_written_here_since_the_failover_is_not_taken_over_again() -> None:
+    assert failover.became_active("", 2)
+    assert not failover.became_active("active", 0)  # still standby
+    assert not failover.became_active("", 0)  # unknown (or local) namespace: never taken over
     assert failover.needs_take_over(1, 2)
     assert not failover.needs_take_over(2, 2)
     assert not failover.needs_take_over(11, 11)

@@ -240,3 +240,16 @@ def test_the_marker_of_a_run_not_kept_here_changes_nothing() -> None:
     other = replicate(replica, _marker(active, 9, run_id="run-never-seen"))
     assert other.deleted_run is None and not other.outbox
     assert replicate(Glue(), _marker(active, 9)).deleted_run is None
+
+
+def test_an_older_runs_start_sent_again_changes_nothing() -> None:
+    older = finished_run()
+    batch = replicate_events.decode(message(older, 0))
+    assert older.state is not None
+    current = older.state.copy()
+    current.run_id = "run-newer"
+    current.start_time_ms += 60_000  # the current run here started after the batch's run
+
+    assert replicate_events.refusal(current, batch, 1, 1, 1) == ""
+    current.start_time_ms -= 120_000  # it started before: the batch starts a newer run
+    assert replicate_events.refusal(current, batch, 1, 1, 1) is None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from temporalio.api.history.v1 import HistoryEvent
 
+import schemas
 from replicator import rules
+from schemas import inbox
 from schemas.namespaces import Namespace
 
 ORDERS = Namespace(
@@ -112,3 +115,36 @@ def test_shared_with() -> None:
     assert not rules.shared_with(ORDERS, "third")
     assert not rules.shared_with(replace(ORDERS, is_global=False), "standby")
     assert not rules.shared_with(None, "standby")
+
+
+def _letter(command_id: str, error: str, **changes: Any) -> dict[str, Any]:
+    record = inbox.command_record(command_id, "orders", "wf", inbox.REPLICATE_EVENTS, b"{}", 1)
+    letter: dict[str, Any] = {
+        "service": "history",
+        "source_topic": "standby.history.inbox",
+        "source_partition": 0,
+        "source_offset": 3,
+        "key": b"orders/wf",
+        "value": schemas.encode(schemas.INBOX_COMMAND, record),
+        "error": error,
+        "time_ms": 1,
+    }
+    letter.update(changes)
+    return letter
+
+
+def test_a_gap_letter_names_the_source_record_to_read_again() -> None:
+    inbox_topic = "standby.history.inbox"
+    gap = "replicated batch x refused: gap: batch 3 of run r does not follow batch 1"
+    cid = rules.command_id("active", 2, 41)
+    assert cid == "replicate/active/2/41"
+
+    assert rules.gap_at(_letter(cid, gap), "active", inbox_topic) == (2, 41)
+    older = "replicated batch x refused: older_version: failover version 1 is older"
+    assert rules.gap_at(_letter(cid, older), "active", inbox_topic) is None  # not a gap
+    assert rules.gap_at(_letter(cid, gap), "third", inbox_topic) is None  # another source
+    other_topic = _letter(cid, gap, source_topic="standby.tasks")
+    assert rules.gap_at(other_topic, "active", inbox_topic) is None
+    assert rules.gap_at(_letter(cid, gap, service="matching"), "active", inbox_topic) is None
+    assert rules.gap_at(_letter(cid, gap, value=b"\x00junk"), "active", inbox_topic) is None
+    assert rules.gap_at(_letter("start-1", gap), "active", inbox_topic) is None

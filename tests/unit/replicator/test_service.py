@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from helpers import eventually
+from replicator.__main__ import main
 from replicator.loop import ReplicatorConfig
 from replicator.service import RemoteUnknownError, ReplicationService, wanted
 from schemas.clusters import RemoteCluster
@@ -99,3 +100,33 @@ def test_an_unknown_remote_and_a_failed_replicator_are_retried_with_backoff(
 def test_wanted_skips_this_cluster_and_disabled_records() -> None:
     own = replace(B, name="a")
     assert list(wanted([own, B, replace(C, connection_enabled=False)], "a")) == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--remote-prefix", "b"], "--remote-bootstrap and --remote-prefix go together"),
+        (
+            ["--remote-bootstrap", "k:1", "--remote-prefix", "a"],
+            "--remote-prefix must name another cluster",
+        ),
+        (
+            [
+                "--remote-bootstrap",
+                "k:1",
+                "--remote-prefix",
+                "b",
+                "--remote-initial-failover-version",
+                "10",
+            ],
+            "--remote-initial-failover-version must be 0..9",
+        ),
+    ],
+)
+def test_bad_flags_are_clear_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--bootstrap", "k:0", "--prefix", "a", *argv])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
