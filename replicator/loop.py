@@ -181,7 +181,7 @@ class Replicator:
         records = [first, *consumer.consume(_BATCH - 1, 0)] if first is not None else []
         records = [r for r in records if r is not None and not _benign(r)]
         copies = self._namespace_copies(remote_ns, local_ns)
-        rewind, letters_at = self._gaps(letters)
+        rewind, letters_at, gaps = self._gaps(letters)
         self._report_lag(consumer)
         if not records and not copies and letters_at == self._letters_at:
             return
@@ -205,6 +205,9 @@ class Replicator:
         except KafkaException as exc:
             log.warning("replication transaction aborted, reading again: %s", exc)
             _abort(producer)
+            self._rerequested -= gaps  # their letters are read again
+            for partition in rewind:
+                self._rereading.pop(partition, None)
             self._assign(consumer)
             self._assign_letters(letters)
             return
@@ -340,10 +343,11 @@ class Replicator:
             self._letters_at = high
         letters.assign([TopicPartition(topic, 0, self._letters_at)])
 
-    def _gaps(self, letters: Any) -> tuple[set[int], int | None]:
-        """The source partitions to read again for gaps history reported, and the position
-        after the dead letters read."""
+    def _gaps(self, letters: Any) -> tuple[set[int], int | None, set[tuple[int, int]]]:
+        """The source partitions to read again for gaps history reported, the position after
+        the dead letters read, and the refused source records they name."""
         rewind: set[int] = set()
+        gaps: set[tuple[int, int]] = set()
         at = self._letters_at
         for letter in letters.consume(100, 0):
             if letter is None or _benign(letter):
@@ -357,6 +361,7 @@ class Replicator:
             if where is None or where in self._rerequested:
                 continue  # once per record: a gap re-reading cannot fill stays one
             self._rerequested.add(where)
+            gaps.add(where)
             partition, offset = where
             if offset < self._rereading.get(partition, -1):
                 continue
@@ -365,7 +370,7 @@ class Replicator:
         for partition, mark in list(self._rereading.items()):
             if partition not in rewind and self._positions.get(partition, 0) >= mark:
                 del self._rereading[partition]
-        return rewind, at
+        return rewind, at, gaps
 
     def _assign(self, consumer: Any) -> None:
         """(Re)assigns every source events partition at its committed position."""
