@@ -74,10 +74,12 @@ class Call:
     Attributes:
         method: RPC name, e.g. "StartWorkflowExecution".
         deadline: The client's deadline as a ``time.monotonic()`` instant; None when unset.
+        headers: Response headers (initial metadata) a handler adds to a successful answer.
     """
 
     method: str
     deadline: float | None
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
     def remaining(self) -> float | None:
         """Seconds left until the client's deadline, None when unset."""

@@ -52,7 +52,10 @@ class StromWorkflowService(WorkflowServiceServicer):
             if handler is None:
                 raise errors.unimplemented(method)
             self._rate_limit(request)
-            return await handler(self.env, request, call)
+            response = await handler(self.env, request, call)
+            if call.headers:
+                await context.send_initial_metadata(call.headers)
+            return response
         except ServiceError as err:
             error = err
         except TimeoutError:

@@ -81,6 +81,7 @@ class HistoryProcessor:
         # Standby namespaces this processor served, by partition: one that becomes active
         # here is taken over (`_take_over`) at the partition's next punctuation.
         self._standby_seen: dict[int, set[str]] = {}
+        self._input: Message | None = None  # the inbox record being processed
         self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
@@ -103,6 +104,8 @@ class HistoryProcessor:
         self._updates.forget(owned)
         self._timer_floor.forget(owned)
         self._wakeup.forget(owned)
+        for partition in set(self._standby_seen) - owned:
+            del self._standby_seen[partition]  # read from the store again if it comes back
 
     def hand_over(self, ctx: Context) -> None:
         """Answers every caller still waiting on `ctx.partition`, which this process gives up.
@@ -158,6 +161,7 @@ class HistoryProcessor:
             workflow_id=raw["workflow_id"],
             payload=payload,
         )
+        self._input = record
         self._handle(ctx, command, reply_to)
 
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
@@ -188,8 +192,9 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         active = self._active_elsewhere(command.namespace)
-        if active:
-            self._standby_seen.setdefault(ctx.partition, set()).add(command.namespace)
+        if active and command.namespace not in self._standby(ctx):
+            self._standby(ctx).add(command.namespace)
+            failover.mark(ctx.state, command.namespace)
         refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
         if refused is not None:
             self._reply(ctx, command.command_id, reply_to, refused)
@@ -258,6 +263,8 @@ class HistoryProcessor:
         if command.kind == QUERY_WORKFLOW:
             self._queries.remove(ctx.partition, command.command_id)
         changed = self._commit(ctx, command, state, decision)
+        if command.kind == REPLICATE_EVENTS and not decision.reply.ok and self._input is not None:
+            self._dead_letter(ctx, self._input, standby.refused_batch(command, decision.reply))
         self._reply(ctx, command.command_id, reply_to, decision.reply)
         if changed:
             # A query's own commit (a sticky reset) changes nothing a buffered query waits on.
@@ -491,6 +498,8 @@ class HistoryProcessor:
             if folded_run is None:
                 return
             run = folded_run
+            if failover.written_elsewhere(events, self._failover_version(namespace)):
+                failover.mark(state, namespace)  # a rebuilt store: see `_take_over`
         if before is not None and before.run_id != run.run_id:
             store.save_replaced(state, before)  # still readable by its run id
         for event in events:
@@ -512,8 +521,10 @@ class HistoryProcessor:
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
-        for namespace in list(self._standby_seen.get(ctx.partition, ())):
-            if not self._active_elsewhere(namespace):
+        for namespace in list(self._standby(ctx)):
+            if failover.became_active(
+                self._active_elsewhere(namespace), self._failover_version(namespace)
+            ):
                 self._take_over(ctx, namespace)
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
@@ -559,15 +570,22 @@ class HistoryProcessor:
             next_ms = store.next_timer_ms(ctx.state, now_ms + 1)
             self._wakeup.scanned(ctx.partition, next_ms, ctx.state)
 
+    def _standby(self, ctx: Context) -> set[str]:
+        """The namespaces the partition served as standby, first read from its store."""
+        if ctx.partition not in self._standby_seen:
+            self._standby_seen[ctx.partition] = failover.marked(ctx.state)
+        return self._standby_seen[ctx.partition]
+
     def _take_over(self, ctx: Context, namespace: str) -> None:
         """A namespace this partition served as standby is active here now (a failover):
         dispatch its runs' pending tasks and scan the timers it kept from the start."""
-        self._standby_seen[ctx.partition].discard(namespace)
+        self._standby(ctx).discard(namespace)
+        failover.unmark(ctx.state, namespace)
         log.info("partition %d takes over namespace %s", ctx.partition, namespace)
-        for run in store.current_runs(ctx.state, namespace):
-            for task in failover.pending_tasks(run):
-                routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
-                ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
+        version = self._failover_version(namespace)
+        for task in failover.take_over_tasks(ctx.state, namespace, version):
+            routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
+            ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         self._timer_floor.lower(ctx.partition, 0)
         self._wakeup.lower(ctx.partition, 0)
 

@@ -10,6 +10,15 @@ verbatim (`history_processor/handlers/replicate_events.py`), so the standby's ch
 mutable state, history reads and visibility equal the active cluster's, while its standby
 mode keeps it from deciding, dispatching or firing timers (`history_processor/standby.py`).
 
+As in Temporal, every cluster replicates every global namespace from every other cluster,
+whichever is active: a failover made on either cluster reaches the other as a namespace
+record with a higher failover version (`rules.namespace_copy`), the old active cluster
+turns standby, and the new active's batches flow back to it, so a fail-back continues the
+workflows from the last replicated state. A cluster's events topic holds the batches it
+folded from the others as well as its own; a replicator takes only those its source wrote
+(`rules.written_by`), so nothing comes back to the cluster that wrote it. `service` runs
+one replicator per remote-cluster record (what `strom server start-dev` starts).
+
 Why not MirrorMaker 2: MM2 copies topics byte for byte with their offsets into renamed
 topics. Strom would still need this process on top of it, because
 

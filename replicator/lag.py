@@ -5,11 +5,13 @@
   timer of the same name measures the same span for its replication tasks).
 - `replication_tasks_lag` (source_cluster, partition): records of the source's events topic
   not yet replicated (a gauge, Temporal's count of replication tasks not yet applied).
+- `replication_rerequests` (source_cluster): source partitions read again because history
+  refused a batch for a gap (Strom's own).
 """
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from streams.metrics import SCHEMA
 
@@ -26,6 +28,12 @@ REPLICATION_TASKS_LAG = Gauge(
     "Records of the source cluster's events topic not yet replicated.",
     ("source_cluster", "partition"),
 )
+REPLICATION_REREQUESTS = Counter(
+    "replication_rerequests",
+    "Source partitions read again because history lacked batches (a gap).",
+    ("source_cluster",),
+)
+SCHEMA["replication_rerequests"] = ("counter", ("source_cluster",))
 SCHEMA["replication_lag"] = ("histogram", ("source_cluster",))
 SCHEMA["replication_tasks_lag"] = ("gauge", ("source_cluster", "partition"))
 
@@ -38,3 +46,8 @@ def observe(source: str, seconds: float) -> None:
 def records_behind(source: str, partition: int, count: int) -> None:
     """Sets how far the replicator is behind in one source partition."""
     REPLICATION_TASKS_LAG.labels(source, str(partition)).set(count)
+
+
+def rerequested(source: str, partitions: int) -> None:
+    """Counts source partitions read again for a gap."""
+    REPLICATION_REREQUESTS.labels(source).inc(partitions)

@@ -21,6 +21,10 @@ FAILOVER_VERSION_INCREMENT = 10
 DEFAULT_INITIAL_FAILOVER_VERSION = 1
 """A cluster's initial failover version unless configured (unique within a group)."""
 KEY_PREFIX = "remote-cluster/"
+KAFKA_BOOTSTRAP_HEADER = "strom-kafka-bootstrap"
+"""The GetClusterInfo response header in which a Strom frontend names its cluster's Kafka:
+a remote-cluster record holds the frontend address (Temporal's AddOrUpdateRemoteCluster),
+and a replicator started from the record asks that frontend where to read its events."""
 _TIMEOUT_S = 30.0
 
 

@@ -7,7 +7,7 @@ import uuid
 from temporalio.api.workflowservice.v1 import GetClusterInfoRequest, GetClusterInfoResponse
 
 from frontend.context import Call, Env
-from schemas.clusters import FAILOVER_VERSION_INCREMENT
+from schemas.clusters import FAILOVER_VERSION_INCREMENT, KAFKA_BOOTSTRAP_HEADER
 
 # Client versions Temporal Server 1.32 declares supported; clients compare against it.
 _SUPPORTED_CLIENTS = {
@@ -22,8 +22,15 @@ _SUPPORTED_CLIENTS = {
 
 
 async def handle(env: Env, request: GetClusterInfoRequest, call: Call) -> GetClusterInfoResponse:
-    """Describes the cluster; its id is derived from the cluster name, so it is stable."""
+    """Describes the cluster; its id is derived from the cluster name, so it is stable.
+
+    Strom adds its Kafka bootstrap as the response header `KAFKA_BOOTSTRAP_HEADER`: a remote
+    cluster's replicator reads this cluster's events topic there (`replicator.service`).
+    """
     config = env.config
+    bootstrap = getattr(env.clusters, "bootstrap", "")
+    if bootstrap:
+        call.headers.append((KAFKA_BOOTSTRAP_HEADER, bootstrap))
     return GetClusterInfoResponse(
         supported_clients=_SUPPORTED_CLIENTS,
         server_version=config.server_version,

@@ -61,4 +61,8 @@ def start_services(
         service_args=service_args,
         topology=Topology(getattr(args, "cluster_name", DEFAULT_PREFIX)),
     )
+    # One replicator per remote-cluster record (`replicator.service`), supervised as the rest.
+    config = ["--kafka-config-file", str(properties)] if properties else []
+    common = ["--bootstrap", cluster.kafka_bootstrap, "--prefix", services.topology.prefix]
+    services._spawn("replication", "replicator", [*common, *config])
     return services

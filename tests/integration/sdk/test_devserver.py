@@ -53,6 +53,20 @@ def _history_processes(path: Path) -> list[int]:
     return found
 
 
+def _replication_services(kafka_port: int) -> list[int]:
+    """Pids of `python -m replicator` processes of the cluster on ``kafka_port``."""
+    bootstrap = f"127.0.0.1:{kafka_port}".encode()
+    found = []
+    for pid in processes_mentioning(Path("replicator")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it exited in between
+        if b"replicator" in command and bootstrap in command:
+            found.append(pid)
+    return found
+
+
 def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
@@ -211,6 +225,8 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
             with urllib.request.urlopen(url, timeout=10) as answer:
                 assert b"# TYPE kafka_consumergroup_lag gauge" in answer.read()
         assert processes_mentioning(tmp_path), "the servers should be running"
+        # The replication service (a replicator per remote-cluster record) runs beside them.
+        assert _replication_services(kafka_port), "the replication service should be running"
         assert "strom.history.inbox" in topic_names(f"127.0.0.1:{kafka_port}")
         health = subprocess.run(
             [
@@ -262,4 +278,5 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
                 cli.wait()
         drain.join(timeout=10)
     assert processes_mentioning(tmp_path) == []
+    assert _replication_services(kafka_port) == []
     assert "Traceback" not in "".join(stderr)

@@ -14,6 +14,7 @@ from history_processor.model import Decision
 from schemas.inbox import REPLICATE_EVENTS, ReplicateEvents
 from schemas.namespaces import Namespace, active_elsewhere, failover_version
 from schemas.outbox import Destination
+from schemas.records import RUN_DELETED
 from schemas.reply import Code
 from tests.unit.history.harness import (
     Glue,
@@ -198,3 +199,57 @@ def test_a_failover_dispatches_what_was_never_started_and_leaves_the_rest_to_tim
     glue.complete_activity(activity, payloads(b'"done"'))  # schedules a sticky workflow task
     assert glue.state.workflow_task is not None
     assert failover.pending_tasks(glue.state) == []  # its schedule-to-start timer moves it
+
+
+def _marker(glue: Glue, transition: int, run_id: str | None = None) -> ReplicateEvents:
+    """The delete marker the active cluster writes after a run's last batch."""
+    assert glue.state is not None
+    record: dict[str, Any] = {
+        "namespace": glue.state.namespace,
+        "workflow_id": glue.state.workflow_id,
+        "run_id": run_id or glue.state.run_id,
+        "first_event_id": 0,
+        "last_event_id": 0,
+        "events": History().SerializeToString(),
+        "updates": [{"kind": RUN_DELETED, "payload": b"{}"}],
+        "command_id": "delete",
+    }
+    return ReplicateEvents("active", schemas.encode(schemas.EVENT_BATCH, record), transition, 1)
+
+
+def test_a_run_the_active_cluster_deleted_is_deleted_here() -> None:
+    active = finished_run()
+    replica = Glue()
+    for index in range(len(active.batches)):
+        replicate(replica, message(active, index))
+    assert replica.state is not None
+
+    deleted = replicate(replica, _marker(active, len(active.batches) + 1))
+
+    assert deleted.deleted_run is not None and deleted.deleted_run.run_id == replica.state.run_id
+    (document,) = [o.record for o in deleted.outbox if o.destination is Destination.VISIBILITY]
+    assert document["deleted"] is True
+    assert not deleted.events
+
+
+def test_the_marker_of_a_run_not_kept_here_changes_nothing() -> None:
+    active = finished_run()
+    replica = Glue()
+    replicate(replica, message(active, 0))
+
+    other = replicate(replica, _marker(active, 9, run_id="run-never-seen"))
+    assert other.deleted_run is None and not other.outbox
+    assert replicate(Glue(), _marker(active, 9)).deleted_run is None
+
+
+def test_an_older_runs_start_sent_again_changes_nothing() -> None:
+    older = finished_run()
+    batch = replicate_events.decode(message(older, 0))
+    assert older.state is not None
+    current = older.state.copy()
+    current.run_id = "run-newer"
+    current.start_time_ms += 60_000  # the current run here started after the batch's run
+
+    assert replicate_events.refusal(current, batch, 1, 1, 1) == ""
+    current.start_time_ms -= 120_000  # it started before: the batch starts a newer run
+    assert replicate_events.refusal(current, batch, 1, 1, 1) is None
