@@ -17,7 +17,14 @@ REPO = Path(__file__).resolve().parents[3]
 DOCKER_DIR = REPO / "docker"
 COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
 STROM_MODULES = frozenset(
-    {"frontend", "history_processor", "matching_processor", "visibility_indexer", "worker_service"}
+    {
+        "frontend",
+        "history_processor",
+        "matching_processor",
+        "visibility_indexer",
+        "worker_service",
+        "replicator",
+    }
 )
 
 # Records the argv `python` was started with (NUL-separated), instead of running Python.

@@ -65,7 +65,7 @@ def _args(name: str, tmp_path: Path, hostname: str = HOSTNAMES[0]) -> argparse.N
 def test_the_services_the_issue_names_are_defined() -> None:
     expected = {"kafka", "elasticsearch", "kibana", "kibana-setup", "init", *SCALED, "frontend"}
     assert expected <= set(SERVICES)
-    assert set(STROM_SERVICES) == {"frontend", "worker", *SCALED}
+    assert set(STROM_SERVICES) == {"frontend", "worker", "replication", *SCALED}
 
 
 def test_every_depends_on_names_a_defined_service_with_a_sound_condition() -> None:

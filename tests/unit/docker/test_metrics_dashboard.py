@@ -150,7 +150,13 @@ def test_jobs_the_dashboard_names_are_scraped() -> None:
 def test_each_job_scrapes_every_replica_at_its_services_metrics_port(tmp_path: Path) -> None:
     config = yaml.safe_load(PROMETHEUS.read_text())
     jobs = config["scrape_configs"]
-    assert {job["job_name"] for job in jobs} == {"frontend", "history", "matching", "indexer"}
+    assert {job["job_name"] for job in jobs} == {
+        "frontend",
+        "history",
+        "matching",
+        "indexer",
+        "replication",
+    }
     for job in jobs:
         (sd,) = job["dns_sd_configs"]
         (service,) = sd["names"]  # Docker's DNS answers a service name with every replica
