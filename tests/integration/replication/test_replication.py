@@ -49,6 +49,7 @@ from strom.testing import StromEnvironment
 from tests.integration.sdk import kafka_tools_workflows
 from tests.workflows.activities import greet
 from tests.workflows.signal_collector import SignalCollectorWorkflow
+from tests.workflows.slow_steps import SlowStepsWorkflow, slow_step
 
 pytestmark = [pytest.mark.timeout(600)]
 _WAIT_S = 180.0  # generous: a loaded CI box runs two clusters and a replicator here
@@ -359,6 +360,70 @@ async def test_failover_lets_a_running_workflow_finish_on_the_new_active_cluster
     versions = [event.version for event in history.events]
     assert versions[: len(expected.events)] == [1] * len(expected.events)
     assert set(versions[len(expected.events) :]) == {2}
+
+
+async def test_failover_amid_running_activities_finishes_every_workflow_on_the_new_side(
+    pair: Pair,
+) -> None:
+    """Several runs, each in the middle of a chain of activities, are failed over at once.
+
+    Every run completes on the new active cluster, from whatever state had been replicated:
+    an activity whose result the old cluster no longer took runs again there (its attempt
+    times out and is retried), as the seed says of in-flight activities.
+    """
+    a, b = pair.active, pair.standby
+    namespace = f"busy-{uuid.uuid4().hex[:6]}"
+    await _register_global(a, b, namespace)
+    await eventually_async(
+        lambda: b.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        ),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError,),
+    )
+    on_a, on_b = await _client(a, namespace), await _client(b, namespace)
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    ids = [f"busy-{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
+    steps = 12
+
+    def worker(client: Client) -> Worker:
+        return Worker(
+            client, task_queue=task_queue, workflows=[SlowStepsWorkflow], activities=[slow_step]
+        )
+
+    async with worker(on_a):
+        for workflow_id in ids:
+            await on_a.start_workflow(
+                SlowStepsWorkflow.run, steps, id=workflow_id, task_queue=task_queue
+            )
+
+        async def all_under_way() -> bool:
+            for workflow_id in ids:
+                history = await on_a.get_workflow_handle(workflow_id).fetch_history()
+                types = [e.event_type for e in history.events]
+                if EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED not in types:
+                    return False
+            return True
+
+        await eventually_async(all_under_way, _WAIT_S, 0.5)
+        began = time.monotonic()
+        assert await _fail_over(b, namespace, b) == 2
+        # The old active cluster turns standby once its replicator reads the namespace record.
+        await eventually_async(lambda: _refuses_as_standby(on_a), _WAIT_S, 0.5)
+    async with worker(on_b):
+        results = await asyncio.wait_for(
+            asyncio.gather(*(on_b.get_workflow_handle(i).result() for i in ids)), _WAIT_S
+        )
+    print(f"{len(ids)} busy runs failed over, all completed after {time.monotonic() - began:.1f} s")
+    assert results == [list(range(steps))] * len(ids)
+    for workflow_id in ids:
+        history = await on_b.get_workflow_handle(workflow_id).fetch_history()
+        versions = [event.version for event in history.events]
+        # Begun on the old active cluster (1), finished on the new one (2), never mixed back.
+        assert versions[0] == 1 and versions[-1] == 2 and versions == sorted(versions)
+        last = history.events[-1]
+        assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
 
 
 async def _completed_tasks(client: Client, workflow_id: str, count: int) -> WorkflowHistory | None:
