@@ -89,17 +89,16 @@ def holdable(before: ExecutionState | None, decision: Decision) -> bool:
         return False
     if not (is_speculative(before.workflow_task) or is_speculative(after.workflow_task)):
         return False
+    if any(out.destination is not Destination.TASKS for out in decision.outbox):
+        return False
     task = after.workflow_task
-    for out in decision.outbox:
-        if out.destination is not Destination.TASKS:
-            return False
-        record = out.record
+    for record in decision.tasks:
         if (
-            record["task_kind"] != "workflow"  # type: ignore[index]
+            record["task_kind"] != "workflow"
             or task is None
             or not is_speculative(task)
-            or record["run_id"] != after.run_id  # type: ignore[index]
-            or record["scheduled_event_id"] != task.scheduled_event_id  # type: ignore[index]
+            or record["run_id"] != after.run_id
+            or record["scheduled_event_id"] != task.scheduled_event_id
         ):
             return False
     return True
