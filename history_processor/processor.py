@@ -196,8 +196,10 @@ class HistoryProcessor:
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
         """A command whose fold or encoding failed: dead-lettered, its caller gets INTERNAL.
 
-        (The decider itself already turns a failing handler into an INTERNAL reply.)
+        (The decider itself already turns a failing handler into an INTERNAL reply.) Its
+        effects were rolled back, so what it may have held is dropped too (`aborted`).
         """
+        self._abort_seen = True
         self._dead_letter(ctx, record, f"history failed on this command: {error!r}")
         try:
             raw = schemas.decode(record.value() or b"", schemas.INBOX_COMMAND)
@@ -350,7 +352,9 @@ class HistoryProcessor:
         leaves current (a new run after continue-as-new, a retry or a cron run).
         """
         workflow = (command.namespace, command.workflow_id)
-        if self._held.hold(ctx.partition, workflow, state, decision) is not None:
+        # A standby folds what the active cluster committed, batch by batch: never held.
+        holding = command.kind != REPLICATE_EVENTS
+        if holding and self._held.hold(ctx.partition, workflow, state, decision) is not None:
             for out in decision.outbox:
                 routed = route(self._topology, out)
                 ctx.send_after_commit(

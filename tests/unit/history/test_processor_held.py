@@ -79,6 +79,7 @@ class _Context:
     changelog: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     outbox: list[tuple[str, bytes]] = field(default_factory=list)
     acks: list[tuple[str, bytes]] = field(default_factory=list)
+    tasks: list[bytes] = field(default_factory=list)  # task records, in the order sent
 
     def emit(self, key: bytes | None, value: bytes) -> None:
         self.changelog.append((key, value))
@@ -86,11 +87,15 @@ class _Context:
 
     def send(self, topic: str, value: bytes, key: Any = None, partition: Any = None) -> None:
         self.outbox.append((topic, value))
+        if topic == TOPOLOGY.tasks:
+            self.tasks.append(value)
 
     def send_after_commit(
         self, topic: str, value: bytes, key: Any = None, partition: Any = None
     ) -> None:
         self.acks.append((topic, value))
+        if topic == TOPOLOGY.tasks:
+            self.tasks.append(value)
 
     @property
     def transactional(self) -> int:
@@ -114,8 +119,7 @@ class _Context:
 
     def last_task(self) -> dict[str, Any]:
         """The newest workflow task record, whichever way it left."""
-        tasks = [v for t, v in [*self.outbox, *self.acks] if t == TOPOLOGY.tasks]
-        return schemas.decode(tasks[-1], schemas.TASK_RECORD)  # type: ignore[return-value]
+        return schemas.decode(self.tasks[-1], schemas.TASK_RECORD)  # type: ignore[return-value]
 
     def acked_tasks(self) -> int:
         return sum(1 for t, _ in self.acks if t == TOPOLOGY.tasks)
@@ -276,3 +280,29 @@ def test_a_hand_over_drops_the_held_task() -> None:
 
     assert ctx.reply("update").moved
     assert done.status_code == Code.NOT_FOUND
+
+
+def test_a_held_speculative_task_times_out_from_memory_and_the_timeout_commits_it() -> None:
+    ctx = _idle_workflow()
+    _update(ctx, "update", "u1")
+    _start_task(ctx, "spec-start")  # the worker took it, and then never answers
+    batches, outbox = len(ctx.changelog), len(ctx.outbox)
+    # Its start-to-close deadline is in no timer index, yet the loop wakes up for it.
+    ctx.processor.punctuate(ctx, NOW_S * 1000)  # type: ignore[arg-type]
+    assert len(ctx.changelog) == batches  # not due yet
+    due_ms = ctx.processor.next_punctuate_ms({0})
+    assert due_ms == NOW_S * 1000 + 10_000  # the run's workflow task timeout
+
+    ctx.processor.punctuate(ctx, due_ms)  # type: ignore[arg-type]
+
+    assert len(ctx.changelog) == batches + 1  # the timeout commits, the held updates first
+    batch = schemas.decode(ctx.changelog[-1][1], schemas.EVENT_BATCH)
+    kinds = [u["kind"] for u in batch["updates"]]
+    assert kinds[:2] == ["workflow_task_scheduled", "workflow_task_started"]
+    assert len(ctx.outbox) == outbox + 1
+    topic, value = ctx.outbox[-1]
+    assert topic == TOPOLOGY.tasks  # the next attempt's task, in the transaction now
+    assert schemas.decode(value, schemas.TASK_RECORD)["attempt"] == 2
+    assert not ctx.replied("update")  # the caller still waits for a worker
+    assert _restored(ctx) == store.load_state(ctx.state, "default", WORKFLOW_ID)
+    assert ctx.processor.next_punctuate_ms({0}) != due_ms  # fired once
