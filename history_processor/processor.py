@@ -369,6 +369,10 @@ class HistoryProcessor:
             or decision.deleted_run is not None
         )
         held = self._held.take(ctx.partition, workflow) if writes else None
+        if held is not None and held.state is not state:
+            # Decided without it (the stored run is another one): nothing of it may be written.
+            log.warning("dropping held state of %s: the run changed under it", workflow)
+            held = None
         base, carry = state, []
         if held is not None:
             base, carry = held.stored, held.updates
