@@ -89,6 +89,8 @@ def holdable(before: ExecutionState | None, decision: Decision) -> bool:
         return False
     if not (is_speculative(before.workflow_task) or is_speculative(after.workflow_task)):
         return False
+    if after.workflow_task is not None and not is_speculative(after.workflow_task):
+        return False  # a real task now (a timeout's next attempt): it must be written
     if any(out.destination is not Destination.TASKS for out in decision.outbox):
         return False
     task = after.workflow_task

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import Input, Meta, Outcome, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
@@ -24,8 +25,15 @@ from temporalio.api.workflowservice.v1 import (
 
 import schemas
 from history_processor import store
+from history_processor import updates as upd
+from history_processor.builder import DecisionBuilder
+from history_processor.fold import apply_batch
 from history_processor.handling import MSG_WORKFLOW_TASK_NOT_FOUND
+from history_processor.model import Decision
 from history_processor.processor import HistoryProcessor
+from history_processor.updates import encode_update
+from history_processor.wf_updates import speculative
+from history_processor.wf_updates.held import holdable
 from schemas import inbox
 from schemas.inbox import RecordWorkflowTaskStarted, UpdateWorkflow
 from schemas.reply import Code, Reply
@@ -306,3 +314,20 @@ def test_a_held_speculative_task_times_out_from_memory_and_the_timeout_commits_i
     assert not ctx.replied("update")  # the caller still waits for a worker
     assert _restored(ctx) == store.load_state(ctx.state, "default", WORKFLOW_ID)
     assert ctx.processor.next_punctuate_ms({0}) != due_ms  # fired once
+
+
+def test_only_speculative_task_decisions_are_holdable() -> None:
+    ctx = _idle_workflow()
+    stored = store.load_state(ctx.state, "default", WORKFLOW_ID)
+    assert stored is not None and stored.workflow_task is None
+    # Nothing speculative before or after: a sticky change alone is written as before.
+    sticky_only = Decision(updates=[encode_update(upd.Sticky(), stored.next_event_id)])
+    sticky_only.state = apply_batch(stored.copy(), [], sticky_only.updates)
+    assert not holdable(stored, sticky_only)
+    # A speculative task's scheduling is held; with an event beside it, it is not.
+    b = DecisionBuilder(stored, NOW_S * 1000)
+    speculative.schedule(b)
+    scheduled = b.finish(None)
+    assert holdable(stored, scheduled)
+    scheduled.events = [HistoryEvent(event_id=stored.next_event_id)]
+    assert not holdable(stored, scheduled)
