@@ -2,7 +2,9 @@
 
 For each server given, starts one workflow, waits until its first workflow task completed
 (the worker then holds it in its sticky cache), and times N sequential `execute_update`
-calls, each a speculative workflow task the worker accepts and completes. Prints p50/p99.
+calls, each a speculative workflow task the worker accepts and completes; the servers take
+turns, one update each, so a shared machine's load falls on all of them alike. Prints
+p50/p99 per server.
 
 Usage: python bench/bench_updates.py --server strom=127.0.0.1:7233
            --server temporal=127.0.0.1:7234 [--count 200]
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import time
@@ -29,24 +32,36 @@ from update_workflow import CounterWorkflow  # noqa: E402
 WARM_UP = 20
 
 
-async def measure(target: str, count: int) -> list[float]:
-    """Seconds of each of `count` update round trips against the server at `target`."""
-    client = await Client.connect(target)
-    tq = f"bench-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=tq, workflows=[CounterWorkflow]):
-        handle = await client.start_workflow(
-            CounterWorkflow.run, id=f"bench-update-{uuid.uuid4()}", task_queue=tq
-        )
-        for _ in range(WARM_UP):
-            await handle.execute_update(CounterWorkflow.bump)
-        latencies = []
+async def measure(targets: dict[str, str], count: int) -> dict[str, list[float]]:
+    """Seconds of each of `count` update round trips per server, the servers taking turns.
+
+    One update on each server in turn, so that every server sees the same machine load (the
+    machine may be shared); each server has its own workflow, worker and sticky cache.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        handles = {}
+        for name, target in targets.items():
+            client = await Client.connect(target)
+            tq = f"bench-{uuid.uuid4().hex[:8]}"
+            await stack.enter_async_context(
+                Worker(client, task_queue=tq, workflows=[CounterWorkflow])
+            )
+            handles[name] = await client.start_workflow(
+                CounterWorkflow.run, id=f"bench-update-{uuid.uuid4()}", task_queue=tq
+            )
+        for handle in handles.values():
+            for _ in range(WARM_UP):
+                await handle.execute_update(CounterWorkflow.bump)
+        latencies: dict[str, list[float]] = {name: [] for name in handles}
         for _ in range(count):
-            began = time.perf_counter()
-            await handle.execute_update(CounterWorkflow.bump)
-            latencies.append(time.perf_counter() - began)
-        await handle.signal(CounterWorkflow.stop)
-        if await handle.result() != WARM_UP + count:
-            raise AssertionError("updates were lost")
+            for name, handle in handles.items():
+                began = time.perf_counter()
+                await handle.execute_update(CounterWorkflow.bump)
+                latencies[name].append(time.perf_counter() - began)
+        for handle in handles.values():
+            await handle.signal(CounterWorkflow.stop)
+            if await handle.result() != WARM_UP + count:
+                raise AssertionError("updates were lost")
     return latencies
 
 
@@ -64,11 +79,13 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
+    targets = {}
     for spec in args.server:
         name, _, target = spec.partition("=")
         if not target:
             parser.error(f"--server wants NAME=HOST:PORT, got {spec!r}")
-        latencies = asyncio.run(measure(target, args.count))
+        targets[name] = target
+    for name, latencies in asyncio.run(measure(targets, args.count)).items():
         print(
             f"{name:10} updates={len(latencies)} "
             f"p50={percentile(latencies, 50) * 1000:.1f} ms "

@@ -9,6 +9,7 @@ produced; read_committed: when its transaction committed), and prints for every 
     task_seen    the task became visible to read_committed readers (matching)
     start        matching produced the (optimistic) RecordWorkflowTaskStarted
     done         the worker's RespondWorkflowTaskCompleted reached the inbox
+    batch        history produced the completion's event batch (its commit then begins)
     reply        history produced the reply to the update's caller
 
 and the median of each hop. Times are the records' create timestamps (ms) except task_seen,
@@ -42,6 +43,8 @@ HOPS = [
     ("task_seen", "start"),
     ("start", "done"),
     ("done", "reply"),
+    ("done", "batch"),
+    ("batch", "reply"),
     ("update", "reply"),
 ]
 
@@ -121,6 +124,8 @@ def updates(topology: Topology, seen: Seen) -> list[dict[str, float]]:
             current["start"] = created
         elif kind == "RespondWorkflowTaskCompleted" and "done" not in current:
             current["done"] = created
+        elif kind == "events" and "done" in current and "batch" not in current:
+            current["batch"] = created
         elif kind == "reply" and "done" in current and "reply" not in current:
             current["reply"] = created
     return found

@@ -33,6 +33,7 @@ from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
 from history_processor.timer_wakeup import TimerWakeup
 from history_processor.wf_updates import waiting as update_waiting
+from history_processor.wf_updates.held import HeldRuns
 from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
@@ -93,6 +94,10 @@ class HistoryProcessor:
         self._queries = queries.QueryBuffer()
         self._wakeup = TimerWakeup()
         self._updates = UpdateRegistry()
+        # Speculative-safe decisions kept in memory until the run's next commit
+        # (`wf_updates.held`); an aborted transaction drops them (`aborted`).
+        self._held = HeldRuns()
+        self._abort_seen = False
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads and buffered queries (their callers will retry) and timer floors
@@ -102,6 +107,7 @@ class HistoryProcessor:
                 del self._parked[partition]
         self._queries.forget(owned)
         self._updates.forget(owned)
+        self._held.forget(owned)
         self._timer_floor.forget(owned)
         self._wakeup.forget(owned)
         for partition in set(self._standby_seen) - owned:
@@ -121,6 +127,7 @@ class HistoryProcessor:
         waiting += [
             (w.command.command_id, w.reply_to) for w in self._updates.expire(ctx.partition, _ALL)
         ]
+        self._held.drop({ctx.partition})
         for command_id, reply_to in waiting:
             self._reply(ctx, command_id, reply_to, Reply.shard_moved())
         if waiting:
@@ -128,10 +135,36 @@ class HistoryProcessor:
                 "partition %d handed over: %d waiting callers sent on", ctx.partition, len(waiting)
             )
 
+    def aborted(self) -> None:
+        """A transaction aborted (streams calls this): what is held was decided on state that
+        may be gone, and is dropped before the next command (`_drop_held`)."""
+        self._abort_seen = True
+
+    def _drop_held(self, ctx: Context) -> None:
+        """Forgets every held run, with its admitted updates; their callers are sent on.
+
+        The inputs of the aborted transaction are processed again (an update among them is
+        admitted anew); a caller whose command committed earlier hears `Reply.shard_moved`,
+        and the history client sends its update again.
+        """
+        self._abort_seen = False
+        for partition, workflow in self._held.drop():
+            self._updates.drop_other_runs(partition, workflow, "")
+            self._updates.clear_stale(partition, workflow)
+            for waiter in self._updates.take_waiters(partition, workflow):
+                self._reply(ctx, waiter.command.command_id, waiter.reply_to, Reply.shard_moved())
+
+    def _load(self, ctx: Context, namespace: str, workflow_id: str) -> ExecutionState | None:
+        """The workflow's current run as decisions see it: stored, overlaid by what is held."""
+        stored = store.load_state(ctx.state, namespace, workflow_id)
+        return self._held.state(ctx.partition, (namespace, workflow_id), stored)
+
     # -- input -------------------------------------------------------------------------------
 
     def process(self, ctx: Context, record: Message) -> None:
         """Decides one inbox command and commits its outcome within the open transaction."""
+        if self._abort_seen:
+            self._drop_held(ctx)
         value = record.value()
         if value is None:
             return
@@ -167,8 +200,10 @@ class HistoryProcessor:
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
         """A command whose fold or encoding failed: dead-lettered, its caller gets INTERNAL.
 
-        (The decider itself already turns a failing handler into an INTERNAL reply.)
+        (The decider itself already turns a failing handler into an INTERNAL reply.) Its
+        effects were rolled back, so what it may have held is dropped too (`aborted`).
         """
+        self._abort_seen = True
         self._dead_letter(ctx, record, f"history failed on this command: {error!r}")
         try:
             raw = schemas.decode(record.value() or b"", schemas.INBOX_COMMAND)
@@ -199,7 +234,7 @@ class HistoryProcessor:
         if refused is not None:
             self._reply(ctx, command.command_id, reply_to, refused)
             return
-        state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        state = self._load(ctx, command.namespace, command.workflow_id)
         older = self._older_run(ctx, command, state)
         if older is not None:
             self._decide_on_older_run(ctx, command, older, reply_to, now_ms)
@@ -239,7 +274,7 @@ class HistoryProcessor:
             )
         if decision.reply is None and command.kind in update_waiting.KINDS:
             # The caller waits for its update; a new update is admitted (and may have
-            # scheduled a speculative workflow task, which is committed now).
+            # scheduled a speculative workflow task, which is held, `wf_updates.held`).
             self._commit(ctx, command, state, decision)
             started = update_waiting.started_run(state, decision)
             if started:
@@ -315,23 +350,53 @@ class HistoryProcessor:
         state: ExecutionState | None,
         decision: Decision,
     ) -> bool:
-        """Emits the decision's event batches and outbox records; True if history changed.
+        """Emits the decision's event batches and outbox records; True if the run changed.
 
-        The batches of runs the decision closed go first, then the batch of the run it
+        A speculative-safe decision is held instead (`wf_updates.held`): its task record
+        leaves as an acknowledgement, nothing enters the transaction. Any other decision
+        that writes carries what is held for the run first, in its own first batch on that
+        run. The batches of runs the decision closed go first, then the batch of the run it
         leaves current (a new run after continue-as-new, a retry or a cron run).
         """
-        base = state
+        workflow = (command.namespace, command.workflow_id)
+        # A standby folds what the active cluster committed, batch by batch: never held.
+        holding = command.kind != REPLICATE_EVENTS
+        if holding and self._held.hold(ctx.partition, workflow, state, decision) is not None:
+            for out in decision.outbox:
+                routed = route(self._topology, out)
+                ctx.send_after_commit(
+                    routed.topic, routed.value, key=routed.key, partition=routed.partition
+                )
+            return bool(decision.updates)
+        writes = bool(
+            decision.events
+            or decision.updates
+            or decision.closed_runs
+            or decision.outbox
+            or decision.deleted_run is not None
+        )
+        held = self._held.take(ctx.partition, workflow) if writes else None
+        if held is not None and held.state is not state:
+            # Decided without it (the stored run is another one): nothing of it may be written.
+            log.warning("dropping held state of %s: the run changed under it", workflow)
+            held = None
+        base, carry = state, []
+        if held is not None:
+            base, carry = held.stored, held.updates
+            first = decision.closed_runs[0].state if decision.closed_runs else decision.state
+            if first is not None and first.run_id != base.run_id:
+                base, carry = self._emit_batch(ctx, command, base, [], carry), []
         for closed in decision.closed_runs:
-            self._emit_batch(ctx, command, base, closed.events, closed.updates)
-            base = None
-        if decision.events or decision.updates:
-            self._emit_batch(ctx, command, base, decision.events, decision.updates)
+            self._emit_batch(ctx, command, base, closed.events, carry + closed.updates)
+            base, carry = None, []
+        if decision.events or decision.updates or carry:
+            self._emit_batch(ctx, command, base, decision.events, carry + decision.updates)
         if decision.deleted_run is not None:
             self._delete_run(ctx, command, decision.deleted_run)
         for out in decision.outbox:
             routed = route(self._topology, out)
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
-        return bool(decision.events or decision.updates or decision.closed_runs)
+        return bool(decision.events or decision.updates or decision.closed_runs or held)
 
     def _delete_run(self, ctx: Context, command: Command, deleted: ExecutionState) -> None:
         """Emits the run's delete marker and a tombstone per batch (`deletion` explains)."""
@@ -352,8 +417,8 @@ class HistoryProcessor:
         state: ExecutionState | None,
         events: list[HistoryEvent],
         updates: list[tuple[str, bytes]],
-    ) -> None:
-        """Emits one run's EventBatch (the changelog record) and folds it."""
+    ) -> ExecutionState:
+        """Emits one run's EventBatch (the changelog record) and folds it; returns the run."""
         version = self._failover_version(command.namespace)
         if version and command.kind != REPLICATE_EVENTS:
             for event in events:  # Temporal's event version: the cluster that wrote it
@@ -367,6 +432,7 @@ class HistoryProcessor:
         # record again (a restore folds the record itself).
         self._folded = (key, run, events)
         ctx.emit(key, value)
+        return run
 
     def _reply(
         self, ctx: Context, command_id: str, reply_to: dict[str, Any] | None, reply: Reply
@@ -404,7 +470,7 @@ class HistoryProcessor:
         parked = self._parked.get(ctx.partition, {})
         for entry in [p for p in parked.values() if p.expires_at_ms <= now_ms]:
             del parked[entry.command.command_id]
-            state = store.load_state(ctx.state, entry.command.namespace, entry.command.workflow_id)
+            state = self._load(ctx, entry.command.namespace, entry.command.workflow_id)
             reply = (
                 long_poll_timeout_reply(state, entry.command.payload)
                 if state is not None
@@ -444,7 +510,7 @@ class HistoryProcessor:
         workflow = (command.namespace, command.workflow_id)
         if not self._updates.holds(ctx.partition, workflow):
             return  # the common case: no update of this workflow in flight
-        state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+        state = self._load(ctx, command.namespace, command.workflow_id)
         rejected = update_waiting.rejections(command, decision)
         for waiter in self._updates.take_waiters(ctx.partition, workflow):
             reply = update_waiting.rejection_reply(waiter, state, rejected)
@@ -463,7 +529,7 @@ class HistoryProcessor:
     def _expire_updates(self, ctx: Context, now_ms: int) -> None:
         for waiter in self._updates.expire(ctx.partition, now_ms):
             command = waiter.command
-            state = store.load_state(ctx.state, command.namespace, command.workflow_id)
+            state = self._load(ctx, command.namespace, command.workflow_id)
             reply = update_waiting.expired_reply(waiter, state, event_reader(ctx.state, state))
             self._reply(ctx, command.command_id, waiter.reply_to, reply)
 
@@ -517,10 +583,14 @@ class HistoryProcessor:
 
     def next_punctuate_ms(self, owned: set[int]) -> int | None:
         """When a timer of `owned` partitions may be due next (epoch ms; the loop wakes then)."""
-        return self._wakeup.next_ms(owned)
+        nexts = [self._wakeup.next_ms(owned), *(self._held.next_deadline_ms(p) for p in owned)]
+        known = [n for n in nexts if n is not None]
+        return min(known) if known else None
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
+        if self._abort_seen:
+            self._drop_held(ctx)
         for namespace in list(self._standby(ctx)):
             if failover.became_active(
                 self._active_elsewhere(namespace), self._failover_version(namespace)
@@ -528,6 +598,7 @@ class HistoryProcessor:
                 self._take_over(ctx, namespace)
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
+        self._fire_held_deadlines(ctx, now_ms)
         self._expire_parked(ctx, now_ms)
         self._expire_queries(ctx, now_ms)
         self._expire_updates(ctx, now_ms)
@@ -575,6 +646,19 @@ class HistoryProcessor:
         if ctx.partition not in self._standby_seen:
             self._standby_seen[ctx.partition] = failover.marked(ctx.state)
         return self._standby_seen[ctx.partition]
+
+    def _fire_held_deadlines(self, ctx: Context, now_ms: int) -> None:
+        """Fires the due timeouts of held speculative tasks (they are in no timer index)."""
+        for (namespace, workflow_id), deadline in self._held.due(ctx.partition, now_ms):
+            command = Command(
+                kind=TIMER_FIRED,
+                command_id=uuid.uuid4().hex,
+                namespace=namespace,
+                namespace_id=self._namespace_id(namespace),
+                workflow_id=workflow_id,
+                payload=deadline,
+            )
+            self._handle(ctx, command, None)
 
     def _take_over(self, ctx: Context, namespace: str) -> None:
         """A namespace this partition served as standby is active here now (a failover):

@@ -49,6 +49,9 @@ class Processor(Protocol):
         epoch ms at which it next has time-driven work (None: nothing known). The loop then
         punctuates as soon as that time comes instead of waiting for the next period.
 
+        It may also define ``aborted() -> None``: called when a transaction aborts (its
+        inputs are then processed again), for memory decided on the state it drops.
+
         It may also define ``hand_over(ctx: Context) -> None``: called for an owned partition
         this instance gives up (revoked, lost, or the instance stops), once its open work has
         committed (or aborted). It answers the callers still waiting on the partition through
@@ -123,6 +126,7 @@ class StreamApp:
         self._throttled_until = 0.0
         self._consumer = Consumer(config.consumer_settings())
         self.transactions = Transactions(config, self._consumer)
+        self.transactions.on_abort = getattr(processor, "aborted", None)
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
         self._restorer = restorer
         self.partitions = Partitions(

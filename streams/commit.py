@@ -152,6 +152,8 @@ class Transactions:
         self.inputs = 0
         self.uncommitted_since: float | None = None
         self.stats = {"commits": 0, "aborts": 0}
+        # Told of every abort: a processor's memory decided on the dropped state must go too.
+        self.on_abort: Callable[[], None] | None = None
 
     def init(self) -> None:
         """Fences an earlier incarnation of this instance and aborts its open transactions.
@@ -419,6 +421,8 @@ class Transactions:
         self, flight: _Flight | None, cause: BaseException, stores: dict[int, PartitionStore]
     ) -> None:
         """Drops the flight (if any) and the open transaction; rewinds to the commit."""
+        if self.on_abort is not None:
+            self.on_abort()
         self._flight = None
         self._group_metadata = None  # refused for a stale generation? read it afresh
         dropped = [*(flight.states.values() if flight else ()), *self.states.values()]
