@@ -74,6 +74,37 @@ def marked(state: StateTransaction) -> set[str]:
     return {key[len(_MARK) + 4 :].decode() for key, _ in state.items(_MARK, _MARK_END)}
 
 
+class StandbyMarks:
+    """The marked namespaces of each owned partition, read from its store once, then kept
+    in memory beside the marks (a partition that is given up is read again if it returns)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, set[str]] = {}
+
+    def of(self, state: StateTransaction) -> set[str]:
+        """The namespaces marked in the partition of ``state``."""
+        if state.partition not in self._seen:
+            self._seen[state.partition] = marked(state)
+        return self._seen[state.partition]
+
+    def note(self, state: StateTransaction, namespace: str) -> None:
+        """Marks ``namespace``, served as standby by the partition of ``state``."""
+        seen = self.of(state)
+        if namespace not in seen:
+            seen.add(namespace)
+            mark(state, namespace)
+
+    def clear(self, state: StateTransaction, namespace: str) -> None:
+        """Forgets the mark of a namespace the partition has taken over."""
+        self.of(state).discard(namespace)
+        unmark(state, namespace)
+
+    def forget(self, owned: set[int]) -> None:
+        """Drops what is kept of partitions no longer owned."""
+        for partition in set(self._seen) - owned:
+            del self._seen[partition]
+
+
 def written_elsewhere(events: Sequence[HistoryEvent], local_version: int) -> bool:
     """Whether a batch folded from the events topic was written by another cluster, or by
     this one before a failover: its version is not the one this cluster stamps now."""

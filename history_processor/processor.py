@@ -11,15 +11,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Message
-from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
 
 import schemas
 from history_processor import deletion, failover, queries, runs, standby, store
+from history_processor.callers import Callers
 from history_processor.changelog import event_batch
 from history_processor.deadlines import Deadline, deadlines
 from history_processor.decide import decide
@@ -28,13 +28,11 @@ from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
 from history_processor.pending_limits import PendingLimits
-from history_processor.reads import long_poll_timeout_reply
+from history_processor.restore import fold_record
 from history_processor.state import ExecutionState
 from history_processor.timer_floor import TimerFloor
 from history_processor.timer_wakeup import TimerWakeup
 from history_processor.wf_updates import waiting as update_waiting
-from history_processor.wf_updates.held import HeldRuns
-from history_processor.wf_updates.registry import UpdateRegistry
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
@@ -46,19 +44,7 @@ from streams import Context, StateTransaction
 
 log = logging.getLogger(__name__)
 
-#: A parked long-poll read is answered empty after this long; the frontend then asks again.
-PARK_TIMEOUT_MS = 5_000
 _TIMERS_PER_ROUND = 500
-_ALL = 2**63  # a "now" past every deadline: expire() then returns everything waiting
-
-
-@dataclass
-class _Parked:
-    """A read (GetWorkflowExecutionHistory with wait_new_event) waiting for new events."""
-
-    command: Command
-    reply_to: dict[str, Any] | None
-    expires_at_ms: int
 
 
 class HistoryProcessor:
@@ -81,90 +67,42 @@ class HistoryProcessor:
         self._failover_version = failover_version
         # Standby namespaces this processor served, by partition: one that becomes active
         # here is taken over (`_take_over`) at the partition's next punctuation.
-        self._standby_seen: dict[int, set[str]] = {}
+        self._standby = failover.StandbyMarks()
         self._input: Message | None = None  # the inbox record being processed
         self._pending_limits = pending_limits or PendingLimits()
         self._namespace_id = namespace_id
         self._clock = clock
         # Custom search attributes by namespace name; none known without a registry.
         self._search_attributes = search_attributes or (lambda namespace: {})
-        self._parked: dict[int, dict[str, _Parked]] = {}
         self._folded: tuple[bytes, ExecutionState, list[HistoryEvent]] | None = None
         self._timer_floor = TimerFloor()
-        self._queries = queries.QueryBuffer()
         self._wakeup = TimerWakeup()
-        self._updates = UpdateRegistry()
-        # Speculative-safe decisions kept in memory until the run's next commit
-        # (`wf_updates.held`); an aborted transaction drops them (`aborted`).
-        self._held = HeldRuns()
-        self._abort_seen = False
+        # Parked reads, buffered queries, update waiters and what updates hold (`callers`).
+        self._callers = Callers(self._handle, self._reply, clock)
 
     def forget_partitions(self, owned: set[int]) -> None:
         """Drops parked reads and buffered queries (their callers will retry) and timer floors
         of partitions no longer owned."""
-        for partition in list(self._parked):
-            if partition not in owned:
-                del self._parked[partition]
-        self._queries.forget(owned)
-        self._updates.forget(owned)
-        self._held.forget(owned)
+        self._callers.forget(owned)
         self._timer_floor.forget(owned)
         self._wakeup.forget(owned)
-        for partition in set(self._standby_seen) - owned:
-            del self._standby_seen[partition]  # read from the store again if it comes back
+        self._standby.forget(owned)
 
     def hand_over(self, ctx: Context) -> None:
-        """Answers every caller still waiting on `ctx.partition`, which this process gives up.
-
-        Parked reads, buffered queries and update waiters live only here; dropped, their
-        callers would wait for their own timeouts. `Reply.shard_moved` makes the history
-        client send each command again, to the shard's next owner, so callers see nothing.
-        """
-        waiting = [
-            (p.command.command_id, p.reply_to) for p in self._parked.pop(ctx.partition, {}).values()
-        ]
-        waiting += [(q.query_id, q.reply_to) for q in self._queries.expire(ctx.partition, _ALL)]
-        waiting += [
-            (w.command.command_id, w.reply_to) for w in self._updates.expire(ctx.partition, _ALL)
-        ]
-        self._held.drop({ctx.partition})
-        for command_id, reply_to in waiting:
-            self._reply(ctx, command_id, reply_to, Reply.shard_moved())
-        if waiting:
-            log.info(
-                "partition %d handed over: %d waiting callers sent on", ctx.partition, len(waiting)
-            )
+        """Sends every caller still waiting on `ctx.partition`, which this process gives up,
+        on to its next owner (`Callers.hand_over`)."""
+        self._callers.hand_over(ctx)
 
     def aborted(self) -> None:
-        """A transaction aborted (streams calls this): what is held was decided on state that
-        may be gone, and is dropped before the next command (`_drop_held`)."""
-        self._abort_seen = True
-
-    def _drop_held(self, ctx: Context) -> None:
-        """Forgets every held run, with its admitted updates; their callers are sent on.
-
-        The inputs of the aborted transaction are processed again (an update among them is
-        admitted anew); a caller whose command committed earlier hears `Reply.shard_moved`,
-        and the history client sends its update again.
-        """
-        self._abort_seen = False
-        for partition, workflow in self._held.drop():
-            self._updates.drop_other_runs(partition, workflow, "")
-            self._updates.clear_stale(partition, workflow)
-            for waiter in self._updates.take_waiters(partition, workflow):
-                self._reply(ctx, waiter.command.command_id, waiter.reply_to, Reply.shard_moved())
-
-    def _load(self, ctx: Context, namespace: str, workflow_id: str) -> ExecutionState | None:
-        """The workflow's current run as decisions see it: stored, overlaid by what is held."""
-        stored = store.load_state(ctx.state, namespace, workflow_id)
-        return self._held.state(ctx.partition, (namespace, workflow_id), stored)
+        """A transaction aborted (streams calls this): what is held is dropped before the
+        next command (`Callers.aborted`)."""
+        self._callers.aborted()
 
     # -- input -------------------------------------------------------------------------------
 
     def process(self, ctx: Context, record: Message) -> None:
         """Decides one inbox command and commits its outcome within the open transaction."""
-        if self._abort_seen:
-            self._drop_held(ctx)
+        self._callers.drop_held_after_abort(ctx)
         value = record.value()
         if value is None:
             return
@@ -203,7 +141,7 @@ class HistoryProcessor:
         (The decider itself already turns a failing handler into an INTERNAL reply.) Its
         effects were rolled back, so what it may have held is dropped too (`aborted`).
         """
-        self._abort_seen = True
+        self._callers.aborted()
         self._dead_letter(ctx, record, f"history failed on this command: {error!r}")
         try:
             raw = schemas.decode(record.value() or b"", schemas.INBOX_COMMAND)
@@ -227,26 +165,25 @@ class HistoryProcessor:
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
         active = self._active_elsewhere(command.namespace)
-        if active and command.namespace not in self._standby(ctx):
-            self._standby(ctx).add(command.namespace)
-            failover.mark(ctx.state, command.namespace)
+        if active:
+            self._standby.note(ctx.state, command.namespace)
         refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
         if refused is not None:
             self._reply(ctx, command.command_id, reply_to, refused)
             return
-        state = self._load(ctx, command.namespace, command.workflow_id)
+        state = self._callers.load(ctx, command.namespace, command.workflow_id)
         older = self._older_run(ctx, command, state)
         if older is not None:
             self._decide_on_older_run(ctx, command, older, reply_to, now_ms)
             return
         run_id = state.run_id if state is not None else ""
-        waiting = self._queries.inputs(
+        waiting = self._callers.queries.inputs(
             ctx.partition, command.namespace, command.workflow_id, run_id, now_ms
         )
-        admitted = self._updates.inputs(
+        admitted = self._callers.updates.inputs(
             ctx.partition, (command.namespace, command.workflow_id), run_id
         )
-        stale = self._updates.stale_template(
+        stale = self._callers.updates.stale_template(
             ctx.partition, (command.namespace, command.workflow_id)
         )
         refused = update_waiting.stale_completion(command, stale)
@@ -269,7 +206,7 @@ class HistoryProcessor:
         )
         template = update_waiting.refused_template(command, admitted)
         if template is not None:
-            self._updates.mark_stale(
+            self._callers.updates.mark_stale(
                 ctx.partition, (command.namespace, command.workflow_id), template
             )
         if decision.reply is None and command.kind in update_waiting.KINDS:
@@ -280,33 +217,30 @@ class HistoryProcessor:
             if started:
                 # Update-with-start made a new run: what waited on the old one hears first,
                 # then the update is admitted to the new run before any other command.
-                self._settle_queries(ctx, command, decision)
-                self._settle_updates(ctx, command, decision)
-                self._wake_parked(ctx, command.namespace, command.workflow_id)
+                self._callers.settle(ctx, command, decision, queries_too=True)
                 admitted = {}
             run = decision.state or state
             update_waiting.wait(
-                self._updates, ctx.partition, command, reply_to, run, admitted, started
+                self._callers.updates, ctx.partition, command, reply_to, run, admitted, started
             )
             return
         if decision.reply is None:
             if command.kind == QUERY_WORKFLOW and state is not None:
-                self._queries.add(ctx.partition, queries.buffered(command, reply_to, state.run_id))
+                self._callers.queries.add(
+                    ctx.partition, queries.buffered(command, reply_to, state.run_id)
+                )
             else:
-                self._park(ctx.partition, command, reply_to, now_ms)
+                self._callers.parked.park(ctx.partition, command, reply_to, now_ms)
             return
         if command.kind == QUERY_WORKFLOW:
-            self._queries.remove(ctx.partition, command.command_id)
+            self._callers.queries.remove(ctx.partition, command.command_id)
         changed = self._commit(ctx, command, state, decision)
         if command.kind == REPLICATE_EVENTS and not decision.reply.ok and self._input is not None:
             self._dead_letter(ctx, self._input, standby.refused_batch(command, decision.reply))
         self._reply(ctx, command.command_id, reply_to, decision.reply)
         if changed:
             # A query's own commit (a sticky reset) changes nothing a buffered query waits on.
-            if command.kind != QUERY_WORKFLOW:
-                self._settle_queries(ctx, command, decision)
-            self._settle_updates(ctx, command, decision)
-            self._wake_parked(ctx, command.namespace, command.workflow_id)
+            self._callers.settle(ctx, command, decision, queries_too=command.kind != QUERY_WORKFLOW)
 
     @staticmethod
     def _older_run(
@@ -361,7 +295,10 @@ class HistoryProcessor:
         workflow = (command.namespace, command.workflow_id)
         # A standby folds what the active cluster committed, batch by batch: never held.
         holding = command.kind != REPLICATE_EVENTS
-        if holding and self._held.hold(ctx.partition, workflow, state, decision) is not None:
+        if (
+            holding
+            and self._callers.held.hold(ctx.partition, workflow, state, decision) is not None
+        ):
             for out in decision.outbox:
                 routed = route(self._topology, out)
                 ctx.send_after_commit(
@@ -375,7 +312,7 @@ class HistoryProcessor:
             or decision.outbox
             or decision.deleted_run is not None
         )
-        held = self._held.take(ctx.partition, workflow) if writes else None
+        held = self._callers.held.take(ctx.partition, workflow) if writes else None
         if held is not None and held.state is not state:
             # Decided without it (the stored run is another one): nothing of it may be written.
             log.warning("dropping held state of %s: the run changed under it", workflow)
@@ -446,93 +383,6 @@ class HistoryProcessor:
             partition=reply_to["partition"],
         )
 
-    # -- long-poll reads ---------------------------------------------------------------------
-
-    def _park(
-        self, partition: int, command: Command, reply_to: dict[str, Any] | None, now_ms: int
-    ) -> None:
-        self._parked.setdefault(partition, {})[command.command_id] = _Parked(
-            command, reply_to, now_ms + PARK_TIMEOUT_MS
-        )
-
-    def _wake_parked(self, ctx: Context, namespace: str, workflow_id: str) -> None:
-        parked = self._parked.get(ctx.partition, {})
-        waiting = [
-            p
-            for p in parked.values()
-            if p.command.namespace == namespace and p.command.workflow_id == workflow_id
-        ]
-        for entry in waiting:
-            del parked[entry.command.command_id]
-            self._handle(ctx, entry.command, entry.reply_to)
-
-    def _expire_parked(self, ctx: Context, now_ms: int) -> None:
-        parked = self._parked.get(ctx.partition, {})
-        for entry in [p for p in parked.values() if p.expires_at_ms <= now_ms]:
-            del parked[entry.command.command_id]
-            state = self._load(ctx, entry.command.namespace, entry.command.workflow_id)
-            reply = (
-                long_poll_timeout_reply(state, entry.command.payload)
-                if state is not None
-                else Reply.of(GetWorkflowExecutionHistoryResponse())
-            )
-            self._reply(ctx, entry.command.command_id, entry.reply_to, reply)
-
-    # -- buffered queries (history_processor/queries.py) ---------------------------------------
-
-    def _settle_queries(self, ctx: Context, command: Command, decision: Decision) -> None:
-        """Answers, clears or decides again the workflow's buffered queries after a commit."""
-        answered = queries.answers(command, decision)
-        run = decision.state
-        now_ms = int(self._clock() * 1000)
-        waiting = self._queries.of_workflow(ctx.partition, command.namespace, command.workflow_id)
-        for query in waiting:
-            reply = answered.get(query.query_id)
-            if reply is None and query.deadline_ms <= now_ms:
-                reply = queries.timed_out()
-            elif reply is None and run is not None and run.run_id != query.run_id:
-                reply = queries.cleared()
-            if reply is not None:
-                self._queries.remove(ctx.partition, query.query_id)
-                self._reply(ctx, query.query_id, query.reply_to, reply)
-            else:
-                self._handle(ctx, query.command, query.reply_to)
-
-    def _expire_queries(self, ctx: Context, now_ms: int) -> None:
-        for query in self._queries.expire(ctx.partition, now_ms):
-            self._reply(ctx, query.query_id, query.reply_to, queries.timed_out())
-
-    # -- workflow updates (history_processor/wf_updates) ---------------------------------------
-
-    def _settle_updates(self, ctx: Context, command: Command, decision: Decision) -> None:
-        """Answers or decides again the callers waiting on the workflow's updates after a
-        commit, then forgets the admitted updates that history or a rejection settled."""
-        workflow = (command.namespace, command.workflow_id)
-        if not self._updates.holds(ctx.partition, workflow):
-            return  # the common case: no update of this workflow in flight
-        state = self._load(ctx, command.namespace, command.workflow_id)
-        rejected = update_waiting.rejections(command, decision)
-        for waiter in self._updates.take_waiters(ctx.partition, workflow):
-            reply = update_waiting.rejection_reply(waiter, state, rejected)
-            if reply is not None:
-                self._reply(ctx, waiter.command.command_id, waiter.reply_to, reply)
-            else:
-                self._handle(ctx, waiter.command, waiter.reply_to)
-        update_waiting.prune(self._updates, ctx.partition, workflow, state, rejected)
-        stale = self._updates.stale_template(ctx.partition, workflow)
-        task = state.workflow_task if state is not None else None
-        if stale is not None and (
-            task is None or task.scheduled_event_id != stale.scheduled_event_id
-        ):
-            self._updates.clear_stale(ctx.partition, workflow)
-
-    def _expire_updates(self, ctx: Context, now_ms: int) -> None:
-        for waiter in self._updates.expire(ctx.partition, now_ms):
-            command = waiter.command
-            state = self._load(ctx, command.namespace, command.workflow_id)
-            reply = update_waiting.expired_reply(waiter, state, event_reader(ctx.state, state))
-            self._reply(ctx, command.command_id, waiter.reply_to, reply)
-
     # -- changelog fold ----------------------------------------------------------------------
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
@@ -542,30 +392,15 @@ class HistoryProcessor:
         folded, self._folded = self._folded, None
         if folded is not None and folded[0] == key:
             _, run, events = folded
-            namespace, workflow_id = run.namespace, run.workflow_id
-            before = store.load_state(state, namespace, workflow_id)
+            before = store.load_state(state, run.namespace, run.workflow_id)
         else:
-            batch = schemas.decode(value, schemas.EVENT_BATCH)
-            namespace, workflow_id = batch["namespace"], batch["workflow_id"]
-            if deletion.is_marker(batch["updates"]):
-                store.delete_run(state, namespace, workflow_id, batch["run_id"])
+            restored = fold_record(state, value)
+            if restored is None:
                 return
-            before = store.load_state(state, namespace, workflow_id)
-            events = list(History.FromString(batch["events"]).events)
-            updates = [(u["kind"], u["payload"]) for u in batch["updates"]]
-            current = before.copy() if before else None
-            if current is not None and current.run_id != batch["run_id"]:
-                current = None  # the batch starts a new run of this workflow id
-            if current is None and not _starts_run(events):
-                # Compaction removed the first batches of a deleted run, not yet these: the
-                # run's marker or tombstones follow, so there is nothing to rebuild.
-                return
-            folded_run = apply_batch(current, events, updates)
-            if folded_run is None:
-                return
-            run = folded_run
-            if failover.written_elsewhere(events, self._failover_version(namespace)):
-                failover.mark(state, namespace)  # a rebuilt store: see `_take_over`
+            before, run, events = restored.before, restored.run, restored.events
+            if failover.written_elsewhere(events, self._failover_version(run.namespace)):
+                failover.mark(state, run.namespace)  # a rebuilt store: see `_take_over`
+        namespace, workflow_id = run.namespace, run.workflow_id
         if before is not None and before.run_id != run.run_id:
             store.save_replaced(state, before)  # still readable by its run id
         for event in events:
@@ -583,15 +418,17 @@ class HistoryProcessor:
 
     def next_punctuate_ms(self, owned: set[int]) -> int | None:
         """When a timer of `owned` partitions may be due next (epoch ms; the loop wakes then)."""
-        nexts = [self._wakeup.next_ms(owned), *(self._held.next_deadline_ms(p) for p in owned)]
+        nexts = [
+            self._wakeup.next_ms(owned),
+            *(self._callers.held.next_deadline_ms(p) for p in owned),
+        ]
         known = [n for n in nexts if n is not None]
         return min(known) if known else None
 
     def punctuate(self, ctx: Context, now_ms: int) -> None:
         """Fires due durable timers and answers expired long-polls."""
-        if self._abort_seen:
-            self._drop_held(ctx)
-        for namespace in list(self._standby(ctx)):
+        self._callers.drop_held_after_abort(ctx)
+        for namespace in list(self._standby.of(ctx.state)):
             if failover.became_active(
                 self._active_elsewhere(namespace), self._failover_version(namespace)
             ):
@@ -599,9 +436,7 @@ class HistoryProcessor:
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
         self._fire_held_deadlines(ctx, now_ms)
-        self._expire_parked(ctx, now_ms)
-        self._expire_queries(ctx, now_ms)
-        self._expire_updates(ctx, now_ms)
+        self._callers.expire(ctx, now_ms)
 
     def _fire_due_timers(self, ctx: Context, now_ms: int) -> None:
         """One round over the partition's timer index: fires the due timers (a bounded batch)."""
@@ -618,14 +453,7 @@ class HistoryProcessor:
             ctx.state.delete(key)
             namespace, workflow_id = store.parse_timer_key(key)
             deadline = Deadline.from_bytes(value)
-            command = Command(
-                kind=TIMER_FIRED,
-                command_id=uuid.uuid4().hex,
-                namespace=namespace,
-                namespace_id=self._namespace_id(namespace),
-                workflow_id=workflow_id,
-                payload=deadline,
-            )
+            command = self._timer_fired(namespace, workflow_id, deadline)
             savepoint = ctx.savepoint()
             try:
                 self._handle(ctx, command, None)
@@ -641,30 +469,26 @@ class HistoryProcessor:
             next_ms = store.next_timer_ms(ctx.state, now_ms + 1)
             self._wakeup.scanned(ctx.partition, next_ms, ctx.state)
 
-    def _standby(self, ctx: Context) -> set[str]:
-        """The namespaces the partition served as standby, first read from its store."""
-        if ctx.partition not in self._standby_seen:
-            self._standby_seen[ctx.partition] = failover.marked(ctx.state)
-        return self._standby_seen[ctx.partition]
-
     def _fire_held_deadlines(self, ctx: Context, now_ms: int) -> None:
         """Fires the due timeouts of held speculative tasks (they are in no timer index)."""
-        for (namespace, workflow_id), deadline in self._held.due(ctx.partition, now_ms):
-            command = Command(
-                kind=TIMER_FIRED,
-                command_id=uuid.uuid4().hex,
-                namespace=namespace,
-                namespace_id=self._namespace_id(namespace),
-                workflow_id=workflow_id,
-                payload=deadline,
-            )
-            self._handle(ctx, command, None)
+        for (namespace, workflow_id), deadline in self._callers.held.due(ctx.partition, now_ms):
+            self._handle(ctx, self._timer_fired(namespace, workflow_id, deadline), None)
+
+    def _timer_fired(self, namespace: str, workflow_id: str, deadline: Deadline) -> Command:
+        """The command a due deadline of a workflow becomes."""
+        return Command(
+            kind=TIMER_FIRED,
+            command_id=uuid.uuid4().hex,
+            namespace=namespace,
+            namespace_id=self._namespace_id(namespace),
+            workflow_id=workflow_id,
+            payload=deadline,
+        )
 
     def _take_over(self, ctx: Context, namespace: str) -> None:
         """A namespace this partition served as standby is active here now (a failover):
         dispatch its runs' pending tasks and scan the timers it kept from the start."""
-        self._standby(ctx).discard(namespace)
-        failover.unmark(ctx.state, namespace)
+        self._standby.clear(ctx.state, namespace)
         log.info("partition %d takes over namespace %s", ctx.partition, namespace)
         version = self._failover_version(namespace)
         for task in failover.take_over_tasks(ctx.state, namespace, version):
@@ -672,7 +496,3 @@ class HistoryProcessor:
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         self._timer_floor.lower(ctx.partition, 0)
         self._wakeup.lower(ctx.partition, 0)
-
-
-def _starts_run(events: list[HistoryEvent]) -> bool:
-    return bool(events) and events[0].event_id == 1
