@@ -315,10 +315,10 @@ class HistoryProcessor:
         """
         base = state
         for closed in decision.closed_runs:
-            self._emit_batch(ctx, command, base, closed.events, closed.updates)
+            self._emit_batch(ctx, command, base, closed.events, closed.updates, closed.state)
             base = None
         if decision.events or decision.updates:
-            self._emit_batch(ctx, command, base, decision.events, decision.updates)
+            self._emit_batch(ctx, command, base, decision.events, decision.updates, decision.state)
         if decision.deleted_run is not None:
             self._delete_run(ctx, command, decision.deleted_run)
         for out in decision.outbox:
@@ -345,13 +345,18 @@ class HistoryProcessor:
         state: ExecutionState | None,
         events: list[HistoryEvent],
         updates: list[tuple[str, bytes]],
+        folded: ExecutionState | None = None,
     ) -> None:
-        """Emits one run's EventBatch (the changelog record) and folds it."""
+        """Emits one run's EventBatch (the changelog record) and folds it.
+
+        `folded` is the decider's fold of the batch (`Decision.state`), taken as is: folding
+        a copy of `state` again would only repeat the decider's work.
+        """
         version = self._failover_version(command.namespace)
         if version and command.kind != REPLICATE_EVENTS:
             for event in events:  # Temporal's event version: the cluster that wrote it
                 event.version = version
-        run = apply_batch(state.copy() if state else None, events, updates)
+        run = folded or apply_batch(state.copy() if state else None, events, updates)
         assert run is not None
         key, value = event_batch(
             command.namespace, command.workflow_id, command.command_id, run, events, updates
