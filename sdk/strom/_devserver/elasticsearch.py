@@ -14,7 +14,9 @@ from strom._devserver.ports import HOST, check_ports_free, port_open
 from strom._devserver.process import DEFAULT_STOP_TIMEOUT_S, ManagedProcess
 from strom._devserver.unprivileged import ES_USER, as_user_argv, prepare_for_user
 
-ES_JAVA_OPTS = "-Xms512m -Xmx512m"
+# The quick compiler only (as for the Kafka node): C2 compiled for minutes after a start,
+# at several times the CPU of the node's own work on a small dev box.
+ES_JAVA_OPTS = "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1"
 
 
 def render_elasticsearch_yml(
