@@ -257,9 +257,6 @@ class KafkaNode:
             str(find_java()),
             "-Xms256m",
             "-Xmx1g",
-            # The quick compiler only: C2 burnt a third of the broker's CPU for minutes after
-            # a start, and a small dev node never earns it back.
-            "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={fetch.package_file(LOG4J2_CONFIG)}",
             "-cp",
