@@ -10,7 +10,10 @@ Strom, with the official SDK worker and client in this process, after the same w
 - the Kafka requests each service sent, by Kafka API: librdkafka's statistics
   (``statistics.interval.ms``, set for every client through ``$STROM_KAFKA_CONFIG``) exported by
   each service as ``kafka_client_requests_total``;
-- the gRPC calls the frontend and matching served, by RPC (``service_requests_total``).
+- the gRPC calls the frontend and matching served, by RPC (``service_requests_total``);
+- for the two JVMs (Kafka, Elasticsearch), their CPU split by thread kind: the JIT compiler
+  threads, the garbage collector and the rest (the node's own work), which tells a fresh
+  JVM's compilation from the cost of the requests.
 
 With ``--profile DIR`` it also samples every Python service with py-spy during the timed part
 (``--py-spy``: the py-spy binary; ``pip install py-spy``), writes each profile to DIR as
@@ -46,6 +49,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from streams.connection import ENV_CONFIG_FILE  # noqa: E402
 from strom._devserver import DevCluster, free_port  # noqa: E402
+from strom._devserver.process import descendants  # noqa: E402
 from strom._services import SERVICE_NAMES, ServiceSet  # noqa: E402
 
 STATS_INTERVAL_MS = 1000
@@ -76,6 +80,45 @@ def scrape(urls: dict[str, str]) -> Snapshot:
             )
         found[service] = counts
     return found
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+# JVM thread names (as /proc shows them, cut to 15 characters) by the kind of work.
+_JVM_THREAD_KINDS = (
+    ("JIT compiler", re.compile(r"^C\d CompilerThre")),
+    ("GC", re.compile(r"^(GC Thread|G1 |VM Thread)")),
+)
+
+
+def jvm_thread_cpu(pid: int) -> Counter[str]:
+    """CPU seconds of a process tree's threads by kind ("JIT compiler", "GC", "other")."""
+    found: Counter[str] = Counter()
+    for member in [pid, *(child for child, _ in descendants(pid))]:
+        try:
+            tasks = os.listdir(f"/proc/{member}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                name = Path(f"/proc/{member}/task/{task}/comm").read_text().strip()
+                stat = Path(f"/proc/{member}/task/{task}/stat").read_text()
+            except OSError:
+                continue  # the thread ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            kind = next((k for k, pattern in _JVM_THREAD_KINDS if pattern.match(name)), "other")
+            found[kind] += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+    return found
+
+
+def print_jvm_threads(
+    before: dict[str, Counter[str]], after: dict[str, Counter[str]], count: int
+) -> None:
+    """Prints each JVM's CPU per workflow by thread kind (threads that ended are missed)."""
+    print("\nJVM CPU per workflow (ms), by thread kind")
+    for name, threads in after.items():
+        grown = threads - before.get(name, Counter())
+        for kind in ("JIT compiler", "GC", "other"):
+            print(f"  {name:<14} {kind:<13} {grown[kind] / count * 1000:7.2f}")
 
 
 def own_cpu() -> float:
@@ -205,6 +248,8 @@ async def timed_load(
         await asyncio.sleep(STATS_INTERVAL_MS / 1000 * 2.5)  # the last statistics are in
         if idle_s > 0:
             await measure_idle(pids, urls, idle_s)
+        jvms = {n: p for n, p in pids.items() if n in ("kafka", "elasticsearch") and p}
+        before_threads = {name: jvm_thread_cpu(pid) for name, pid in jvms.items()}
         before_cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
         before_own = own_cpu()
         before_calls = scrape(urls)
@@ -217,6 +262,7 @@ async def timed_load(
         seconds = time.perf_counter() - began
         after_cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
         after_own = own_cpu()
+        after_threads = {name: jvm_thread_cpu(pid) for name, pid in jvms.items()}
         if spy is not None:
             spy.stop()
         await asyncio.sleep(STATS_INTERVAL_MS / 1000 * 2.5)
@@ -235,6 +281,7 @@ async def timed_load(
         print(f"  {name:<14} {ms:7.2f}")
     print(f"  {'server total':<14} {server:7.2f}")
     print(f"  {'bench (SDK)':<14} {(after_own - before_own) / count * 1000:7.2f}")
+    print_jvm_threads(before_threads, after_threads, count)
     print_calls("Kafka requests per workflow, by service and API", "kafka_client_requests_total",
                 before_calls, after_calls, count, by_client=True)  # fmt: skip
     print_calls("gRPC calls served per workflow, by service and RPC", "service_requests_total",

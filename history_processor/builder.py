@@ -157,9 +157,16 @@ class DecisionBuilder:
         belongs to the workflow id's next run, which must begin with WorkflowExecutionStarted.
         """
         assert self.state is not None and not self.state.is_running, "the run is not closed"
+        self._count_transition()
         self._closed.append(RunBatch(self._events, self._updates, self.state))
         self._events, self._updates = [], []
         self.state = None
+
+    def _count_transition(self) -> None:
+        """Counts the batch of the working run as `fold.apply_batch` does, so the state a
+        decision hands out is exactly the fold of its batch (the processor stores it as is)."""
+        if self.state is not None and (self._events or self._updates):
+            self.state.state_transition_count += 1
 
     def continue_with(self, start: Callable[[DecisionBuilder], None]) -> None:
         """Has `start` write the next run once the handler is done with the closing one.
@@ -186,6 +193,7 @@ class DecisionBuilder:
             self.begin_next_run()
             start(self)
         changed = bool(self._events or self._updates or self._closed)
+        self._count_transition()
         return Decision(
             events=list(self._events),
             updates=list(self._updates),

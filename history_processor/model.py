@@ -52,7 +52,7 @@ class RunBatch:
     Attributes:
         events: The closed run's new events, ids contiguous from its next_event_id.
         updates: Its state updates (see `Decision.updates`).
-        state: The closed run as the batch leaves it.
+        state: The closed run as the batch leaves it (as `Decision.state`).
     """
 
     events: list[HistoryEvent]
@@ -72,8 +72,9 @@ class Decision:
         outbox: Records for other topics, in the order they were added.
         reply: The reply; None only for a long-poll read with nothing new yet (the caller
             parks the command and decides it again after the run's next commit).
-        state: The run as the decision leaves it (events and updates folded), or None when
-            the decision changed nothing. Read-only for the caller.
+        state: The run as the decision leaves it: what `fold.apply_batch` makes of the
+            run and `events` and `updates` (the state transition counted), or None when
+            the decision changed nothing. Read-only for the caller, who may store it as is.
         closed_runs: Runs this decision closed before it started the run of `events`
             (continue-as-new, a workflow retry or cron run, a start that terminates the
             running run); committed before `events`, in order. Empty for most decisions.

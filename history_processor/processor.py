@@ -318,16 +318,34 @@ class HistoryProcessor:
             log.warning("dropping held state of %s: the run changed under it", workflow)
             held = None
         base, carry = state, []
+        # The decider's own folds are stored as they are, unless held updates are carried:
+        # decided on the held state, they count its transitions too, and the batch written
+        # folds the held and the new updates as one (`_emit_batch` folds it again then).
+        own = held is None
         if held is not None:
             base, carry = held.stored, held.updates
             first = decision.closed_runs[0].state if decision.closed_runs else decision.state
             if first is not None and first.run_id != base.run_id:
                 base, carry = self._emit_batch(ctx, command, base, [], carry), []
         for closed in decision.closed_runs:
-            self._emit_batch(ctx, command, base, closed.events, carry + closed.updates)
+            self._emit_batch(
+                ctx,
+                command,
+                base,
+                closed.events,
+                carry + closed.updates,
+                closed.state if own else None,
+            )
             base, carry = None, []
         if decision.events or decision.updates or carry:
-            self._emit_batch(ctx, command, base, decision.events, carry + decision.updates)
+            self._emit_batch(
+                ctx,
+                command,
+                base,
+                decision.events,
+                carry + decision.updates,
+                decision.state if own else None,
+            )
         if decision.deleted_run is not None:
             self._delete_run(ctx, command, decision.deleted_run)
         for out in decision.outbox:
@@ -354,13 +372,18 @@ class HistoryProcessor:
         state: ExecutionState | None,
         events: list[HistoryEvent],
         updates: list[tuple[str, bytes]],
+        folded: ExecutionState | None = None,
     ) -> ExecutionState:
-        """Emits one run's EventBatch (the changelog record) and folds it; returns the run."""
+        """Emits one run's EventBatch (the changelog record) and folds it; returns the run.
+
+        `folded` is the decider's fold of the batch (`Decision.state`), taken as is: folding
+        a copy of `state` again would only repeat the decider's work.
+        """
         version = self._failover_version(command.namespace)
         if version and command.kind != REPLICATE_EVENTS:
             for event in events:  # Temporal's event version: the cluster that wrote it
                 event.version = version
-        run = apply_batch(state.copy() if state else None, events, updates)
+        run = folded or apply_batch(state.copy() if state else None, events, updates)
         assert run is not None
         key, value = event_batch(
             command.namespace, command.workflow_id, command.command_id, run, events, updates

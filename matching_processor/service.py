@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from streams import ensure_topics, metrics
 from streams.connection import AdminClient, Producer
-from streams.supervision import OnDeath, log_death
+from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class MatchingService:
         self._consumer: TaskConsumer | None = None
         self._reloader: Reloader | None = None
         self._producer: Producer | None = None
+        self._deliveries: threading.Thread | None = None
+        self._stop_deliveries = threading.Event()
         self._ticker: asyncio.Task[None] | None = None
         self._n_inbox = 0
         self.address = ""
@@ -179,6 +182,9 @@ class MatchingService:
         self.address = f"{self.config.advertise_host}:{port}"
         dispatcher.queries.address = self.address
         self._producer = Producer(self.config.producer_settings())
+        self._deliveries = start_thread(
+            self._serve_deliveries, "matching-inbox-deliveries", self._on_death
+        )
         self._consumer = TaskConsumer(
             self.config.consumer_settings(self.address),
             self.config.tasks_topic,
@@ -222,6 +228,10 @@ class MatchingService:
         if self._reloader is not None:
             await self._reloader.stop()
             self._reloader = None
+        if self._deliveries is not None:
+            self._stop_deliveries.set()
+            await asyncio.to_thread(self._deliveries.join, 5.0)
+            self._deliveries = None
         if self._producer is not None:
             producer = self._producer
             self._producer = None
@@ -306,21 +316,36 @@ class MatchingService:
         The acknowledgement comes before the poll is answered, so the start precedes the
         worker's completion in the inbox partition.
         """
-        outcome: list[Any] = []
+        loop = asyncio.get_running_loop()
+        delivered: asyncio.Future[Any] = loop.create_future()
+
+        def on_delivery(err: Any, _msg: Any) -> None:
+            # Called on whichever thread polls the producer (mostly `_serve_deliveries`).
+            loop.call_soon_threadsafe(_settle, delivered, err)
+
         sent = self._produce_to_inbox(
-            RECORD_WORKFLOW_TASK_STARTED,
-            message,
-            message.started_time_ms,
-            lambda err, _msg: outcome.append(err),
+            RECORD_WORKFLOW_TASK_STARTED, message, message.started_time_ms, on_delivery
         )
-        producer = self._producer
-        if not sent or producer is None:
+        if not sent:
             return False
-        await asyncio.to_thread(producer.flush, 10.0)
-        if not outcome or outcome[0] is not None:
-            log.warning("RecordWorkflowTaskStarted for %s not delivered", message.workflow_id)
+        try:
+            # Not a flush per message: that cost a worker thread per poll answered, and each
+            # flush waited for every other message in flight too.
+            err = await asyncio.wait_for(delivered, _DELIVERY_TIMEOUT_S)
+        except TimeoutError:
+            err = "no acknowledgement"
+        if err is not None:
+            log.warning(
+                "RecordWorkflowTaskStarted for %s not delivered: %s", message.workflow_id, err
+            )
             return False
         return True
+
+    def _serve_deliveries(self) -> None:
+        """Serves the inbox producer's delivery reports until `stop` (on its own thread)."""
+        producer = self._producer
+        while producer is not None and not self._stop_deliveries.is_set():
+            producer.poll(0.1)
 
     def _send_sticky_unavailable(self, message: StickyWorkerUnavailable) -> None:
         # Fire and forget: if it is lost, the task's sticky
@@ -378,6 +403,15 @@ class MatchingService:
         mine = {self.config.tasks_topic, self.config.progress_topic}
         ensure_topics(self.config.bootstrap, [s for s in topology.specs() if s.name in mine])
         return counts[0], counts[1]
+
+
+_DELIVERY_TIMEOUT_S = 10.0
+"""How long a poll answer waits for its RecordWorkflowTaskStarted to be acknowledged."""
+
+
+def _settle(future: asyncio.Future[Any], err: Any) -> None:
+    if not future.done():  # the wait may have timed out already
+        future.set_result(err)
 
 
 def _log_delivery_error(err: Any, msg: Any) -> None:

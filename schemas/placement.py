@@ -9,6 +9,7 @@ Sticky queues have one partition.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ STICKY: Final = "sticky"
 _SYS_PREFIX = "/_sys/"
 
 
+# Cached: one SHA-256 costs microseconds, and every command of a workflow, every task of a
+# task queue, hashes the same few strings again.
+@functools.lru_cache(maxsize=1 << 16)
 def hash64(text: str) -> int:
     """The stable 64-bit hash of a string (same on every process and Python version)."""
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")

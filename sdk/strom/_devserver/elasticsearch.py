@@ -14,7 +14,10 @@ from strom._devserver.ports import HOST, check_ports_free, port_open
 from strom._devserver.process import DEFAULT_STOP_TIMEOUT_S, ManagedProcess
 from strom._devserver.unprivileged import ES_USER, as_user_argv, prepare_for_user
 
-ES_JAVA_OPTS = "-Xms512m -Xmx512m"
+# The quick compiler only: C2 was still compiling after thousands of workflows (2-6 ms of
+# CPU per workflow, more than the node's own work), and the C1 code costs less than that.
+# (Not for the Kafka node: after a long warm-up its C2 code saves more than C2 costs.)
+ES_JAVA_OPTS = "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1"
 
 
 def render_elasticsearch_yml(

@@ -130,9 +130,12 @@ class Glue:
         for closed in decision.closed_runs:
             # A run closed by the decision before it started the next (continue-as-new...).
             state = last_state = apply_batch(state, closed.events, closed.updates)
+            _same_fold(closed.state, state)
             self.events.extend(closed.events)
             self.batches.append((list(closed.events), list(closed.updates)))
         state = apply_batch(state, decision.events, decision.updates)
+        if decision.events or decision.updates:
+            _same_fold(decision.state, state)
         if state is not None and state.run_id != previous_run:
             if previous_run is not None:
                 self.older_runs[previous_run] = self.events
@@ -412,3 +415,10 @@ def comparable(event: HistoryEvent, ignored: Collection[str] = SERVER_SPECIFIC) 
         if key.endswith("Attributes"):
             data[key] = {k: v for k, v in value.items() if k not in ignored}
     return data
+
+
+def _same_fold(decided: ExecutionState | None, restored: ExecutionState | None) -> None:
+    """The history processor stores the decider's state as is: it must be exactly what a
+    restore folds from the committed batch (invariant 2)."""
+    assert decided is not None and restored is not None
+    assert decided.to_bytes() == restored.to_bytes()

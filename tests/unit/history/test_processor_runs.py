@@ -214,3 +214,23 @@ def test_a_run_id_the_workflow_never_had_is_not_found() -> None:
         request.namespace = "default"
         reply = _call(ctx, kind, request)
         assert (reply["status_code"], reply["message"]) == (Code.NOT_FOUND, message), kind
+
+
+def test_the_live_store_holds_exactly_what_a_restore_folds() -> None:
+    # The processor stores the decider's own fold of each batch rather than folding it again:
+    # what it keeps must be byte for byte the fold of the committed records.
+    ctx, _, _ = _two_runs()
+    signal = SignalWorkflowExecutionRequest(
+        namespace="default",
+        workflow_execution=WorkflowExecution(workflow_id="wf"),
+        signal_name="s",
+        request_id="s-1",
+    )
+    assert _call(ctx, "SignalWorkflowExecution", signal)["status_code"] == Code.OK
+    restored = _fresh_state()
+    fresh = HistoryProcessor(TOPOLOGY, lambda name: f"id-{name}")
+    for key, value in ctx.changelog:
+        fresh.apply(restored, key, value)  # the restore path: records folded from bytes
+    live = list(ctx.state.items(b""))
+    assert {key[:1] for key, _ in live} >= {b"r", b"c", b"e"}  # states of both runs, events
+    assert live == list(restored.items(b""))

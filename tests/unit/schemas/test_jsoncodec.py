@@ -154,3 +154,45 @@ def test_nested_dataclasses_encode_as_the_generic_conversion_does() -> None:
         + b"}"
     )
     assert codec.loads(Holder, codec.dumps(holder)) == holder
+
+
+def test_the_fast_encoder_writes_what_the_json_module_writes() -> None:
+    # Many int keys (sorted as strings: "10" before "9"), nesting, bytes, bytearray, tuples.
+    tree = Tree(
+        count=-(2**63),
+        ratio=2.5,
+        leaves=[Leaf(f"n{i}", bytes([i]) * i) for i in range(12)],
+        by_id={i: Leaf(str(i), b"\xff") for i in (10, 9, 100, 1, 0)},
+    )
+    tree.leaf = Leaf("ascii", bytearray(b"ab"))  # type: ignore[arg-type]
+    assert codec.dumps(tree) == codec._dumps_json(tree)
+    assert codec.loads(Tree, codec.dumps(tree)).by_id == tree.by_id
+
+
+def test_floats_read_back_equal_though_their_digits_may_differ() -> None:
+    # orjson writes 1e-7 where repr() writes 1e-07: the same number either way.
+    for ratio in (1e-7, 0.1, 2.0, 1.7976931348623157e308, -0.0):
+        assert codec.loads(Tree, codec.dumps(Tree(count=1, ratio=ratio))).ratio == ratio
+
+
+def test_non_ascii_text_reads_back_whichever_encoder_wrote_it() -> None:
+    tree = Tree(count=1, leaf=Leaf("Grüße ☃ \U0001f600 \x00"))
+    for raw in (codec.dumps(tree), codec._dumps_json(tree)):
+        assert codec.loads(Tree, raw) == tree
+
+
+def test_values_orjson_cannot_write_fall_back_to_the_json_module() -> None:
+    # json writes NaN and Infinity tokens and ints past 64 bits; orjson would write null or
+    # refuse: the fallback keeps what `json` wrote, and reading accepts it back.
+    for tree in (Tree(count=1, ratio=float("nan")), Tree(count=1, ratio=float("-inf"))):
+        raw = codec.dumps(tree)
+        assert raw == codec._dumps_json(tree)
+        assert b"NaN" in raw or b"-Infinity" in raw
+    big = Tree(count=2**70)
+    assert codec.dumps(big) == codec._dumps_json(big)
+    assert codec.loads(Tree, codec.dumps(big)).count == 2**70
+
+
+def test_an_unknown_type_is_still_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        codec.dumps(Tree(count=1, leaf=object()))  # type: ignore[arg-type]
