@@ -375,14 +375,6 @@ async def test_failover_amid_running_activities_finishes_every_workflow_on_the_n
     a, b = pair.active, pair.standby
     namespace = f"busy-{uuid.uuid4().hex[:6]}"
     await _register_global(a, b, namespace)
-    await eventually_async(
-        lambda: b.client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace)
-        ),
-        _WAIT_S,
-        0.5,
-        retry_on=(RPCError,),
-    )
     on_a, on_b = await _client(a, namespace), await _client(b, namespace)
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     ids = [f"busy-{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
@@ -447,6 +439,7 @@ async def _completed_tasks(client: Client, workflow_id: str, count: int) -> Work
 
 
 async def _register_global(one: StromEnvironment, other: StromEnvironment, name: str) -> None:
+    """Registers global namespace ``name`` on ``one``, for both; returns once ``other`` has it."""
     await one.client.workflow_service.register_namespace(
         RegisterNamespaceRequest(
             namespace=name,
@@ -457,6 +450,14 @@ async def _register_global(one: StromEnvironment, other: StromEnvironment, name:
                 ClusterReplicationConfig(cluster_name=other.services.topology.prefix),
             ],
         )
+    )
+    await eventually_async(
+        lambda: other.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=name)
+        ),
+        _WAIT_S,
+        0.5,
+        retry_on=(RPCError,),
     )
 
 
@@ -519,14 +520,6 @@ async def test_fail_over_and_back_finishes_the_workflow_where_it_began(pair: Pai
     a, b = pair.active, pair.standby
     namespace = f"roundtrip-{uuid.uuid4().hex[:6]}"
     await _register_global(a, b, namespace)
-    await eventually_async(
-        lambda: b.client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace)
-        ),
-        _WAIT_S,
-        0.5,
-        retry_on=(RPCError,),
-    )
     on_a, on_b = await _client(a, namespace), await _client(b, namespace)
     workflow_id = f"roundtrip-{uuid.uuid4().hex[:8]}"
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
@@ -696,14 +689,6 @@ async def test_a_history_restarted_while_standby_takes_over_after_the_failover(
     a, b = pair.active, pair.standby
     namespace = f"restart-{uuid.uuid4().hex[:6]}"
     await _register_global(a, b, namespace)
-    await eventually_async(
-        lambda: b.client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace)
-        ),
-        _WAIT_S,
-        0.5,
-        retry_on=(RPCError,),
-    )
     on_a, on_b = await _client(a, namespace), await _client(b, namespace)
     workflow_id = f"restart-{uuid.uuid4().hex[:8]}"
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
