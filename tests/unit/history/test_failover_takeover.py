@@ -18,30 +18,10 @@ from replicator import rules
 from schemas import inbox
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
+from tests.unit.history.inbox_message import InboxMessage
 
 TOPOLOGY = Topology("standby", shards=1, task_partitions=1, reply_partitions=1)
 NOW = 1_700_000_000
-
-
-@dataclass
-class _Message:
-    payload: bytes
-    offset_: int = 1
-
-    def topic(self) -> str:
-        return TOPOLOGY.inbox
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self.offset_
-
-    def key(self) -> bytes:
-        return b"orders/wf"
-
-    def value(self) -> bytes:
-        return self.payload
 
 
 @dataclass
@@ -105,7 +85,12 @@ def _started_on_the_active() -> list[tuple[bytes, bytes]]:
     record = inbox.command_record(
         "start", "orders", "wf", "StartWorkflowExecution", request.SerializeToString(), 1
     )
-    ctx.processor.process(ctx, _Message(schemas.encode(schemas.INBOX_COMMAND, record)))  # type: ignore[arg-type]
+    ctx.processor.process(
+        ctx,
+        InboxMessage(
+            schemas.encode(schemas.INBOX_COMMAND, record), TOPOLOGY.inbox, record_key=b"orders/wf"
+        ),
+    )  # type: ignore[arg-type]
     assert ctx.changelog
     return ctx.changelog
 
@@ -126,7 +111,9 @@ def _replicate(ctx: _Context, key: bytes, value: bytes, offset: int = 1) -> None
         1,
     )
     payload = schemas.encode(schemas.INBOX_COMMAND, record)
-    ctx.processor.process(ctx, _Message(payload, offset))  # type: ignore[arg-type]
+    ctx.processor.process(
+        ctx, InboxMessage(payload, TOPOLOGY.inbox, at=offset, record_key=b"orders/wf")
+    )  # type: ignore[arg-type]
 
 
 def _tasks(ctx: _Context) -> list[Any]:

@@ -22,31 +22,11 @@ from schemas.inbox import QueryWorkflow
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
+from tests.unit.history.inbox_message import InboxMessage
 
 TOPOLOGY = Topology("handover", shards=2, task_partitions=1, reply_partitions=1)
 REPLY_TO = {"topic": TOPOLOGY.replies, "partition": 0}
 NOW_S = 1_700_000_000
-
-
-@dataclass
-class _Message:
-    payload: bytes
-    shard: int
-
-    def topic(self) -> str:
-        return TOPOLOGY.inbox
-
-    def partition(self) -> int:
-        return self.shard
-
-    def offset(self) -> int:
-        return 1
-
-    def key(self) -> bytes:
-        return b"default/wf"
-
-    def value(self) -> bytes:
-        return self.payload
 
 
 @dataclass
@@ -82,7 +62,9 @@ def _send(ctx: _Context, command_id: str, workflow_id: str, kind: str, request: 
         1,
         REPLY_TO,  # type: ignore[arg-type]
     )
-    message = _Message(schemas.encode(schemas.INBOX_COMMAND, record), ctx.partition)
+    message = InboxMessage(
+        schemas.encode(schemas.INBOX_COMMAND, record), TOPOLOGY.inbox, shard=ctx.partition
+    )
     ctx.processor.process(ctx, message)  # type: ignore[arg-type]
 
 

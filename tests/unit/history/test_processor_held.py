@@ -40,6 +40,7 @@ from schemas.reply import Code, Reply
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
 from tests.unit.history.harness import sticky
+from tests.unit.history.inbox_message import InboxMessage
 from tests.unit.history.test_wf_updates import (
     COMPLETED,
     FAR_MS,
@@ -53,26 +54,6 @@ TOPOLOGY = Topology("held", shards=1, task_partitions=1, reply_partitions=1)
 REPLY_TO = {"topic": TOPOLOGY.replies, "partition": 0}
 NOW_S = 1_700_000_000
 WORKFLOW_ID = "wf-held"
-
-
-@dataclass
-class _Message:
-    payload: bytes
-
-    def topic(self) -> str:
-        return TOPOLOGY.inbox
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return 1
-
-    def key(self) -> bytes:
-        return b"default/wf-held"
-
-    def value(self) -> bytes:
-        return self.payload
 
 
 @dataclass
@@ -143,7 +124,9 @@ def _send(ctx: _Context, command_id: str, kind: str, payload: bytes) -> None:
         1,
         REPLY_TO,  # type: ignore[arg-type]
     )
-    message = _Message(schemas.encode(schemas.INBOX_COMMAND, record))
+    message = InboxMessage(
+        schemas.encode(schemas.INBOX_COMMAND, record), TOPOLOGY.inbox, record_key=b"default/wf-held"
+    )
     ctx.processor.process(ctx, message)  # type: ignore[arg-type]
 
 

@@ -17,30 +17,10 @@ from schemas import inbox
 from schemas.reply import Code
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
+from tests.unit.history.inbox_message import InboxMessage
 
 TOPOLOGY = Topology("poison", shards=1, task_partitions=1, reply_partitions=1)
 REPLY_TO = {"topic": TOPOLOGY.replies, "partition": 0}
-
-
-@dataclass
-class _Message:
-    payload: bytes | None
-    at: int = 7
-
-    def topic(self) -> str:
-        return TOPOLOGY.inbox
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self.at
-
-    def key(self) -> bytes:
-        return b"default/wf"
-
-    def value(self) -> bytes | None:
-        return self.payload
 
 
 @dataclass
@@ -88,7 +68,7 @@ def _setup() -> tuple[HistoryProcessor, _Context]:
 
 def test_an_undecodable_record_is_dead_lettered_byte_for_byte() -> None:
     processor, ctx = _setup()
-    processor.process(ctx, _Message(b"\xc3\x01not a record"))  # type: ignore[arg-type]
+    processor.process(ctx, InboxMessage(b"\xc3\x01not a record", TOPOLOGY.inbox, at=7))  # type: ignore[arg-type]
     (letter,) = ctx.dead_letters()
     assert letter["value"] == b"\xc3\x01not a record" and letter["source_offset"] == 7
     assert letter["source_topic"] == TOPOLOGY.inbox and "undecodable" in letter["error"]
@@ -96,7 +76,7 @@ def test_an_undecodable_record_is_dead_lettered_byte_for_byte() -> None:
 
 def test_an_unknown_kind_is_dead_lettered_and_answered_unimplemented() -> None:
     processor, ctx = _setup()
-    processor.process(ctx, _Message(_command("FromANewerStrom", b"")))  # type: ignore[arg-type]
+    processor.process(ctx, InboxMessage(_command("FromANewerStrom", b""), TOPOLOGY.inbox, at=7))  # type: ignore[arg-type]
     assert len(ctx.dead_letters()) == 1
     (reply,) = ctx.replies()
     assert reply["status_code"] == Code.UNIMPLEMENTED and reply["command_id"] == "cmd-1"
@@ -112,7 +92,9 @@ def test_a_command_whose_fold_fails_raises_and_reject_answers_internal() -> None
         task_queue=TaskQueue(name="q"),
         workflow_run_timeout=Duration(seconds=10**17),  # its timer does not fit the index
     )
-    message = _Message(_command("StartWorkflowExecution", start.SerializeToString()))
+    message = InboxMessage(
+        _command("StartWorkflowExecution", start.SerializeToString()), TOPOLOGY.inbox, at=7
+    )
     with pytest.raises(OverflowError):
         processor.process(ctx, message)  # type: ignore[arg-type]
     # StreamApp rolls the input's effects back, then:

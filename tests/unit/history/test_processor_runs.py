@@ -29,29 +29,10 @@ from schemas import inbox
 from schemas.reply import Code
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
+from tests.unit.history.inbox_message import InboxMessage
 
 TOPOLOGY = Topology("runs", shards=1, task_partitions=1, reply_partitions=1)
 REPLY_TO = {"topic": TOPOLOGY.replies, "partition": 0}
-
-
-@dataclass
-class _Message:
-    payload: bytes
-
-    def topic(self) -> str:
-        return TOPOLOGY.inbox
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return 1
-
-    def key(self) -> bytes:
-        return b"default/wf"
-
-    def value(self) -> bytes:
-        return self.payload
 
 
 def _fresh_state() -> StateTransaction:
@@ -91,7 +72,9 @@ def _call(ctx: _Context, kind: str, request: Any) -> dict[str, Any]:
         1,
         REPLY_TO,  # type: ignore[arg-type]
     )
-    ctx.processor.process(ctx, _Message(schemas.encode(schemas.INBOX_COMMAND, record)))  # type: ignore[arg-type]
+    ctx.processor.process(
+        ctx, InboxMessage(schemas.encode(schemas.INBOX_COMMAND, record), TOPOLOGY.inbox)
+    )  # type: ignore[arg-type]
     return ctx.replies[-1]
 
 
