@@ -1,7 +1,9 @@
 """Benchmark of streams/ beside the raw Kafka figures of INFRA.md, measured in the same run.
 
 Prints, on one broker (STROM_KAFKA_BOOTSTRAP, else a dev broker started here):
-- raw: plain produce->consume hop, one-record transaction, and a hand-written transactional
+- raw: plain produce->consume hop, one-record transaction, a transaction of two outputs and
+  an input position (as `streams/commit.py` commits; its outputs acknowledged before the
+  position is sent, or still in flight), and a hand-written transactional
   consume-process-produce loop (latency at low rate, records/s flooded);
 - streams: the same two figures through `StreamApp`, for a stateless pass-through processor and
   for the stateful counter (RocksDB + changelog).
@@ -112,6 +114,39 @@ def one_record_transactions(bootstrap: str, topic: str, samples: int) -> list[fl
     return times
 
 
+def positions_transactions(
+    bootstrap: str, names: tuple[str, str, str], samples: int, ack_first: bool
+) -> list[float]:
+    """Transactions of two outputs and an input position (the shape of every Strom commit),
+    with the outputs' acknowledgements awaited before the position is sent, or not."""
+    prefill(bootstrap, names[0], samples + 1)
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
+         "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    consumer.subscribe([names[0]])
+    while consumer.poll(0.5) is None:
+        pass  # joined the group: its metadata now carries a generation
+    metadata = consumer.consumer_group_metadata()
+    config = StreamsConfig(bootstrap, "bench", "0", (names[0],), names[1], Path("unused"))
+    producer = Producer(config.producer_settings(uuid.uuid4().hex))
+    producer.init_transactions(30)
+    times = []
+    for offset in range(1, samples + 1):
+        began = time.perf_counter()
+        producer.begin_transaction()
+        producer.produce(names[2], PAYLOAD, b"k")
+        producer.produce(names[1], PAYLOAD, b"k")
+        if ack_first:
+            producer.flush(30)
+        position = [TopicPartition(names[0], 0, offset)]
+        producer.send_offsets_to_transaction(position, metadata, 30)
+        producer.commit_transaction(30)
+        times.append((time.perf_counter() - began) * 1000)
+    consumer.close()
+    return times
+
+
 def prefill(bootstrap: str, topic: str, count: int) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     for i in range(count):
@@ -200,7 +235,9 @@ class CountingApp:
             changelog_topic=changelog,
             state_dir=Path(self.tmp.name),
         )
-        processor = Counter(out) if stateful else PassThrough(out)
+        if stateful:  # its acknowledgements on a topic of their own, not among the outputs
+            ensure_topics(bootstrap, [TopicSpec(f"{out}.acks", 1)])
+        processor = Counter(out, f"{out}.acks", "bench") if stateful else PassThrough(out)
         store = RocksDBStore(Path(self.tmp.name)) if stateful else MemoryStore()
         self.app = StreamApp(config, processor, store)
         self.thread = threading.Thread(target=self.app.run, daemon=True)
@@ -238,6 +275,10 @@ def measure(bootstrap: str, records: int, samples: int) -> None:
         bootstrap, names[0], names[0], samples)))  # fmt: skip
     print(line("one transaction of one record, begin -> commit", one_record_transactions(
         bootstrap, names[1], samples)))  # fmt: skip
+    for ack_first in (False, True):
+        label = "acked before" if ack_first else "in flight at"
+        times = positions_transactions(bootstrap, topics(bootstrap), samples, ack_first)
+        print(line(f"2 outputs + input position, outputs {label} the position", times))
 
     names = topics(bootstrap)
     stop, done, started = threading.Event(), [0], [0.0]
