@@ -4,7 +4,8 @@ For each server given, starts one workflow, waits until its first workflow task 
 (the worker then holds it in its sticky cache), and times N sequential `execute_update`
 calls, each a speculative workflow task the worker accepts and completes; the servers take
 turns, one update each, so a shared machine's load falls on all of them alike. Prints
-p50/p99 per server.
+p50/p99 per server, and the medians of two shares of it by the server's own event times
+(`phases`: handing the task to the worker, and the worker's share).
 
 Usage: python bench/bench_updates.py --server strom=127.0.0.1:7233
            --server temporal=127.0.0.1:7234 [--count 200]
@@ -25,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 from update_workflow import CounterWorkflow  # noqa: E402
@@ -58,11 +61,43 @@ async def measure(targets: dict[str, str], count: int) -> dict[str, list[float]]
                 began = time.perf_counter()
                 await handle.execute_update(CounterWorkflow.bump)
                 latencies[name].append(time.perf_counter() - began)
-        for handle in handles.values():
+        for name, handle in handles.items():
             await handle.signal(CounterWorkflow.stop)
             if await handle.result() != WARM_UP + count:
                 raise AssertionError("updates were lost")
+            shares = phases([e async for e in handle.fetch_history_events()])
+            dispatch = statistics.median(shares["dispatch"][-count:])
+            worker = statistics.median(shares["worker"][-count:])
+            rest = statistics.median(latencies[name]) * 1000 - dispatch - worker
+            print(f"{name:10} dispatch {dispatch:.1f} ms  worker {worker:.1f} ms  "
+                  f"rest (p50 minus both) {rest:.1f} ms")  # fmt: skip
     return latencies
+
+
+def phases(events: list[HistoryEvent]) -> dict[str, list[float]]:
+    """Two shares of each update's round trip, from the server's own event times (ms).
+
+    Every accepted update on an idle run writes its speculative task's WorkflowTaskScheduled,
+    Started and Completed, all stamped by the server:
+    - dispatch: task scheduled -> started (the server hands the task to the waiting poll);
+    - worker: task started -> completed (the poll answer to the worker, the worker's run of
+      the handler, its completion back to the server).
+    What is left of the round trip is the server admitting the update, the completion's
+    commit and the reply, and the client's gRPC both ways.
+    """
+    shares: dict[str, list[float]] = {"dispatch": [], "worker": []}
+    scheduled = started = None
+    for event in events:
+        at = event.event_time.ToMilliseconds()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            scheduled, started = at, None
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED and scheduled:
+            shares["dispatch"].append(at - scheduled)
+            started = at
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and started:
+            shares["worker"].append(at - started)
+            scheduled = started = None
+    return shares
 
 
 def percentile(values: list[float], q: float) -> float:
