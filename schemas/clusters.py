@@ -104,7 +104,14 @@ class RemoteCluster:
 
 
 class ClusterStore(Protocol):
-    """Where a cluster keeps its remote clusters (blocking calls; run them off the loop)."""
+    """Where a cluster keeps its remote clusters (blocking calls; run them off the loop).
+
+    Attributes:
+        bootstrap: The Kafka bootstrap of the cluster the records are kept in ("" when they
+            are not on Kafka); GetClusterInfo tells remote replicators this address.
+    """
+
+    bootstrap: str
 
     def list(self) -> list[RemoteCluster]:
         """Every remote cluster, by name."""
@@ -120,6 +127,7 @@ class InMemoryClusterStore:
     """A ClusterStore without Kafka, for tests and single-process tools."""
 
     def __init__(self, clusters: Iterable[RemoteCluster] = ()) -> None:
+        self.bootstrap = ""
         self._lock = threading.Lock()
         self._clusters = {c.name: c for c in clusters}
 

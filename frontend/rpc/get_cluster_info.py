@@ -28,9 +28,8 @@ async def handle(env: Env, request: GetClusterInfoRequest, call: Call) -> GetClu
     cluster's replicator reads this cluster's events topic there (`replicator.service`).
     """
     config = env.config
-    bootstrap = getattr(env.clusters, "bootstrap", "")
-    if bootstrap:
-        call.headers.append((KAFKA_BOOTSTRAP_HEADER, bootstrap))
+    if env.clusters.bootstrap:
+        call.headers.append((KAFKA_BOOTSTRAP_HEADER, env.clusters.bootstrap))
     return GetClusterInfoResponse(
         supported_clients=_SUPPORTED_CLIENTS,
         server_version=config.server_version,
