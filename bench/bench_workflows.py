@@ -1,14 +1,17 @@
-"""Workflows with one no-op activity, on Strom and on the Temporal dev server, in one run.
+"""Two workflows, each on Strom and on the Temporal dev server, in one run.
 
-For each server and each concurrency C it runs N workflows with the same official-SDK worker
-and client (in this process) and prints workflows/s, p50/p99 start-to-result latency and the
-CPU seconds the server side spent per 1,000 workflows: for Strom every process (Kafka,
-Elasticsearch, history, matching, indexer, frontend); for Temporal the dev server process.
+The workloads: one no-op activity per workflow (`activity`), and a 100 ms durable timer plus
+a signal the client sends right after the start (`timer-signal`). For each server, workload
+and concurrency C it runs N workflows with the same official-SDK worker and client (in this
+process) and prints workflows/s, p50/p99 start-to-result latency and the CPU seconds the
+server side spent per 1,000 workflows: for Strom every process (Kafka, Elasticsearch,
+history, matching, indexer, frontend); for Temporal the dev server process.
 
 Each load starts with the same warm-up on every server (300 workflows, 10 at a time), then
 waits until the server side is near idle (under 0.3 core busy) before the timed part.
 
 Usage: python bench/bench_workflows.py [--c1 100] [--c100 1000] [--only strom|temporal]
+           [--workload activity|timer-signal] (repeatable; default both)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 from noop_workflow import NoopActivityWorkflow, noop  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
+from timer_signal_workflow import TimerSignalWorkflow  # noqa: E402
 
 from strom._devserver import DevCluster, free_port  # noqa: E402
 from strom._devserver.process import descendants  # noqa: E402
@@ -56,14 +61,35 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _TICK
 
 
+async def run_activity(client: Client, workflow_id: str, task_queue: str) -> None:
+    """One workflow of the `activity` workload, start to result."""
+    await client.execute_workflow(NoopActivityWorkflow.run, id=workflow_id, task_queue=task_queue)
+
+
+async def run_timer_signal(client: Client, workflow_id: str, task_queue: str) -> None:
+    """One workflow of the `timer-signal` workload: start, signal, result."""
+    handle = await client.start_workflow(
+        TimerSignalWorkflow.run, id=workflow_id, task_queue=task_queue
+    )
+    await handle.signal(TimerSignalWorkflow.go)
+    await handle.result()
+
+
+WORKLOADS: dict[str, Callable[[Client, str, str], Awaitable[None]]] = {
+    "activity": run_activity,
+    "timer-signal": run_timer_signal,
+}
+
+
 async def run_load(
-    client: Client, count: int, concurrency: int, pids: list[int]
+    client: Client, workload: str, count: int, concurrency: int, pids: list[int]
 ) -> tuple[float, list[float], float]:
-    """Runs `count` workflows, `concurrency` at a time, after a warm-up.
+    """Runs `count` workflows of `workload`, `concurrency` at a time, after a warm-up.
 
     Returns:
         Seconds, latencies in seconds, and the server-side CPU seconds of the timed part.
     """
+    run_one = WORKLOADS[workload]
     tq = f"bench-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
@@ -71,15 +97,13 @@ async def run_load(
     async def one() -> None:
         async with gate:
             began = time.perf_counter()
-            await client.execute_workflow(
-                NoopActivityWorkflow.run, id=f"bench-{uuid.uuid4()}", task_queue=tq
-            )
+            await run_one(client, f"bench-{uuid.uuid4()}", tq)
             latencies.append(time.perf_counter() - began)
 
     async with Worker(
         client,
         task_queue=tq,
-        workflows=[NoopActivityWorkflow],
+        workflows=[NoopActivityWorkflow, TimerSignalWorkflow],
         activities=[noop],
         max_concurrent_workflow_tasks=max(concurrency, 5),
         max_concurrent_activities=max(concurrency, 5),
@@ -90,9 +114,7 @@ async def run_load(
 
         async def warm_one() -> None:
             async with warm:
-                await client.execute_workflow(
-                    NoopActivityWorkflow.run, id=f"warm-{uuid.uuid4()}", task_queue=tq
-                )
+                await run_one(client, f"warm-{uuid.uuid4()}", tq)
 
         await asyncio.gather(*(warm_one() for _ in range(WARM_UP)))
         await settle(pids)
@@ -118,11 +140,14 @@ async def settle(pids: list[int], limit: float = 60.0) -> None:
             return
 
 
-async def measure(name: str, client: Client, pids: list[int], loads: list[tuple[int, int]]) -> None:
-    for concurrency, count in loads:
-        seconds, latencies, cpu = await run_load(client, count, concurrency, pids)
+async def measure(
+    name: str, client: Client, pids: list[int], loads: list[tuple[str, int, int]]
+) -> None:
+    for workload, concurrency, count in loads:
+        seconds, latencies, cpu = await run_load(client, workload, count, concurrency, pids)
         print(
-            f"{name:<9} C={concurrency:<4} N={count:<5} {count / seconds:7.1f} wf/s   "
+            f"{name:<9} {workload:<12} C={concurrency:<4} N={count:<5} "
+            f"{count / seconds:7.1f} wf/s   "
             f"p50 {statistics.median(latencies) * 1000:7.0f} ms   "
             f"p99 {pct(latencies, 0.99) * 1000:7.0f} ms   "
             f"server CPU {cpu / count * 1000:6.1f} s per 1,000 workflows",
@@ -130,7 +155,7 @@ async def measure(name: str, client: Client, pids: list[int], loads: list[tuple[
         )
 
 
-async def bench_strom(loads: list[tuple[int, int]]) -> None:
+async def bench_strom(loads: list[tuple[str, int, int]]) -> None:
     with tempfile.TemporaryDirectory(prefix="strom-bench-") as tmp:
         cluster = DevCluster(Path(tmp) / "cluster", kafka_port=free_port(), es_port=free_port())
         cluster.start()
@@ -149,7 +174,7 @@ async def bench_strom(loads: list[tuple[int, int]]) -> None:
             cluster.stop()
 
 
-async def bench_temporal(loads: list[tuple[int, int]]) -> None:
+async def bench_temporal(loads: list[tuple[str, int, int]]) -> None:
     async with TemporalDevServer() as dev:
         client = await dev.connect()
         assert dev._proc is not None
@@ -163,9 +188,13 @@ async def main() -> None:
     parser.add_argument("--c1", type=int, default=100, help="workflows at concurrency 1")
     parser.add_argument("--c100", type=int, default=1000, help="workflows at concurrency 100")
     parser.add_argument("--only", choices=["strom", "temporal"])
+    parser.add_argument(
+        "--workload", action="append", choices=sorted(WORKLOADS), help="(default: both)"
+    )
     args = parser.parse_args()
-    loads = [(1, args.c1), (100, args.c100)]
-    print(f"{os.cpu_count()} cores; one no-op activity per workflow; SDK worker and client here")
+    workloads = args.workload or list(WORKLOADS)
+    loads = [(w, c, n) for w in workloads for c, n in ((1, args.c1), (100, args.c100))]
+    print(f"{os.cpu_count()} cores; workloads {', '.join(workloads)}; SDK worker and client here")
     if args.only != "temporal":
         await bench_strom(loads)
     if args.only != "strom":
