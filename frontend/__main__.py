@@ -34,7 +34,7 @@ from schemas.visibility import exceptions as vis_errors
 from schemas.visibility.attributes import ValueType
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name
-from streams import metrics
+from streams import event_loop, metrics
 
 
 class ElasticsearchVisibility:
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.initial_failover_version < FAILOVER_VERSION_INCREMENT:
         parser.error(f"--initial-failover-version must be 0..{FAILOVER_VERSION_INCREMENT - 1}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(run(args))
+    return event_loop.run(run(args))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from matching_processor.service import MatchingService
 from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
-from streams import metrics
+from streams import event_loop, metrics
 from streams.exceptions import StreamsError
 
 log = logging.getLogger("matching_processor")
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    sys.exit(asyncio.run(run(args)))
+    sys.exit(event_loop.run(run(args)))
 
 
 if __name__ == "__main__":
