@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from _servers import add_server_option, servers  # noqa: E402
 from noop_workflow import NoopActivityWorkflow, noop  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
@@ -97,17 +98,10 @@ async def measure(targets: dict[str, str], count: int) -> dict[str, list[list[fl
 def main() -> None:
     """Prints the median of each step per server."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--server", action="append", required=True, help="NAME=HOST:PORT (repeatable)"
-    )
+    add_server_option(parser)
     parser.add_argument("--count", type=int, default=40)
     args = parser.parse_args()
-    targets = {}
-    for spec in args.server:
-        name, _, target = spec.partition("=")
-        if not target:
-            parser.error(f"--server wants NAME=HOST:PORT, got {spec!r}")
-        targets[name] = target
+    targets = servers(parser, args)
     runs = asyncio.run(measure(targets, args.count))
     print(f"{'step (median ms)':<34}" + "".join(f"{name:>12}" for name in runs))
     for index, step in enumerate(STEPS):

@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from _servers import add_server_option, servers  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 from temporalio.client import Client  # noqa: E402
@@ -109,17 +110,10 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     """Prints p50/p99 of the update round trip per server."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--server", action="append", required=True, help="NAME=HOST:PORT (repeatable)"
-    )
+    add_server_option(parser)
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
-    targets = {}
-    for spec in args.server:
-        name, _, target = spec.partition("=")
-        if not target:
-            parser.error(f"--server wants NAME=HOST:PORT, got {spec!r}")
-        targets[name] = target
+    targets = servers(parser, args)
     for name, latencies in asyncio.run(measure(targets, args.count)).items():
         print(
             f"{name:10} updates={len(latencies)} "
