@@ -118,7 +118,8 @@ def positions_transactions(
     bootstrap: str, names: tuple[str, str, str], samples: int, ack_first: bool
 ) -> list[float]:
     """Transactions of two outputs and an input position (the shape of every Strom commit),
-    with the outputs' acknowledgements awaited before the position is sent, or not."""
+    with the outputs' acknowledgements awaited before the position is sent, or not; they take
+    turns over `transactional_producers` producers, as `streams.commit` does."""
     prefill(bootstrap, names[0], samples + 1)
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
@@ -129,10 +130,13 @@ def positions_transactions(
         pass  # joined the group: its metadata now carries a generation
     metadata = consumer.consumer_group_metadata()
     config = StreamsConfig(bootstrap, "bench", "0", (names[0],), names[1], Path("unused"))
-    producer = Producer(config.producer_settings(uuid.uuid4().hex))
-    producer.init_transactions(30)
+    producers = []
+    for _ in range(config.transactional_producers):
+        producers.append(Producer(config.producer_settings(uuid.uuid4().hex)))
+        producers[-1].init_transactions(30)
     times = []
     for offset in range(1, samples + 1):
+        producer = producers[offset % len(producers)]
         began = time.perf_counter()
         producer.begin_transaction()
         producer.produce(names[2], PAYLOAD, b"k")
