@@ -34,7 +34,7 @@ from schemas.visibility import exceptions as vis_errors
 from schemas.visibility.attributes import ValueType
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name
-from streams import event_loop, metrics
+from streams import event_loop, metrics, supervision
 
 
 class ElasticsearchVisibility:
@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the frontend; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     if not 0 <= args.initial_failover_version < FAILOVER_VERSION_INCREMENT:
         parser.error(f"--initial-failover-version must be 0..{FAILOVER_VERSION_INCREMENT - 1}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

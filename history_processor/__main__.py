@@ -23,7 +23,7 @@ from schemas.namespaces import (
 )
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
-from streams import RocksDBStore, StreamApp, StreamsConfig, metrics
+from streams import RocksDBStore, StreamApp, StreamsConfig, metrics, supervision
 from streams.exceptions import StreamsError
 
 _LIMIT_FLAGS = (
@@ -160,6 +160,7 @@ def _positive_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs until SIGTERM/SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     connection.from_args(args)  # Kafka TLS/SASL settings for every client of this process
     configure(
         HistorySettings(

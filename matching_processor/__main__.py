@@ -16,7 +16,7 @@ from matching_processor.service import MatchingService
 from schemas import connection
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
-from streams import event_loop, metrics
+from streams import event_loop, metrics, supervision
 from streams.exceptions import StreamsError
 
 log = logging.getLogger("matching_processor")
@@ -106,6 +106,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point."""
     args = parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -14,7 +14,7 @@ from replicator.service import ReplicationService
 from schemas import connection
 from schemas.clusters import FAILOVER_VERSION_INCREMENT
 from schemas.topics import DEFAULT_PREFIX
-from streams import metrics
+from streams import metrics, supervision
 from streams.connection import KafkaConfigError, parse_pairs
 from streams.exceptions import StreamsError
 
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the replicator (or the replication service) until SIGTERM; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     if (args.remote_bootstrap is None) != (args.remote_prefix is None):
         parser.error("--remote-bootstrap and --remote-prefix go together")
     if args.prefix == args.remote_prefix:

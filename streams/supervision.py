@@ -8,7 +8,9 @@ and its `on_death` makes the process stop serving and exit non-zero (its supervi
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import threading
 from collections.abc import Callable
 
@@ -41,3 +43,12 @@ def start_thread(
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def dump_stacks_on_sigusr1() -> None:
+    """Makes SIGUSR1 write every thread's Python stack to stderr (the service's log).
+
+    For a process that is alive but makes no progress: `kill -USR1 <pid>` shows where each of
+    its threads waits, without stopping it. The fault test does it when workflows stall.
+    """
+    faulthandler.register(signal.SIGUSR1, all_threads=True)

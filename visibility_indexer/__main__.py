@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from schemas import connection
-from streams import metrics
+from streams import metrics, supervision
 from visibility_indexer.indexer import IndexerConfig, VisibilityIndexer
 
 log = logging.getLogger("visibility_indexer")
@@ -38,6 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the indexer until SIGTERM or SIGINT, then leaves the consumer group cleanly."""
     args = parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from schemas import connection
+from streams import supervision
 from worker_service.deadletters.activities import KafkaAddress
 from worker_service.retention.starter import add_retention_arguments, retention_settings
 from worker_service.service import REFRESH_S, WorkerService
@@ -106,6 +107,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the worker service; returns the exit code."""
     args = build_parser().parse_args(argv)
+    supervision.dump_stacks_on_sigusr1()
     if args.refresh <= 0:
         raise SystemExit("worker_service: --refresh must be positive")
     if bool(args.bootstrap) != bool(args.prefix):

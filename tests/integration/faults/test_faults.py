@@ -18,6 +18,7 @@ import contextlib
 import os
 import random
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -188,6 +189,30 @@ def _service_logs(folder: Path, lines: int = 12) -> list[str]:
     return out
 
 
+def _thread_stacks(processes: dict[str, subprocess.Popen[bytes]], folder: Path) -> list[str]:
+    """The thread stacks of every live service (SIGUSR1: `supervision.dump_stacks_on_sigusr1`),
+    from what each log gained meanwhile: where a process that is alive but stalled waits."""
+    sizes = {log_file: log_file.stat().st_size for log_file in folder.glob("*.log")}
+    for process in processes.values():
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGUSR1)
+    time.sleep(2)
+    out = []
+    for log_file in sorted(folder.glob("*.log")):
+        with log_file.open("rb") as f:
+            f.seek(sizes.get(log_file, 0))
+            added = f.read().decode(errors="replace").splitlines()
+        stacks = [line for line in added if line.startswith(_STACK_LINES)]
+        out.append(f"--- {log_file.name}: thread stacks ({len(stacks)} lines) ---")
+        out += [line[:200] for line in stacks[:_STACK_LINES_SHOWN]]
+    return out
+
+
+_STACK_LINES = ("Thread 0x", "Current thread 0x", "  File ")
+_STACK_LINES_SHOWN = 80
+
+
 class _Unfinished(Exception):
     """Workflows without a result when the wait ran out."""
 
@@ -302,6 +327,9 @@ async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Pa
         if env is not None and isinstance(exc, _Unfinished):
             lines += ["", "unfinished workflows:", *await _describe(env.client, exc.ids)]
         lines += ["", *_service_logs(tmp_path / "strom" / "logs")]
+        if env is not None and isinstance(exc, _Unfinished):
+            logs = tmp_path / "strom" / "logs"
+            lines += ["", *await asyncio.to_thread(_thread_stacks, env.services.processes, logs)]
         pytest.fail("\n".join(lines), pytrace=False)
     finally:
         if faults is not None:
