@@ -24,7 +24,7 @@ from confluent_kafka import Message
 from streams.commit import Savepoint, Transactions
 from streams.config import StreamsConfig
 from streams.connection import Consumer
-from streams.exceptions import StreamsError
+from streams.exceptions import RejoinStalledError, StreamsError
 from streams.partitions import Partitions
 from streams.state.base import StateTransaction, Store
 from streams.state.recovery import Restorer
@@ -193,6 +193,7 @@ class StreamApp:
             hand_over(self._context(partition))
 
     def _run_once(self) -> None:
+        self._check_membership()
         self.transactions.poll_acks()
         self.transactions.reap(self.partitions.stores)  # a commit that landed: step 4
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
@@ -213,6 +214,22 @@ class StreamApp:
         self._throttled_until = max(self._throttled_until, now + wait)
         if self._due_for_commit(bool(records), now):
             self._commit()
+
+    def _check_membership(self) -> None:
+        """Stops the instance when its consumer lost its partitions and never rejoined.
+
+        Raises:
+            RejoinStalledError: no assignment came within `rejoin_patience_s` of the loss.
+        """
+        lost_since = self.partitions.lost_since
+        if lost_since is None:
+            return
+        waited = time.monotonic() - lost_since
+        if waited > self.config.rejoin_patience_s:
+            raise RejoinStalledError(
+                f"partitions lost {waited:.0f}s ago and the consumer has not rejoined group "
+                f"{self.config.app_id}; stopping so that a fresh instance joins"
+            )
 
     def _commit(self) -> None:
         """Commits the open transaction: at once, or pipelined behind the one in flight."""

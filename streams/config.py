@@ -51,6 +51,11 @@ class StreamsConfig:
             state ride along with the next transaction; without one, they are committed
             on their own after this long.
         session_timeout_ms: Consumer-group session timeout; bounds hand-over time.
+        rejoin_patience_s: After its partitions were lost (the session timed out), how long
+            the consumer may go without a new assignment before the instance stops
+            (`RejoinStalledError`) for its supervisor to start a fresh one. After a 15 s
+            broker freeze, librdkafka's consumer was seen never to rejoin: the group stayed
+            empty while the process polled on.
         restore_batch_records: Changelog records folded per loop round while a partition
             is restored (between rounds the instance serves its other partitions).
         state_format: The processor's key layout; a local store written with another layout
@@ -78,6 +83,7 @@ class StreamsConfig:
     in_flight_wait_ms: float = 5.0
     offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
+    rejoin_patience_s: float = 120.0
     restore_batch_records: int = 5_000
     state_format: str = ""
     extra_consumer: dict[str, Any] = field(default_factory=dict)

@@ -32,3 +32,8 @@ class ProducerFencedError(StreamsError):
 class TransactionStalledError(StreamsError):
     """A transactional call still had not completed after its retries; the instance must stop
     (its successor's init_transactions ends the transaction, committed or aborted)."""
+
+
+class RejoinStalledError(StreamsError):
+    """The consumer lost its partitions and did not rejoin its group in time (see
+    `StreamsConfig.rejoin_patience_s`); the instance stops so that a fresh one joins."""

@@ -22,6 +22,7 @@ exactly as a zombie's would be.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -69,6 +70,9 @@ class Partitions:
         self._restoring: dict[int, PartitionStore] = {}
         self._inputs: dict[int, list[TopicPartition]] = {}
         self.restored_records = 0
+        # When the partitions were lost, until the next assignment (`StreamsConfig.
+        # rejoin_patience_s`); None while the group membership holds.
+        self.lost_since: float | None = None
         self.on_changed: Callable[[set[int]], None] | None = None
         # Called with each owned partition about to be released, after its open work was
         # committed or aborted: the processor answers the callers still waiting on it.
@@ -86,6 +90,7 @@ class Partitions:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assigns the new partitions paused and begins their restores."""
+        self.lost_since = None
         self._transactions.group_changed()
         if self._incremental and not partitions:
             return  # nothing comes here this round; what is owned stays as it is
@@ -146,6 +151,7 @@ class Partitions:
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """The generation is gone: nothing of the open transaction may commit."""
+        self.lost_since = time.monotonic()
         if self._transactions.uncommitted:
             self._transactions.abort(StreamsError("partitions lost"), self.stores)
         self.hand_over(partitions)

@@ -327,7 +327,7 @@ async def test_kills_and_freezes_under_load_lose_and_repeat_nothing(tmp_path: Pa
         if env is not None and isinstance(exc, _Unfinished):
             lines += ["", "unfinished workflows:", *await _describe(env.client, exc.ids)]
         lines += ["", *_service_logs(tmp_path / "strom" / "logs")]
-        if env is not None and isinstance(exc, _Unfinished):
+        if env is not None:
             logs = tmp_path / "strom" / "logs"
             lines += ["", *await asyncio.to_thread(_thread_stacks, env.services.processes, logs)]
         pytest.fail("\n".join(lines), pytrace=False)

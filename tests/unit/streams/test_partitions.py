@@ -1,10 +1,17 @@
 """Partition life cycle without a broker: a store of another key layout is rebuilt; a partition
-given up is handed over to the processor between its commit (or abort) and its release."""
+given up is handed over to the processor between its commit (or abort) and its release; an
+instance whose partitions were lost stops when it does not rejoin in time."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import pytest
 from confluent_kafka import TopicPartition
 
+from streams import StreamApp, StreamsConfig
+from streams.exceptions import RejoinStalledError
 from streams.partitions import Partitions
 from streams.state.base import STATE_FORMAT_KEY, PartitionStore
 from streams.state.memory import MemoryStore
@@ -152,3 +159,32 @@ def test_an_eager_assignment_replaces_the_whole_assignment() -> None:
     partitions = Partitions(MemoryStore(), _Restoring(), _Committed(), lambda *_: None)  # type: ignore[arg-type]
     partitions.on_assign(consumer, [TopicPartition("inbox", 1), TopicPartition("inbox", 2)])  # type: ignore[arg-type]
     assert consumer.calls == [("assign", [1, 2]), ("pause", [1, 2])]
+
+
+def test_a_loss_starts_the_rejoin_clock_and_the_next_assignment_stops_it() -> None:
+    partitions = _owning([], [4])
+    assert partitions.lost_since is None
+    partitions.on_lost(None, [TopicPartition("inbox", 4)])  # type: ignore[arg-type]
+    assert partitions.lost_since is not None
+    partitions._transactions = _Committed()  # type: ignore[assignment]
+    partitions.on_assign(_Consumer(), [])  # type: ignore[arg-type]  # rejoined, nothing given
+    assert partitions.lost_since is None
+
+
+def _app_lost(seconds_ago: float | None, patience_s: float) -> StreamApp:
+    app = StreamApp.__new__(StreamApp)  # only what _check_membership reads
+    app.config = StreamsConfig(
+        "kafka:9092", "history", "0", ("inbox",), "events", Path("unused"),
+        rejoin_patience_s=patience_s,
+    )  # fmt: skip
+    app.partitions = _owning([], [])
+    if seconds_ago is not None:
+        app.partitions.lost_since = time.monotonic() - seconds_ago
+    return app
+
+
+def test_an_instance_that_does_not_rejoin_in_time_stops() -> None:
+    _app_lost(None, 120)._check_membership()  # never lost
+    _app_lost(30, 120)._check_membership()  # still within its patience
+    with pytest.raises(RejoinStalledError, match="has not rejoined group history"):
+        _app_lost(121, 120)._check_membership()
