@@ -11,6 +11,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -51,4 +52,10 @@ def dump_stacks_on_sigusr1() -> None:
     For a process that is alive but makes no progress: `kill -USR1 <pid>` shows where each of
     its threads waits, without stopping it. The fault test does it when workflows stall.
     """
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    stderr = sys.__stderr__  # the process's own, even where sys.stderr is replaced (tests)
+    if stderr is None:
+        return  # no stderr at all: nowhere to write
+    try:
+        faulthandler.register(signal.SIGUSR1, file=stderr, all_threads=True)
+    except (OSError, ValueError) as exc:  # a stderr without a file descriptor
+        log.warning("no thread stacks on SIGUSR1: %s", exc)
