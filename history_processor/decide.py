@@ -93,7 +93,7 @@ def decide(
             run_updates = _run_updates(state, decision, env)
             admitting = _admitting(command, decision, run_updates)
             admitted = {**run_updates, **admitting}
-            optimistic.prepare(decision, read_events, now_ms, admitted, bool(admitting))
+            optimistic.prepare(decision, read_events, now_ms, admitted, bool(admitting), state)
         return decision
     except Exception as exc:  # one bad command must not stop the shard: nothing is applied
         log.exception("decider failed on %s %s", command.kind, command.command_id)

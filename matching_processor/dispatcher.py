@@ -372,11 +372,13 @@ class Dispatcher:
             # are the run's admitted ones.
             update_ids = tuple(m.protocol_instance_id for m in response.messages)
             started = RecordWorkflowTaskStarted.for_task(
-                record, request, request_id, now_ms, update_ids
+                record, request, request_id, now_ms, update_ids, response.started_event_id
             )
+            task.optimistic = True
             if await self._on_optimistic_start(started):
                 self._complete(task)
                 return response
+            task.optimistic = False
             self._requeue(task)
             return None
         message = RecordWorkflowTaskStarted.for_task(record, request, request_id)
@@ -437,7 +439,7 @@ class Dispatcher:
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
         if reply.status_code == Code.OK:
-            self._complete(task)
+            self._complete(task, started=True)
             return reply
         if reply.status_code in TRANSIENT_CODES:
             log.warning("%s got transient status %d", kind, reply.status_code)
@@ -547,9 +549,9 @@ class Dispatcher:
                 self._on_reload(wanted)
         return self._queues.expire_tasks(now_ms)
 
-    def _complete(self, task: QueuedTask, stale: bool = False) -> None:
+    def _complete(self, task: QueuedTask, stale: bool = False, started: bool = False) -> None:
         self._request_ids.pop(task, None)
-        self._queues.complete(task, stale=stale)
+        self._queues.complete(task, stale=stale, started=started)
 
     def _requeue(self, task: QueuedTask) -> None:
         self._resolve(self._queues.requeue(task, self._clock()))

@@ -56,6 +56,8 @@ class QueuedTask:
     fresh: bool = False
     """No earlier owner of its partition can have handed it out (read above the partition's
     end at assignment): only such a task may be started optimistically."""
+    optimistic: bool = False
+    """It is being (or was) handed out from its template, before history checked it."""
 
     @property
     def key(self) -> QueueKey:
@@ -130,3 +132,5 @@ class MatchingMetrics:
     """Tasks whose record was dropped from memory (their queue's backlog was full)."""
     reloaded: int = 0
     """Spilled tasks read again from Kafka into their backlog."""
+    revised: int = 0
+    """Workflow task records that only revised a copy held (`matching_processor.revisions`)."""

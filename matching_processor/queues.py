@@ -41,6 +41,7 @@ from matching_processor.queue_items import (
     TaskState,
 )
 from matching_processor.queue_key import QueueKey, TaskRecord
+from matching_processor.revisions import TaskCopies
 
 # The names below moved to their own modules; importers keep using `matching_processor.queues`.
 __all__ = [
@@ -86,6 +87,7 @@ class TaskQueues:
         self._queries: dict[QueueKey, deque[QueryTask]] = {}
         self._last_poll_ms: dict[QueueKey, int] = {}
         self._seq = itertools.count()
+        self._copies = TaskCopies()
         self.metrics = MatchingMetrics()
 
     # -- tasks ---------------------------------------------------------------------------------
@@ -98,6 +100,12 @@ class TaskQueues:
             dropped as expired.
         """
         progress = self._progress.setdefault(task.kafka_partition, PartitionProgress())
+        if self._copies.absorb(task):
+            # A revision of a workflow task held already (`revisions`): nothing to dispatch.
+            task.state = TaskState.DONE
+            progress.skip(task.offset)
+            self.metrics.revised += 1
+            return None
         task._move(TaskState.NEW, TaskState.BACKLOG)
         task.seq = next(self._seq)
         task.progress = progress
@@ -105,6 +113,7 @@ class TaskQueues:
         if task.is_expired(now_ms):
             self._drop_expired(task)
             return None
+        self._copies.track(task)
         poller = self._match_waiting(task)
         if poller is not None:
             self.metrics.sync_matches += 1
@@ -118,6 +127,7 @@ class TaskQueues:
             # Behind spilled tasks or over the bound: keep the offset only (FIFO holds: a
             # spilled task is always later than every task in memory).
             task.state = TaskState.SPILLED
+            self._copies.finished(task, started=False)
             self._spilled.setdefault(key, deque()).append(task.offset)
             self.metrics.spilled += 1
             return None
@@ -160,6 +170,7 @@ class TaskQueues:
         if task.is_expired(now_ms):
             self._drop_expired(task)
             return None
+        self._copies.track(task)
         poller = self._match_waiting(task)
         if poller is None:
             self._backlogs.setdefault(key, deque()).append(task)
@@ -192,11 +203,13 @@ class TaskQueues:
         """Records an offset that holds no task (e.g. an undecodable record) as finished."""
         self._progress.setdefault(kafka_partition, PartitionProgress()).skip(offset)
 
-    def complete(self, task: QueuedTask, *, stale: bool = False) -> None:
-        """Finishes a dispatched task: the worker has it, or history said it is stale."""
+    def complete(self, task: QueuedTask, *, stale: bool = False, started: bool = False) -> None:
+        """Finishes a dispatched task: the worker has it (`started`: history recorded its
+        start), or history said it is stale."""
         task._move(TaskState.DISPATCHING, TaskState.DONE)
         if stale:
             self.metrics.stale += 1
+        self._copies.finished(task, started=started)
         self._finish(task)
 
     def requeue(self, task: QueuedTask, now_ms: int) -> Poller | None:
@@ -209,6 +222,7 @@ class TaskQueues:
         if not self._is_current(task):
             # Its partition was revoked while it was in flight: the new owner re-reads it.
             task.state = TaskState.REVOKED
+            self._copies.finished(task, started=False)
             return None
         self.metrics.requeued += 1
         if task.is_expired(now_ms):
@@ -377,6 +391,7 @@ class TaskQueues:
                 self.metrics.revoked_tasks += len(lines.pop(key))
         for part in parts:
             self._progress.pop(part, None)
+        self._copies.forget_partitions(parts)
         revoked = [
             p for p in self._all_waiting() if any(self._partition_of(k) in parts for k in p.keys)
         ]
@@ -473,6 +488,7 @@ class TaskQueues:
     def _drop_expired(self, task: QueuedTask) -> None:
         task.state = TaskState.EXPIRED
         self.metrics.expired += 1
+        self._copies.finished(task, started=False)
         self._finish(task)
 
     def _finish(self, task: QueuedTask) -> None:

@@ -69,6 +69,10 @@ class RecordWorkflowTaskStarted(JsonPayload):
         update_ids: Of an optimistic start, the workflow updates whose requests the prepared
             response carried (a speculative task's); history refuses the start unless they
             are the run's admitted updates.
+        started_event_id: Of an optimistic start, the started event id its prepared response
+            showed (the run's next event id when history made it); history refuses the start
+            unless that is still the run's next event id. 0 (a sender before this field): the
+            task's scheduled event must be the run's last.
     """
 
     namespace: str
@@ -84,6 +88,7 @@ class RecordWorkflowTaskStarted(JsonPayload):
     poll_request: bytes = b""
     started_time_ms: int = 0
     update_ids: list[str] = field(default_factory=list)
+    started_event_id: int = 0
 
     @classmethod
     def for_task(
@@ -93,6 +98,7 @@ class RecordWorkflowTaskStarted(JsonPayload):
         request_id: str,
         started_time_ms: int = 0,
         update_ids: Iterable[str] = (),
+        started_event_id: int = 0,
     ) -> RecordWorkflowTaskStarted:
         """The message for a workflow task record handed to `poll`."""
         return cls(
@@ -109,6 +115,7 @@ class RecordWorkflowTaskStarted(JsonPayload):
             poll_request=poll.SerializeToString(),
             started_time_ms=started_time_ms,
             update_ids=list(update_ids),
+            started_event_id=started_event_id,
         )
 
     def poll(self) -> PollWorkflowTaskQueueRequest:

@@ -80,8 +80,9 @@ def _optimistic(
     """Matching already handed out the task's template (see `optimistic`); make it true.
 
     The start is written only if the history is still what the template showed: the task is
-    pending and its scheduled event is the last one (for a speculative task, the run's next
-    one: it is written nowhere). Otherwise the poller holds a stale task (its completion gets
+    pending and no event was written since the template was made (its started event id is the
+    run's next one; for a speculative task, whose scheduled event is written nowhere, the
+    scheduled event id is). Otherwise the poller holds a stale task (its completion gets
     NOT_FOUND) and, if the task is still pending, it is dispatched again. The template must
     carry exactly the requests of the updates admitted now (`msg.update_ids`): one admitted
     since it was made, or one it carries that was forgotten, makes it stale too
@@ -94,12 +95,15 @@ def _optimistic(
         return reply_only(_unanswered())
     b = DecisionBuilder(state, msg.started_time_ms)
     speculative = task.transient and task.attempt == 1
-    last_id = task.scheduled_event_id - 1 if speculative else task.scheduled_event_id
+    if speculative:
+        shown_next = task.scheduled_event_id
+    else:  # a sender that does not say: the template showed the scheduled event as the last
+        shown_next = msg.started_event_id or task.scheduled_event_id + 1
     if (
         task.is_started
         or task.attempt != msg.attempt
         or (task.transient and not speculative)
-        or state.next_event_id != last_id + 1
+        or state.next_event_id != shown_next
         or frozenset(msg.update_ids) != admitted
     ):
         if not task.is_started:

@@ -56,8 +56,14 @@ def record_started(
     request_id: str,
     started_time_ms: int = 0,
 ) -> RecordWorkflowTaskStarted:
-    """The RecordWorkflowTaskStarted matching sends for `task` handed to `poll`."""
-    return RecordWorkflowTaskStarted.for_task(task, poll, request_id, started_time_ms)
+    """The RecordWorkflowTaskStarted matching sends for `task` handed to `poll` (optimistic,
+    from the task's template, when `started_time_ms` is given)."""
+    shown = 0
+    if started_time_ms and task["payload"]:
+        shown = PollWorkflowTaskQueueResponse.FromString(task["payload"]).started_event_id
+    return RecordWorkflowTaskStarted.for_task(
+        task, poll, request_id, started_time_ms, started_event_id=shown
+    )
 
 
 @dataclass

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import TaskQueueKind
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
     RespondWorkflowTaskFailedRequest,
+    SignalWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
 )
 
+from history_processor.model import Decision
+from history_processor.optimistic import MAX_EVENTS_AFTER_SCHEDULED
 from schemas import prepared
 from schemas.inbox import RecordWorkflowTaskStarted
 from tests.unit.history.harness import (
@@ -110,3 +114,71 @@ def test_sticky_task_template_equals_the_sticky_poll_response() -> None:
     assert reply == handed_out
     # Only the events since the last completed task's start: the worker has the rest cached.
     assert handed_out.history.events[0].event_id == 4
+
+
+def _signal(glue: Glue, n: int) -> Decision:
+    return glue.submit(
+        "SignalWorkflowExecution",
+        SignalWorkflowExecutionRequest(
+            namespace=NAMESPACE,
+            workflow_execution=WorkflowExecution(workflow_id=glue.workflow_id),
+            signal_name="go",
+            request_id=f"sig-{n}",
+        ),
+    )
+
+
+def test_event_written_while_the_task_waits_revises_its_template() -> None:
+    optimist, classic = Glue(), Glue()
+    for glue in (optimist, classic):
+        glue.start()
+        _signal(glue, 1)
+    first, revision = [t for t in optimist.tasks if t["task_kind"] == "workflow"]
+    assert revision["scheduled_event_id"] == first["scheduled_event_id"] == 2
+    now_ms = optimist.now_ms + 5
+    handed_out = prepared.finish(revision["payload"], _poll(optimist), "opt-1", now_ms)
+    assert handed_out.started_event_id == 4  # after the signal, as a classic start writes it
+
+    # The first template no longer shows the history: its start is refused, nothing written.
+    stale = optimist.submit("RecordWorkflowTaskStarted", _optimistic_start(optimist, first, now_ms))
+    assert stale.events == []
+    # It sends the task again without a template: only one template may match the start.
+    [resend] = stale.tasks
+    assert resend["scheduled_event_id"] == 2 and resend["payload"] == b""
+    decision = optimist.submit(
+        "RecordWorkflowTaskStarted", _optimistic_start(optimist, revision, now_ms), advance_ms=5
+    )
+    assert types(decision) == ["WORKFLOW_TASK_STARTED"]
+    assert decision.events[0] == handed_out.history.events[-1]
+
+    classic.identity = "optimist"
+    reply = ok_payload(classic.poll_workflow_task("opt-1"), PollWorkflowTaskQueueResponse)
+    for response in (reply, handed_out):
+        response.ClearField("started_time")
+        response.history.events[-1].ClearField("event_time")
+    assert reply == handed_out
+
+
+def test_revisions_stop_at_the_bound_with_one_without_template() -> None:
+    glue = Glue()
+    glue.start()
+    revisions = []
+    for n in range(MAX_EVENTS_AFTER_SCHEDULED + 3):
+        revisions.append([t for t in _signal(glue, n).tasks if t["task_kind"] == "workflow"])
+    with_template = [r for [r] in revisions[:MAX_EVENTS_AFTER_SCHEDULED] if r["payload"]]
+    assert len(with_template) == MAX_EVENTS_AFTER_SCHEDULED
+    # One past the bound takes the template back (matching's copy goes the classic way) ...
+    [last] = revisions[MAX_EVENTS_AFTER_SCHEDULED]
+    assert last["payload"] == b""
+    # ... and later events send the task no more.
+    assert revisions[MAX_EVENTS_AFTER_SCHEDULED + 1 :] == [[], []]
+    # The classic start still gives every event.
+    response = ok_payload(glue.poll_workflow_task(), PollWorkflowTaskQueueResponse)
+    assert response.started_event_id == 3 + MAX_EVENTS_AFTER_SCHEDULED + 3
+
+
+def test_event_written_while_the_task_runs_sends_no_task() -> None:
+    glue = Glue()
+    glue.start()
+    glue.poll_workflow_task()
+    assert [t for t in _signal(glue, 1).tasks if t["task_kind"] == "workflow"] == []

@@ -90,12 +90,19 @@ def test_signal_to_an_idle_workflow_schedules_a_workflow_task() -> None:
     assert glue.restore() == glue.state
 
 
-def test_signal_while_a_task_is_scheduled_adds_no_task() -> None:
+def test_signal_while_a_task_is_scheduled_only_revises_that_task() -> None:
     glue = Glue()
     glue.start()
+    waiting = glue.last_task("workflow")
     decision = signal(glue)
     assert types(decision) == ["WORKFLOW_EXECUTION_SIGNALED"]
-    assert decision.tasks == []
+    # No new task: the waiting one again, its template now showing the signal.
+    [revision] = decision.tasks
+    assert (revision["scheduled_event_id"], revision["attempt"]) == (
+        waiting["scheduled_event_id"],
+        waiting["attempt"],
+    )
+    assert revision["payload"] and revision["payload"] != waiting["payload"]
     poll = ok_payload(glue.poll_workflow_task(), PollWorkflowTaskQueueResponse)
     # The signal arrived before the task started: it is in the task's history.
     assert [e.event_type for e in poll.history.events][-2:] == [

@@ -260,7 +260,7 @@ async def test_optimistic_start_only_for_tasks_no_earlier_owner_saw() -> None:
     d, history, sent = await _optimistic_dispatcher()
     started = HistoryEvent(event_id=3, event_type=EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
     payload = wsv1.PollWorkflowTaskQueueResponse(
-        task_token=b"template", history=History(events=[started])
+        task_token=b"template", history=History(events=[started]), started_event_id=3
     ).SerializeToString()
     d.assign({0: (2, None)})  # the partition ended at offset 2 when it was assigned
     d.on_records([raw(0, "wf-old", payload=payload), raw(2, "wf-new", payload=payload)])
@@ -271,6 +271,7 @@ async def test_optimistic_start_only_for_tasks_no_earlier_owner_saw() -> None:
     second = await d.poll_workflow_task(wf_poll(), 5)
     assert second.task_token == b"template"  # answered from the record, before history
     assert [m.workflow_id for m in sent] == ["wf-new"] and len(history.calls) == 1
+    assert sent[0].started_event_id == 3  # what the template showed, for history to check
 
 
 async def test_tasks_the_previous_owner_finished_are_skipped() -> None:

@@ -50,6 +50,8 @@ def record(
 
 
 def task(offset: int, kafka_partition: int = 0, **kw: Any) -> QueuedTask:
+    """A task of its own workflow (same-workflow records are revisions of one task)."""
+    kw.setdefault("wf", f"wf-{offset}")
     return QueuedTask(record(**kw), kafka_partition, offset)
 
 

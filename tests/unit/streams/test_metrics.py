@@ -126,6 +126,10 @@ def _task(namespace: str, queue: str, kind: str, queue_kind: str, offset: int) -
         "task_kind": kind,
         "task_queue_partition": 0,
         "task_queue_kind": queue_kind,
+        "workflow_id": f"wf-{offset}",
+        "run_id": "run",
+        "scheduled_event_id": 2,
+        "attempt": 1,
         "schedule_time_ms": 0,
         "schedule_to_start_timeout_ms": 0,
     }
