@@ -439,7 +439,7 @@ class Dispatcher:
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             return None
         if reply.status_code == Code.OK:
-            self._complete(task, started=True)
+            self._complete(task)
             return reply
         if reply.status_code in TRANSIENT_CODES:
             log.warning("%s got transient status %d", kind, reply.status_code)
@@ -549,9 +549,9 @@ class Dispatcher:
                 self._on_reload(wanted)
         return self._queues.expire_tasks(now_ms)
 
-    def _complete(self, task: QueuedTask, stale: bool = False, started: bool = False) -> None:
+    def _complete(self, task: QueuedTask, stale: bool = False) -> None:
         self._request_ids.pop(task, None)
-        self._queues.complete(task, stale=stale, started=started)
+        self._queues.complete(task, stale=stale)
 
     def _requeue(self, task: QueuedTask) -> None:
         self._resolve(self._queues.requeue(task, self._clock()))

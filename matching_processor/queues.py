@@ -127,7 +127,7 @@ class TaskQueues:
             # Behind spilled tasks or over the bound: keep the offset only (FIFO holds: a
             # spilled task is always later than every task in memory).
             task.state = TaskState.SPILLED
-            self._copies.finished(task, started=False)
+            self._copies.finished(task)
             self._spilled.setdefault(key, deque()).append(task.offset)
             self.metrics.spilled += 1
             return None
@@ -203,13 +203,12 @@ class TaskQueues:
         """Records an offset that holds no task (e.g. an undecodable record) as finished."""
         self._progress.setdefault(kafka_partition, PartitionProgress()).skip(offset)
 
-    def complete(self, task: QueuedTask, *, stale: bool = False, started: bool = False) -> None:
-        """Finishes a dispatched task: the worker has it (`started`: history recorded its
-        start), or history said it is stale."""
+    def complete(self, task: QueuedTask, *, stale: bool = False) -> None:
+        """Finishes a dispatched task: the worker has it, or history said it is stale."""
         task._move(TaskState.DISPATCHING, TaskState.DONE)
         if stale:
             self.metrics.stale += 1
-        self._copies.finished(task, started=started)
+        self._copies.finished(task)
         self._finish(task)
 
     def requeue(self, task: QueuedTask, now_ms: int) -> Poller | None:
@@ -222,7 +221,7 @@ class TaskQueues:
         if not self._is_current(task):
             # Its partition was revoked while it was in flight: the new owner re-reads it.
             task.state = TaskState.REVOKED
-            self._copies.finished(task, started=False)
+            self._copies.finished(task)
             return None
         self.metrics.requeued += 1
         if task.is_expired(now_ms):
@@ -488,7 +487,7 @@ class TaskQueues:
     def _drop_expired(self, task: QueuedTask) -> None:
         task.state = TaskState.EXPIRED
         self.metrics.expired += 1
-        self._copies.finished(task, started=False)
+        self._copies.finished(task)
         self._finish(task)
 
     def _finish(self, task: QueuedTask) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from matching_processor.queues import Poller, QueuedTask, QueueKey, TaskQueues, TaskState
-from matching_processor.revisions import TaskCopies
 
 NS, Q = "default", "orders"
 KEYS = (QueueKey(NS, Q, "workflow", 0),)
@@ -40,14 +39,14 @@ def test_revision_of_a_waiting_task_updates_it_in_place() -> None:
     # The first copy keeps its place in the queue, with the revision's template.
     handed = q.poll(Poller(KEYS), now_ms=1000)
     assert handed is first and first.record["payload"] == b"v2"
-    q.complete(first, started=True)
+    q.complete(first)
     later = q.poll(Poller(KEYS), now_ms=1000)
     assert later is other
-    q.complete(other, started=True)
+    q.complete(other)
     assert q.low_watermark(0) == 3  # the revision's offset needed no dispatch
 
 
-def test_revision_during_a_classic_start_is_absorbed_and_after_it_dropped() -> None:
+def test_revision_during_a_classic_start_is_absorbed() -> None:
     q = TaskQueues(lambda k: 0)
     first = copy(0, b"v1")
     q.offer(first, now_ms=1000)
@@ -55,11 +54,22 @@ def test_revision_during_a_classic_start_is_absorbed_and_after_it_dropped() -> N
     during = copy(1, b"v2")
     q.offer(during, now_ms=1000)
     assert during.state is TaskState.DONE and first.record["payload"] == b"v2"
-    q.complete(first, started=True)
-    after = copy(2, b"v3")
-    q.offer(after, now_ms=1000)
-    assert after.state is TaskState.DONE and q.backlog_len(KEYS[0]) == 0
-    assert q.low_watermark(0) == 3
+    q.complete(first)
+    assert q.low_watermark(0) == 2
+
+
+def test_a_task_that_left_leaves_no_mark() -> None:
+    # A speculative task that shipped a rejected update left no event: the next one has the
+    # same scheduled event id and attempt, and must be dispatched.
+    q = TaskQueues(lambda k: 0)
+    first = copy(0, b"v1")
+    q.offer(first, now_ms=1000)
+    q.poll(Poller(KEYS), now_ms=1000)
+    q.complete(first)
+    following = copy(1, b"v1")
+    q.offer(following, now_ms=1000)
+    assert following.state is TaskState.BACKLOG
+    assert q.poll(Poller(KEYS), now_ms=1000) is following
 
 
 def test_revision_after_an_optimistic_hand_out_is_the_next_dispatch() -> None:
@@ -80,17 +90,6 @@ def test_revision_after_an_optimistic_hand_out_is_the_next_dispatch() -> None:
     assert q.poll(Poller(KEYS), now_ms=1000) is revision
 
 
-def test_refused_or_dropped_task_is_not_marked_started() -> None:
-    q = TaskQueues(lambda k: 0)
-    first = copy(0, b"v1")
-    q.offer(first, now_ms=1000)
-    q.poll(Poller(KEYS), now_ms=1000)
-    q.complete(first, stale=True)
-    again = copy(1, b"")
-    q.offer(again, now_ms=1000)
-    assert again.state is TaskState.BACKLOG
-
-
 def test_activity_tasks_and_revoked_partitions_are_not_tracked() -> None:
     q = TaskQueues(lambda k: 0)
     a, b = copy(0, b"", kind="activity"), copy(1, b"", kind="activity")
@@ -104,13 +103,3 @@ def test_activity_tasks_and_revoked_partitions_are_not_tracked() -> None:
     reread = copy(2, b"v1")
     q.offer(reread, now_ms=1000)
     assert reread.state is TaskState.BACKLOG
-
-
-def test_started_marks_are_bounded() -> None:
-    copies = TaskCopies(max_marks=2)
-    for n in range(3):
-        t = copy(n, b"", wf=f"wf-{n}")
-        t.state = TaskState.DISPATCHING
-        copies.finished(t, started=True)
-    assert not copies.absorb(copy(5, b"", wf="wf-0"))  # the oldest mark is forgotten
-    assert copies.absorb(copy(6, b"", wf="wf-2"))
