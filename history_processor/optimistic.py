@@ -1,21 +1,23 @@
 """Optimistic workflow-task start: matching answers the poll without a round trip to history.
 
 Temporal records a workflow task's start in history before the poller gets it (matching ->
-history -> matching). When a task is scheduled as the run's last event, everything its poll
-response holds is known, except who polls and when. So after the handler has decided, the
+history -> matching). While a scheduled task waits, everything its poll response holds is
+known, except who polls and when. So after the handler has decided, the
 history puts a prepared response (a template) into the task record (`prepare`); matching fills
 in the poller's identity, the request id and the time (`schemas.prepared.finish`), hands it
 out, and tells history in the inbox (acknowledged by Kafka before the poll is answered, so it
 precedes the worker's completion in the partition). History then writes the same
-WorkflowTaskStarted event, or, when the run moved on in between, writes nothing and schedules
-the task again; the worker's completion of the stale task gets NOT_FOUND, exactly as for any
-stale task.
+WorkflowTaskStarted event, or, when the run moved on in between, writes nothing and sends the
+task again (without a template); the worker's completion of the stale task gets NOT_FOUND,
+exactly as for any stale task.
 
 A task waiting for a poller does not go stale when events come in meanwhile (a signal sent
 right after the start, an activity or a timer finishing while the workers are busy): the
 decision that writes them sends the task again with a template that shows them (a revision,
 `MAX_EVENTS_AFTER_SCHEDULED` at most, then one without a template), and matching puts its
-payload into the copy it still holds (`matching_processor.queues`). Temporal's worker gets such
+payload into the copy it still holds (`matching_processor.revisions`). A template handed out
+just before such events arrive is still stale (the race of a signal sent right after the start
+with the first poll). Temporal's worker gets such
 events in the task's history the same way, from RecordWorkflowTaskStarted.
 """
 

@@ -1,8 +1,9 @@
 """The prepared poll response of an optimistic workflow-task start, as matching finishes it.
 
-When history schedules a workflow task as the run's last event, everything its poll response
-holds is known except who polls and when; history then puts that response (the template,
-ending with its WorkflowTaskStarted event) into the task record's payload. Matching finishes
+While a scheduled workflow task waits for a poller, everything its poll response holds is
+known except who polls and when; history puts that response (the template, ending with its
+WorkflowTaskStarted event) into the task record's payload, and sends the record again with a
+new template when events are written before the task starts. Matching finishes
 it for the poller it hands the task to (`finish`) and tells history in the inbox, which writes
 the same WorkflowTaskStarted event (``history_processor/optimistic.py`` explains why that keeps
 Temporal's history).
