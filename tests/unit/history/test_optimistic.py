@@ -33,6 +33,16 @@ def _poll(glue: Glue) -> PollWorkflowTaskQueueRequest:
     )
 
 
+def assert_classic_start_equals(classic: Glue, handed_out: PollWorkflowTaskQueueResponse) -> None:
+    """The classic start of `classic`'s task gives `handed_out` but for the start's time."""
+    classic.identity = "optimist"
+    reply = ok_payload(classic.poll_workflow_task("opt-1"), PollWorkflowTaskQueueResponse)
+    for response in (reply, handed_out):
+        response.ClearField("started_time")
+        response.history.events[-1].ClearField("event_time")
+    assert reply == handed_out
+
+
 def _optimistic_start(glue: Glue, task: dict, now_ms: int) -> RecordWorkflowTaskStarted:
     return record_started(task, _poll(glue), "opt-1", now_ms)
 
@@ -56,13 +66,8 @@ def test_first_task_carries_a_template_that_equals_the_recorded_start() -> None:
     assert written.event_time.ToMilliseconds() == now_ms
 
     # The classic round trip returns the same response but for the moment of the start.
-    classic.identity = "optimist"
-    reply = ok_payload(classic.poll_workflow_task("opt-1"), PollWorkflowTaskQueueResponse)
-    for response in (reply, handed_out):
-        response.ClearField("started_time")
-        response.history.events[-1].ClearField("event_time")
-    assert reply == handed_out
-    assert reply.started_event_id == 3
+    assert_classic_start_equals(classic, handed_out)
+    assert handed_out.started_event_id == 3
 
 
 def test_stale_template_writes_nothing_and_dispatches_the_task_again() -> None:
@@ -151,12 +156,7 @@ def test_event_written_while_the_task_waits_revises_its_template() -> None:
     assert types(decision) == ["WORKFLOW_TASK_STARTED"]
     assert decision.events[0] == handed_out.history.events[-1]
 
-    classic.identity = "optimist"
-    reply = ok_payload(classic.poll_workflow_task("opt-1"), PollWorkflowTaskQueueResponse)
-    for response in (reply, handed_out):
-        response.ClearField("started_time")
-        response.history.events[-1].ClearField("event_time")
-    assert reply == handed_out
+    assert_classic_start_equals(classic, handed_out)
 
 
 def test_revisions_stop_at_the_bound_with_one_without_template() -> None:
