@@ -403,7 +403,9 @@ async def test_terminate_other_replaces_the_running_workflow(env: tuple[Server, 
             ids = await running()
             return ids if ids and ids != [first] else []
 
-        [after] = await eventually_async(replaced, timeout=60, interval=0.5)
+        # The dev server starts the replacement only once its scheduler has seen the old run
+        # closed; on a loaded CI machine that once took over 60 s.
+        [after] = await eventually_async(replaced, timeout=150, interval=0.5)
         old = server.client.get_workflow_handle(first[0], run_id=first[1])
         assert (await old.describe()).status == WorkflowExecutionStatus.TERMINATED
         await server.client.get_workflow_handle(after[0], run_id=after[1]).signal(
@@ -488,7 +490,9 @@ async def test_cancel_other_cancels_the_running_workflow(env: tuple[Server, str]
             ids = await running()
             return ids if len(ids) == 1 and ids != [first] else []
 
-        [after] = await eventually_async(replaced, timeout=60, interval=0.5)
+        # The dev server starts the replacement only once its scheduler has seen the old run
+        # closed; on a loaded CI machine that once took over 60 s.
+        [after] = await eventually_async(replaced, timeout=150, interval=0.5)
         old = server.client.get_workflow_handle(first[0], run_id=first[1])
 
         async def old_status() -> WorkflowExecutionStatus | None:
