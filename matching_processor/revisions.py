@@ -81,6 +81,3 @@ class TaskCopies:
         parts = set(kafka_partitions)
         for ident in [i for i, t in self._held.items() if t.kafka_partition in parts]:
             del self._held[ident]
-
-    def __len__(self) -> int:
-        return len(self._held)
