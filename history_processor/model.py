@@ -81,6 +81,9 @@ class Decision:
         deleted_run: The run this decision deletes (DeleteWorkflowExecution), once its
             batches are committed; the processor removes its events, state and timers
             (`history_processor.deletion`), the outbox its visibility document.
+        deferrable: Nobody waits for what it writes (a workflow task's start that matching
+            has already answered): its transaction may wait for the next input that somebody
+            does wait for (`streams.app.Context.defer_commit`).
     """
 
     events: list[HistoryEvent] = field(default_factory=list)
@@ -90,6 +93,7 @@ class Decision:
     state: ExecutionState | None = None
     closed_runs: list[RunBatch] = field(default_factory=list)
     deleted_run: ExecutionState | None = None
+    deferrable: bool = False
 
     @property
     def tasks(self) -> list[TaskRecord]:

@@ -235,6 +235,8 @@ class HistoryProcessor:
         if command.kind == QUERY_WORKFLOW:
             self._callers.queries.remove(ctx.partition, command.command_id)
         changed = self._commit(ctx, command, state, decision)
+        if decision.deferrable:
+            ctx.defer_commit()
         if command.kind == REPLICATE_EVENTS and not decision.reply.ok and self._input is not None:
             self._dead_letter(ctx, self._input, standby.refused_batch(command, decision.reply))
         self._reply(ctx, command.command_id, reply_to, decision.reply)

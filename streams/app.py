@@ -74,6 +74,16 @@ class Context:
         self._app = app
         self.partition = partition
         self.state = state
+        self.deferred = False
+
+    def defer_commit(self) -> None:
+        """Says that nobody waits for the effects of the input being processed.
+
+        Its transaction may then wait up to `deferred_commit_ms` for more input before it
+        commits; an input that somebody waits for commits it at once. An acknowledgement
+        sent (`send_after_commit`) while this input is processed still goes without delay.
+        """
+        self.deferred = True
 
     def emit(self, key: bytes | None, value: bytes | None) -> None:
         """Appends a changelog record (None: a tombstone) to this partition and folds it."""
@@ -258,8 +268,16 @@ class StreamApp:
 
     def _punctuate(self) -> None:
         self._last_punctuate = time.monotonic()
+        savepoint = self.transactions.savepoint()
         for partition in sorted(self.partitions.stores):
             self.processor.punctuate(self._context(partition), int(time.time() * 1000))
+        if self.transactions.changed_since(savepoint):
+            self.transactions.hurry()  # what timers decide is due now
+
+    def _deferral_left_s(self) -> float | None:
+        """Seconds the open transaction may still wait for more input (None: no deferral)."""
+        left = self.transactions.deferral_left_ms(self.config.deferred_commit_ms)
+        return None if left is None else left / 1000
 
     def _wake_at_ms(self) -> int | None:
         """When the processor next has time-driven work (epoch ms), if it says."""
@@ -272,6 +290,9 @@ class StreamApp:
 
     def _due_for_commit(self, polled: bool, now: float) -> bool:
         txn = self.transactions
+        deferral = self._deferral_left_s()
+        if deferral and txn.inputs < self.config.max_batch_records:
+            return False  # nobody waits for what it holds: it waits for company
         if txn.is_open:
             if self.config.pipelined_commits and self.config.commit_when_idle:
                 # Group commit: whatever gathered while the last commit flew goes at once.
@@ -302,11 +323,14 @@ class StreamApp:
             wait = self.config.in_flight_wait_ms / 1000
             txn.reap(self.partitions.stores, wait if until_wake is None else min(wait, until_wake))
             return self._consumer.consume(self._batch_limit(), 0)
-        if txn.is_open and self.config.commit_when_idle:
+        deferral = self._deferral_left_s()
+        if txn.is_open and self.config.commit_when_idle and deferral is None:
             return self._consumer.consume(self._batch_limit(), 0)
         timeout = self.config.poll_timeout_s
         if until_wake is not None:  # wake up when the processor's next timer is due
             timeout = min(timeout, until_wake)
+        if deferral is not None:  # a deferred transaction commits when its wait is over
+            timeout = min(timeout, deferral)
         first = self._consumer.poll(timeout)
         if first is None:
             return []
@@ -330,14 +354,21 @@ class StreamApp:
         if partition not in self.partitions.stores:
             return  # fetched before its partition was revoked
         ctx = self._context(partition)
-        savepoint = self.transactions.savepoint()
+        txn = self.transactions
+        savepoint = txn.savepoint()
         try:
             self.processor.process(ctx, record)
         except Exception as exc:  # a poison input must not stop the partition
             log.exception("input %s[%d]@%d failed; rejecting it", topic, partition, offset)
-            self.transactions.rollback_to(savepoint)
+            txn.rollback_to(savepoint)
+            ctx.deferred = False
             self.processor.reject(ctx, record, exc)
-        self.transactions.consumed(topic, partition, offset)
+        if ctx.deferred and not txn.replied_since(savepoint):
+            if txn.changed_since(savepoint):
+                txn.defer()
+        elif txn.changed_since(savepoint):
+            txn.hurry()
+        txn.consumed(topic, partition, offset)
         self._records += 1
 
     def _context(self, partition: int) -> Context:

@@ -47,6 +47,9 @@ class StreamsConfig:
         in_flight_wait_ms: While a commit is in flight, the loop waits for it to land at
             most this long (or until a timer is due) before it takes the input that arrived
             meanwhile; a landing ends the wait at once.
+        deferred_commit_ms: A transaction whose changes nobody waits for (its inputs were
+            deferred with `Context.defer_commit`) waits at most this long for an input that
+            somebody does wait for before it commits on its own.
         offsets_commit_interval_ms: Positions of inputs that produced nothing and changed no
             state ride along with the next transaction; without one, they are committed
             on their own after this long.
@@ -81,6 +84,7 @@ class StreamsConfig:
     transactional_producers: int = 2
     pipelined_commits: bool = True
     in_flight_wait_ms: float = 5.0
+    deferred_commit_ms: float = 50.0
     offsets_commit_interval_ms: int = 1_000
     session_timeout_ms: int = 6_000
     rejoin_patience_s: float = 120.0

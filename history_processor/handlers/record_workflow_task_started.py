@@ -111,7 +111,10 @@ def _optimistic(
         return b.finish(_unanswered())
     poll = msg.poll()
     start_workflow_task(b, msg.request_id, poll.identity, version_stamp(poll))
-    return b.finish(_unanswered())
+    decision = b.finish(_unanswered())
+    # The poller has its task already, and the completion it sends next commits the start.
+    decision.deferrable = True
+    return decision
 
 
 def _unanswered() -> Reply:

@@ -61,6 +61,7 @@ def test_first_task_carries_a_template_that_equals_the_recorded_start() -> None:
     )
     assert types(decision) == ["WORKFLOW_TASK_STARTED"]
     assert decision.tasks == []
+    assert decision.deferrable, "the poller has its task: the start's commit may wait"
     written = decision.events[0]
     assert written == handed_out.history.events[-1]
     assert written.event_time.ToMilliseconds() == now_ms
@@ -80,6 +81,7 @@ def test_stale_template_writes_nothing_and_dispatches_the_task_again() -> None:
     )
     decision = glue.submit("RecordWorkflowTaskStarted", _optimistic_start(glue, task, glue.now_ms))
     assert decision.events == [] and decision.tasks == []
+    assert not decision.deferrable
 
 
 def test_later_workflow_tasks_have_no_template() -> None:
@@ -150,6 +152,7 @@ def test_event_written_while_the_task_waits_revises_its_template() -> None:
     # It sends the task again without a template: only one template may match the start.
     [resend] = stale.tasks
     assert resend["scheduled_event_id"] == 2 and resend["payload"] == b""
+    assert not stale.deferrable, "the task sent again must not wait for company"
     decision = optimist.submit(
         "RecordWorkflowTaskStarted", _optimistic_start(optimist, revision, now_ms), advance_ms=5
     )

@@ -476,3 +476,110 @@ def test_the_group_metadata_is_read_once_per_generation_and_again_after_a_change
     broker.gate.release()
     txns.commit(stores)
     assert _metadata_sent(broker)[-1] == "generation-3"
+
+
+class _Deferring(_Counter):
+    """A processor whose "quiet" inputs nobody waits for (`defer_commit`); "quiet-ack" ones
+    ask for deferral but are answered all the same."""
+
+    def process(self, ctx: Context, record: Any) -> None:
+        value: bytes = record.value()
+        if not value.startswith(b"quiet"):
+            super().process(ctx, record)
+            return
+        ctx.defer_commit()
+        count = int(ctx.state.get(b"count") or b"0") + 1
+        ctx.emit(b"count", str(count).encode())
+        if value == b"quiet-ack":
+            ctx.send_after_commit(ACKS, value)
+
+
+@pytest.fixture
+def deferring_app(
+    broker: _Broker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[StreamApp, _Consumer]]:
+    consumer = _Consumer(broker)
+    monkeypatch.setattr(streams.app, "Consumer", lambda settings: consumer)
+    monkeypatch.setattr(streams.app, "Restorer", lambda settings, topic: _NoRestorer())
+    config = StreamsConfig(
+        "unused:9092", "app", "i", (INPUT,), CHANGELOG, tmp_path, deferred_commit_ms=300
+    )
+    app = StreamApp(config, _Deferring(), MemoryStore())
+    app.transactions.init()
+    app.partitions.stores[0] = MemoryStore().open_partition(0)
+    app.transactions.committed[(INPUT, 0)] = 0
+    yield app, consumer
+    for _ in range(4):
+        broker.gate.release()
+    app.transactions.close()
+
+
+def _begins(broker: _Broker) -> int:
+    return sum(1 for call, _ in broker.calls if call == "begin")
+
+
+def test_a_deferred_input_rides_in_the_transaction_of_the_next_answered_one(
+    broker: _Broker, deferring_app: tuple[StreamApp, _Consumer]
+) -> None:
+    app, consumer = deferring_app
+    consumer.waiting = [_Message(0, 0, b"quiet", INPUT)]
+    app._run_once()
+    app._run_once()  # idle: a transaction nobody waits for is not committed yet
+    assert _begins(broker) == 0 and app.transactions.uncommitted
+    consumer.waiting = [_Message(0, 1, b"answered", INPUT)]
+    app._run_once()
+    _wait_for(broker, "commit")
+    broker.gate.release()
+    _spin(app, lambda: not app.transactions.in_flight)
+    assert _begins(broker) == 1, "both inputs committed in one transaction"
+    assert broker.visible == [(CHANGELOG, b"1"), (CHANGELOG, b"2")]
+    assert broker.acks == [b"answered"]
+    assert app.transactions.committed[(INPUT, 0)] == 2
+
+
+def test_a_deferred_input_alone_commits_once_its_wait_is_over(
+    broker: _Broker, deferring_app: tuple[StreamApp, _Consumer]
+) -> None:
+    app, consumer = deferring_app
+    began = time.monotonic()
+    consumer.waiting = [_Message(0, 0, b"quiet", INPUT)]
+    app._run_once()
+    _spin(app, lambda: _begins(broker) == 1)
+    waited = time.monotonic() - began
+    assert 0.3 <= waited < 3, f"committed after {waited:.3f} s, not after the 0.3 s wait"
+    broker.gate.release()
+    _spin(app, lambda: not app.transactions.in_flight)
+    assert broker.visible == [(CHANGELOG, b"1")] and not app.transactions.uncommitted
+
+
+def test_a_deferred_input_that_answers_a_caller_commits_at_once(
+    broker: _Broker, deferring_app: tuple[StreamApp, _Consumer]
+) -> None:
+    app, consumer = deferring_app
+    consumer.waiting = [_Message(0, 0, b"quiet-ack", INPUT)]
+    began = time.monotonic()
+    app._run_once()
+    _wait_for(broker, "commit")
+    assert time.monotonic() - began < 0.3, "the answer did not wait for the deferral"
+    broker.gate.release()
+    _spin(app, lambda: not app.transactions.in_flight)
+    assert broker.acks == [b"quiet-ack"]
+
+
+def test_a_timer_that_fires_ends_the_deferral(
+    broker: _Broker, deferring_app: tuple[StreamApp, _Consumer]
+) -> None:
+    app, consumer = deferring_app
+    counter = app.processor
+    assert isinstance(counter, _Deferring)
+    counter.app = app
+    consumer.waiting = [_Message(0, 0, b"quiet", INPUT)]
+    app._run_once()
+    assert _begins(broker) == 0
+    counter.timer_at_ms = int(time.time() * 1000)
+    began = time.monotonic()
+    _spin(app, lambda: _begins(broker) == 1)
+    assert time.monotonic() - began < 0.3, "what a timer decided waited for the deferral"
+    broker.gate.release()
+    _spin(app, lambda: not app.transactions.in_flight)
+    assert broker.visible == [(CHANGELOG, b"1"), (CHANGELOG, b"101")]
