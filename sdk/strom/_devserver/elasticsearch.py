@@ -16,7 +16,7 @@ from strom._devserver.unprivileged import ES_USER, as_user_argv, prepare_for_use
 
 # The quick compiler only: C2 was still compiling after thousands of workflows (2-6 ms of
 # CPU per workflow, more than the node's own work), and the C1 code costs less than that.
-# (Not for the Kafka node: after a long warm-up its C2 code saves more than C2 costs.)
+# (The Kafka node runs C1 only too: `kafka.KAFKA_JAVA_OPTS`.)
 ES_JAVA_OPTS = "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1"
 
 
