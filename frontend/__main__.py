@@ -21,7 +21,7 @@ from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
 from frontend.system_namespace import add_min_retention_argument, ensure_system
 from schemas import connection
-from schemas.clients.history import HistoryClient
+from schemas.clients.history import HistoryClient, datagram_host
 from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.clusters import (
     DEFAULT_INITIAL_FAILOVER_VERSION,
@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"port of Temporal's HTTP API (default: {DEFAULT_HTTP_PORT}); 0 turns it off",
     )
     parser.add_argument("--no-http", action="store_true", help="do not serve the HTTP API")
+    parser.add_argument(
+        "--reply-datagram-host",
+        metavar="HOST",
+        type=datagram_host,
+        help="also take history's replies as UDP datagrams on a port of this interface, "
+        "which every history process must reach: a faster path beside the replies topic "
+        "(whichever copy comes first answers; default: the topic only)",
+    )
     parser.add_argument(
         "--namespace-rps",
         type=_positive_rate,
@@ -221,7 +229,9 @@ async def run(args: argparse.Namespace) -> int:
     await asyncio.to_thread(namespaces.start)
     await asyncio.to_thread(namespaces.ensure_default)
     await asyncio.to_thread(ensure_system, namespaces)
-    history = HistoryClient(args.bootstrap, topology, args.reply_partition)
+    history = HistoryClient(
+        args.bootstrap, topology, args.reply_partition, args.reply_datagram_host
+    )
     history.on_death = on_death
     history.start()
     matching = MatchingClient(

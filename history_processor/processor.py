@@ -112,7 +112,7 @@ class HistoryProcessor:
             # Perhaps written by a newer Strom: kept for a replay once this one is upgraded.
             self._dead_letter(ctx, record, f"undecodable inbox record: {exc}")
             return
-        reply_to = raw["reply_to"]
+        reply_to = _reply_address(raw)
         try:
             payload = inbox.parse_payload(raw["kind"], raw["payload"])
         except KeyError:
@@ -148,7 +148,7 @@ class HistoryProcessor:
         except schemas.SchemaError:
             return
         reply = Reply.error(Code.INTERNAL, f"history failed on this command: {error!r}")
-        self._reply(ctx, raw["command_id"], raw["reply_to"], reply)
+        self._reply(ctx, raw["command_id"], _reply_address(raw), reply)
 
     def _dead_letter(self, ctx: Context, record: Message, error: str) -> None:
         log.error(
@@ -406,6 +406,7 @@ class HistoryProcessor:
             schemas.encode(schemas.REPLY, reply.to_record(command_id)),
             key=command_id.encode(),
             partition=reply_to["partition"],
+            datagram=reply_to.get("datagram"),
         )
 
     # -- changelog fold ----------------------------------------------------------------------
@@ -521,3 +522,13 @@ class HistoryProcessor:
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
         self._timer_floor.lower(ctx.partition, 0)
         self._wakeup.lower(ctx.partition, 0)
+
+
+def _reply_address(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a command's reply goes: its `reply_to`, with the caller's datagram address (if
+    it named one) as "datagram", which `_reply` hands to `Context.send_after_commit`."""
+    reply_to = raw["reply_to"]
+    datagram = raw.get("reply_datagram")
+    if reply_to is None or not datagram:
+        return reply_to
+    return {**reply_to, "datagram": datagram}

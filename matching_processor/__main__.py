@@ -14,7 +14,7 @@ from confluent_kafka import KafkaException
 from matching_processor.config import MatchingConfig
 from matching_processor.service import MatchingService
 from schemas import connection
-from schemas.clients.history import HistoryClient
+from schemas.clients.history import HistoryClient, datagram_host
 from schemas.topics import Topology
 from streams import event_loop, metrics, supervision
 from streams.exceptions import StreamsError
@@ -44,6 +44,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         required=True,
         help="this process's partition of <prefix>.replies, where history answers it",
+    )
+    parser.add_argument(
+        "--reply-datagram-host",
+        metavar="HOST",
+        type=datagram_host,
+        help="also take history's replies as UDP datagrams on a port of this interface, "
+        "which every history process must reach: a faster path beside the replies topic "
+        "(whichever copy comes first answers; default: the topic only)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level")
     metrics.add_port_argument(parser, "matching processor")
@@ -86,7 +94,9 @@ async def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"matching_processor: cannot read the cluster's topics: {exc}") from exc
     lag = [(args.bootstrap, topology.matching_group, topology.tasks)]
     metrics.serve(args.metrics_port, args.metrics_host, service="matching_processor", lag=lag)
-    history = HistoryClient(args.bootstrap, topology, args.reply_partition)
+    history = HistoryClient(
+        args.bootstrap, topology, args.reply_partition, args.reply_datagram_host
+    )
     history.on_death = on_death
     history.start()
     config = config_from_args(args, topology)

@@ -181,6 +181,7 @@ def command_record(
     payload: bytes,
     request_time_ms: int,
     reply_to: ReplyAddress | None = None,
+    reply_datagram: str | None = None,
 ) -> InboxCommandRecord:
     """The InboxCommand record of one command."""
     return {
@@ -191,6 +192,7 @@ def command_record(
         "payload": payload,
         "reply_to": reply_to,
         "request_time_ms": request_time_ms,
+        "reply_datagram": reply_datagram,
     }
 
 

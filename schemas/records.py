@@ -26,6 +26,7 @@ class InboxCommandRecord(TypedDict):
     payload: bytes
     reply_to: ReplyAddress | None
     request_time_ms: int
+    reply_datagram: NotRequired[str | None]
 
 
 class StateUpdateRecord(TypedDict):

@@ -34,6 +34,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "payload": b"\x0a\x07default\x12\x08order-42",
         "reply_to": {"topic": "strom.replies.frontend-0", "partition": 3},
         "request_time_ms": 1764000000123,
+        "reply_datagram": "127.0.0.1:40123",
     },
     EVENT_BATCH: {
         "namespace": "default",

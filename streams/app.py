@@ -109,14 +109,20 @@ class Context:
         self._app.transactions.rollback_to(savepoint)
 
     def send_after_commit(
-        self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        partition: int | None = None,
+        datagram: str | None = None,
     ) -> None:
         """Produces a record outside the transaction, once everything seen so far is committed.
 
         For acknowledgements only: the record is lost if the process dies before the commit
-        completes, and nothing may depend on it but the caller it answers.
+        completes, and nothing may depend on it but the caller it answers. With `datagram`
+        ("host:port") it is also sent there as a UDP datagram (`streams.datagrams`).
         """
-        self._app.transactions.send_after_commit(topic, key, value, partition)
+        self._app.transactions.send_after_commit(topic, key, value, partition, datagram)
 
 
 class StreamApp:

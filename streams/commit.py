@@ -88,6 +88,7 @@ from streams import metrics
 from streams.committer import CommitWorker
 from streams.config import StreamsConfig
 from streams.connection import Producer
+from streams.datagrams import DatagramSender
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
@@ -98,6 +99,8 @@ RESUME_LIMIT = 4  # attempts of a timed-out transactional call before the instan
 
 # topic, key, value (None: a tombstone), partition
 _Record = tuple[str, bytes | None, bytes | None, int | None]
+# topic, key, value, partition, and the caller's datagram address (`streams.datagrams`)
+_Ack = tuple[str, bytes | None, bytes, int | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class _Flight:
 
     producer: Producer
     outputs: list[_Record]
-    after_commit: list[_Record]
+    after_commit: list[_Ack]
     positions: dict[tuple[str, int], int]
     states: dict[int, StateTransaction]
     group_metadata: Any
@@ -145,6 +148,7 @@ class Transactions:
         self._turn = 0
         self._producer = self._producers[0]
         self._acks = Producer(config.ack_producer_settings())
+        self._datagrams = DatagramSender()
         self._worker = CommitWorker(f"{config.app_id}-commit")
         self._flight: _Flight | None = None
         self._group_metadata: Any = None  # the consumer's, read once per generation
@@ -152,7 +156,7 @@ class Transactions:
         self.committed: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
         self._outputs: list[_Record] = []
-        self._after_commit: list[_Record] = []
+        self._after_commit: list[_Ack] = []
         self.is_open = False
         self._began = 0.0
         self.inputs = 0
@@ -254,10 +258,19 @@ class Transactions:
         self._outputs.append((topic, key, value, partition))
 
     def send_after_commit(
-        self, topic: str, key: bytes | None, value: bytes, partition: int | None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None,
+        datagram: str | None = None,
     ) -> None:
-        """Produces an acknowledgement once everything seen so far is committed."""
-        record = (topic, key, value, partition)
+        """Produces an acknowledgement once everything seen so far is committed.
+
+        With `datagram` ("host:port") it is also sent there as a UDP datagram, at the same
+        moment (`streams.datagrams`).
+        """
+        record: _Ack = (topic, key, value, partition, datagram)
         if self.is_open:
             self._after_commit.append(record)
             return
@@ -395,6 +408,7 @@ class Transactions:
         self._worker.close(TIMEOUT_S)
         for producer in [*self._producers, self._acks]:
             producer.flush(5)
+        self._datagrams.close()
 
     def group_changed(self) -> None:
         """The consumer's group membership may have changed (an assignment, a revocation, a
@@ -506,8 +520,15 @@ class Transactions:
             self._began = time.monotonic()
 
     def _acknowledge(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None,
+        datagram: str | None,
     ) -> None:
+        if datagram is not None:
+            self._datagrams.send(value, datagram)  # first: it does not wait for the broker
         try:
             produce_to(self._acks, topic, key, value, partition)
         except KafkaException as exc:

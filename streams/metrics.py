@@ -285,6 +285,19 @@ def transaction_committed(began: float, committing: float) -> None:
     PERSISTENCE_LATENCY.labels("CommitTransaction").observe(now - committing)
 
 
+HISTORY_REPLIES = _counter(
+    "history_replies",
+    "Replies from history that answered a call, by the path that brought them first: "
+    "'topic' (the replies topic) or 'datagram' (the UDP fast path beside it).",
+    ("path",),
+)
+
+
+def reply_taken(path: str) -> None:
+    """A reply from history answered its call; `path` brought it first."""
+    HISTORY_REPLIES.labels(path).inc()
+
+
 def transaction_aborted() -> None:
     """A shard transaction was aborted."""
     PERSISTENCE_ERRORS.labels("CommitTransaction").inc()

@@ -6,8 +6,10 @@ frontend and matching use it, and nothing here knows how history decides.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -19,6 +21,7 @@ import schemas
 from schemas import inbox
 from schemas.reply import Reply
 from schemas.topics import Topology
+from streams import metrics
 from streams.config import MAX_RECORD_BYTES
 from streams.connection import Consumer, Producer
 from streams.supervision import OnDeath, log_death, start_thread
@@ -63,15 +66,46 @@ REPLY_FETCH_WAIT_MS = 1000
 when one does)."""
 
 
+REPLY_DATAGRAM_BUFFER_BYTES = 4 * 1024 * 1024
+"""Receive buffer asked for the reply datagram socket (the kernel may grant less)."""
+
+
+def datagram_host(text: str) -> str:
+    """An argparse type: an interface for reply datagrams, an IPv4 address or a name of one.
+
+    Raises:
+        argparse.ArgumentTypeError: A wildcard (0.0.0.0: history would not know where to
+            send), or a name that does not resolve to an IPv4 address.
+    """
+    try:
+        address = socket.gethostbyname(text)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address or host name") from exc
+    if address == "0.0.0.0":
+        raise argparse.ArgumentTypeError(
+            "name the address history reaches this process at, not the wildcard 0.0.0.0"
+        )
+    return address
+
+
 class HistoryClient:
     """Sends InboxCommands to the shard of their workflow and awaits their replies.
 
     Each process that calls must own a distinct partition of the replies topic
     (`reply_partition`): the history sends every reply to the partition named in the command.
+    With `datagram_host` the client also takes replies as UDP datagrams on a port of that
+    interface, which every history process must reach: history sends each reply there too
+    (`streams.datagrams`), and the first copy to arrive answers the call.
     Must be started (`start`) on the event loop that awaits `call`.
     """
 
-    def __init__(self, bootstrap: str, topology: Topology, reply_partition: int) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topology: Topology,
+        reply_partition: int,
+        datagram_host: str | None = None,
+    ) -> None:
         if not 0 <= reply_partition < topology.reply_partitions:
             raise ValueError(
                 f"reply partition {reply_partition} outside 0..{topology.reply_partitions - 1}"
@@ -100,6 +134,10 @@ class HistoryClient:
             }
         )
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._datagram_host = datagram_host
+        self._datagram_socket: socket.socket | None = None
+        self.datagram_address: str | None = None
+        """host:port the replies also come to as datagrams, once started (None: off)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -111,6 +149,8 @@ class HistoryClient:
         tp = TopicPartition(self._topology.replies, self._reply_partition)
         high = self._end_offset(tp)
         self._consumer.assign([TopicPartition(tp.topic, tp.partition, high)])
+        if self._datagram_host is not None:
+            self._open_datagram_socket(self._datagram_host)
         for target in (self._read_replies, self._serve_deliveries):
             name = f"history-client-{target.__name__}"
             self._threads.append(start_thread(target, name, self.on_death))
@@ -127,9 +167,29 @@ class HistoryClient:
                 log.info("replies partition not ready yet: %s", exc)
                 time.sleep(0.2)
 
+    def _open_datagram_socket(self, host: str) -> None:
+        assert self._loop is not None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, REPLY_DATAGRAM_BUFFER_BYTES)
+            sock.bind((host, 0))
+            sock.setblocking(False)
+            self._loop.add_reader(sock.fileno(), self._read_datagrams)
+        except OSError:
+            sock.close()
+            raise
+        self._datagram_socket = sock
+        bound_host, port = sock.getsockname()[:2]
+        self.datagram_address = f"{bound_host}:{port}"
+
     def close(self) -> None:
         """Stops the threads and closes the Kafka clients; pending calls fail."""
         self._stop.set()
+        sock, self._datagram_socket = self._datagram_socket, None
+        if sock is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
         for thread in self._threads:
             thread.join(5)
         self._consumer.close()
@@ -152,6 +212,7 @@ class HistoryClient:
                 payload,
                 int(time.time() * 1000),
                 {"topic": self._topology.replies, "partition": self._reply_partition},
+                self.datagram_address,
             ),
         )
         key, shard = inbox.placement(namespace, workflow_id, self._topology.shards)
@@ -229,9 +290,30 @@ class HistoryClient:
                 continue
             reply = Reply.from_record(decoded)  # type: ignore[arg-type]
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._resolve, decoded["command_id"], reply)
+            self._loop.call_soon_threadsafe(self._resolve, decoded["command_id"], reply, "topic")
 
-    def _resolve(self, command_id: str, reply: Reply) -> None:
+    def _read_datagrams(self) -> None:
+        """Takes the reply datagrams that arrived (on the loop): each answers its call, unless
+        its Kafka copy came first."""
+        sock = self._datagram_socket
+        while sock is not None:
+            try:
+                value = sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                log.warning("reply datagram socket: %s", exc)
+                return
+            try:
+                decoded = schemas.decode(value, schemas.REPLY)
+            except schemas.SchemaError as exc:
+                log.debug("undecodable reply datagram skipped: %s", exc)  # the topic has it
+                continue
+            reply = Reply.from_record(decoded)  # type: ignore[arg-type]
+            self._resolve(decoded["command_id"], reply, "datagram")
+
+    def _resolve(self, command_id: str, reply: Reply, path: str) -> None:
         future = self._pending.get(command_id)
         if future is not None and not future.done():
             future.set_result(reply)
+            metrics.reply_taken(path)

@@ -125,6 +125,8 @@ class ServiceSet:
         services.extra_args = {name: list(args) for name, args in (service_args or {}).items()}
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
+        # Every service runs on this machine: history reaches the callers' reply sockets.
+        datagrams = ["--reply-datagram-host", "127.0.0.1"]
         try:
             services._spawn(
                 "history",
@@ -134,11 +136,12 @@ class ServiceSet:
             services._spawn(
                 "matching",
                 "matching_processor",
-                [*common, "--grpc-port", str(free_port()), "--reply-partition", "1"],
+                [*common, "--grpc-port", str(free_port()), "--reply-partition", "1", *datagrams],
             )
             services._spawn("visibility", "visibility_indexer", [*common, "--es-url", es_url])
             ports = ["--port", str(port), "--http-port", str(http_port)]
             frontend_args = [*common, "--es-url", es_url, *ports, "--reply-partition", "0"]
+            frontend_args += datagrams
             services._spawn("frontend", "frontend", frontend_args)
             services._wait_ready()
             services._spawn("worker", "worker_service", ["--frontend", services.target, *common])

@@ -1,5 +1,5 @@
-"""HistoryClient on a real broker: an idle reply reader still gets each reply at once, and a
-command answered "shard moved" is sent again."""
+"""HistoryClient on a real broker: an idle reply reader still gets each reply at once, a
+command answered "shard moved" is sent again, and replies come as datagrams beside the topic."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from helpers import unique_name
 from schemas.clients.history import REPLY_FETCH_WAIT_MS, HistoryClient
 from schemas.reply import Reply
 from schemas.topics import Topology
+from streams import metrics
+from streams.datagrams import DatagramSender
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
@@ -28,10 +30,13 @@ def _answer_commands(
     topology: Topology,
     stop: threading.Event,
     answer: Callable[[dict[str, Any]], Reply] = lambda command: Reply.of(GetSystemInfoResponse()),
+    via: tuple[str, ...] = ("topic",),
 ) -> None:
-    """A stand-in history: answers every inbox command on its reply partition."""
+    """A stand-in history: answers every inbox command on its reply partition (`via` "topic")
+    and/or to the datagram address the command names (`via` "datagram")."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("fake-history")})
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    datagrams = DatagramSender()
     consumer.assign([TopicPartition(topology.inbox, 0, 0)])
     try:
         while not stop.is_set():
@@ -39,16 +44,16 @@ def _answer_commands(
             if msg is None or msg.error() or msg.value() is None:
                 continue
             command = schemas.decode(msg.value() or b"", schemas.INBOX_COMMAND)
-            reply = answer(command).to_record(command["command_id"])
-            reply_to = command["reply_to"]
-            producer.produce(
-                reply_to["topic"],
-                schemas.encode(schemas.REPLY, reply),
-                partition=reply_to["partition"],
-            )
-            producer.flush(10)
+            value = schemas.encode(schemas.REPLY, answer(command).to_record(command["command_id"]))
+            if "datagram" in via and command["reply_datagram"]:
+                datagrams.send(value, command["reply_datagram"])
+            if "topic" in via:
+                reply_to = command["reply_to"]
+                producer.produce(reply_to["topic"], value, partition=reply_to["partition"])
+                producer.flush(10)
     finally:
         consumer.close()
+        datagrams.close()
 
 
 async def test_an_idle_reader_gets_replies_long_before_its_fetch_wait(
@@ -106,6 +111,56 @@ async def test_a_command_answered_shard_moved_is_sent_again_and_its_caller_sees_
         assert len(seen) == 3
         assert {command["payload"] for command in seen} == {b"the request"}
         assert len({command["command_id"] for command in seen}) == 3, "each send has its own id"
+    finally:
+        client.close()
+        stop.set()
+        history.join(10)
+
+
+def _replies_taken(path: str) -> float:
+    return metrics.HISTORY_REPLIES.labels(path)._value.get()
+
+
+@pytest.mark.parametrize(
+    "via", [("datagram",), ("topic",), ("datagram", "topic")], ids=lambda v: "+".join(v)
+)
+async def test_a_client_with_a_datagram_socket_takes_the_first_copy_of_each_reply(
+    kafka_bootstrap: str, via: tuple[str, ...]
+) -> None:
+    topology = Topology(unique_name("dgram"), shards=1, task_partitions=1, reply_partitions=1)
+    topology.ensure(kafka_bootstrap)
+    seen: list[dict[str, Any]] = []
+
+    def answer(command: dict[str, Any]) -> Reply:
+        seen.append(command)
+        return Reply.of(GetSystemInfoResponse(server_version=f"answer-{len(seen)}"))
+
+    stop = threading.Event()
+    history = threading.Thread(
+        target=_answer_commands,
+        args=(kafka_bootstrap, topology, stop, answer, via),
+        daemon=True,
+    )
+    history.start()
+    client = HistoryClient(kafka_bootstrap, topology, reply_partition=0, datagram_host="127.0.0.1")
+    client.start()
+    before = {path: _replies_taken(path) for path in ("datagram", "topic")}
+    try:
+        assert client.datagram_address is not None
+        assert client.datagram_address.startswith("127.0.0.1:")
+        for n in range(1, 4):
+            reply = await client.call("default", "wf", "GetSystemInfo", b"", timeout=30)
+            assert reply.ok
+            assert GetSystemInfoResponse.FromString(reply.payload).server_version == f"answer-{n}"
+        assert {command["reply_datagram"] for command in seen} == {client.datagram_address}
+        taken = {path: _replies_taken(path) - before[path] for path in before}
+        assert sum(taken.values()) == 3, "each call is answered once, whatever came second"
+        if via == ("topic",):
+            assert taken["topic"] == 3
+        elif via == ("datagram",):
+            assert taken["datagram"] == 3
+        else:
+            assert taken["datagram"] >= 1, taken  # sent first, it normally wins every time
     finally:
         client.close()
         stop.set()

@@ -47,7 +47,12 @@ class _Context:
         pass
 
     def send_after_commit(
-        self, topic: str, value: bytes, key: Any = None, partition: Any = None
+        self,
+        topic: str,
+        value: bytes,
+        key: Any = None,
+        partition: Any = None,
+        datagram: str | None = None,
     ) -> None:
         self.replies.append(schemas.decode(value, schemas.REPLY))
 

@@ -43,7 +43,12 @@ class _Context:
         self.sent.append((topic, value))
 
     def send_after_commit(
-        self, topic: str, value: bytes, key: Any = None, partition: Any = None
+        self,
+        topic: str,
+        value: bytes,
+        key: Any = None,
+        partition: Any = None,
+        datagram: str | None = None,
     ) -> None:
         self.acks.append((topic, value))
 

@@ -48,6 +48,7 @@ class _Context:
     state: StateTransaction = field(default_factory=_fresh_state)
     changelog: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)
+    datagrams: list[str | None] = field(default_factory=list)
 
     def emit(self, key: bytes | None, value: bytes) -> None:
         self.changelog.append((key, value))
@@ -57,12 +58,18 @@ class _Context:
         pass
 
     def send_after_commit(
-        self, topic: str, value: bytes, key: Any = None, partition: Any = None
+        self,
+        topic: str,
+        value: bytes,
+        key: Any = None,
+        partition: Any = None,
+        datagram: str | None = None,
     ) -> None:
         self.replies.append(schemas.decode(value, schemas.REPLY))
+        self.datagrams.append(datagram)
 
 
-def _call(ctx: _Context, kind: str, request: Any) -> dict[str, Any]:
+def _call(ctx: _Context, kind: str, request: Any, datagram: str | None = None) -> dict[str, Any]:
     record = inbox.command_record(
         f"cmd-{len(ctx.replies)}",
         "default",
@@ -71,6 +78,7 @@ def _call(ctx: _Context, kind: str, request: Any) -> dict[str, Any]:
         request.SerializeToString(),
         1,
         REPLY_TO,  # type: ignore[arg-type]
+        datagram,
     )
     ctx.processor.process(
         ctx, InboxMessage(schemas.encode(schemas.INBOX_COMMAND, record), TOPOLOGY.inbox)
@@ -217,3 +225,19 @@ def test_the_live_store_holds_exactly_what_a_restore_folds() -> None:
     live = list(ctx.state.items(b""))
     assert {key[:1] for key, _ in live} >= {b"r", b"c", b"e"}  # states of both runs, events
     assert live == list(restored.items(b""))
+
+
+def test_a_reply_also_goes_to_the_datagram_address_its_command_names() -> None:
+    processor = HistoryProcessor(TOPOLOGY, lambda name: f"id-{name}", clock=lambda: 1_700_000_000)
+    ctx = _Context(processor)
+    run_id = _start(ctx, "r-1")
+    described = _call(
+        ctx,
+        "DescribeWorkflowExecution",
+        DescribeWorkflowExecutionRequest(
+            namespace="default", execution=WorkflowExecution(workflow_id="wf", run_id=run_id)
+        ),
+        datagram="127.0.0.1:4000",
+    )
+    assert described["status_code"] == Code.OK
+    assert ctx.datagrams == [None, "127.0.0.1:4000"]

@@ -6,6 +6,7 @@ so each test can act while a commit is in flight and check what leaves, and when
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 import streams.app
 import streams.commit
+import streams.datagrams
 from streams import Context, MemoryStore, StateTransaction, StreamApp, StreamsConfig
 from streams.commit import Transactions
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
@@ -583,3 +585,49 @@ def test_a_timer_that_fires_ends_the_deferral(
     broker.gate.release()
     _spin(app, lambda: not app.transactions.in_flight)
     assert broker.visible == [(CHANGELOG, b"1"), (CHANGELOG, b"101")]
+
+
+def test_an_acknowledgement_with_a_datagram_address_leaves_both_ways_after_the_commit(
+    broker: _Broker, txns: Transactions, stores: dict[int, PartitionStore]
+) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.2)
+    address = f"127.0.0.1:{receiver.getsockname()[1]}"
+    try:
+        _input(txns, stores, 10, b"1")
+        txns.send_after_commit(ACKS, None, b"reply-1", 0, address)
+        with pytest.raises(TimeoutError):
+            receiver.recv(100)  # the transaction it waits for is still open
+        txns.start_commit(stores)
+        _wait_for(broker, "commit")
+        with pytest.raises(TimeoutError):
+            receiver.recv(100)  # nor before the commit returned
+        broker.gate.release()
+        txns.reap(stores, wait=None)
+        receiver.settimeout(5)
+        assert receiver.recv(100) == b"reply-1"
+        assert broker.acks == [b"ack-1", b"reply-1"], "the topic gets its copy as well"
+        # With nothing open or in flight it leaves at once; a bad address sends no datagram.
+        txns.send_after_commit(ACKS, None, b"reply-2", 0, address)
+        txns.send_after_commit(ACKS, None, b"reply-3", 0, "not an address")
+        assert receiver.recv(100) == b"reply-2"
+        assert broker.acks[-2:] == [b"reply-2", b"reply-3"]
+    finally:
+        receiver.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1:4000", ("127.0.0.1", 4000)),
+        ("localhost:4000", ("127.0.0.1", 4000)),
+        ("127.0.0.1", None),
+        ("127.0.0.1:0", None),
+        ("127.0.0.1:70000", None),
+        (":4000", None),
+        ("no-such-host.invalid:4000", None),
+    ],
+)
+def test_datagram_addresses_are_host_and_port(text: str, expected: tuple[str, int] | None) -> None:
+    assert streams.datagrams.parse_address(text) == expected
