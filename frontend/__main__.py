@@ -21,7 +21,7 @@ from frontend.http import DEFAULT_HTTP_PORT, start_http_api
 from frontend.server import serve, servicer, stop
 from frontend.system_namespace import add_min_retention_argument, ensure_system
 from schemas import connection
-from schemas.clients.history import HistoryClient, datagram_host
+from schemas.clients.history import HistoryClient, add_reply_datagram_argument
 from schemas.clients.matching import MatchingClient, MatchingDirectory
 from schemas.clusters import (
     DEFAULT_INITIAL_FAILOVER_VERSION,
@@ -97,14 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"port of Temporal's HTTP API (default: {DEFAULT_HTTP_PORT}); 0 turns it off",
     )
     parser.add_argument("--no-http", action="store_true", help="do not serve the HTTP API")
-    parser.add_argument(
-        "--reply-datagram-host",
-        metavar="HOST",
-        type=datagram_host,
-        help="also take history's replies as UDP datagrams on a port of this interface, "
-        "which every history process must reach: a faster path beside the replies topic "
-        "(whichever copy comes first answers; default: the topic only)",
-    )
+    add_reply_datagram_argument(parser)
     parser.add_argument(
         "--namespace-rps",
         type=_positive_rate,

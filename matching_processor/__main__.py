@@ -14,7 +14,7 @@ from confluent_kafka import KafkaException
 from matching_processor.config import MatchingConfig
 from matching_processor.service import MatchingService
 from schemas import connection
-from schemas.clients.history import HistoryClient, datagram_host
+from schemas.clients.history import HistoryClient, add_reply_datagram_argument
 from schemas.topics import Topology
 from streams import event_loop, metrics, supervision
 from streams.exceptions import StreamsError
@@ -45,14 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         required=True,
         help="this process's partition of <prefix>.replies, where history answers it",
     )
-    parser.add_argument(
-        "--reply-datagram-host",
-        metavar="HOST",
-        type=datagram_host,
-        help="also take history's replies as UDP datagrams on a port of this interface, "
-        "which every history process must reach: a faster path beside the replies topic "
-        "(whichever copy comes first answers; default: the topic only)",
-    )
+    add_reply_datagram_argument(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level")
     metrics.add_port_argument(parser, "matching processor")
     connection.add_arguments(parser)

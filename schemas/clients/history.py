@@ -88,6 +88,18 @@ def datagram_host(text: str) -> str:
     return address
 
 
+def add_reply_datagram_argument(parser: argparse.ArgumentParser) -> None:
+    """Adds --reply-datagram-host, the `datagram_host` of a process's HistoryClient."""
+    parser.add_argument(
+        "--reply-datagram-host",
+        metavar="HOST",
+        type=datagram_host,
+        help="also take history's replies as UDP datagrams on a port of this interface, "
+        "which every history process must reach: a faster path beside the replies topic "
+        "(whichever copy comes first answers; default: the topic only)",
+    )
+
+
 class HistoryClient:
     """Sends InboxCommands to the shard of their workflow and awaits their replies.
 
