@@ -194,14 +194,35 @@ class HistoryClient:
         bound_host, port = sock.getsockname()[:2]
         self.datagram_address = f"{bound_host}:{port}"
 
+    def _close_datagram_socket(self, sock: socket.socket) -> None:
+        """Stops watching the socket on its loop (from any thread), then closes it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            sock.close()
+            return
+
+        def drop() -> None:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            drop()
+        else:  # e.g. closed through asyncio.to_thread: the loop's watchers are its own
+            try:
+                loop.call_soon_threadsafe(drop)
+            except RuntimeError:  # the loop closed meanwhile, and its watchers with it
+                sock.close()
+
     def close(self) -> None:
         """Stops the threads and closes the Kafka clients; pending calls fail."""
         self._stop.set()
         sock, self._datagram_socket = self._datagram_socket, None
         if sock is not None:
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(sock.fileno())
-            sock.close()
+            self._close_datagram_socket(sock)
         for thread in self._threads:
             thread.join(5)
         self._consumer.close()

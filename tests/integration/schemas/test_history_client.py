@@ -165,3 +165,20 @@ async def test_a_client_with_a_datagram_socket_takes_the_first_copy_of_each_repl
         client.close()
         stop.set()
         history.join(10)
+
+
+async def test_a_client_closed_from_another_thread_closes_its_datagram_socket_on_its_loop(
+    kafka_bootstrap: str,
+) -> None:
+    topology = Topology(unique_name("dclose"), shards=1, task_partitions=1, reply_partitions=1)
+    topology.ensure(kafka_bootstrap)
+    client = HistoryClient(kafka_bootstrap, topology, reply_partition=0, datagram_host="127.0.0.1")
+    client.start()
+    sock = client._datagram_socket
+    assert sock is not None and sock.fileno() >= 0
+    await asyncio.to_thread(client.close)  # as matching_processor closes it
+    for _ in range(100):
+        if sock.fileno() == -1:
+            break
+        await asyncio.sleep(0.01)
+    assert sock.fileno() == -1, "the loop never dropped and closed the socket"
