@@ -278,12 +278,11 @@ class StreamApp:
         for partition in sorted(self.partitions.stores):
             self.processor.punctuate(self._context(partition), int(time.time() * 1000))
         if self.transactions.changed_since(savepoint):
-            self.transactions.hurry()  # what timers decide is due now
+            self.transactions.deferral.hurry()  # what timers decide is due now
 
     def _deferral_left_s(self) -> float | None:
         """Seconds the open transaction may still wait for more input (None: no deferral)."""
-        left = self.transactions.deferral_left_ms(self.config.deferred_commit_ms)
-        return None if left is None else left / 1000
+        return self.transactions.deferral.left_s(self.config.deferred_commit_ms)
 
     def _wake_at_ms(self) -> int | None:
         """When the processor next has time-driven work (epoch ms), if it says."""
@@ -371,9 +370,9 @@ class StreamApp:
             self.processor.reject(ctx, record, exc)
         if ctx.deferred and not txn.replied_since(savepoint):
             if txn.changed_since(savepoint):
-                txn.defer()
+                txn.deferral.defer()
         elif txn.changed_since(savepoint):
-            txn.hurry()
+            txn.deferral.hurry()
         txn.consumed(topic, partition, offset)
         self._records += 1
 

@@ -35,9 +35,9 @@ Three refinements keep a transaction off the critical path where none is needed:
   neither (a read parked until later) commits nothing at once: its position rides along with
   the next transaction, or is committed on its own after `offsets_commit_interval_ms`.
   Processing it again after a crash is harmless, because it produced nothing.
-- A change nobody waits for may wait for company (`defer`): the processor says so of an
+- A change nobody waits for may wait for company (`Deferral.defer`): the processor says so of an
   input (`Context.defer_commit`), and its transaction then commits with the next input that
-  somebody does wait for (`hurry`: an acknowledgement, an output or a state change not
+  somebody does wait for (`Deferral.hurry`: an acknowledgement, an output or a state change not
   deferred), or after `deferred_commit_ms`, whichever comes first. A workflow task's start,
   which matching has already answered, so rides in the transaction of the task's completion
   instead of taking one of its own, and the completion does not wait for it to land.
@@ -89,6 +89,7 @@ from streams.committer import CommitWorker
 from streams.config import StreamsConfig
 from streams.connection import Producer
 from streams.datagrams import DatagramSender
+from streams.deferral import Deferral
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
@@ -161,10 +162,7 @@ class Transactions:
         self._began = 0.0
         self.inputs = 0
         self.uncommitted_since: float | None = None
-        # Deferral (`defer`, `hurry`): when the open transaction's first change that nobody
-        # waits for came, and whether a change since needs the transaction committed at once.
-        self._deferred_since: float | None = None
-        self._urgent = False
+        self.deferral = Deferral()  # of the open transaction
         self.stats = {"commits": 0, "aborts": 0}
         # Told of every abort: a processor's memory decided on the dropped state must go too.
         self.on_abort: Callable[[], None] | None = None
@@ -211,25 +209,6 @@ class Transactions:
     def replied_since(self, savepoint: Savepoint) -> bool:
         """Whether an acknowledgement now waits for the open transaction's commit."""
         return len(self._after_commit) > savepoint.after_commit
-
-    def defer(self) -> None:
-        """Notes a change nobody waits for: the transaction may wait for more input."""
-        if self._deferred_since is None:
-            self._deferred_since = time.monotonic()
-
-    def hurry(self) -> None:
-        """Notes a change somebody waits for: the transaction must not wait any longer."""
-        self._urgent = True
-
-    def deferral_left_ms(self, limit_ms: float) -> float | None:
-        """How much longer the open transaction may wait for more input (None: no deferral).
-
-        Only while every change in it so far was deferred, for at most `limit_ms` after the
-        first one.
-        """
-        if self._deferred_since is None or self._urgent:
-            return None
-        return max(0.0, limit_ms - (time.monotonic() - self._deferred_since) * 1000)
 
     def state(self, partition: int, store: PartitionStore) -> StateTransaction:
         """The pending state changes of a partition in the open transaction.
@@ -544,8 +523,7 @@ class Transactions:
         self.is_open = False
         self.inputs = 0
         self.uncommitted_since = None
-        self._deferred_since = None
-        self._urgent = False
+        self.deferral = Deferral()
         self._outputs = []
         self._after_commit = []
 
