@@ -47,6 +47,7 @@ from noop_workflow import NoopActivityWorkflow, noop  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from schemas.topics import DEV_SHARDS, Topology  # noqa: E402
 from streams.connection import ENV_CONFIG_FILE  # noqa: E402
 from strom._devserver import DevCluster, free_port  # noqa: E402
 from strom._devserver.process import descendants  # noqa: E402
@@ -334,9 +335,13 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="frontend port (0: a free one)")
     parser.add_argument("--kafka-port", type=int, default=0, help="and the next for KRaft")
     parser.add_argument("--es-port", type=int, default=0)
+    parser.add_argument(
+        "--shards", type=int, default=DEV_SHARDS,
+        help="history shards and tasks partitions, as `strom server start-dev --shards`",
+    )  # fmt: skip
     args = parser.parse_args()
-    if args.count < 1 or args.concurrency < 1 or args.warm_up < 0:
-        parser.error("--count and --concurrency must be at least 1, --warm-up at least 0")
+    if args.count < 1 or args.concurrency < 1 or args.warm_up < 0 or args.shards < 1:
+        parser.error("--count, --concurrency and --shards must be at least 1, --warm-up at least 0")
     if args.profile is not None and not shutil.which(args.py_spy):
         parser.error(f"py-spy not found ({args.py_spy}); pip install py-spy or pass --py-spy")
     with tempfile.TemporaryDirectory(prefix="strom-breakdown-") as tmp:
@@ -357,6 +362,7 @@ async def main() -> None:
                 Path(tmp),
                 args.port or free_port(),
                 metrics_ports={name: free_port() for name in SERVICE_NAMES},
+                topology=Topology.dev(shards=args.shards),
             )
             try:
                 pids = {

@@ -35,6 +35,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 from timer_signal_workflow import TimerSignalWorkflow  # noqa: E402
 
+from schemas.topics import Topology  # noqa: E402
 from strom._devserver import DevCluster, free_port  # noqa: E402
 from strom._devserver.process import descendants  # noqa: E402
 from strom._services import ServiceSet  # noqa: E402
@@ -160,8 +161,13 @@ async def bench_strom(loads: list[tuple[str, int, int]]) -> None:
         cluster = DevCluster(Path(tmp) / "cluster", kafka_port=free_port(), es_port=free_port())
         cluster.start()
         try:
+            # The topology `strom server start-dev` gives a new cluster.
             services = ServiceSet.start(
-                cluster.kafka_bootstrap, cluster.es_url, Path(tmp), free_port()
+                cluster.kafka_bootstrap,
+                cluster.es_url,
+                Path(tmp),
+                free_port(),
+                topology=Topology.dev(),
             )
             try:
                 pids = [p.pid for p in services.processes.values()]

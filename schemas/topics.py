@@ -29,6 +29,14 @@ DEFAULT_PREFIX = "strom"
 DEFAULT_SHARDS = 8
 DEFAULT_TASK_PARTITIONS = 8
 DEFAULT_REPLY_PARTITIONS = 16
+DEV_SHARDS = 2
+"""History shards, and tasks partitions, of a cluster `strom server start-dev` creates.
+
+A transaction's records go out as one produce request per partition they touch (librdkafka
+sends no multi-partition batches), so on one machine fewer partitions cost the broker less
+(`bench/bench_breakdown.py --shards`). Two keep the hand-over between two history processes
+possible; Temporal's own dev server runs one history shard.
+"""
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,11 @@ class Topology:
                 self.replies, self.reply_partitions, config={**big, "retention.ms": "3600000"}
             ),
         ]
+
+    @classmethod
+    def dev(cls, prefix: str = DEFAULT_PREFIX, shards: int = DEV_SHARDS) -> Topology:
+        """A new dev-mode cluster's topology: `shards` history shards and tasks partitions."""
+        return cls(prefix, shards=shards, task_partitions=shards)
 
     @classmethod
     def from_cluster(cls, bootstrap: str, prefix: str = DEFAULT_PREFIX) -> Topology:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from schemas.topics import DEV_SHARDS
 from strom._devserver import (
     DevCluster,
     DevServerError,
@@ -30,6 +31,20 @@ from strom._tools_cli import run as run_kafka_command
 READY_BANNER = "Strom dev server is ready."
 DEFAULT_METRICS_PORT = 9233
 """The frontend's metrics port in `start-dev`; the other services take the next three."""
+
+
+MAX_DEV_SHARDS = 256
+
+
+def _shard_count(text: str) -> int:
+    """`--shards`: a whole number from 1 to MAX_DEV_SHARDS."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= MAX_DEV_SHARDS:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_DEV_SHARDS}, got {n}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="this cluster's name, also its Kafka topic and index prefix; global namespaces "
         "name their clusters by it (default: %(default)s)",
+    )
+    start_dev.add_argument(
+        "--shards",
+        type=_shard_count,
+        default=None,
+        metavar="N",
+        help=f"history shards of a new cluster, also its tasks topic's partition count "
+        f"(default: {DEV_SHARDS}); an existing cluster keeps the count it was created with",
     )
     start_dev.add_argument(
         "--initial-failover-version",

@@ -7,14 +7,36 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from schemas.topics import DEFAULT_PREFIX, Topology
+from schemas.topics import DEFAULT_PREFIX, DEV_SHARDS, Topology
 from streams import connection as kafka_connection
+from streams.exceptions import TopicAdminError
 from strom._devserver import security
 from strom._devserver.cluster import DevCluster
 from strom._devserver.errors import DevServerError
 
 if TYPE_CHECKING:
     from strom._services import ServiceSet
+
+
+def dev_topology(bootstrap: str, prefix: str, shards: int | None) -> Topology:
+    """The topology of cluster `prefix`: its own partition counts if it exists, else a new one's.
+
+    A new cluster gets `shards` history shards and tasks partitions (`DEV_SHARDS` when None).
+
+    Raises:
+        DevServerError: `shards` was given and the existing cluster has another count.
+    """
+    try:
+        found = Topology.from_cluster(bootstrap, prefix)
+    except TopicAdminError:  # no such cluster yet
+        return Topology.dev(prefix, DEV_SHARDS if shards is None else shards)
+    if shards is not None and shards != found.shards:
+        raise DevServerError(
+            f"cluster {prefix!r} already has {found.shards} history shards; --shards {shards} "
+            "applies only to a new cluster (--fresh wipes this one, or pick another "
+            "--cluster-name or --data-dir)"
+        )
+    return found
 
 
 def start_services(
@@ -59,7 +81,11 @@ def start_services(
         http_port=args.http_port,
         metrics_ports=metrics_ports,
         service_args=service_args,
-        topology=Topology(getattr(args, "cluster_name", DEFAULT_PREFIX)),
+        topology=dev_topology(
+            cluster.kafka_bootstrap,
+            getattr(args, "cluster_name", DEFAULT_PREFIX),
+            getattr(args, "shards", None),
+        ),
     )
     # One replicator per remote-cluster record (`replicator.service`), supervised as the rest.
     config = ["--kafka-config-file", str(properties)] if properties else []

@@ -422,9 +422,21 @@ def test_help_describes_start_dev(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert raised.value.code == 0
     options = ("--fresh", "--data-dir", "--kafka-port", "--es-port", "--port", "--http-port")
-    options += ("--metrics-port",)
+    options += ("--metrics-port", "--shards")
     for option in (*options, "Ctrl-C"):
         assert option in out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("0", "must be 1..256, got 0"), ("two", "not a whole number: 'two'")]
+)
+def test_a_bad_shard_count_is_a_usage_error(
+    value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["server", "start-dev", "--shards", value])
+    assert raised.value.code == 2
+    assert f"argument --shards: {message}" in capsys.readouterr().err
 
 
 def test_cli_errors_are_one_line_messages_with_exit_code_1(
