@@ -1,8 +1,10 @@
 """Where Strom's server spends its work per workflow: CPU by process, Kafka requests, gRPC calls.
 
 Runs N workflows of one no-op activity at concurrency C (default 1,000 at 100) on a fresh
-Strom, with the official SDK worker and client in this process, after the same warm-up as
-`bench_workflows.py`, and prints per workflow of the timed part:
+Strom laid out as `strom server start-dev` lays it out (its shards, matching in the frontend's
+process; ``--shards`` and ``--matching-process`` change that), with the official SDK worker and
+client in this process, after the same warm-up as `bench_workflows.py`, and prints per workflow
+of the timed part:
 
 - the CPU of each process tree (Kafka broker, Elasticsearch, history, matching, frontend,
   visibility indexer, worker_service, and this bench's SDK worker and client), read from
@@ -20,6 +22,7 @@ With ``--profile DIR`` it also samples every Python service with py-spy during t
 collapsed stacks (``<service>.txt``) and prints the functions that hold most samples.
 
 Usage: python bench/bench_breakdown.py [--count 1000] [--concurrency 100] [--profile DIR]
+       [--shards N] [--matching-process]
 """
 
 from __future__ import annotations
@@ -339,6 +342,10 @@ async def main() -> None:
         "--shards", type=int, default=DEV_SHARDS,
         help="history shards and tasks partitions, as `strom server start-dev --shards`",
     )  # fmt: skip
+    parser.add_argument(
+        "--matching-process", action="store_true",
+        help="run matching as its own process (start-dev runs it in the frontend's)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.count < 1 or args.concurrency < 1 or args.warm_up < 0 or args.shards < 1:
         parser.error("--count, --concurrency and --shards must be at least 1, --warm-up at least 0")
@@ -363,6 +370,7 @@ async def main() -> None:
                 args.port or free_port(),
                 metrics_ports={name: free_port() for name in SERVICE_NAMES},
                 topology=Topology.dev(shards=args.shards),
+                matching_in_frontend=not args.matching_process,
             )
             try:
                 pids = {

@@ -161,13 +161,14 @@ async def bench_strom(loads: list[tuple[str, int, int]]) -> None:
         cluster = DevCluster(Path(tmp) / "cluster", kafka_port=free_port(), es_port=free_port())
         cluster.start()
         try:
-            # The topology `strom server start-dev` gives a new cluster.
+            # As `strom server start-dev`: its topology, matching in the frontend's process.
             services = ServiceSet.start(
                 cluster.kafka_bootstrap,
                 cluster.es_url,
                 Path(tmp),
                 free_port(),
                 topology=Topology.dev(),
+                matching_in_frontend=True,
             )
             try:
                 pids = [p.pid for p in services.processes.values()]

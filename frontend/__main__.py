@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.api.workflowservice.v1 import (
@@ -22,7 +23,7 @@ from frontend.server import serve, servicer, stop
 from frontend.system_namespace import add_min_retention_argument, ensure_system
 from schemas import connection
 from schemas.clients.history import HistoryClient, add_reply_datagram_argument
-from schemas.clients.matching import MatchingClient, MatchingDirectory
+from schemas.clients.matching import LocalMember, MatchingClient, MatchingDirectory
 from schemas.clusters import (
     DEFAULT_INITIAL_FAILOVER_VERSION,
     FAILOVER_VERSION_INCREMENT,
@@ -201,8 +202,21 @@ def tls_from_args(args: argparse.Namespace) -> TlsConfig | None:
         raise SystemExit(f"frontend: cannot read the TLS files: {exc}") from exc
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code."""
+MemberFactory = Callable[
+    [argparse.Namespace, Topology, HistoryClient, Callable[[str, BaseException], None]],
+    Awaitable[LocalMember],
+]
+"""Starts a matching member in this process, given the frontend's arguments, the cluster's
+topology, the frontend's history client and its death handler (a composition root passes one:
+the frontend imports no other service)."""
+
+
+async def run(args: argparse.Namespace, local_matching: MemberFactory | None = None) -> int:
+    """Serves until SIGTERM/SIGINT, or until a background thread dies; returns the exit code.
+
+    With `local_matching`, a matching member runs in this process too, and the polls of the
+    task-queue partitions it owns are in-process calls.
+    """
     tls = tls_from_args(args)  # before anything starts: bad flags end the process at once
     metrics.serve(args.metrics_port, args.metrics_host, service="frontend")
     authorizer = authorizer_from_args(args)
@@ -227,8 +241,11 @@ async def run(args: argparse.Namespace) -> int:
     )
     history.on_death = on_death
     history.start()
+    member = None
+    if local_matching is not None:
+        member = await local_matching(args, topology, history, on_death)
     matching = MatchingClient(
-        MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions
+        MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions, member
     )
     es = es_settings.client(args.es_url)
 
@@ -277,21 +294,23 @@ async def run(args: argparse.Namespace) -> int:
     if http_api is not None:
         await http_api.stop()
     await matching.close()
+    if member is not None:  # after the frontend: its polls were answered as it stopped
+        await member.stop()
     history.close()
     namespaces.close()
     es.close()
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the frontend; returns the exit code."""
+def main(argv: list[str] | None = None, local_matching: MemberFactory | None = None) -> int:
+    """Runs the frontend (with `local_matching`: and a matching member); the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     supervision.dump_stacks_on_sigusr1()
     if not 0 <= args.initial_failover_version < FAILOVER_VERSION_INCREMENT:
         parser.error(f"--initial-failover-version must be 0..{FAILOVER_VERSION_INCREMENT - 1}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return event_loop.run(run(args))
+    return event_loop.run(run(args, local_matching))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ owns which tasks-topic partition. ``MatchingDirectory`` reads that with
 forwards it over the internal gRPC service. Queries take the same way (``query_workflow``:
 to the owner of a partition of the queue, where its pollers wait); a query's answer goes back
 to the process named in the query task token (``respond_query_task_completed``).
+
+A matching member may run in the caller's own process (``python -m strom._frontend_with_matching``);
+a poll whose owner is that member is then an in-process call, not a gRPC one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -191,21 +194,44 @@ class MatchingDirectory:
         return owners_from_description(description, self.topic), n
 
 
+class LocalMember(Protocol):
+    """A matching member in the caller's process (`matching_processor.MatchingService`)."""
+
+    address: str
+    """Its gRPC address, as the directory lists it."""
+
+    async def poll_workflow_task(
+        self, request: wsv1.PollWorkflowTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollWorkflowTaskQueueResponse: ...
+
+    async def poll_activity_task(
+        self, request: wsv1.PollActivityTaskQueueRequest, time_remaining: float | None
+    ) -> wsv1.PollActivityTaskQueueResponse: ...
+
+    async def stop(self) -> None:
+        """Answers its waiting polls empty, stops serving and leaves the group."""
+
+
 class MatchingClient:
     """Forwards worker polls to the matching member that owns the queue; the frontend's backend.
 
     Args:
         directory: Where members are.
         n_tq_partitions: Partitions of a normal task queue (must equal matching's setting).
+        local: A member running in this process: polls it owns are awaited in-process.
     """
 
     def __init__(
-        self, directory: MatchingDirectory, n_tq_partitions: int = DEFAULT_TQ_PARTITIONS
+        self,
+        directory: MatchingDirectory,
+        n_tq_partitions: int = DEFAULT_TQ_PARTITIONS,
+        local: LocalMember | None = None,
     ) -> None:
         self._directory = directory
         self._n_tq_partitions = n_tq_partitions
         self._picker = PollPartitionPicker(n_tq_partitions)
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._local = local
 
     async def poll_workflow_task(
         self, request: wsv1.PollWorkflowTaskQueueRequest, deadline: float
@@ -434,6 +460,10 @@ class MatchingClient:
                 self._directory.invalidate()
                 await asyncio.sleep(min(_NO_OWNER_PAUSE_SECONDS, remaining))
                 continue
+            if self._local is not None and address == self._local.address:
+                local = self._local
+                poll = local.poll_workflow_task if kind == WORKFLOW else local.poll_activity_task
+                return await poll(request, remaining)  # type: ignore[return-value]
             call = self._channel(address).unary_unary(
                 method,
                 request_serializer=type(request).SerializeToString,

@@ -91,6 +91,7 @@ class ServiceSet:
         http_port: int = 0,
         metrics_ports: Mapping[str, int] | None = None,
         service_args: Mapping[str, Sequence[str]] | None = None,
+        matching_in_frontend: bool = False,
     ) -> ServiceSet:
         """Creates the topics, starts every service and waits until the frontend answers.
 
@@ -98,6 +99,9 @@ class ServiceSet:
         gives the Prometheus port of each service named in `SERVICE_NAMES` that serves
         metrics (a missing name or 0: none). ``service_args`` adds command-line arguments to
         the services it names ("history", "matching", "visibility", "frontend", "worker").
+        With ``matching_in_frontend`` the matching member runs in the frontend's process
+        (`strom._frontend_with_matching`): there is no "matching" process, its metrics are the
+        frontend's, and its arguments are not used (the Kafka settings are the frontend's).
 
         Raises:
             PortInUseError: The frontend port is taken.
@@ -109,6 +113,8 @@ class ServiceSet:
                 [(http_port, "Temporal HTTP API port")], "Strom", "pass another --http-port"
             )
         metrics = {name: p for name, p in (metrics_ports or {}).items() if p}
+        if matching_in_frontend:
+            metrics.pop("matching", None)
         unknown = set(metrics) - set(SERVICE_NAMES)
         if unknown:
             raise ValueError(f"metrics ports for unknown services: {sorted(unknown)}")
@@ -133,16 +139,17 @@ class ServiceSet:
                 "history_processor",
                 [*common, "--state-dir", str(services.history_state_dir)],
             )
-            services._spawn(
-                "matching",
-                "matching_processor",
-                [*common, "--grpc-port", str(free_port()), "--reply-partition", "1", *datagrams],
-            )
+            if not matching_in_frontend:
+                matching_args = ["--grpc-port", str(free_port()), "--reply-partition", "1"]
+                services._spawn(
+                    "matching", "matching_processor", [*common, *matching_args, *datagrams]
+                )
             services._spawn("visibility", "visibility_indexer", [*common, "--es-url", es_url])
             ports = ["--port", str(port), "--http-port", str(http_port)]
             frontend_args = [*common, "--es-url", es_url, *ports, "--reply-partition", "0"]
             frontend_args += datagrams
-            services._spawn("frontend", "frontend", frontend_args)
+            frontend = "strom._frontend_with_matching" if matching_in_frontend else "frontend"
+            services._spawn("frontend", frontend, frontend_args)
             services._wait_ready()
             services._spawn("worker", "worker_service", ["--frontend", services.target, *common])
         except BaseException:

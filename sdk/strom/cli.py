@@ -65,16 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Kafka, Elasticsearch and Strom locally in the foreground",
         description=(
             "Start a real single-node Apache Kafka broker (KRaft) and a real Elasticsearch node "
-            "on 127.0.0.1, then Strom's services on top of them (history processor, matching "
-            "processor, visibility indexer and the Temporal frontend, each its own process, "
-            "logs in DIR/logs), then Temporal's Web UI pointed at the frontend, and print where "
-            "to connect. The first run downloads Kafka and Elasticsearch from Maven Central "
-            "(needs Java 17+ and Maven) and builds the Web UI from its Go module (needs Go; "
-            "without it the UI is skipped with a warning) into $STROM_HOME or ~/.cache/strom; "
-            "later runs reuse the download and the data. A service that crashes is started "
-            "again with backoff (1 s doubling up to 30 s); Kafka, Elasticsearch or the UI "
-            "exiting ends the run. Runs until Ctrl-C or SIGTERM, then stops every process it "
-            "started."
+            "on 127.0.0.1, then Strom's services on top of them (history processor, visibility "
+            "indexer, and the Temporal frontend with a matching member in its process, each its "
+            "own process, logs in DIR/logs), then Temporal's Web UI pointed at the frontend, and"
+            " print where to connect. The first run downloads Kafka and Elasticsearch from Maven"
+            " Central (needs Java 17+ and Maven) and builds the Web UI from its Go module (needs"
+            " Go; without it the UI is skipped with a warning) into $STROM_HOME or "
+            "~/.cache/strom; later runs reuse the download and the data. A service that crashes "
+            "is started again with backoff (1 s doubling up to 30 s); Kafka, Elasticsearch or "
+            "the UI exiting ends the run. Runs until Ctrl-C or SIGTERM, then stops every process"
+            " it started."
         ),
     )
     start_dev.add_argument(
@@ -121,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_METRICS_PORT,
         metavar="PORT",
-        help="Prometheus metrics of the frontend on PORT, of the history, matching and "
-        "visibility services on PORT+1, +2, +3 (default: %(default)s); 0 turns them off",
+        help="Prometheus metrics of the frontend (with its matching member) on PORT, of the "
+        "history service on PORT+1 and of the visibility indexer on PORT+3 (PORT+2 stays "
+        "free for a matching process; default: %(default)s); 0 turns them off",
     )
     start_dev.add_argument(
         "--ui-port",

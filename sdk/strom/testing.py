@@ -64,6 +64,7 @@ class StromEnvironment:
         namespace: str = "default",
         metrics: bool = False,
         service_args: Mapping[str, Sequence[str]] | None = None,
+        matching_in_frontend: bool = False,
     ) -> StromEnvironment:
         """Starts Strom and connects a Client.
 
@@ -81,6 +82,8 @@ class StromEnvironment:
                 (`services.metrics_urls` says where).
             service_args: More command-line arguments of the services it names ("history",
                 "matching", "visibility", "frontend", "worker"), e.g. history's limits.
+            matching_in_frontend: Run the matching member in the frontend's process, as
+                `strom server start-dev` does (default: a process of its own).
         """
         kafka_bootstrap = kafka_bootstrap or os.environ.get("STROM_KAFKA_BOOTSTRAP")
         es_url = es_url or os.environ.get("STROM_ES_URL")
@@ -105,6 +108,7 @@ class StromEnvironment:
                 free_port(),
                 {name: free_port() for name in SERVICE_NAMES} if metrics else None,
                 service_args,
+                matching_in_frontend,
             )
         except BaseException:
             if cluster is not None:

@@ -86,6 +86,7 @@ def start_services(
             getattr(args, "cluster_name", DEFAULT_PREFIX),
             getattr(args, "shards", None),
         ),
+        matching_in_frontend=True,
     )
     # One replicator per remote-cluster record (`replicator.service`), supervised as the rest.
     config = ["--kafka-config-file", str(properties)] if properties else []

@@ -218,12 +218,17 @@ def test_start_dev_serves_until_interrupted_and_leaves_no_process(
         assert f"HTTP API:           http://127.0.0.1:{http_port}/api/v1" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/v1/system-info") as answer:
             assert json.loads(answer.read())["serverVersion"]
-        # Each service's Prometheus endpoint, where the banner says (frontend first).
-        for offset, service in enumerate(("Frontend", "History", "Matching", "Visibility")):
+        # Each service's Prometheus endpoint, where the banner says (frontend first); matching
+        # runs in the frontend's process, so its metrics, its group's lag with them, are there.
+        scraped = {}
+        for offset, service in ((0, "Frontend"), (1, "History"), (3, "Visibility")):
             url = f"http://127.0.0.1:{metrics_port + offset}/metrics"
             assert f"{service + ' metrics:':20}{url}" in text
             with urllib.request.urlopen(url, timeout=10) as answer:
-                assert b"# TYPE kafka_consumergroup_lag gauge" in answer.read()
+                scraped[service] = answer.read().decode()
+            assert "# TYPE kafka_consumergroup_lag gauge" in scraped[service]
+        assert "Matching metrics:" not in text
+        assert 'consumergroup="strom.matching"' in scraped["Frontend"]
         assert processes_mentioning(tmp_path), "the servers should be running"
         # The replication service (a replicator per remote-cluster record) runs beside them.
         assert _replication_services(kafka_port), "the replication service should be running"

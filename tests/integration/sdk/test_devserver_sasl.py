@@ -105,8 +105,9 @@ def test_start_dev_over_sasl_and_a_wrong_password(tmp_path: Path) -> None:
         properties = tmp_path / CLIENT_PROPERTIES
         commands = _cmdlines(tmp_path)
         services = []
-        kafka_modules = ("history_processor", "matching_processor", "visibility_indexer")
-        for module in (*kafka_modules, "frontend", "worker_service"):
+        kafka_modules = ("history_processor", "visibility_indexer")
+        # The frontend runs with a matching member in its process (the composition root).
+        for module in (*kafka_modules, "strom._frontend_with_matching", "worker_service"):
             (line,) = [c for c in commands if f"-m {module} " in c]
             assert f"--kafka-config-file {properties}" in line
             services.append(line)
