@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaException
 
-from matching_processor.config import MatchingConfig
+from matching_processor.config import MatchingConfig, advertised_host
 from matching_processor.service import MatchingService
 from schemas import connection
 from schemas.clients.history import HistoryClient, add_reply_datagram_argument
@@ -56,9 +56,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def config_from_args(args: argparse.Namespace, topology: Topology) -> MatchingConfig:
     """Builds the service configuration from parsed arguments and the cluster's topology."""
-    advertise = args.advertise_host
-    if advertise is None:
-        advertise = "127.0.0.1" if args.grpc_host in ("0.0.0.0", "::", "[::]") else args.grpc_host
+    advertise = args.advertise_host or advertised_host(args.grpc_host)
     return MatchingConfig(
         bootstrap=args.bootstrap,
         prefix=args.prefix,

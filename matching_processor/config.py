@@ -9,6 +9,13 @@ from schemas.clients.matching import CLIENT_ID_PREFIX
 from schemas.placement import DEFAULT_TQ_PARTITIONS
 from schemas.topics import Topology
 
+_WILDCARDS = ("0.0.0.0", "::", "[::]")
+
+
+def advertised_host(grpc_host: str) -> str:
+    """Where others reach a member bound to `grpc_host`: that host, or 127.0.0.1 for a wildcard."""
+    return "127.0.0.1" if grpc_host in _WILDCARDS else grpc_host
+
 
 @dataclass(frozen=True)
 class MatchingConfig:

@@ -17,13 +17,11 @@ import sys
 from collections.abc import Callable
 
 from frontend.__main__ import main
-from matching_processor.config import MatchingConfig
+from matching_processor.config import MatchingConfig, advertised_host
 from matching_processor.service import MatchingService
 from schemas.clients.history import HistoryClient
 from schemas.topics import Topology
 from streams import metrics
-
-_WILDCARDS = ("0.0.0.0", "::", "[::]")
 
 
 async def start_member(
@@ -38,7 +36,7 @@ async def start_member(
         prefix=args.prefix,
         grpc_host=args.host,
         grpc_port=0,
-        advertise_host="127.0.0.1" if args.host in _WILDCARDS else args.host,
+        advertise_host=advertised_host(args.host),
         n_tq_partitions=topology.tq_partitions,
     )
     # The frontend's metrics (if it serves them) also show the lag of matching's group.
