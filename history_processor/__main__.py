@@ -15,12 +15,7 @@ from history_processor.pending_limits import DEFAULT_PENDING_LIMIT, PendingLimit
 from history_processor.processor import HistoryProcessor
 from history_processor.settings import HistorySettings, configure
 from schemas import connection
-from schemas.namespaces import (
-    KafkaNamespaceRegistry,
-    active_elsewhere,
-    failover_version,
-    namespace_id,
-)
+from schemas.namespaces import KafkaNamespaceRegistry, namespace_id, stance
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
 from streams import RocksDBStore, StreamApp, StreamsConfig, metrics, supervision
@@ -214,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         resolve_namespace_id,
         search_attributes=custom_search_attributes,
         pending_limits=pending_limits(args),
-        active_elsewhere=lambda name: active_elsewhere(namespaces.get(name), args.prefix),
-        failover_version=lambda name: failover_version(namespaces.get(name), args.prefix),
+        stance=lambda name: stance(namespaces.get(name), args.prefix),
     )
     app = StreamApp(config, processor, RocksDBStore(args.state_dir))
     app.on_partitions_changed = processor.forget_partitions

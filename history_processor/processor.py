@@ -36,6 +36,7 @@ from history_processor.wf_updates import waiting as update_waiting
 from schemas import deadletter, inbox
 from schemas.exceptions import PayloadDecodeError
 from schemas.inbox import QUERY_WORKFLOW, REPLICATE_EVENTS
+from schemas.namespaces import LOCAL, Stance
 from schemas.outbox import Destination, OutboxRecord, route
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
@@ -57,14 +58,13 @@ class HistoryProcessor:
         clock: Callable[[], float] = time.time,
         search_attributes: Callable[[str], Mapping[str, ValueType]] | None = None,
         pending_limits: PendingLimits | None = None,
-        active_elsewhere: standby.ActiveElsewhere = standby.never,
-        failover_version: Callable[[str], int] = lambda namespace: 0,
+        stance: Callable[[str], Stance] = lambda namespace: LOCAL,
     ) -> None:
         self._topology = topology
         # Multi-cluster: where a global namespace is active if not here (standby mode), and
-        # the failover version stamped on the events of one active here (0: a local one).
-        self._active_elsewhere = active_elsewhere
-        self._failover_version = failover_version
+        # the failover version stamped on the events of one active here (0: a local one),
+        # both from one read of its record (`Stance`).
+        self._stance = stance
         # Standby namespaces this processor served, by partition: one that becomes active
         # here is taken over (`_take_over`) at the partition's next punctuation.
         self._standby = failover.StandbyMarks()
@@ -164,7 +164,9 @@ class HistoryProcessor:
 
     def _handle(self, ctx: Context, command: Command, reply_to: dict[str, Any] | None) -> None:
         now_ms = int(self._clock() * 1000)
-        active = self._active_elsewhere(command.namespace)
+        # One stance for the whole command: a failover the registry applies meanwhile cannot
+        # make it accepted as active yet stamped with a standby's version.
+        active, version = self._stance(command.namespace)
         if active:
             self._standby.note(ctx.state, command.namespace)
         refused = standby.refusal(command.kind, command.namespace, active, self._topology.prefix)
@@ -212,7 +214,7 @@ class HistoryProcessor:
         if decision.reply is None and command.kind in update_waiting.KINDS:
             # The caller waits for its update; a new update is admitted (and may have
             # scheduled a speculative workflow task, which is held, `wf_updates.held`).
-            self._commit(ctx, command, state, decision)
+            self._commit(ctx, command, state, decision, version)
             started = update_waiting.started_run(state, decision)
             if started:
                 # Update-with-start made a new run: what waited on the old one hears first,
@@ -234,7 +236,7 @@ class HistoryProcessor:
             return
         if command.kind == QUERY_WORKFLOW:
             self._callers.queries.remove(ctx.partition, command.command_id)
-        changed = self._commit(ctx, command, state, decision)
+        changed = self._commit(ctx, command, state, decision, version)
         if decision.deferrable:
             ctx.defer_commit()
         if command.kind == REPLICATE_EVENTS and not decision.reply.ok and self._input is not None:
@@ -285,6 +287,7 @@ class HistoryProcessor:
         command: Command,
         state: ExecutionState | None,
         decision: Decision,
+        version: int,
     ) -> bool:
         """Emits the decision's event batches and outbox records; True if the run changed.
 
@@ -292,7 +295,8 @@ class HistoryProcessor:
         leaves as an acknowledgement, nothing enters the transaction. Any other decision
         that writes carries what is held for the run first, in its own first batch on that
         run. The batches of runs the decision closed go first, then the batch of the run it
-        leaves current (a new run after continue-as-new, a retry or a cron run).
+        leaves current (a new run after continue-as-new, a retry or a cron run). Their events
+        carry `version`, the failover version the command was accepted under.
         """
         workflow = (command.namespace, command.workflow_id)
         # A standby folds what the active cluster committed, batch by batch: never held.
@@ -328,11 +332,12 @@ class HistoryProcessor:
             base, carry = held.stored, held.updates
             first = decision.closed_runs[0].state if decision.closed_runs else decision.state
             if first is not None and first.run_id != base.run_id:
-                base, carry = self._emit_batch(ctx, command, base, [], carry), []
+                base, carry = self._emit_batch(ctx, command, version, base, [], carry), []
         for closed in decision.closed_runs:
             self._emit_batch(
                 ctx,
                 command,
+                version,
                 base,
                 closed.events,
                 carry + closed.updates,
@@ -343,6 +348,7 @@ class HistoryProcessor:
             self._emit_batch(
                 ctx,
                 command,
+                version,
                 base,
                 decision.events,
                 carry + decision.updates,
@@ -371,6 +377,7 @@ class HistoryProcessor:
         self,
         ctx: Context,
         command: Command,
+        version: int,
         state: ExecutionState | None,
         events: list[HistoryEvent],
         updates: list[tuple[str, bytes]],
@@ -381,7 +388,6 @@ class HistoryProcessor:
         `folded` is the decider's fold of the batch (`Decision.state`), taken as is: folding
         a copy of `state` again would only repeat the decider's work.
         """
-        version = self._failover_version(command.namespace)
         if version and command.kind != REPLICATE_EVENTS:
             for event in events:  # Temporal's event version: the cluster that wrote it
                 event.version = version
@@ -424,7 +430,7 @@ class HistoryProcessor:
             if restored is None:
                 return
             before, run, events = restored.before, restored.run, restored.events
-            if failover.written_elsewhere(events, self._failover_version(run.namespace)):
+            if failover.written_elsewhere(events, self._stance(run.namespace).version):
                 failover.mark(state, run.namespace)  # a rebuilt store: see `_take_over`
         namespace, workflow_id = run.namespace, run.workflow_id
         if before is not None and before.run_id != run.run_id:
@@ -455,9 +461,7 @@ class HistoryProcessor:
         """Fires due durable timers and answers expired long-polls."""
         self._callers.drop_held_after_abort(ctx)
         for namespace in list(self._standby.of(ctx.state)):
-            if failover.became_active(
-                self._active_elsewhere(namespace), self._failover_version(namespace)
-            ):
+            if failover.became_active(*self._stance(namespace)):
                 self._take_over(ctx, namespace)
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
@@ -472,7 +476,7 @@ class HistoryProcessor:
         floor = store.timer_fire_ms(due[-1][0]) if full else now_ms + 1
         self._timer_floor.advance(ctx.state, floor, fired=bool(due))
         for key, value in due:
-            if self._active_elsewhere(store.parse_timer_key(key)[0]):
+            if self._stance(store.parse_timer_key(key)[0]).active_elsewhere:
                 continue  # a standby namespace's timer: kept for the cluster taking over
             # Deleted here and re-derived by the fold: a stale timer refires only after a
             # restore, and the TimerFired handler ignores deadlines the state no longer has.
@@ -516,7 +520,7 @@ class HistoryProcessor:
         dispatch its runs' pending tasks and scan the timers it kept from the start."""
         self._standby.clear(ctx.state, namespace)
         log.info("partition %d takes over namespace %s", ctx.partition, namespace)
-        version = self._failover_version(namespace)
+        version = self._stance(namespace).version
         for task in failover.take_over_tasks(ctx.state, namespace, version):
             routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)

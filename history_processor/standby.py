@@ -10,8 +10,6 @@ older failover version) is counted and dead-lettered (`refused_batch`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from prometheus_client import Counter
 from temporalio.api.errordetails.v1 import NamespaceNotActiveFailure
 
@@ -29,9 +27,6 @@ REFUSED_BATCHES = Counter(
 )
 SCHEMA["replication_dlq_enqueue_requests"] = ("counter", ("source_cluster", "reason"))
 
-ActiveElsewhere = Callable[[str], str]
-"""Namespace name -> the cluster where it is active when that is not this one, else ""."""
-
 READ_KINDS = frozenset(
     {
         "GetWorkflowExecutionHistory",
@@ -41,11 +36,6 @@ READ_KINDS = frozenset(
     }
 )
 """The commands a standby namespace's history serves: reads, and the replicated batches."""
-
-
-def never(namespace: str) -> str:
-    """An ActiveElsewhere for a single cluster: every namespace is active here."""
-    return ""
 
 
 def refusal(kind: str, namespace: str, active: str, current: str) -> Reply | None:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from temporalio.api.enums.v1 import NamespaceState
 
@@ -195,6 +195,29 @@ def failover_version(namespace: Namespace | None, cluster_name: str) -> int:
     if namespace is None or not namespace.is_global:
         return 0
     return namespace.failover_version if namespace.active_cluster == cluster_name else 0
+
+
+class Stance(NamedTuple):
+    """Where a namespace is active as seen from one cluster, read from one namespace record.
+
+    History decides a command and stamps its events from one stance: reading "active where"
+    and "which version" from two reads of a registry a failover updates meanwhile could
+    accept a command as active and stamp its events with a standby's version 0.
+    """
+
+    active_elsewhere: str  # the cluster where it is active if not this one, else ""
+    version: int  # the failover version this cluster stamps on its events (0: none)
+
+
+LOCAL = Stance("", 0)
+"""The stance of every namespace in a single cluster: active here, events of version 0."""
+
+
+def stance(namespace: Namespace | None, cluster_name: str) -> Stance:
+    """``namespace``'s stance in ``cluster_name`` (`active_elsewhere`, `failover_version`)."""
+    return Stance(
+        active_elsewhere(namespace, cluster_name), failover_version(namespace, cluster_name)
+    )
 
 
 def deleted_name(namespace: Namespace) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.common.v1 import WorkflowType
-from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
@@ -16,6 +17,7 @@ from history_processor import failover, standby
 from history_processor.processor import HistoryProcessor
 from replicator import rules
 from schemas import inbox
+from schemas.namespaces import Stance
 from schemas.topics import Topology
 from streams import MemoryStore, StateTransaction
 from tests.unit.history.inbox_message import InboxMessage
@@ -62,8 +64,9 @@ class Cluster:
             TOPOLOGY,
             lambda name: f"id-{name}",
             clock=lambda: NOW,
-            active_elsewhere=lambda ns: "" if self.active == self.name else self.active,
-            failover_version=lambda ns: self.version if self.active == self.name else 0,
+            stance=lambda ns: (
+                Stance("", self.version) if self.active == self.name else Stance(self.active, 0)
+            ),
         )
 
 
@@ -71,10 +74,9 @@ def _fresh() -> StateTransaction:
     return StateTransaction(MemoryStore().open_partition(0))
 
 
-def _started_on_the_active() -> list[tuple[bytes, bytes]]:
+def _started_on_the_active(processor: HistoryProcessor | None = None) -> list[tuple[bytes, bytes]]:
     """The changelog of a run started on the active cluster (version 1)."""
-    active = Cluster("active", "active", 1)
-    ctx = _Context(active.processor(), _fresh())
+    ctx = _Context(processor or Cluster("active", "active", 1).processor(), _fresh())
     request = StartWorkflowExecutionRequest(
         namespace="orders",
         workflow_id="wf",
@@ -157,6 +159,32 @@ def test_a_store_rebuilt_from_the_events_topic_after_the_failover_takes_over() -
     assert failover.marked(ctx.state) == {"orders"}
     ctx.processor.punctuate(ctx, NOW * 1000)
     assert [t["task_kind"] for t in _tasks(ctx)] == ["workflow"]
+
+
+def test_a_failover_applied_while_a_command_is_decided_does_not_change_its_version() -> None:
+    """The registry applies a failover away from this cluster between two reads of one
+    command: the command was accepted as active, so its events carry the version it was
+    accepted under, never a standby's 0 (which would sort before the events of version 1)."""
+    active = Cluster("active", "active", 1)
+    reads: list[Stance] = []
+
+    def stance(namespace: str) -> Stance:
+        read = Stance("", 1) if not reads else Stance("standby", 0)  # failed over after one
+        reads.append(read)
+        return read
+
+    processor = HistoryProcessor(
+        TOPOLOGY, lambda name: f"id-{name}", clock=lambda: NOW, stance=stance
+    )
+    changelog = _started_on_the_active(processor)
+
+    events = [
+        event
+        for _, value in changelog
+        for event in History.FromString(schemas.decode(value, schemas.EVENT_BATCH)["events"]).events
+    ]
+    assert [e.event_type for e in events][:1] == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED]
+    assert {e.version for e in events} == {active.version}
 
 
 def test_a_run_written_here_since_the_failover_is_not_taken_over_again() -> None:
