@@ -150,7 +150,7 @@ class ServiceSet:
             frontend_args += datagrams
             frontend = "strom._frontend_with_matching" if matching_in_frontend else "frontend"
             services._spawn("frontend", frontend, frontend_args)
-            services._wait_ready()
+            services.wait_ready()
             services._spawn("worker", "worker_service", ["--frontend", services.target, *common])
         except BaseException:
             services.stop()
@@ -197,7 +197,12 @@ class ServiceSet:
         """Stops service `name` gracefully (SIGTERM, SIGKILL after a timeout) and forgets it."""
         stop_tree(self.processes.pop(name), _STOP_TIMEOUT_S, f"Strom {name} service")
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Waits until the frontend listens on its ports (after `start` or a `respawn`).
+
+        Raises:
+            ProcessExitedError: A service exited, or the frontend did not listen in time.
+        """
         deadline = time.monotonic() + _READY_TIMEOUT_S
         waiting = [port for port in (self.port, self.http_port) if port]
         while time.monotonic() < deadline:
