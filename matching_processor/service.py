@@ -63,6 +63,10 @@ class MatchingService:
             ``schemas.clients.history.HistoryClient``.
         clock: Epoch milliseconds; schedule-to-start expiry and start times use it.
         on_death: Told when the consumer thread dies (the process then stops, non-zero).
+        producer: A Kafka producer of the process to send inbox commands with, whose owner
+            serves its delivery reports and flushes it (the frontend's history client, when
+            the member runs in the frontend's process: its commands and the member's then
+            share produce requests); None: the member makes its own.
     """
 
     def __init__(
@@ -71,8 +75,10 @@ class MatchingService:
         history: HistoryCaller,
         clock: Callable[[], int] = _wall_ms,
         on_death: OnDeath = log_death,
+        producer: Producer | None = None,
     ) -> None:
         self.config = config
+        self._shared_producer = producer
         self._on_death = on_death
         self._history = history
         self._clock = clock
@@ -181,10 +187,13 @@ class MatchingService:
         # The member's client.id carries the real port, so discovery works with port 0 too.
         self.address = f"{self.config.advertise_host}:{port}"
         dispatcher.queries.address = self.address
-        self._producer = Producer(self.config.producer_settings())
-        self._deliveries = start_thread(
-            self._serve_deliveries, "matching-inbox-deliveries", self._on_death
-        )
+        if self._shared_producer is not None:
+            self._producer = self._shared_producer
+        else:
+            self._producer = Producer(self.config.producer_settings())
+            self._deliveries = start_thread(
+                self._serve_deliveries, "matching-inbox-deliveries", self._on_death
+            )
         self._consumer = TaskConsumer(
             self.config.consumer_settings(self.address),
             self.config.tasks_topic,
@@ -235,7 +244,8 @@ class MatchingService:
         if self._producer is not None:
             producer = self._producer
             self._producer = None
-            await asyncio.to_thread(producer.flush, 10.0)
+            if producer is not self._shared_producer:
+                await asyncio.to_thread(producer.flush, 10.0)
 
     async def _grpc_poll_workflow(
         self, request: wsv1.PollWorkflowTaskQueueRequest, context: grpc.aio.ServicerContext

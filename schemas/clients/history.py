@@ -167,6 +167,13 @@ class HistoryClient:
             name = f"history-client-{target.__name__}"
             self._threads.append(start_thread(target, name, self.on_death))
 
+    @property
+    def producer(self) -> Producer:
+        """The producer the commands go to the inbox with. This client's thread serves its
+        delivery reports and `close` flushes it, so another part of the process may send
+        with it too (see `matching_processor.service.MatchingService`)."""
+        return self._producer
+
     def _end_offset(self, tp: TopicPartition) -> int:
         # Right after the topics were created the partition may have no leader yet.
         deadline = time.monotonic() + 30

@@ -1,10 +1,10 @@
 """`python -m strom._frontend_with_matching`: the frontend with a matching member in its process.
 
 It takes the frontend's arguments (`python -m frontend --help`). The matching member shares the
-frontend's history client (its reply partition and datagram host), serves matching's internal
-gRPC service on the frontend's `--host` at a free port and advertises that host (127.0.0.1 for
-a wildcard). Polls of the task-queue partitions it owns skip the gRPC hop; other frontends and
-matching members reach it as any other member.
+frontend's history client (its reply partition, datagram host and inbox producer), serves
+matching's internal gRPC service on the frontend's `--host` at a free port and advertises that
+host (127.0.0.1 for a wildcard). Polls of the task-queue partitions it owns skip the gRPC hop;
+other frontends and matching members reach it as any other member.
 
 This module is the composition root: the frontend and matching packages import each other
 nowhere else. `strom server start-dev` runs it in place of two processes.
@@ -41,7 +41,8 @@ async def start_member(
     )
     # The frontend's metrics (if it serves them) also show the lag of matching's group.
     metrics.watch_consumer_lag(args.bootstrap, topology.matching_group, topology.tasks)
-    member = MatchingService(config, history, on_death=on_death)
+    # One producer for the frontend's commands and the member's: they share produce requests.
+    member = MatchingService(config, history, on_death=on_death, producer=history.producer)
     await member.start()
     return member
 
