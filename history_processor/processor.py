@@ -461,8 +461,9 @@ class HistoryProcessor:
         """Fires due durable timers and answers expired long-polls."""
         self._callers.drop_held_after_abort(ctx)
         for namespace in list(self._standby.of(ctx.state)):
-            if failover.became_active(*self._stance(namespace)):
-                self._take_over(ctx, namespace)
+            stance = self._stance(namespace)
+            if failover.became_active(*stance):
+                self._take_over(ctx, namespace, stance.version)
         if self._wakeup.needs_look(ctx.partition, now_ms):  # else no timer can be due yet
             self._fire_due_timers(ctx, now_ms)
         self._fire_held_deadlines(ctx, now_ms)
@@ -515,12 +516,12 @@ class HistoryProcessor:
             payload=deadline,
         )
 
-    def _take_over(self, ctx: Context, namespace: str) -> None:
-        """A namespace this partition served as standby is active here now (a failover):
-        dispatch its runs' pending tasks and scan the timers it kept from the start."""
+    def _take_over(self, ctx: Context, namespace: str, version: int) -> None:
+        """A namespace this partition served as standby is active here now (a failover), with
+        failover version `version`: dispatch its runs' pending tasks and scan the timers it
+        kept from the start."""
         self._standby.clear(ctx.state, namespace)
         log.info("partition %d takes over namespace %s", ctx.partition, namespace)
-        version = self._stance(namespace).version
         for task in failover.take_over_tasks(ctx.state, namespace, version):
             routed = route(self._topology, OutboxRecord(Destination.TASKS, task))
             ctx.send(routed.topic, routed.value, key=routed.key, partition=routed.partition)
