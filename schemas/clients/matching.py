@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 import grpc
@@ -212,6 +213,38 @@ class LocalMember(Protocol):
         """Answers its waiting polls empty, stops serving and leaves the group."""
 
 
+class _FailureLog:
+    """Logs a matching member's failed calls at most once per `every` seconds per member.
+
+    After a member dies, every poll retries against it until the group has rebalanced (seconds):
+    one line per member per interval, with how many failures it stands for, tells the operator
+    as much as one line per failure did.
+    """
+
+    def __init__(self, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._every = every
+        self._clock = clock
+        self._seen: dict[str, tuple[float, int]] = {}  # address -> (last logged, held back since)
+
+    def note(self, address: str, message: str) -> None:
+        """Logs `message` about `address` unless one was logged within the interval."""
+        now = self._clock()
+        last, held = self._seen.get(address, (None, 0))
+        if last is not None and now - last < self._every:
+            self._seen[address] = (last, held + 1)
+            return
+        more = (
+            f" ({held} more like it in the last {now - last:.0f} s)"
+            if last is not None and held
+            else ""
+        )
+        log.info("%s%s", message, more)
+        # Members that stopped failing are forgotten after a while (a dead one never returns).
+        horizon = now - 10 * self._every
+        self._seen = {a: e for a, e in self._seen.items() if e[0] >= horizon}
+        self._seen[address] = (now, 0)
+
+
 class MatchingClient:
     """Forwards worker polls to the matching member that owns the queue; the frontend's backend.
 
@@ -232,6 +265,7 @@ class MatchingClient:
         self._picker = PollPartitionPicker(n_tq_partitions)
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._local = local
+        self._failures = _FailureLog()
 
     async def poll_workflow_task(
         self, request: wsv1.PollWorkflowTaskQueueRequest, deadline: float
@@ -429,7 +463,9 @@ class MatchingClient:
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise
-            log.info("matching member %s did not answer %s: %s", address, method, exc.details())
+            self._failures.note(
+                address, f"matching member {address} did not answer {method}: {exc.details()}"
+            )
             self._directory.invalidate()
             return None
 
@@ -476,7 +512,9 @@ class MatchingClient:
                     break
                 if exc.code() != grpc.StatusCode.UNAVAILABLE:
                     raise
-                log.info("matching member %s unavailable: %s", address, exc.details())
+                self._failures.note(
+                    address, f"matching member {address} unavailable: {exc.details()}"
+                )
                 self._directory.invalidate()
                 await self._drop_channel(address)
                 await asyncio.sleep(min(_UNAVAILABLE_PAUSE_SECONDS, max(0.0, remaining)))

@@ -114,3 +114,22 @@ def test_a_lookup_failing_again_and_again_renews_the_admin_client(
     assert found[:3] == [{}, {}, {}]
     assert len(made) == 2
     assert found[3] == {0: "m:1"}
+
+
+def test_failed_calls_to_a_member_are_logged_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [100.0]
+    failures = matching_client._FailureLog(every=5.0, clock=lambda: now[0])
+    caplog.set_level("INFO", logger=matching_client.__name__)
+
+    for tenth in range(60):  # 6 s of retried polls against a dead member, 10 a second
+        now[0] = 100 + tenth / 10
+        failures.note("127.0.0.1:1", "matching member 127.0.0.1:1 unavailable")
+    failures.note("127.0.0.1:2", "matching member 127.0.0.1:2 unavailable")  # its own line
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "matching member 127.0.0.1:1 unavailable",
+        "matching member 127.0.0.1:1 unavailable (49 more like it in the last 5 s)",
+        "matching member 127.0.0.1:2 unavailable",
+    ]
