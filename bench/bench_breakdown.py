@@ -19,7 +19,9 @@ of the timed part:
 
 With ``--profile DIR`` it also samples every Python service with py-spy during the timed part
 (``--py-spy``: the py-spy binary; ``pip install py-spy``), writes each profile to DIR as
-collapsed stacks (``<service>.txt``) and prints the functions that hold most samples.
+collapsed stacks (``<service>.txt``) and prints the functions that hold most samples; and it
+records the Kafka broker with Java Flight Recorder (``jcmd``/``jfr`` of the JDK it runs on) to
+DIR/``kafka.jfr`` and prints the Java methods most execution samples were in.
 
 Usage: python bench/bench_breakdown.py [--count 1000] [--concurrency 100] [--profile DIR]
        [--shards N] [--matching-process]
@@ -53,6 +55,7 @@ from temporalio.worker import Worker  # noqa: E402
 from schemas.topics import DEV_SHARDS, Topology  # noqa: E402
 from streams.connection import ENV_CONFIG_FILE  # noqa: E402
 from strom._devserver import DevCluster, free_port  # noqa: E402
+from strom._devserver.java import find_java  # noqa: E402
 from strom._devserver.process import descendants  # noqa: E402
 from strom._services import SERVICE_NAMES, ServiceSet  # noqa: E402
 
@@ -195,6 +198,62 @@ class Profiler:
                     print(f"    {label:<5} {100 * n / max(samples, 1):5.1f}%  {frame[:110]}")
 
 
+class FlightRecorder:
+    """Java Flight Recorder on JVMs of this user while the load runs; `stop` dumps them."""
+
+    def __init__(self, java: Path, folder: Path, pids: dict[str, int]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.jcmd = str(java.with_name("jcmd"))
+        self.jfr = str(java.with_name("jfr"))
+        self.files = {name: folder / f"{name}.jfr" for name in pids}
+        self.pids = pids
+        for pid in pids.values():
+            self._jcmd(pid, "JFR.start", "name=bench", "settings=profile")
+
+    def _jcmd(self, pid: int, *command: str) -> None:
+        done = subprocess.run(
+            [self.jcmd, str(pid), *command], capture_output=True, text=True, timeout=60
+        )
+        if done.returncode != 0:
+            print(f"  jcmd {pid} {command[0]} failed: {done.stdout.strip()} {done.stderr.strip()}")
+
+    def stop(self) -> None:
+        for name, pid in self.pids.items():
+            self._jcmd(pid, "JFR.stop", "name=bench", f"filename={self.files[name]}")
+
+    def report(self, top: int) -> None:
+        """Prints, per JVM, the methods most execution samples were in (self: top frame)."""
+        for name, path in self.files.items():
+            if not path.exists():
+                print(f"  {name}: no recording written")
+                continue
+            done = subprocess.run(
+                [self.jfr, "print", "--events", "jdk.ExecutionSample", "--stack-depth", "64",
+                 str(path)],
+                capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            own: Counter[str] = Counter()
+            under: Counter[str] = Counter()
+            samples = 0
+            for event in done.stdout.split("jdk.ExecutionSample")[1:]:
+                frames = [
+                    line.strip().split("  line:")[0]
+                    for line in event.splitlines()
+                    if line.startswith("    ") and "line:" in line
+                ]
+                if not frames:
+                    continue
+                samples += 1
+                own[frames[0]] += 1
+                for frame in set(frames):
+                    under[frame] += 1
+            print(f"\n  {name}: {samples} execution samples ({path})")
+            below = Counter({f: n for f, n in under.items() if n < 0.9 * samples})
+            for label, table in (("self", own), ("total", below)):
+                for frame, n in table.most_common(top):
+                    print(f"    {label:<5} {100 * n / max(samples, 1):5.1f}%  {frame[:110]}")
+
+
 async def measure_idle(pids: dict[str, int], urls: dict[str, str], seconds: float) -> None:
     """Prints what each process burns, and which Kafka requests are sent, with no workflow."""
     cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
@@ -257,10 +316,13 @@ async def timed_load(
         before_cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
         before_own = own_cpu()
         before_calls = scrape(urls)
-        spy = None
+        spy = recorder = None
         if profiler is not None:
             python_pids = {n: p for n, p in pids.items() if n not in ("kafka", "elasticsearch")}
             spy = Profiler(profiler[0], profiler[1], python_pids)
+            # Elasticsearch runs as another user, whose JVM jcmd cannot attach to.
+            kafka = {n: p for n, p in jvms.items() if n == "kafka"}
+            recorder = FlightRecorder(find_java(), profiler[1], kafka)
         began = time.perf_counter()
         await asyncio.gather(*(one("bench", gate, True) for _ in range(count)))
         seconds = time.perf_counter() - began
@@ -269,6 +331,8 @@ async def timed_load(
         after_threads = {name: jvm_thread_cpu(pid) for name, pid in jvms.items()}
         if spy is not None:
             spy.stop()
+        if recorder is not None:
+            recorder.stop()
         await asyncio.sleep(STATS_INTERVAL_MS / 1000 * 2.5)
         after_calls = scrape(urls)
 
@@ -293,6 +357,9 @@ async def timed_load(
     if spy is not None:
         print("\npy-spy profiles of the timed part (self: innermost frame; total: on the stack)")
         spy.report(top=8)
+    if recorder is not None:
+        print("\nJava Flight Recorder of the timed part (self: top frame; total: on the stack)")
+        recorder.report(top=12)
 
 
 def print_calls(
