@@ -149,6 +149,7 @@ class Transactions:
         self._turn = 0
         self._producer = self._producers[0]
         self._acks = Producer(config.ack_producer_settings())
+        self._backup_acks = Producer(config.ack_producer_settings(backup=True))
         self._datagrams = DatagramSender()
         self._worker = CommitWorker(f"{config.app_id}-commit")
         self._flight: _Flight | None = None
@@ -291,6 +292,7 @@ class Transactions:
     def poll_acks(self) -> None:
         """Serves the delivery reports of acknowledgements."""
         self._acks.poll(0)
+        self._backup_acks.poll(0)
 
     def commit(self, stores: dict[int, PartitionStore]) -> None:
         """Commits everything uncommitted before returning: a commit in flight, then steps
@@ -385,7 +387,7 @@ class Transactions:
     def close(self) -> None:
         """Lets a commit in flight end, then flushes every producer."""
         self._worker.close(TIMEOUT_S)
-        for producer in [*self._producers, self._acks]:
+        for producer in [*self._producers, self._acks, self._backup_acks]:
             producer.flush(5)
         self._datagrams.close()
 
@@ -506,10 +508,11 @@ class Transactions:
         partition: int | None,
         datagram: str | None,
     ) -> None:
-        if datagram is not None:
-            self._datagrams.send(value, datagram)  # first: it does not wait for the broker
+        # The datagram first: it does not wait for the broker. Once it left, the Kafka copy
+        # is the fallback and may wait for company (`streams.datagrams`).
+        sent = datagram is not None and self._datagrams.send(value, datagram)
         try:
-            produce_to(self._acks, topic, key, value, partition)
+            produce_to(self._backup_acks if sent else self._acks, topic, key, value, partition)
         except KafkaException as exc:
             # Lost like an answer in a crash: the caller retries. Never a reason to stop.
             log.warning("acknowledgement to %s[%s] not sent: %s", topic, partition, exc)

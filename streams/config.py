@@ -13,6 +13,13 @@ Above anything one transaction of a run can hold: a run's history is capped at 5
 Temporal caps it) and a request at 4 MiB, so one decision's event batch always fits.
 """
 
+BACKUP_ACK_LINGER_MS = 50
+"""How long the Kafka copy of an acknowledgement whose datagram left waits for others.
+
+Its caller normally has the datagram already, so the copy needs no hurry: at a few hundred
+acknowledgements a second one produce request carries a dozen of them instead of one each.
+"""
+
 
 @dataclass(frozen=True)
 class StreamsConfig:
@@ -150,12 +157,16 @@ class StreamsConfig:
             **self.extra_producer,
         }
 
-    def ack_producer_settings(self) -> dict[str, Any]:
-        """librdkafka settings of the plain producer of `Context.send_after_commit`."""
+    def ack_producer_settings(self, backup: bool = False) -> dict[str, Any]:
+        """librdkafka settings of a plain producer of `Context.send_after_commit`.
+
+        `backup`: the producer of the Kafka copies of acknowledgements whose datagram left
+        (`streams.datagrams`), which wait up to BACKUP_ACK_LINGER_MS for company.
+        """
         return {
             "bootstrap.servers": self.bootstrap,
-            "client.id": f"{self.app_id}-{self.instance_id}-acks",
-            "linger.ms": 0,
+            "client.id": f"{self.app_id}-{self.instance_id}-acks" + ("-backup" if backup else ""),
+            "linger.ms": BACKUP_ACK_LINGER_MS if backup else 0,
             "acks": "all",
             "enable.idempotence": True,
             "message.max.bytes": MAX_RECORD_BYTES,

@@ -5,6 +5,12 @@ that also names a datagram address ("host:port", an IPv4 address or a name that 
 one) gets it there too, without the produce-to-fetch hop through the broker; whichever copy
 arrives first answers it, and the other is dropped by the caller. A lost datagram therefore
 costs only the time the Kafka copy takes, so nothing here retries or reports.
+
+The Kafka copy of an acknowledgement whose datagram left is only that fallback, so neither
+side hurries it: the sender batches such copies (`streams.config.BACKUP_ACK_LINGER_MS`) and
+the caller's reader lets the broker gather them (`schemas.clients.history`). A lost datagram
+then costs up to about a second; the broker handles a few requests a second for the copies
+instead of two per acknowledgement.
 """
 
 from __future__ import annotations
@@ -39,17 +45,23 @@ class DatagramSender:
         self._socket.setblocking(False)
         self._closed = False
 
-    def send(self, value: bytes, address: str) -> None:
-        """Sends `value` to `address` if it fits and the address is one; never raises."""
+    def send(self, value: bytes, address: str) -> bool:
+        """Sends `value` to `address` if it fits and the address is one; never raises.
+
+        Returns:
+            True when the datagram left this host's socket (it may still be lost on the way).
+        """
         if self._closed or len(value) > MAX_DATAGRAM_BYTES:
-            return
+            return False
         target = parse_address(address)
         if target is None:
-            return
+            return False
         try:
             self._socket.sendto(value, target)
         except OSError as exc:  # a full buffer, an unreachable host: the Kafka copy answers
             log.debug("acknowledgement datagram to %s not sent: %s", address, exc)
+            return False
+        return True
 
     def close(self) -> None:
         """Closes the socket; later sends do nothing."""

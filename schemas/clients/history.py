@@ -24,6 +24,7 @@ from schemas.topics import Topology
 from streams import metrics
 from streams.config import MAX_RECORD_BYTES
 from streams.connection import Consumer, Producer
+from streams.datagrams import MAX_DATAGRAM_BYTES
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ class HistoryClient:
     (`reply_partition`): the history sends every reply to the partition named in the command.
     With `datagram_host` the client also takes replies as UDP datagrams on a port of that
     interface, which every history process must reach: history sends each reply there too
-    (`streams.datagrams`), and the first copy to arrive answers the call.
+    (`streams.datagrams`), and the first copy to arrive answers the call; the topic's copy of
+    a reply whose datagram was lost then comes up to about a second later.
     Must be started (`start`) on the event loop that awaits `call`.
     """
 
@@ -143,6 +145,10 @@ class HistoryClient:
                 # reader never seeks or changes its assignment, the one thing a fetch parked
                 # at the broker would hold back.
                 "fetch.wait.max.ms": REPLY_FETCH_WAIT_MS,
+                # With datagrams the topic only carries the fallback copies: the broker may
+                # gather them for up to REPLY_FETCH_WAIT_MS. A reply too large for a datagram
+                # fills the fetch alone and comes at once (`streams.datagrams`).
+                "fetch.min.bytes": MAX_DATAGRAM_BYTES if datagram_host is not None else 1,
             }
         )
         self._pending: dict[str, asyncio.Future[Reply]] = {}

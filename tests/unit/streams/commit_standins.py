@@ -58,6 +58,7 @@ class Broker:
         self.generation_reads = 0
         self.visible: list[tuple[str, bytes]] = []  # records of committed transactions
         self.acks: list[bytes] = []
+        self.ack_lingers: list[int] = []  # linger.ms of the producer that carried each ack
         self.gate = threading.Semaphore(0)  # one release lets one commit return
         self.fail_next: KafkaException | None = None
         self.stalled = False  # every commit times out at once, as against a frozen broker
@@ -73,6 +74,7 @@ class StandInProducer:
     def __init__(self, broker: Broker, settings: dict[str, Any]) -> None:
         self._broker = broker
         self._tid = settings.get("transactional.id")
+        self._linger = int(settings.get("linger.ms", 0))
         self._pending: list[tuple[str, bytes, int | None, Any]] = []
 
     def init_transactions(self, timeout: float) -> None:
@@ -89,8 +91,9 @@ class StandInProducer:
         partition: int | None = None,
         on_delivery: Any = None,
     ) -> None:
-        if self._tid is None:  # the acknowledgement producer
+        if self._tid is None:  # an acknowledgement producer
             self._broker.acks.append(value)
+            self._broker.ack_lingers.append(self._linger)
             return
         self._pending.append((topic, value, partition, on_delivery))
 

@@ -14,6 +14,7 @@ import streams.app
 import streams.datagrams
 from streams import Context, MemoryStore, StreamApp, StreamsConfig
 from streams.commit import Transactions
+from streams.config import BACKUP_ACK_LINGER_MS
 from streams.state.base import PartitionStore
 from tests.unit.streams.commit_standins import (
     ACKS,
@@ -168,6 +169,11 @@ def test_an_acknowledgement_with_a_datagram_address_leaves_both_ways_after_the_c
         txns.send_after_commit(ACKS, None, b"reply-3", 0, "not an address")
         assert receiver.recv(100) == b"reply-2"
         assert broker.acks[-2:] == [b"reply-2", b"reply-3"]
+        # The copy of an acknowledgement whose datagram left may wait for company; one
+        # without a datagram is the only copy and leaves at once.
+        lingers = dict(zip(broker.acks, broker.ack_lingers, strict=True))
+        assert lingers[b"reply-1"] == lingers[b"reply-2"] == BACKUP_ACK_LINGER_MS > 0
+        assert lingers[b"reply-3"] == lingers[b"ack-1"] == 0
     finally:
         receiver.close()
 
