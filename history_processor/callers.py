@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryResponse
@@ -128,7 +129,9 @@ class Callers:
         if queries_too:
             self._settle_queries(ctx, command, decision)
         self._settle_updates(ctx, command, decision)
-        for entry in self.parked.take(ctx.partition, command.namespace, command.workflow_id):
+        namespace, workflow_id = command.namespace, command.workflow_id
+        current = partial(self.load, ctx, namespace, workflow_id)
+        for entry in self.parked.take(ctx.partition, namespace, workflow_id, current):
             self._handle(ctx, entry.command, entry.reply_to)
 
     def expire(self, ctx: Context, now_ms: int) -> None:

@@ -27,6 +27,7 @@ from history_processor.decision_inputs import TimerInput, event_reader, new_id, 
 from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
 from history_processor.model import Command, Decision
+from history_processor.parked import HistoryWatch
 from history_processor.pending_limits import PendingLimits
 from history_processor.restore import fold_record
 from history_processor.state import ExecutionState
@@ -232,7 +233,8 @@ class HistoryProcessor:
                     ctx.partition, queries.buffered(command, reply_to, state.run_id)
                 )
             else:
-                self._callers.parked.park(ctx.partition, command, reply_to, now_ms)
+                watch = HistoryWatch.of(command, state)
+                self._callers.parked.park(ctx.partition, command, reply_to, now_ms, watch)
             return
         if command.kind == QUERY_WORKFLOW:
             self._callers.queries.remove(ctx.partition, command.command_id)
