@@ -7,24 +7,31 @@ process) and prints workflows/s, p50/p99 start-to-result latency and the CPU sec
 server side spent per 1,000 workflows: for Strom every process (Kafka, Elasticsearch,
 history, matching, indexer, frontend); for Temporal the dev server process.
 
-Each load starts with the same warm-up on every server (300 workflows, 10 at a time), then
-waits until the server side is near idle (under 0.3 core busy) before the timed part.
+Both servers run side by side for the whole bench. Each load starts with the same warm-up on
+every server (300 workflows, 10 at a time); its timed part is then split into rounds
+(``--rounds``, 4 by default) that take turns between the servers, the first server of a round
+alternating, and every round waits until the servers are near idle (under 0.3 core busy
+together). On a shared machine whose speed drifts over minutes, each server thus meets the same
+spells. The idle server of a round costs the busy one a little: idle Strom (Kafka, its
+processes' polls) takes a few percent of a core, the idle dev server less.
 
 Usage: python bench/bench_workflows.py [--c1 100] [--c100 1000] [--only strom|temporal]
-           [--workload activity|timer-signal] (repeatable; default both)
+           [--workload activity|timer-signal] (repeatable; default both) [--rounds 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,48 +89,96 @@ WORKLOADS: dict[str, Callable[[Client, str, str], Awaitable[None]]] = {
 }
 
 
-async def run_load(
-    client: Client, workload: str, count: int, concurrency: int, pids: list[int]
-) -> tuple[float, list[float], float]:
-    """Runs `count` workflows of `workload`, `concurrency` at a time, after a warm-up.
+@dataclass
+class Target:
+    """A server under load: its client, and the processes whose CPU is its cost."""
 
-    Returns:
-        Seconds, latencies in seconds, and the server-side CPU seconds of the timed part.
-    """
+    name: str
+    client: Client
+    pids: list[int]
+
+
+@dataclass
+class Tally:
+    """What the timed rounds of one load on one target added up to."""
+
+    seconds: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+async def run_round(
+    target: Target,
+    workload: str,
+    count: int,
+    concurrency: int,
+    tq: str,
+    tally: Tally,
+    quiet: list[int],
+) -> None:
+    """Runs `count` workflows, `concurrency` at a time, once the `quiet` processes (every
+    server's) are near idle."""
     run_one = WORKLOADS[workload]
-    tq = f"bench-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
 
     async def one() -> None:
         async with gate:
             began = time.perf_counter()
-            await run_one(client, f"bench-{uuid.uuid4()}", tq)
-            latencies.append(time.perf_counter() - began)
+            await run_one(target.client, f"bench-{uuid.uuid4()}", tq)
+            tally.latencies.append(time.perf_counter() - began)
 
-    async with Worker(
-        client,
-        task_queue=tq,
-        workflows=[NoopActivityWorkflow, TimerSignalWorkflow],
-        activities=[noop],
-        max_concurrent_workflow_tasks=max(concurrency, 5),
-        max_concurrent_activities=max(concurrency, 5),
-    ):
-        # Warm-up, the same for every server: JIT compilation (Kafka and Elasticsearch run on
-        # the JVM), caches, connections, sticky queues.
-        warm = asyncio.Semaphore(10)
+    await settle(quiet)
+    cpu_before = cpu_seconds(target.pids)
+    began = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    tally.seconds += time.perf_counter() - began
+    tally.cpu += cpu_seconds(target.pids) - cpu_before
 
-        async def warm_one() -> None:
-            async with warm:
-                await run_one(client, f"warm-{uuid.uuid4()}", tq)
 
-        await asyncio.gather(*(warm_one() for _ in range(WARM_UP)))
-        await settle(pids)
-        cpu_before = cpu_seconds(pids)
-        began = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(count)))
-        seconds = time.perf_counter() - began
-        return seconds, latencies, cpu_seconds(pids) - cpu_before
+async def warm_up(
+    client: Client, run_one: Callable[[Client, str, str], Awaitable[None]], tq: str
+) -> None:
+    """WARM_UP workflows, 10 at a time."""
+    gate = asyncio.Semaphore(10)
+
+    async def warm_one() -> None:
+        async with gate:
+            await run_one(client, f"warm-{uuid.uuid4()}", tq)
+
+    await asyncio.gather(*(warm_one() for _ in range(WARM_UP)))
+
+
+async def run_load(
+    targets: list[Target], workload: str, count: int, concurrency: int, rounds: int
+) -> dict[str, Tally]:
+    """Runs `count` workflows of `workload` on each target after the same warm-up, in
+    `rounds` rounds that take turns between the targets (who goes first alternates), so a
+    slower or faster spell of a shared machine falls on every target alike."""
+    run_one = WORKLOADS[workload]
+    tq = f"bench-{uuid.uuid4().hex[:8]}"
+    async with contextlib.AsyncExitStack() as stack:
+        for target in targets:
+            await stack.enter_async_context(
+                Worker(
+                    target.client,
+                    task_queue=tq,
+                    workflows=[NoopActivityWorkflow, TimerSignalWorkflow],
+                    activities=[noop],
+                    max_concurrent_workflow_tasks=max(concurrency, 5),
+                    max_concurrent_activities=max(concurrency, 5),
+                )
+            )
+            # Warm-up, the same for every server: JIT compilation (Kafka and Elasticsearch run
+            # on the JVM), caches, connections, sticky queues.
+            await warm_up(target.client, run_one, tq)
+        tallies = {target.name: Tally() for target in targets}
+        every = [pid for target in targets for pid in target.pids]
+        for n in range(rounds):
+            share = count // rounds + (1 if n < count % rounds else 0)
+            for target in targets if n % 2 == 0 else targets[::-1]:
+                tally = tallies[target.name]
+                await run_round(target, workload, share, concurrency, tq, tally, every)
+        return tallies
 
 
 def pct(values: list[float], q: float) -> float:
@@ -141,22 +196,9 @@ async def settle(pids: list[int], limit: float = 60.0) -> None:
             return
 
 
-async def measure(
-    name: str, client: Client, pids: list[int], loads: list[tuple[str, int, int]]
-) -> None:
-    for workload, concurrency, count in loads:
-        seconds, latencies, cpu = await run_load(client, workload, count, concurrency, pids)
-        print(
-            f"{name:<9} {workload:<12} C={concurrency:<4} N={count:<5} "
-            f"{count / seconds:7.1f} wf/s   "
-            f"p50 {statistics.median(latencies) * 1000:7.0f} ms   "
-            f"p99 {pct(latencies, 0.99) * 1000:7.0f} ms   "
-            f"server CPU {cpu / count * 1000:6.1f} s per 1,000 workflows",
-            flush=True,
-        )
-
-
-async def bench_strom(loads: list[tuple[str, int, int]]) -> None:
+@contextlib.asynccontextmanager
+async def strom_target() -> AsyncIterator[Target]:
+    """A fresh Strom laid out as `strom server start-dev` lays it out."""
     with tempfile.TemporaryDirectory(prefix="strom-bench-") as tmp:
         cluster = DevCluster(Path(tmp) / "cluster", kafka_port=free_port(), es_port=free_port())
         cluster.start()
@@ -173,19 +215,20 @@ async def bench_strom(loads: list[tuple[str, int, int]]) -> None:
             try:
                 pids = [p.pid for p in services.processes.values()]
                 pids += [n.process.pid for n in (cluster.kafka, cluster.elasticsearch) if n.process]
-                client = await Client.connect(services.target)
-                await measure("strom", client, pids, loads)
+                yield Target("strom", await Client.connect(services.target), pids)
             finally:
                 services.stop()
         finally:
             cluster.stop()
 
 
-async def bench_temporal(loads: list[tuple[str, int, int]]) -> None:
+@contextlib.asynccontextmanager
+async def temporal_target() -> AsyncIterator[Target]:
+    """A fresh Temporal dev server (`temporal server start-dev`)."""
     async with TemporalDevServer() as dev:
         client = await dev.connect()
         assert dev._proc is not None
-        await measure("temporal", client, [dev._proc.pid], loads)
+        yield Target("temporal", client, [dev._proc.pid])
 
 
 async def main() -> None:
@@ -198,14 +241,38 @@ async def main() -> None:
     parser.add_argument(
         "--workload", action="append", choices=sorted(WORKLOADS), help="(default: both)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=4,
+        help="rounds per load that take turns between the servers (1: each server's load "
+        "in one go, one after the other)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.rounds < 1 or min(args.c1, args.c100) < args.rounds:
+        parser.error("--rounds must be at least 1 and at most --c1 and --c100")
     workloads = args.workload or list(WORKLOADS)
     loads = [(w, c, n) for w in workloads for c, n in ((1, args.c1), (100, args.c100))]
-    print(f"{os.cpu_count()} cores; workloads {', '.join(workloads)}; SDK worker and client here")
-    if args.only != "temporal":
-        await bench_strom(loads)
-    if args.only != "strom":
-        await bench_temporal(loads)
+    print(
+        f"{os.cpu_count()} cores; workloads {', '.join(workloads)}; SDK worker and client here; "
+        f"{args.rounds} rounds per load, taking turns",
+        flush=True,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        targets = []
+        if args.only != "temporal":
+            targets.append(await stack.enter_async_context(strom_target()))
+        if args.only != "strom":
+            targets.append(await stack.enter_async_context(temporal_target()))
+        for workload, concurrency, count in loads:
+            tallies = await run_load(targets, workload, count, concurrency, args.rounds)
+            for name, tally in tallies.items():
+                print(
+                    f"{name:<9} {workload:<12} C={concurrency:<4} N={count:<5} "
+                    f"{count / tally.seconds:7.1f} wf/s   "
+                    f"p50 {statistics.median(tally.latencies) * 1000:7.0f} ms   "
+                    f"p99 {pct(tally.latencies, 0.99) * 1000:7.0f} ms   "
+                    f"server CPU {tally.cpu / count * 1000:6.1f} s per 1,000 workflows",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
