@@ -26,7 +26,9 @@ they are produced by a plain producer once the transaction that was open when th
 has committed, and dropped if it aborts; without an open transaction they leave at once. A
 caller thus learns of a change only after it is committed, without waiting for the
 transaction's markers; one that gets no answer (the processor crashed in between) retries,
-which every request must tolerate anyway.
+which every request must tolerate anyway. An acknowledgement that also went as a datagram
+(`streams.datagrams`) has its Kafka copy produced by a second plain producer that lingers
+(`streams.config.BACKUP_ACK_LINGER_MS`): that copy is only the fallback.
 
 Three refinements keep a transaction off the critical path where none is needed:
 
