@@ -133,6 +133,15 @@ def own_cpu() -> float:
     return times.user + times.system
 
 
+def print_hottest(own: Counter[str], under: Counter[str], samples: int, top: int) -> None:
+    """Prints the frames most samples were in (self) and under (total) of one profile."""
+    # Entry points and event-loop frames are under nearly every sample: left out.
+    below = Counter({f: n for f, n in under.items() if n < 0.9 * samples})
+    for label, table in (("self", own), ("total", below)):
+        for frame, n in table.most_common(top):
+            print(f"    {label:<5} {100 * n / max(samples, 1):5.1f}%  {frame[:110]}")
+
+
 class Profiler:
     """py-spy sampling every Python service while it lives; `stop` writes the profiles."""
 
@@ -191,11 +200,7 @@ class Profiler:
                 for frame in set(frames):
                     under[frame] += count
             print(f"\n  {name}: {samples} samples with the GIL ({path})")
-            # Entry points and event-loop frames are under nearly every sample: left out.
-            below = Counter({f: n for f, n in under.items() if n < 0.9 * samples})
-            for label, table in (("self", own), ("total", below)):
-                for frame, n in table.most_common(top):
-                    print(f"    {label:<5} {100 * n / max(samples, 1):5.1f}%  {frame[:110]}")
+            print_hottest(own, under, samples, top)
 
 
 class FlightRecorder:
@@ -248,10 +253,7 @@ class FlightRecorder:
                 for frame in set(frames):
                     under[frame] += 1
             print(f"\n  {name}: {samples} execution samples ({path})")
-            below = Counter({f: n for f, n in under.items() if n < 0.9 * samples})
-            for label, table in (("self", own), ("total", below)):
-                for frame, n in table.most_common(top):
-                    print(f"    {label:<5} {100 * n / max(samples, 1):5.1f}%  {frame[:110]}")
+            print_hottest(own, under, samples, top)
 
 
 async def measure_idle(pids: dict[str, int], urls: dict[str, str], seconds: float) -> None:
