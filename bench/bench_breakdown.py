@@ -13,9 +13,10 @@ of the timed part:
   (``statistics.interval.ms``, set for every client through ``$STROM_KAFKA_CONFIG``) exported by
   each service as ``kafka_client_requests_total``;
 - the gRPC calls the frontend and matching served, by RPC (``service_requests_total``);
-- for the two JVMs (Kafka, Elasticsearch), their CPU split by thread kind: the JIT compiler
-  threads, the garbage collector and the rest (the node's own work), which tells a fresh
-  JVM's compilation from the cost of the requests.
+- each process's CPU split by thread kind: for the two JVMs (Kafka, Elasticsearch) the JIT
+  compiler threads, the garbage collector and the rest (the node's own work), which tells a
+  fresh JVM's compilation from the cost of the requests; for the Python services librdkafka's
+  threads, gRPC core's, RocksDB's, the main thread (the service's own loop) and the rest.
 
 With ``--profile DIR`` it also samples every Python service with py-spy during the timed part
 (``--py-spy``: the py-spy binary; ``pip install py-spy``), writes each profile to DIR as
@@ -90,15 +91,26 @@ def scrape(urls: dict[str, str]) -> Snapshot:
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-# JVM thread names (as /proc shows them, cut to 15 characters) by the kind of work.
+# Thread names (as /proc shows them, cut to 15 characters) by the kind of work; the first
+# pattern that matches names the kind, and a thread no pattern matches is "other".
 _JVM_THREAD_KINDS = (
     ("JIT compiler", re.compile(r"^C\d CompilerThre")),
     ("GC", re.compile(r"^(GC Thread|G1 |VM Thread)")),
 )
+_PYTHON_THREAD_KINDS = (
+    ("librdkafka", re.compile(r"^rdk:")),
+    ("gRPC core", re.compile(r"^(event_engine|grpc_|lifeguard)")),
+    ("RocksDB", re.compile(r"^rocksdb:")),
+)
+MAIN_THREAD = "Python main"
+"""The kind of a process's first thread: its event loop or processing loop (other Python
+threads, e.g. a service's HTTP server, count as "other")."""
 
 
-def jvm_thread_cpu(pid: int) -> Counter[str]:
-    """CPU seconds of a process tree's threads by kind ("JIT compiler", "GC", "other")."""
+def thread_cpu(pid: int, kinds: tuple[tuple[str, re.Pattern[str]], ...]) -> Counter[str]:
+    """CPU clock ticks (`_TICKS_PER_S`) of a process tree's threads by kind: the first of
+    `kinds` whose pattern matches the thread's name, else `MAIN_THREAD` for each process's
+    first thread, else "other"."""
     found: Counter[str] = Counter()
     for member in [pid, *(child for child, _ in descendants(pid))]:
         try:
@@ -112,20 +124,31 @@ def jvm_thread_cpu(pid: int) -> Counter[str]:
             except OSError:
                 continue  # the thread ended meanwhile
             fields = stat.rsplit(")", 1)[1].split()
-            kind = next((k for k, pattern in _JVM_THREAD_KINDS if pattern.match(name)), "other")
-            found[kind] += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+            kind = next((k for k, pattern in kinds if pattern.match(name)), None)
+            if kind is None:
+                kind = MAIN_THREAD if task == str(member) else "other"
+            found[kind] += int(fields[11]) + int(fields[12])
     return found
 
 
-def print_jvm_threads(
+def thread_kinds_of(process: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return _JVM_THREAD_KINDS if process in ("kafka", "elasticsearch") else _PYTHON_THREAD_KINDS
+
+
+def print_threads(
     before: dict[str, Counter[str]], after: dict[str, Counter[str]], count: int
 ) -> None:
-    """Prints each JVM's CPU per workflow by thread kind (threads that ended are missed)."""
-    print("\nJVM CPU per workflow (ms), by thread kind")
+    """Prints each process's CPU per workflow by thread kind (threads that ended are missed)."""
+    print("\nCPU per workflow (ms), by process and thread kind")
     for name, threads in after.items():
         grown = threads - before.get(name, Counter())
-        for kind in ("JIT compiler", "GC", "other"):
-            print(f"  {name:<14} {kind:<13} {grown[kind] / count * 1000:7.2f}")
+        kinds = [kind for kind, _ in thread_kinds_of(name)]
+        if name not in ("kafka", "elasticsearch"):
+            kinds.append(MAIN_THREAD)
+        for kind in (*kinds, "other"):
+            if grown[kind] or kind in ("JIT compiler", "GC"):
+                ms = grown[kind] / _TICKS_PER_S / count * 1000
+                print(f"  {name:<14} {kind:<18} {ms:7.2f}")
 
 
 def own_cpu() -> float:
@@ -314,7 +337,8 @@ async def timed_load(
         if idle_s > 0:
             await measure_idle(pids, urls, idle_s)
         jvms = {n: p for n, p in pids.items() if n in ("kafka", "elasticsearch") and p}
-        before_threads = {name: jvm_thread_cpu(pid) for name, pid in jvms.items()}
+        threads_of = {n: p for n, p in pids.items() if p}
+        before_threads = {n: thread_cpu(p, thread_kinds_of(n)) for n, p in threads_of.items()}
         before_cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
         before_own = own_cpu()
         before_calls = scrape(urls)
@@ -330,7 +354,7 @@ async def timed_load(
         seconds = time.perf_counter() - began
         after_cpu = {name: cpu_seconds([pid]) for name, pid in pids.items()}
         after_own = own_cpu()
-        after_threads = {name: jvm_thread_cpu(pid) for name, pid in jvms.items()}
+        after_threads = {n: thread_cpu(p, thread_kinds_of(n)) for n, p in threads_of.items()}
         if spy is not None:
             spy.stop()
         if recorder is not None:
@@ -351,7 +375,7 @@ async def timed_load(
         print(f"  {name:<14} {ms:7.2f}")
     print(f"  {'server total':<14} {server:7.2f}")
     print(f"  {'bench (SDK)':<14} {(after_own - before_own) / count * 1000:7.2f}")
-    print_jvm_threads(before_threads, after_threads, count)
+    print_threads(before_threads, after_threads, count)
     print_calls("Kafka requests per workflow, by service and API", "kafka_client_requests_total",
                 before_calls, after_calls, count, by_client=True)  # fmt: skip
     print_calls("gRPC calls served per workflow, by service and RPC", "service_requests_total",
