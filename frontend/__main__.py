@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import grpc
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsResponse,
     ListWorkflowExecutionsResponse,
@@ -36,6 +38,7 @@ from schemas.visibility.attributes import ValueType
 from schemas.visibility.search import VisibilityReader
 from schemas.visibility.template import index_name
 from streams import event_loop, metrics, supervision
+from streams.grpc_server import BindError
 
 
 class ElasticsearchVisibility:
@@ -231,31 +234,6 @@ async def run(args: argparse.Namespace, local_matching: MemberFactory | None = N
         loop.call_soon_threadsafe(done.set)
 
     topology = Topology.from_cluster(args.bootstrap, args.prefix)
-    namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
-    namespaces.on_death = on_death
-    await asyncio.to_thread(namespaces.start)
-    await asyncio.to_thread(namespaces.ensure_default)
-    await asyncio.to_thread(ensure_system, namespaces)
-    history = HistoryClient(
-        args.bootstrap, topology, args.reply_partition, args.reply_datagram_host
-    )
-    history.on_death = on_death
-    history.start()
-    member = None
-    if local_matching is not None:
-        member = await local_matching(args, topology, history, on_death)
-    matching = MatchingClient(
-        MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions, member
-    )
-    es = es_settings.client(args.es_url)
-
-    def custom_search_attributes(name: str) -> dict[str, ValueType]:
-        found = namespaces.get(name)
-        return found.custom_search_attributes() if found is not None else {}
-
-    visibility = ElasticsearchVisibility(
-        VisibilityReader(es, index_name(args.prefix), custom_attributes=custom_search_attributes)
-    )
     config = FrontendConfig(
         host=args.host,
         port=args.port,
@@ -269,37 +247,87 @@ async def run(args: argparse.Namespace, local_matching: MemberFactory | None = N
         tls=tls,
         authorizer=authorizer,
     )
-    clusters = KafkaClusterStore(args.bootstrap, args.prefix)
-    server = await serve(config, history, matching, visibility, namespaces, clusters=clusters)
-    logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
-    http_api, code = None, 0
-    if args.http_port and not args.no_http:
+    async with contextlib.AsyncExitStack() as started:  # stops what started, last first
         try:
-            http_api = await start_http_api(
-                servicer(server), args.host, args.http_port, config.shutdown_grace_s
+            server = await _start(
+                args, config, topology, es_settings, local_matching, on_death, started
             )
-        except OSError as exc:
-            logging.getLogger(__name__).error(
-                "cannot serve the HTTP API on %s:%d: %s", args.host, args.http_port, exc
-            )
+        except BindError as exc:
+            logging.getLogger(__name__).error("%s", exc)
+            return 1
+        logging.getLogger(__name__).info("frontend listening on %s:%d", args.host, args.port)
+        http_api, code = None, 0
+        if args.http_port and not args.no_http:
+            try:
+                http_api = await start_http_api(
+                    servicer(server), args.host, args.http_port, config.shutdown_grace_s
+                )
+            except OSError as exc:
+                logging.getLogger(__name__).error(
+                    "cannot serve the HTTP API on %s:%d: %s", args.host, args.http_port, exc
+                )
+                code = 1
+                done.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, done.set)
+        await done.wait()
+        if died:
+            logging.getLogger(__name__).critical("stopping: thread %s died", ", ".join(died))
             code = 1
-            done.set()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, done.set)
-    await done.wait()
-    if died:
-        logging.getLogger(__name__).critical("stopping: thread %s died", ", ".join(died))
-        code = 1
-    await stop(server, config.shutdown_grace_s)  # also ends the HTTP API's long-polls
-    if http_api is not None:
-        await http_api.stop()
-    await matching.close()
-    if member is not None:  # after the frontend: its polls were answered as it stopped
-        await member.stop()
-    history.close()
-    namespaces.close()
-    es.close()
+        await stop(server, config.shutdown_grace_s)  # also ends the HTTP API's long-polls
+        if http_api is not None:
+            await http_api.stop()
     return code
+
+
+async def _start(
+    args: argparse.Namespace,
+    config: FrontendConfig,
+    topology: Topology,
+    es_settings: connection.ElasticsearchSettings,
+    local_matching: MemberFactory | None,
+    on_death: Callable[[str, BaseException], None],
+    started: contextlib.AsyncExitStack,
+) -> grpc.aio.Server:
+    """Starts the frontend's clients, its matching member (with `local_matching`) and its
+    gRPC server; `started` stops each of them when it closes.
+
+    Raises:
+        BindError: The frontend's or the member's gRPC address could not be bound.
+    """
+    namespaces = KafkaNamespaceRegistry(args.bootstrap, args.prefix)
+    namespaces.on_death = on_death
+    started.callback(namespaces.close)
+    await asyncio.to_thread(namespaces.start)
+    await asyncio.to_thread(namespaces.ensure_default)
+    await asyncio.to_thread(ensure_system, namespaces)
+    history = HistoryClient(
+        args.bootstrap, topology, args.reply_partition, args.reply_datagram_host
+    )
+    history.on_death = on_death
+    history.start()
+    started.callback(history.close)
+    member = None
+    if local_matching is not None:
+        member = await local_matching(args, topology, history, on_death)
+        # After the frontend's server has stopped: its polls were answered as it stopped.
+        started.push_async_callback(member.stop)
+    matching = MatchingClient(
+        MatchingDirectory(args.bootstrap, args.prefix), topology.tq_partitions, member
+    )
+    started.push_async_callback(matching.close)
+    es = es_settings.client(args.es_url)
+    started.callback(es.close)
+
+    def custom_search_attributes(name: str) -> dict[str, ValueType]:
+        found = namespaces.get(name)
+        return found.custom_search_attributes() if found is not None else {}
+
+    visibility = ElasticsearchVisibility(
+        VisibilityReader(es, index_name(args.prefix), custom_attributes=custom_search_attributes)
+    )
+    clusters = KafkaClusterStore(args.bootstrap, args.prefix)
+    return await serve(config, history, matching, visibility, namespaces, clusters=clusters)
 
 
 def main(argv: list[str] | None = None, local_matching: MemberFactory | None = None) -> int:

@@ -25,7 +25,7 @@ from frontend.ratelimit import NamespaceRateLimiter
 from frontend.service import StromWorkflowService
 from frontend.tokens import TokenDecoder, decode_task_token
 from schemas.clusters import ClusterStore
-from streams import metrics
+from streams import grpc_server, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ def create_server(
 
     Returns:
         The server and the bound port (the free port chosen when ``config.port`` is 0).
+
+    Raises:
+        BindError: The frontend's address could not be bound.
     """
     server = grpc.aio.server(
         interceptors=[
@@ -55,6 +58,7 @@ def create_server(
             *([AuthorizingInterceptor(config.authorizer)] if config.authorizer else []),
         ],
         options=[
+            *grpc_server.SERVER_OPTIONS,
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
         ],
@@ -73,18 +77,14 @@ def create_server(
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     _HEALTH[server] = health
-    address = f"{config.host}:{config.port}"
-    if config.tls is None:
-        port = server.add_insecure_port(address)
-    else:
+    credentials = None
+    if config.tls is not None:
         credentials = grpc.ssl_server_credentials(
             [(config.tls.key, config.tls.cert)],
             root_certificates=config.tls.client_ca,
             require_client_auth=config.tls.client_ca is not None,
         )
-        port = server.add_secure_port(address, credentials)
-    if port == 0:
-        raise OSError(f"cannot bind the frontend to {config.host}:{config.port}")
+    port = grpc_server.bind(server, f"{config.host}:{config.port}", "the frontend", credentials)
     _ENVS[server] = env
     return server, port
 

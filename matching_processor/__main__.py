@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaException
 
 from matching_processor.config import MatchingConfig, advertised_host
+from matching_processor.exceptions import MatchingError
 from matching_processor.service import MatchingService
 from schemas import connection
 from schemas.clients.history import HistoryClient, add_reply_datagram_argument
 from schemas.topics import Topology
 from streams import event_loop, metrics, supervision
 from streams.exceptions import StreamsError
+from streams.grpc_server import BindError
 
 log = logging.getLogger("matching_processor")
 
@@ -96,6 +98,9 @@ async def run(args: argparse.Namespace) -> int:
             log.info("matching ready at %s (group %s)", service.address, service.config.group_id)
             await stop.wait()
             log.info("matching process stopping")
+    except (BindError, MatchingError) as exc:
+        log.error("%s", exc)
+        return 1
     finally:
         await asyncio.to_thread(history.close)
     if died:

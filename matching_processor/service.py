@@ -41,7 +41,7 @@ from schemas.placement import topic_partition_for
 from schemas.records import DeadLetterRecord
 from schemas.reply import Code, Reply
 from schemas.topics import Topology
-from streams import ensure_topics, metrics
+from streams import ensure_topics, grpc_server, metrics
 from streams.connection import AdminClient, Producer
 from streams.supervision import OnDeath, log_death, start_thread
 
@@ -138,7 +138,12 @@ class MatchingService:
         await self.stop()
 
     async def start(self) -> None:
-        """Reads topic metadata, starts the gRPC server, then joins the consumer group."""
+        """Reads topic metadata, starts the gRPC server, then joins the consumer group.
+
+        Raises:
+            MatchingError: A topic is missing.
+            BindError: The gRPC address could not be bound.
+        """
         n_tasks, self._n_inbox = await asyncio.to_thread(self._partition_counts)
         queues = TaskQueues(
             lambda key: topic_partition_for(
@@ -167,7 +172,9 @@ class MatchingService:
 
     async def _start_io(self) -> None:
         dispatcher = self.dispatcher
-        self._server = grpc.aio.server(interceptors=metrics.grpc_interceptors())
+        self._server = grpc.aio.server(
+            interceptors=metrics.grpc_interceptors(), options=grpc_server.SERVER_OPTIONS
+        )
         self._server.add_generic_rpc_handlers(
             (
                 api.generic_handler(
@@ -180,9 +187,8 @@ class MatchingService:
                 ),
             )
         )
-        port = self._server.add_insecure_port(f"{self.config.grpc_host}:{self.config.grpc_port}")
-        if port == 0:
-            raise MatchingError(f"cannot bind {self.config.grpc_host}:{self.config.grpc_port}")
+        address = f"{self.config.grpc_host}:{self.config.grpc_port}"
+        port = grpc_server.bind(self._server, address, "matching")
         await self._server.start()
         # The member's client.id carries the real port, so discovery works with port 0 too.
         self.address = f"{self.config.advertise_host}:{port}"
