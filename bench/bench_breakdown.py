@@ -102,9 +102,9 @@ _PYTHON_THREAD_KINDS = (
     ("gRPC core", re.compile(r"^(event_engine|grpc_|lifeguard)")),
     ("RocksDB", re.compile(r"^rocksdb:")),
 )
-MAIN_THREAD = "Python main"
-"""The kind of a process's first thread: its event loop or processing loop (other Python
-threads, e.g. a service's HTTP server, count as "other")."""
+MAIN_THREAD = "main thread"
+"""The kind of a process's first thread that no pattern names: a Python service's event loop
+or processing loop (its other Python threads, e.g. an HTTP server, count as "other")."""
 
 
 def thread_cpu(pid: int, kinds: tuple[tuple[str, re.Pattern[str]], ...]) -> Counter[str]:
@@ -143,9 +143,7 @@ def print_threads(
     for name, threads in after.items():
         grown = threads - before.get(name, Counter())
         kinds = [kind for kind, _ in thread_kinds_of(name)]
-        if name not in ("kafka", "elasticsearch"):
-            kinds.append(MAIN_THREAD)
-        for kind in (*kinds, "other"):
+        for kind in (*kinds, MAIN_THREAD, "other"):
             if grown[kind] or kind in ("JIT compiler", "GC"):
                 ms = grown[kind] / _TICKS_PER_S / count * 1000
                 print(f"  {name:<14} {kind:<18} {ms:7.2f}")

@@ -39,17 +39,10 @@ def bind(
     """
     try:
         if credentials is None:
-            port = server.add_insecure_port(address)
-        else:
-            port = server.add_secure_port(address, credentials)
-    except RuntimeError as exc:  # how grpcio reports a failed bind
-        port = 0
-        cause: BaseException | None = exc
-    else:
-        cause = None
-    if port == 0:  # how older grpcio releases reported it
+            return int(server.add_insecure_port(address))
+        return int(server.add_secure_port(address, credentials))
+    except RuntimeError as exc:  # how grpcio (pinned in pyproject.toml) reports a failed bind
         raise BindError(
             f"{role} cannot listen on {address}: the port is in use, or the host is not an "
             "address of this machine"
-        ) from cause
-    return port
+        ) from exc
