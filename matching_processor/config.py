@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas import inbox
 from schemas.clients.matching import CLIENT_ID_PREFIX
 from schemas.placement import DEFAULT_TQ_PARTITIONS
 from schemas.topics import Topology
@@ -95,8 +96,6 @@ class MatchingConfig:
         """librdkafka settings of the (non-transactional) inbox producer."""
         return {
             "bootstrap.servers": self.bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 0,
+            **inbox.PRODUCER_SETTINGS,
             **self.extra_producer,
         }

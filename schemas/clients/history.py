@@ -129,8 +129,7 @@ class HistoryClient:
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
-                "linger.ms": 0,
-                "enable.idempotence": True,
+                **inbox.PRODUCER_SETTINGS,
                 "message.max.bytes": MAX_RECORD_BYTES,
             }
         )
