@@ -52,11 +52,15 @@ def create_server(
     Raises:
         BindError: The frontend's address could not be bound.
     """
+    # With an authorizer, the metrics interceptor stays outside it so that refused calls are
+    # counted too; without one, no interceptor is needed (`metrics.MeasuredServer`).
+    interceptors = (
+        [*metrics.grpc_interceptors(), AuthorizingInterceptor(config.authorizer)]
+        if config.authorizer
+        else []
+    )
     server = grpc.aio.server(
-        interceptors=[
-            *metrics.grpc_interceptors(),
-            *([AuthorizingInterceptor(config.authorizer)] if config.authorizer else []),
-        ],
+        interceptors=interceptors,
         options=[
             *grpc_server.SERVER_OPTIONS,
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
@@ -66,16 +70,17 @@ def create_server(
     # The RPC methods are installed at import, from the servicer's RPC list; mypy only sees
     # the generated stub's abstract declarations.
     service = StromWorkflowService(env, limiter)  # type: ignore[abstract]
-    add_WorkflowServiceServicer_to_server(service, server)
+    target = server if interceptors else metrics.MeasuredServer(server)
+    add_WorkflowServiceServicer_to_server(service, target)
     # The HTTP API calls the servicer past the interceptors: give it the authorizing one.
     _SERVICERS[server] = (
         AuthorizingServicer(service, config.authorizer) if config.authorizer else service
     )
-    add_OperatorServiceServicer_to_server(StromOperatorService(env), server)  # type: ignore[abstract]
+    add_OperatorServiceServicer_to_server(StromOperatorService(env), target)  # type: ignore[abstract]
     # The standard gRPC health service, which `temporal operator cluster health` and load
     # balancers ask; the frontend is SERVING for as long as it accepts calls.
     health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health, target)
     _HEALTH[server] = health
     credentials = None
     if config.tls is not None:

@@ -172,10 +172,8 @@ class MatchingService:
 
     async def _start_io(self) -> None:
         dispatcher = self.dispatcher
-        self._server = grpc.aio.server(
-            interceptors=metrics.grpc_interceptors(), options=grpc_server.SERVER_OPTIONS
-        )
-        self._server.add_generic_rpc_handlers(
+        self._server = grpc.aio.server(options=grpc_server.SERVER_OPTIONS)
+        metrics.MeasuredServer(self._server).add_generic_rpc_handlers(
             (
                 api.generic_handler(
                     self._grpc_poll_workflow,

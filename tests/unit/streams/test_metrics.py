@@ -1,4 +1,4 @@
-"""streams.metrics: the gRPC interceptor, the recording calls, the endpoint and its errors."""
+"""streams.metrics: the interceptor and MeasuredServer, recording calls, the endpoint, errors."""
 
 from __future__ import annotations
 
@@ -38,14 +38,26 @@ async def _crash(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
     raise RuntimeError("bug")
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=metrics.grpc_interceptors())
+@pytest_asyncio.fixture(loop_scope="function", params=["interceptor", "generic", "registered"])
+async def channel(request: pytest.FixtureRequest) -> AsyncIterator[grpc.aio.Channel]:
+    """A server of the probe methods, measured by the interceptor or by `MeasuredServer`
+    (which generated code gives generic handlers, and registered ones in newer releases)."""
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(fn)
         for name, fn in (("Ok", _ok), ("NotFound", _not_found), ("Crash", _crash))
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    if request.param == "interceptor":
+        server = grpc.aio.server(interceptors=metrics.grpc_interceptors())
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    else:
+        server = grpc.aio.server()
+        measured = metrics.MeasuredServer(server)
+        if request.param == "generic":
+            measured.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(_SERVICE, handlers),)
+            )
+        else:
+            measured.add_registered_method_handlers(_SERVICE, handlers)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
@@ -89,6 +101,36 @@ async def test_interceptor_counts_calls_by_method_and_status(channel: grpc.aio.C
     # A handler that raised: UNKNOWN, counted as an unexpected error.
     assert value("service_errors_total", operation="Crash") == before["crash"] + 1
     assert value("service_requests_total", operation="Crash", status_code="UNKNOWN") >= 1
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_unknown_methods_are_unimplemented_and_not_counted(
+    channel: grpc.aio.Channel,
+) -> None:
+    for _ in range(2):
+        assert await _call(channel, "Missing") == grpc.StatusCode.UNIMPLEMENTED
+    assert await _call(channel, "Ok") == grpc.StatusCode.OK
+    assert value("service_requests_total", operation="Missing", status_code="UNIMPLEMENTED") == 0
+
+
+def test_measured_handlers_keep_only_methods_they_serve() -> None:
+    """A client chooses the method names it calls: names no method serves are not kept."""
+
+    class Details(grpc.HandlerCallDetails):
+        def __init__(self, method: str) -> None:
+            self.method = method
+            self.invocation_metadata = ()
+
+    inner = grpc.method_handlers_generic_handler(
+        _SERVICE, {"Ok": grpc.unary_unary_rpc_method_handler(_ok)}
+    )
+    handlers = metrics._MeasuredHandlers(inner)
+    first = handlers.service(Details(f"/{_SERVICE}/Ok"))
+    assert first is not None and first.unary_unary is not _ok
+    assert handlers.service(Details(f"/{_SERVICE}/Ok")) is first  # wrapped once
+    for n in range(100):
+        assert handlers.service(Details(f"/{_SERVICE}/Nope{n}")) is None
+    assert list(handlers._by_method) == [f"/{_SERVICE}/Ok"]
 
 
 def test_recording_calls_move_their_metrics() -> None:
