@@ -36,7 +36,8 @@ class MatchingConfig:
         history_timeout: Upper bound, seconds, of one Record*TaskStarted call.
         max_backlog_in_memory: Task records kept in memory per queue partition; the tasks
             after them keep only their offsets and are read again when the backlog drains.
-        session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash.
+        session_timeout_ms: Consumer-group session timeout; bounds hand-over after a crash
+            (6 s, the broker's smallest by default, as the history's).
         extra_consumer: Additional librdkafka consumer settings.
         extra_producer: Additional librdkafka producer settings.
     """
@@ -51,7 +52,7 @@ class MatchingConfig:
     truncate_interval: float = 30.0
     history_timeout: float = 10.0
     max_backlog_in_memory: int = 10_000
-    session_timeout_ms: int = 10_000
+    session_timeout_ms: int = 6_000
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)
 
@@ -86,7 +87,8 @@ class MatchingConfig:
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "session.timeout.ms": self.session_timeout_ms,
-            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 6),
+            # Members learn of a rebalance from their next heartbeat (as the history's do).
+            "heartbeat.interval.ms": max(100, self.session_timeout_ms // 20),
             "partition.assignment.strategy": "range",
             "fetch.wait.max.ms": 100,
             **self.extra_consumer,
