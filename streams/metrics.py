@@ -418,7 +418,12 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
 
 
 class _MeasuredHandlers(grpc.GenericRpcHandler):
-    """A generic handler whose unary methods are measured, each wrapped on its first call."""
+    """A generic handler whose unary methods are measured, each wrapped on its first call.
+
+    The wrapped handler is kept per method name, so the inner handler must serve a method the
+    same way on every call, as those of `grpc.method_handlers_generic_handler` (which
+    generated code uses) do.
+    """
 
     def __init__(self, inner: grpc.GenericRpcHandler) -> None:
         self._inner = inner
