@@ -21,9 +21,11 @@ from typing import Protocol
 
 from confluent_kafka import Message
 
+from streams import metrics
 from streams.commit import Savepoint, Transactions
-from streams.config import StreamsConfig
+from streams.config import DIRECT_KAFKA_WAIT_S, StreamsConfig
 from streams.connection import Consumer
+from streams.direct import DirectInput, DirectRecord
 from streams.exceptions import RejoinStalledError, StreamsError
 from streams.partitions import Partitions
 from streams.state.base import StateTransaction, Store
@@ -37,7 +39,8 @@ class Processor(Protocol):
     """What a processor built on `StreamApp` implements. It must do no Kafka I/O itself."""
 
     def process(self, ctx: Context, record: Message) -> None:
-        """Handles one input record of `ctx.partition`."""
+        """Handles one input record of `ctx.partition`: a `Message` read from the input
+        topic, or, when `ctx.direct`, a `streams.direct.DirectRecord` (no offset)."""
 
     def apply(self, state: StateTransaction, key: bytes | None, value: bytes | None) -> None:
         """Folds one changelog record (None: a tombstone) into state, live and on restore."""
@@ -70,11 +73,15 @@ class Processor(Protocol):
 class Context:
     """The processor's handle on one partition within the open transaction."""
 
-    def __init__(self, app: StreamApp, partition: int, state: StateTransaction) -> None:
+    def __init__(
+        self, app: StreamApp, partition: int, state: StateTransaction, direct: bool = False
+    ) -> None:
         self._app = app
         self.partition = partition
         self.state = state
         self.deferred = False
+        self.direct = direct
+        """The input being processed came directly (`streams.direct`), not from its topic."""
 
     def defer_commit(self) -> None:
         """Says that nobody waits for the effects of the input being processed.
@@ -140,9 +147,16 @@ class StreamApp:
         self._records = 0
         self._throttle = ProduceThrottle(config.max_produce_records_per_second, time.monotonic())
         self._throttled_until = 0.0
-        self._consumer = Consumer(config.consumer_settings())
+        self._direct: DirectInput | None = None
+        if config.direct_host is not None:
+            self._direct = DirectInput(config.direct_host)
+        advertised = self._direct.address if self._direct is not None else None
+        self._consumer = Consumer(config.consumer_settings(advertised))
         self.transactions = Transactions(config, self._consumer)
         self.transactions.on_abort = getattr(processor, "aborted", None)
+        if self._direct is not None:
+            self.transactions.direct_received = self._direct.received
+            self.transactions.on_direct_committed = self._direct.acknowledge
         restorer = Restorer(config.restore_consumer_settings(), config.changelog_topic)
         self._restorer = restorer
         self.partitions = Partitions(
@@ -213,7 +227,10 @@ class StreamApp:
         self.transactions.poll_acks()
         self.transactions.reap(self.partitions.stores)  # a commit that landed: step 4
         self.partitions.restore_step(self._consumer, self.config.restore_batch_records)
-        records = [] if self._throttled() else self._poll()
+        records: list[Message | DirectRecord] = []
+        if not self._throttled():
+            records.extend(self._poll())
+            records.extend(self._drain_direct())
         outputs_before = self.transactions.pending_outputs
         for record in records:
             self._process(record)
@@ -336,6 +353,13 @@ class StreamApp:
             timeout = min(timeout, until_wake)
         if deferral is not None:  # a deferred transaction commits when its wait is over
             timeout = min(timeout, deferral)
+        if self._direct is not None:
+            # A Kafka poll cannot be woken by a direct input: wait on the connections instead.
+            records = self._consumer.consume(self._batch_limit(), 0)
+            if records:
+                return records
+            self._direct.wait(min(timeout, DIRECT_KAFKA_WAIT_S))
+            return self._consumer.consume(self._batch_limit(), 0)
         first = self._consumer.poll(timeout)
         if first is None:
             return []
@@ -347,7 +371,51 @@ class StreamApp:
         """Inputs to take in one poll: a batch, fewer when the produce-rate limit is near."""
         return self._throttle.allowance(self.config.max_batch_records, time.monotonic())
 
-    def _process(self, record: Message) -> None:
+    def _drain_direct(self) -> list[DirectRecord]:
+        """The direct inputs that arrived, as records of the first input topic."""
+        if self._direct is None:
+            return []
+        topic = self.config.input_topics[0]
+        return [DirectRecord(topic, p, key, value) for p, key, value in self._direct.drain()]
+
+    def _process_direct(self, record: DirectRecord) -> None:
+        partition = record.partition()
+        if partition not in self.partitions.stores:
+            # Not ours (the caller's map of owners is stale), or not readable yet: its topic
+            # partition takes it to whoever owns it once the state is restored.
+            self.transactions.spill(record)
+            return
+        ctx = self._context(partition, direct=True)
+        txn = self.transactions
+        savepoint = txn.savepoint()
+        self._decide(ctx, record, savepoint)
+        txn.consumed_direct(record, txn.changed_since(savepoint))
+        self._records += 1
+        metrics.direct_input("processed")
+
+    def _decide(self, ctx: Context, record: Message | DirectRecord, savepoint: Savepoint) -> None:
+        """Processes one input within the open transaction (a failing one is rejected)."""
+        txn = self.transactions
+        try:
+            self.processor.process(ctx, record)  # type: ignore[arg-type]
+        except Exception as exc:  # a poison input must not stop the partition
+            log.exception(
+                "input %s[%d]@%s failed; rejecting it",
+                record.topic(), record.partition(), record.offset(),
+            )  # fmt: skip
+            txn.rollback_to(savepoint)
+            ctx.deferred = False
+            self.processor.reject(ctx, record, exc)  # type: ignore[arg-type]
+        if ctx.deferred and not txn.replied_since(savepoint):
+            if txn.changed_since(savepoint):
+                txn.deferral.defer()
+        elif txn.changed_since(savepoint):
+            txn.deferral.hurry()
+
+    def _process(self, record: Message | DirectRecord) -> None:
+        if isinstance(record, DirectRecord):
+            self._process_direct(record)
+            return
         err = record.error()
         if err is not None:
             if err.fatal():
@@ -361,27 +429,18 @@ class StreamApp:
         ctx = self._context(partition)
         txn = self.transactions
         savepoint = txn.savepoint()
-        try:
-            self.processor.process(ctx, record)
-        except Exception as exc:  # a poison input must not stop the partition
-            log.exception("input %s[%d]@%d failed; rejecting it", topic, partition, offset)
-            txn.rollback_to(savepoint)
-            ctx.deferred = False
-            self.processor.reject(ctx, record, exc)
-        if ctx.deferred and not txn.replied_since(savepoint):
-            if txn.changed_since(savepoint):
-                txn.deferral.defer()
-        elif txn.changed_since(savepoint):
-            txn.deferral.hurry()
+        self._decide(ctx, record, savepoint)
         txn.consumed(topic, partition, offset)
         self._records += 1
 
-    def _context(self, partition: int) -> Context:
+    def _context(self, partition: int, direct: bool = False) -> Context:
         state = self.transactions.state(partition, self.partitions.stores[partition])
-        return Context(self, partition, state)
+        return Context(self, partition, state, direct)
 
     def _close(self) -> None:
         try:
+            if self._direct is not None:
+                self._direct.close()  # callers produce what they still wait for
             self._consumer.close()
         finally:
             self._restorer.close()

@@ -10,7 +10,9 @@ out: steps 1-3 in `_send` (on the commit worker's thread), step 4 in `_finish` (
    with.
 2. Send the positions of the consumed inputs to the transaction together with the consumer's
    group metadata. The group coordinator refuses them when this instance's generation is stale:
-   a fenced or revoked owner (a zombie) can therefore never commit.
+   a fenced or revoked owner (a zombie) can therefore never commit. A transaction that consumed
+   nothing from the topics (its inputs came directly, `streams.direct`, or from timers) sends
+   the committed positions of the partitions it changed, unchanged, for the same check.
 3. Commit the Kafka transaction: outputs and input offsets become visible together, or, on any
    failure before this point, the transaction is aborted and none of them do. The commit first
    delivers every output and fails if one could not be delivered.
@@ -20,6 +22,9 @@ out: steps 1-3 in `_send` (on the commit worker's thread), step 4 in `_finish` (
 
 On abort, pending state changes are discarded and the consumer is rewound to the last
 committed positions, so the same inputs are processed again in a new transaction.
+
+Direct inputs (`streams.direct`) have no position to rewind to: an abort produces them to
+their topic partition (a spill), where they are read again like any input.
 
 Acknowledgements (`send_after_commit`, the replies to callers) are not part of the transaction:
 they are produced by a plain producer once the transaction that was open when they were sent
@@ -92,6 +97,7 @@ from streams.config import StreamsConfig
 from streams.connection import Producer
 from streams.datagrams import DatagramSender
 from streams.deferral import Deferral
+from streams.direct import DirectRecord
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
@@ -125,6 +131,8 @@ class _Flight:
     positions: dict[tuple[str, int], int]
     states: dict[int, StateTransaction]
     group_metadata: Any
+    direct: list[DirectRecord] = field(default_factory=list)
+    direct_received: Any = None  # what the direct input had taken when it was sealed
     opened: float = 0.0  # time.monotonic() when its transaction opened (shard latency)
     changelog_offsets: dict[int, int] = field(default_factory=dict)
     began: bool = False  # its Kafka transaction began: an abort must end it
@@ -159,6 +167,7 @@ class Transactions:
         self.states: dict[int, StateTransaction] = {}
         self.committed: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
+        self._direct: list[DirectRecord] = []  # direct inputs that changed something
         self._outputs: list[_Record] = []
         self._after_commit: list[_Ack] = []
         self.is_open = False
@@ -169,6 +178,11 @@ class Transactions:
         self.stats = {"commits": 0, "aborts": 0}
         # Told of every abort: a processor's memory decided on the dropped state must go too.
         self.on_abort: Callable[[], None] | None = None
+        # The direct input's count of records taken, read when a transaction is sealed, and
+        # told that count once that transaction committed (`streams.direct`, acknowledgements).
+        self.direct_received: Callable[[], Any] | None = None
+        self.on_direct_committed: Callable[[Any], None] | None = None
+        self._spilled = False  # spills produced but not yet known delivered
 
     def init(self) -> None:
         """Fences an earlier incarnation of this instance and aborts its open transactions.
@@ -231,6 +245,25 @@ class Transactions:
         if self.uncommitted_since is None:
             self.uncommitted_since = time.monotonic()
         self.inputs += 1
+
+    def consumed_direct(self, record: DirectRecord, changed: bool) -> None:
+        """Records that a direct input was processed in this transaction; one that `changed`
+        something is spilled to its topic if the transaction aborts."""
+        if changed:
+            self._direct.append(record)
+            if self.uncommitted_since is None:
+                self.uncommitted_since = time.monotonic()
+        self.inputs += 1
+
+    def spill(self, record: DirectRecord) -> None:
+        """Produces a direct input to its topic partition, to be read again from there."""
+        metrics.direct_input("spilled")
+        self._spilled = True
+        try:
+            produce_to(self._acks, record.topic(), record.key(), record.value(), record.partition())
+        except KafkaException as exc:  # its caller produces it when no answer comes
+            log.warning("direct input for %s[%d] not spilled: %s", record.topic(),
+                        record.partition(), exc)  # fmt: skip
 
     def produce(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
@@ -321,14 +354,17 @@ class Transactions:
             raise InvalidStateError("a commit is still in flight")
         for state in self.states.values():
             state.seal()
-        metadata = self._current_group_metadata() if self._positions else None
+        positions = self._positions or self._fencing_positions()
+        metadata = self._current_group_metadata() if positions else None
         flight = _Flight(
             self._producer,
             self._outputs,
             self._after_commit,
-            self._positions,
+            positions,
             self.states,
             metadata,
+            self._direct,
+            self.direct_received() if self.direct_received is not None else None,
             self._began,
         )
         self._flight = flight
@@ -336,6 +372,24 @@ class Transactions:
         self._turn = (self._turn + 1) % len(self._producers)
         self._producer = self._producers[self._turn]
         self._worker.submit(partial(self._send, flight))
+
+    def _fencing_positions(self) -> dict[tuple[str, int], int]:
+        """For a transaction that consumed nothing from the topics: the committed positions of
+        the partitions it changed, so that step 2 still checks this instance's generation.
+
+        A partition without a committed position gets 0, which a restarted consumer reads
+        from as it would from the beginning (an offset below the log's start resets to it).
+        """
+        if not self._outputs and not any(s.dirty for s in self.states.values()):
+            return {}
+        changed = {p for p, s in self.states.items() if s.dirty} or set(self.states)
+        positions = {
+            tp: max(offset, 0) for tp, offset in self.committed.items() if tp[1] in changed
+        }
+        if not positions and self.committed:  # outputs without state: any owned partition
+            tp, offset = min(self.committed.items())
+            positions = {tp: max(offset, 0)}
+        return positions
 
     def reap(self, stores: dict[int, PartitionStore], wait: float | None = 0.0) -> bool:
         """Collects the commit in flight once it has returned: step 4, or the abort.
@@ -457,6 +511,11 @@ class Transactions:
             state.rebase()  # the store now holds what the open transaction read through
         self.committed.update(flight.positions)
         self.stats["commits"] += 1
+        if flight.direct_received is not None and self.on_direct_committed is not None:
+            if self._spilled:  # what was spilled before it counts as taken, once delivered
+                self._acks.flush(TIMEOUT_S)
+                self._spilled = False
+            self.on_direct_committed(flight.direct_received)
 
     def _abort(
         self, flight: _Flight | None, cause: BaseException, stores: dict[int, PartitionStore]
@@ -468,6 +527,7 @@ class Transactions:
         self._group_metadata = None  # refused for a stale generation? read it afresh
         dropped = [*(flight.states.values() if flight else ()), *self.states.values()]
         rewind = {**(flight.positions if flight else {}), **self._positions}
+        spilled = [*(flight.direct if flight else ()), *self._direct]
         err = cause.args[0] if isinstance(cause, KafkaException) else None
         if isinstance(cause, TransactionStalledError):
             self._reset(dropped)
@@ -489,6 +549,8 @@ class Transactions:
                 log.warning("abort failed: %s", exc)
         self.stats["aborts"] += 1
         self._reset(dropped)
+        for record in spilled:  # no position to rewind to: read again from the topic
+            self.spill(record)
         for topic, partition in rewind:
             if partition in stores:
                 offset = self.committed.get((topic, partition), OFFSET_BEGINNING)
@@ -525,6 +587,7 @@ class Transactions:
             state.discard()
         self.states = {}
         self._positions = {}
+        self._direct = []
         self.is_open = False
         self.inputs = 0
         self.uncommitted_since = None

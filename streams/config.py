@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streams.direct import ADDRESS_MARK
+
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 """The largest record Strom writes, set alike on its topics and producers.
 
@@ -19,6 +21,12 @@ BACKUP_ACK_LINGER_MS = 50
 Its caller normally has the datagram already, so the copy needs no hurry: at a few hundred
 acknowledgements a second one produce request carries a dozen of them instead of one each.
 """
+
+
+DIRECT_KAFKA_WAIT_S = 0.005
+"""While direct input is on, an idle loop waits on the direct connections, which wake it at
+once, and looks at the input topics after at most this long: nothing can wake a Kafka poll
+when a direct input arrives, and the topics then carry only the rarer inputs."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,9 @@ class StreamsConfig:
         extra_producer: Additional librdkafka producer settings.
         max_produce_records_per_second: Produce-rate limit of the instance (Temporal's
             persistence QPS; see `streams.throttle`); 0 = unlimited.
+        direct_host: Take direct inputs for the partitions of the first input topic over
+            TCP on a free port of this interface (`streams.direct`), advertised in the
+            consumer's `client.id`; None: only the topics.
     """
 
     bootstrap: str
@@ -100,6 +111,7 @@ class StreamsConfig:
     extra_consumer: dict[str, Any] = field(default_factory=dict)
     extra_producer: dict[str, Any] = field(default_factory=dict)
     max_produce_records_per_second: float = 0.0
+    direct_host: str | None = None
 
     @property
     def transactional_ids(self) -> list[str]:
@@ -107,12 +119,16 @@ class StreamsConfig:
         first = f"{self.app_id}-{self.instance_id}"
         return [first] + [f"{first}.{k}" for k in range(1, self.transactional_producers)]
 
-    def consumer_settings(self) -> dict[str, Any]:
-        """librdkafka settings of the input consumer."""
+    def consumer_settings(self, direct_address: str | None = None) -> dict[str, Any]:
+        """librdkafka settings of the input consumer; `direct_address` ("host:port") is
+        advertised in its `client.id` (`streams.direct`)."""
+        client_id = f"{self.app_id}-{self.instance_id}"
+        if direct_address is not None:
+            client_id += f"{ADDRESS_MARK}{direct_address}"
         return {
             "bootstrap.servers": self.bootstrap,
             "group.id": self.app_id,
-            "client.id": f"{self.app_id}-{self.instance_id}",
+            "client.id": client_id,
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,

@@ -25,6 +25,10 @@ the meaning is the same, so an operator's Temporal queries and dashboards carry 
   (operation=UpsertWorkflowExecution): the indexer's bulk writes to Elasticsearch.
 - `kafka_consumergroup_lag` (consumergroup, topic, partition), the name Kafka's exporters use:
   a partition's end offset minus the group's committed offset.
+- `history_commands` (path): commands the history client sent, by the way they took: 'direct'
+  (over TCP to the shard's owner, `streams.direct`) or 'inbox' (produced to the inbox topic);
+  `history_direct_inputs` (outcome): direct inputs a history process took, 'processed' or
+  'spilled' to their topic (not owned, or their transaction aborted).
 - `kafka_client_requests` (client_type, client_id, api): requests the process's Kafka clients
   sent to brokers, by Kafka API (Produce, Fetch, AddPartitionsToTxn, EndTxn, TxnOffsetCommit, ...),
   from librdkafka's statistics; only when the clients are configured to emit them
@@ -296,6 +300,29 @@ HISTORY_REPLIES = _counter(
 def reply_taken(path: str) -> None:
     """A reply from history answered its call; `path` brought it first."""
     HISTORY_REPLIES.labels(path).inc()
+
+
+HISTORY_COMMANDS = _counter(
+    "history_commands",
+    "Commands the history client sent, by path: 'direct' (to the shard's owner over TCP) or "
+    "'inbox' (produced to the inbox topic).",
+    ("path",),
+)
+DIRECT_INPUTS = _counter(
+    "history_direct_inputs",
+    "Direct inputs taken, by outcome: 'processed', or 'spilled' to their topic.",
+    ("outcome",),
+)
+
+
+def command_sent(path: str) -> None:
+    """The history client sent a command by `path` ('direct' or 'inbox')."""
+    HISTORY_COMMANDS.labels(path).inc()
+
+
+def direct_input(outcome: str) -> None:
+    """A direct input was 'processed' or 'spilled'."""
+    DIRECT_INPUTS.labels(outcome).inc()
 
 
 def transaction_aborted() -> None:

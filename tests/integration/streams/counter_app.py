@@ -74,6 +74,7 @@ def main() -> None:
         help="keep each transaction open for --max-batch-ms instead of committing when idle",
     )
     parser.add_argument("--max-produce-rate", type=float, default=0.0)
+    parser.add_argument("--direct-host", help="also take direct inputs on this interface")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = StreamsConfig(
@@ -86,10 +87,13 @@ def main() -> None:
         max_batch_ms=args.max_batch_ms,
         commit_when_idle=not args.hold_transactions,
         max_produce_records_per_second=args.max_produce_rate,
+        direct_host=args.direct_host,
     )
     counter = Counter(args.output, args.acks, args.instance)
     app = StreamApp(config, counter, RocksDBStore(args.state_dir))
     app.on_partitions_changed = lambda owned: print(f"OWNED {sorted(owned)}", flush=True)
+    if app._direct is not None:
+        print(f"DIRECT {app._direct.address}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: app.stop())
     app.run()
     print(f"STATS {json.dumps(app.stats)}", flush=True)

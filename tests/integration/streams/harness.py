@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from streams import TopicSpec, ensure_topics
+from streams.direct import encode_frame
 
 REPO = Path(__file__).resolve().parents[3]
 PARTITIONS = 4
@@ -58,6 +60,7 @@ class CounterProcess:
     max_batch_ms: int = 100
     hold_transactions: bool = False
     max_produce_rate: float = 0.0
+    direct_host: str | None = None
     proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -75,6 +78,7 @@ class CounterProcess:
                 "--state-dir", str(self.state_dir), "--max-batch-ms", str(self.max_batch_ms),
                 *(["--hold-transactions"] if self.hold_transactions else []),
                 "--max-produce-rate", str(self.max_produce_rate),
+                *(["--direct-host", self.direct_host] if self.direct_host else []),
             ],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -108,6 +112,16 @@ class CounterProcess:
         for line in self.log_path.read_text().splitlines():
             if line.startswith("OWNED "):
                 last = [int(x) for x in line[len("OWNED [") : -1].split(",") if x.strip()]
+            elif line.startswith("--- start"):
+                last = None
+        return last
+
+    def direct_address(self) -> str | None:
+        """Where the process (last started) takes direct inputs, once it said so."""
+        last = None
+        for line in self.log_path.read_text().splitlines():
+            if line.startswith("DIRECT "):
+                last = line[len("DIRECT ") :]
             elif line.startswith("--- start"):
                 last = None
         return last
@@ -180,6 +194,43 @@ class Feeder:
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "feeder did not finish"
+
+
+class DirectFeeder:
+    """Sends numbered inputs straight to one process (`streams.direct`) at a steady rate.
+
+    Input i goes to partition i % PARTITIONS with key "d<partition>", whoever owns it: the
+    process takes those of its partitions and spills the others to the input topic.
+    """
+
+    def __init__(self, address: str, total: int, rate: float) -> None:
+        host, port = address.rsplit(":", 1)
+        self._socket = socket.create_connection((host, int(port)))
+        self.total = total
+        self._rate = rate
+        self.sent: Multiset[str] = Multiset()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        for i in range(self.total):
+            partition = i % PARTITIONS
+            key = f"d{partition}"
+            self._socket.sendall(encode_frame(partition, key.encode(), f"direct{i}".encode()))
+            self.sent[key] += 1
+            delay = began + (i + 1) / self._rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "direct feeder did not finish"
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 @dataclass
