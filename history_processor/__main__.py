@@ -15,6 +15,7 @@ from history_processor.pending_limits import DEFAULT_PENDING_LIMIT, PendingLimit
 from history_processor.processor import HistoryProcessor
 from history_processor.settings import HistorySettings, configure
 from schemas import connection
+from schemas.clients.history import datagram_host
 from schemas.namespaces import KafkaNamespaceRegistry, namespace_id, stance
 from schemas.topics import DEFAULT_PREFIX, Topology
 from schemas.visibility.attributes import ValueType
@@ -123,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help=f"Temporal's {key} (default: %(default)s)",
         )
+    parser.add_argument(
+        "--command-host",
+        metavar="HOST",
+        type=datagram_host,
+        help="also take commands for owned shards over TCP on a free port of this interface, "
+        "which the frontends and matching processes must reach; they find it in the "
+        "consumer group and skip the inbox topic (default: the inbox topic only)",
+    )
     metrics.add_port_argument(parser, "history processor")
     connection.add_arguments(parser)
     return parser
@@ -198,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         max_batch_ms=args.max_batch_ms,
         state_format=store.STATE_FORMAT,
         max_produce_records_per_second=args.persistence_max_qps,
+        direct_host=args.command_host,
     )
 
     def custom_search_attributes(name: str) -> dict[str, ValueType]:
@@ -211,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         pending_limits=pending_limits(args),
         stance=lambda name: stance(namespaces.get(name), args.prefix),
     )
-    app = StreamApp(config, processor, RocksDBStore(args.state_dir))
+    try:
+        app = StreamApp(config, processor, RocksDBStore(args.state_dir))
+    except OSError as exc:  # the command port
+        print(f"history_processor: cannot listen on {args.command_host}: {exc}", file=sys.stderr)
+        namespaces.close()
+        return 1
     app.on_partitions_changed = processor.forget_partitions
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: app.stop())

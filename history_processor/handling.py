@@ -93,6 +93,30 @@ def decode_token(data: bytes, kind: tokens.TaskKind) -> tokens.TaskToken | Reply
     return token
 
 
+def start_not_seen(state: ExecutionState | None, token_bytes: bytes) -> bool:
+    """Whether a workflow task token names the run's current task, which is not started yet.
+
+    Matching answers a poll once its RecordWorkflowTaskStarted is in the inbox; a completion
+    that came to history directly (`streams.direct`) may overtake it. Through the inbox it
+    comes after the start, so such a completion is sent again that way.
+    """
+    try:
+        token = tokens.decode(token_bytes)
+    except TaskTokenError:
+        return False
+    task = state.workflow_task if state is not None else None
+    return (
+        state is not None
+        and task is not None
+        and state.is_running
+        and not task.is_started
+        and token.kind is tokens.TaskKind.WORKFLOW
+        and state.run_id == token.run_id
+        and task.scheduled_event_id == token.scheduled_event_id
+        and task.attempt == token.attempt
+    )
+
+
 def started_workflow_task(
     state: ExecutionState | None, token_bytes: bytes
 ) -> tuple[tokens.TaskToken, WorkflowTaskInfo] | Reply:

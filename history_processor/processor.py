@@ -26,6 +26,7 @@ from history_processor.decide import decide
 from history_processor.decision_inputs import TimerInput, event_reader, new_id, older_runs
 from history_processor.fold import apply_batch
 from history_processor.handlers import TIMER_FIRED
+from history_processor.handling import start_not_seen
 from history_processor.model import Command, Decision
 from history_processor.parked import HistoryWatch
 from history_processor.pending_limits import PendingLimits
@@ -47,6 +48,8 @@ from streams import Context, StateTransaction
 log = logging.getLogger(__name__)
 
 _TIMERS_PER_ROUND = 500
+# Completions of a started workflow task (see `start_not_seen`).
+_COMPLETIONS = frozenset({"RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed"})
 
 
 class HistoryProcessor:
@@ -134,7 +137,16 @@ class HistoryProcessor:
             payload=payload,
         )
         self._input = record
+        if ctx.direct and command.kind in _COMPLETIONS and self._start_not_seen(ctx, command):
+            # Its task's start is still on its way through the inbox: the history client
+            # sends a moved command again through the inbox, behind that start.
+            self._reply(ctx, command.command_id, reply_to, Reply.shard_moved())
+            return
         self._handle(ctx, command, reply_to)
+
+    def _start_not_seen(self, ctx: Context, command: Command) -> bool:
+        state = self._callers.load(ctx, command.namespace, command.workflow_id)
+        return start_not_seen(state, command.payload.task_token)
 
     def reject(self, ctx: Context, record: Message, error: Exception) -> None:
         """A command whose fold or encoding failed: dead-lettered, its caller gets INTERNAL.

@@ -325,11 +325,24 @@ class MatchingService:
         return True
 
     async def _send_workflow_started(self, message: RecordWorkflowTaskStarted) -> bool:
-        """Produces an optimistic RecordWorkflowTaskStarted; True once Kafka acknowledged it.
+        """Sends an optimistic RecordWorkflowTaskStarted; True once it cannot be lost.
 
-        The acknowledgement comes before the poll is answered, so the start precedes the
-        worker's completion in the inbox partition.
+        Straight to the history process that owns the shard, when it takes commands directly
+        (`HistoryClient.post`): handed to the kernel, and produced to the inbox by the history
+        client if that process goes away before it committed it. A completion that overtakes
+        it is sent again through the inbox (`history_processor.handling.start_not_seen`).
+        Otherwise produced to the inbox, and True once Kafka acknowledged it, before the poll
+        is answered: the start then precedes the worker's completion in the inbox partition.
         """
+        post = getattr(self._history, "post", None)  # a HistoryClient; test fakes have none
+        if post is not None and await post(
+            message.namespace,
+            message.workflow_id,
+            RECORD_WORKFLOW_TASK_STARTED,
+            message.to_bytes(),
+            message.started_time_ms,
+        ):
+            return True
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[Any] = loop.create_future()
 

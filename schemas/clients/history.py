@@ -13,18 +13,27 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 import schemas
 from schemas import inbox
+from schemas.clients.history_direct import (
+    RESEND_GRACE_SECONDS,
+    DirectLinks,
+    Sent,
+)
+from schemas.clients.matching import GroupDirectory
+from schemas.records import ReplyAddress
 from schemas.reply import Reply
 from schemas.topics import Topology
 from streams import metrics
 from streams.config import MAX_RECORD_BYTES
 from streams.connection import Consumer, Producer
 from streams.datagrams import MAX_DATAGRAM_BYTES
+from streams.direct import advertised_address
 from streams.supervision import OnDeath, log_death, start_thread
 
 log = logging.getLogger(__name__)
@@ -110,6 +119,9 @@ class HistoryClient:
     interface, which every history process must reach: history sends each reply there too
     (`streams.datagrams`), and the first copy to arrive answers the call; the topic's copy of
     a reply whose datagram was lost then comes up to about a second later.
+    With `direct` (the default) a command goes straight to the history process that owns its
+    shard, when that process takes commands over TCP (`schemas.clients.history_direct`);
+    otherwise, and whenever that way fails, to the inbox topic.
     Must be started (`start`) on the event loop that awaits `call`.
     """
 
@@ -119,6 +131,7 @@ class HistoryClient:
         topology: Topology,
         reply_partition: int,
         datagram_host: str | None = None,
+        direct: bool = True,
     ) -> None:
         if not 0 <= reply_partition < topology.reply_partitions:
             raise ValueError(
@@ -151,6 +164,12 @@ class HistoryClient:
             }
         )
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._owners = (
+            GroupDirectory(bootstrap, topology.history_group, topology.inbox, advertised_address)
+            if direct
+            else None
+        )
+        self._links = DirectLinks(self._on_link_lost)
         self._datagram_host = datagram_host
         self._datagram_socket: socket.socket | None = None
         self.datagram_address: str | None = None
@@ -206,32 +225,39 @@ class HistoryClient:
         bound_host, port = sock.getsockname()[:2]
         self.datagram_address = f"{bound_host}:{port}"
 
-    def _close_datagram_socket(self, sock: socket.socket) -> None:
-        """Stops watching the socket on its loop (from any thread), then closes it."""
+    def _on_loop(self, action: Callable[[], None], otherwise: Callable[[], None]) -> None:
+        """Runs `action` on the client's loop (at once when called on it, else soon), or
+        `otherwise` here when that loop is gone (it took its watchers and connections)."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            sock.close()
+            otherwise()
             return
-
-        def drop() -> None:
-            loop.remove_reader(sock.fileno())
-            sock.close()
-
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
         if on_loop:
-            drop()
-        else:  # e.g. closed through asyncio.to_thread: the loop's watchers are its own
-            try:
-                loop.call_soon_threadsafe(drop)
-            except RuntimeError:  # the loop closed meanwhile, and its watchers with it
-                sock.close()
+            action()
+            return
+        try:  # e.g. closed through asyncio.to_thread: the loop's watchers are its own
+            loop.call_soon_threadsafe(action)
+        except RuntimeError:  # the loop closed meanwhile
+            otherwise()
+
+    def _close_datagram_socket(self, sock: socket.socket) -> None:
+        """Stops watching the socket on its loop (from any thread), then closes it."""
+
+        def drop() -> None:
+            assert self._loop is not None
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+        self._on_loop(drop, sock.close)
 
     def close(self) -> None:
         """Stops the threads and closes the Kafka clients; pending calls fail."""
         self._stop.set()
+        self._on_loop(self._links.close, lambda: None)
         sock, self._datagram_socket = self._datagram_socket, None
         if sock is not None:
             self._close_datagram_socket(sock)
@@ -244,9 +270,21 @@ class HistoryClient:
                 future.cancel()
 
     def _record(
-        self, namespace: str, workflow_id: str, kind: str, payload: bytes, command_id: str
+        self,
+        namespace: str,
+        workflow_id: str,
+        kind: str,
+        payload: bytes,
+        command_id: str,
+        one_way_at_ms: int | None = None,
     ) -> tuple[bytes, bytes, int]:
-        """(value, key, partition) of an InboxCommand that asks for a reply."""
+        """(value, key, partition) of an InboxCommand that asks for a reply, or, with
+        `one_way_at_ms` (its request time), of one that does not."""
+        one_way = one_way_at_ms is not None
+        reply_to: ReplyAddress = {
+            "topic": self._topology.replies,
+            "partition": self._reply_partition,
+        }
         record = schemas.encode(
             schemas.INBOX_COMMAND,
             inbox.command_record(
@@ -255,9 +293,9 @@ class HistoryClient:
                 workflow_id,
                 kind,
                 payload,
-                int(time.time() * 1000),
-                {"topic": self._topology.replies, "partition": self._reply_partition},
-                self.datagram_address,
+                one_way_at_ms if one_way_at_ms is not None else int(time.time() * 1000),
+                None if one_way else reply_to,
+                None if one_way else self.datagram_address,
             ),
         )
         key, shard = inbox.placement(namespace, workflow_id, self._topology.shards)
@@ -282,33 +320,121 @@ class HistoryClient:
         assert self._loop is not None, "HistoryClient.start() was not called"
         payload = request if isinstance(request, bytes) else request.SerializeToString()
         async with asyncio.timeout(timeout):
+            direct = self._owners is not None
             while True:
-                reply = await self._send(namespace, workflow_id, kind, payload)
+                reply = await self._send(namespace, workflow_id, kind, payload, direct)
                 if not reply.moved:
                     return reply
                 # The command waited on a shard its owner handed over (Temporal's
                 # ShardOwnershipLost, which its history client retries too): the shard's next
-                # owner gets it now, and reads the inbox once it has restored the shard.
+                # owner gets it now, and reads the inbox once it has restored the shard. A
+                # command sent directly may also have come before a record it must follow,
+                # which is in the inbox: the inbox takes it behind that record.
+                direct = False
 
-    async def _send(self, namespace: str, workflow_id: str, kind: str, payload: bytes) -> Reply:
-        """Puts one command on the inbox and awaits its reply (the caller bounds the wait)."""
+    async def _send(
+        self, namespace: str, workflow_id: str, kind: str, payload: bytes, direct: bool
+    ) -> Reply:
+        """Sends one command, to its shard's owner if `direct` and it takes commands, else to
+        the inbox, and awaits its reply (the caller bounds the wait)."""
         assert self._loop is not None
         command_id = uuid.uuid4().hex
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[command_id] = future
         record, key, shard = self._record(namespace, workflow_id, kind, payload, command_id)
+        address = await self._owner(shard) if direct else None
         try:
-            while True:
-                try:
-                    self._producer.produce(self._topology.inbox, record, key, shard)
-                    break
-                except BufferError:
-                    # librdkafka's queue is full: the delivery thread drains it meanwhile;
-                    # wait without blocking the loop (the deadline still applies).
-                    await asyncio.sleep(0.01)
+            if address is None or not await self._links.send(
+                address, command_id, shard, key, record
+            ):
+                if address is not None and self._owners is not None:
+                    self._owners.invalidate()
+                await self._produce(record, key, shard)
+                metrics.command_sent("inbox")
+            else:
+                metrics.command_sent("direct")
             return await future
         finally:
             self._pending.pop(command_id, None)
+            if address is not None:
+                self._links.answered(address, command_id)
+
+    async def post(
+        self,
+        namespace: str,
+        workflow_id: str,
+        kind: str,
+        payload: bytes,
+        request_time_ms: int,
+    ) -> bool:
+        """Sends a command that wants no answer straight to the owner of its shard.
+
+        It is in the kernel's hands when this returns. If its connection ends before the
+        history acknowledged its commit, it is produced to the inbox (history must take a
+        second copy as it takes a retry).
+
+        Returns:
+            False when no owner of the shard takes commands directly, or its connection cannot
+            be opened: the caller produces the command to the inbox itself.
+        """
+        assert self._loop is not None, "HistoryClient.start() was not called"
+        command_id = uuid.uuid4().hex
+        record, key, shard = self._record(
+            namespace, workflow_id, kind, payload, command_id, request_time_ms
+        )
+        address = await self._owner(shard)
+        if address is None:
+            return False
+        if not await self._links.send(address, command_id, shard, key, record, one_way=True):
+            if self._owners is not None:
+                self._owners.invalidate()
+            return False
+        metrics.command_sent("direct")
+        return True
+
+    async def _owner(self, shard: int) -> str | None:
+        """The address of the history process that takes the shard's commands directly."""
+        if self._owners is None:
+            return None
+        return (await self._owners.owners()).get(shard)
+
+    async def _produce(self, record: bytes, key: bytes, shard: int) -> None:
+        """Produces a command to its inbox partition."""
+        while True:
+            try:
+                self._producer.produce(self._topology.inbox, record, key, shard)
+                return
+            except BufferError:
+                # librdkafka's queue is full: the delivery thread drains it meanwhile;
+                # wait without blocking the loop (the deadline still applies).
+                await asyncio.sleep(0.01)
+
+    def _on_link_lost(self, address: str, sent: Sent) -> None:
+        """A connection to a history process ended with commands unanswered: once the
+        answers still on their way had their chance, the rest go to the inbox."""
+        assert self._loop is not None
+        if self._owners is not None:
+            self._owners.invalidate()
+        unanswered = dict(sent)
+        log.info(
+            "direct connection to history at %s ended; %d commands go to the inbox",
+            address,
+            len(unanswered),
+        )
+
+        def resend() -> None:
+            if self._stop.is_set():
+                return  # closed meanwhile: its callers were cancelled
+            for command_id, (record, key, shard, one_way) in unanswered.items():
+                future = self._pending.get(command_id)
+                if not one_way and (future is None or future.done()):
+                    continue
+                try:
+                    self._producer.produce(self._topology.inbox, record, key, shard)
+                except (BufferError, KafkaException) as exc:  # its caller times out
+                    log.warning("command %s not sent again: %s", command_id, exc)
+
+        self._loop.call_later(RESEND_GRACE_SECONDS, resend)
 
     def _serve_deliveries(self) -> None:
         while not self._stop.is_set():

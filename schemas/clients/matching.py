@@ -78,17 +78,22 @@ def parse_member_address(client_id: str) -> str | None:
     return address
 
 
-def owners_from_description(description: Any, topic: str) -> dict[int, str]:
+def owners_from_description(
+    description: Any,
+    topic: str,
+    parse: Callable[[str], str | None] = parse_member_address,
+) -> dict[int, str]:
     """Maps each partition of ``topic`` to the address of the member assigned it.
 
     Args:
         description: A ``ConsumerGroupDescription`` (anything with ``members``, each with
             ``client_id`` and ``assignment.topic_partitions``).
-        topic: The tasks topic.
+        topic: The tasks topic (or another group's input topic).
+        parse: The address a member's ``client_id`` advertises (None: none).
     """
     owners: dict[int, str] = {}
     for member in getattr(description, "members", None) or ():
-        address = parse_member_address(member.client_id or "")
+        address = parse(member.client_id or "")
         assignment = getattr(member, "assignment", None)
         if address is None or assignment is None:
             continue
@@ -110,23 +115,31 @@ def choose_owner(owners: dict[int, str], topic_partition: int) -> str | None:
     return members[0] if members else None
 
 
-class MatchingDirectory:
-    """Cached map of tasks-topic partition -> owning matching member's gRPC address.
+class GroupDirectory:
+    """Cached map of a consumer group's input partition -> the address its owner advertises.
 
     Refreshed when older than ``refresh_interval`` seconds, or at once after ``invalidate``
-    (a poll to the cached owner failed with UNAVAILABLE).
+    (a call to the cached owner failed).
 
     Args:
         bootstrap: Kafka bootstrap servers.
-        prefix: Cluster name (topic ``<prefix>.tasks``, group ``<prefix>.matching``).
+        group: The consumer group.
+        topic: The input topic whose partitions are mapped.
+        parse: The address a member's ``client.id`` advertises (None: none).
         refresh_interval: Seconds a lookup stays fresh.
     """
 
     def __init__(
-        self, bootstrap: str, prefix: str = "strom", refresh_interval: float = 3.0
+        self,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        parse: Callable[[str], str | None],
+        refresh_interval: float = 3.0,
     ) -> None:
-        self.topic = Topology(prefix).tasks
-        self.group = Topology(prefix).matching_group
+        self.topic = topic
+        self.group = group
+        self._parse = parse
         self._bootstrap = bootstrap
         self._admin = AdminClient({"bootstrap.servers": bootstrap})
         self._failures = 0  # lookups failed in a row
@@ -167,7 +180,7 @@ class MatchingDirectory:
             try:
                 owners, n = await asyncio.to_thread(self._describe)
             except Exception as exc:
-                log.warning("matching owners lookup failed: %r", exc)
+                log.warning("owners lookup of group %s failed: %r", self.group, exc)
                 self._failures += 1
                 if self._failures % _RENEW_ADMIN_AFTER == 0:
                     # After a broker stall, librdkafka's admin client was seen to answer
@@ -192,7 +205,29 @@ class MatchingDirectory:
         n = len(meta.partitions) if meta is not None and meta.error is None else 0
         futures = self._admin.describe_consumer_groups([self.group], request_timeout=_ADMIN_TIMEOUT)
         description = futures[self.group].result(_ADMIN_TIMEOUT)
-        return owners_from_description(description, self.topic), n
+        return owners_from_description(description, self.topic, self._parse), n
+
+
+class MatchingDirectory(GroupDirectory):
+    """Cached map of tasks-topic partition -> owning matching member's gRPC address.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        prefix: Cluster name (topic ``<prefix>.tasks``, group ``<prefix>.matching``).
+        refresh_interval: Seconds a lookup stays fresh.
+    """
+
+    def __init__(
+        self, bootstrap: str, prefix: str = "strom", refresh_interval: float = 3.0
+    ) -> None:
+        topology = Topology(prefix)
+        super().__init__(
+            bootstrap,
+            topology.matching_group,
+            topology.tasks,
+            parse_member_address,
+            refresh_interval,
+        )
 
 
 class LocalMember(Protocol):

@@ -30,6 +30,8 @@ NOW = 1_700_000_000
 class _Context:
     """The part of streams.Context the processor uses, keeping what it emits and sends."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     processor: HistoryProcessor
     state: StateTransaction
     partition: int = 0

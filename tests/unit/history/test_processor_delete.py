@@ -45,6 +45,8 @@ def _fresh_state() -> StateTransaction:
 class _Context:
     """The part of streams.Context the processor uses, keeping what it writes."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     processor: HistoryProcessor
     partition: int = 0
     state: StateTransaction = field(default_factory=_fresh_state)

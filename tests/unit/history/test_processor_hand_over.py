@@ -33,6 +33,8 @@ NOW_S = 1_700_000_000
 class _Context:
     """The part of streams.Context the processor uses, keeping the replies it sends."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     processor: HistoryProcessor
     partition: int
     state: StateTransaction = field(

@@ -60,6 +60,8 @@ WORKFLOW_ID = "wf-held"
 class _Context:
     """streams.Context as the processor uses it; records the transaction's outputs apart."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     processor: HistoryProcessor
     partition: int = 0
     state: StateTransaction = field(

@@ -27,6 +27,8 @@ REPLY_TO = {"topic": TOPOLOGY.replies, "partition": 0}
 class _Context:
     """The part of streams.Context the processor uses, recording what it sends."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     processor: HistoryProcessor
     partition: int = 0
     state: StateTransaction = field(

@@ -58,6 +58,8 @@ def test_the_earliest_owned_partition_wins_and_forgotten_ones_drop_out() -> None
 class _Context:
     """The streams Context of one partition, minus Kafka."""
 
+    direct = False  # an input read from the inbox, not sent directly
+
     def __init__(self, processor: HistoryProcessor, state: StateTransaction) -> None:
         self.partition = state.partition
         self.state = state
