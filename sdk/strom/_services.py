@@ -131,13 +131,18 @@ class ServiceSet:
         services.extra_args = {name: list(args) for name, args in (service_args or {}).items()}
         stop_first_on_exit(services.stop)  # never left behind, even on SIGTERM of the caller
         common = ["--bootstrap", bootstrap, "--prefix", topology.prefix]
-        # Every service runs on this machine: history reaches the callers' reply sockets.
+        # Every service runs on this machine: history reaches the callers' reply sockets,
+        # and the callers reach history's command port.
         datagrams = ["--reply-datagram-host", "127.0.0.1"]
         try:
             services._spawn(
                 "history",
                 "history_processor",
-                [*common, "--state-dir", str(services.history_state_dir)],
+                [
+                    *common,
+                    *("--state-dir", str(services.history_state_dir)),
+                    *("--command-host", "127.0.0.1"),
+                ],
             )
             if not matching_in_frontend:
                 matching_args = ["--grpc-port", str(free_port()), "--reply-partition", "1"]
