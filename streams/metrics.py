@@ -502,7 +502,9 @@ def _status(code: grpc.StatusCode | int) -> grpc.StatusCode:
 
 
 def grpc_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """The interceptors a service's `grpc.aio.server(interceptors=...)` gets."""
+    """The interceptors that record a server's gRPC metrics, for a server that must count
+    calls other interceptors refuse (the frontend with an authorizer); a server without such
+    interceptors wraps its methods once instead (`MeasuredServer`)."""
     return [RpcMetricsInterceptor()]
 
 
