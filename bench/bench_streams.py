@@ -3,7 +3,8 @@
 Prints, on one broker (STROM_KAFKA_BOOTSTRAP, else a dev broker started here):
 - raw: plain produce->consume hop, one-record transaction, a transaction of two outputs and
   an input position (as `streams/commit.py` commits; its outputs acknowledged before the
-  position is sent, or still in flight), and a hand-written transactional
+  position is sent, or still in flight), the steps of one such transaction awaited one by
+  one (which broker round trip costs what), and a hand-written transactional
   consume-process-produce loop (latency at low rate, records/s flooded);
 - streams: the same two figures through `StreamApp`, for a stateless pass-through processor and
   for the stateful counter (RocksDB + changelog).
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
@@ -121,19 +123,9 @@ def positions_transactions(
     with the outputs' acknowledgements awaited before the position is sent, or not; they take
     turns over `transactional_producers` producers, as `streams.commit` does."""
     prefill(bootstrap, names[0], samples + 1)
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-         "enable.auto.commit": False, "auto.offset.reset": "earliest"}
-    )  # fmt: skip
-    consumer.subscribe([names[0]])
-    while consumer.poll(0.5) is None:
-        pass  # joined the group: its metadata now carries a generation
+    consumer = group_member(bootstrap, names[0])
     metadata = consumer.consumer_group_metadata()
-    config = StreamsConfig(bootstrap, "bench", "0", (names[0],), names[1], Path("unused"))
-    producers = []
-    for _ in range(config.transactional_producers):
-        producers.append(Producer(config.producer_settings(uuid.uuid4().hex)))
-        producers[-1].init_transactions(30)
+    producers = transactional_producers(bootstrap, names)
     times = []
     for offset in range(1, samples + 1):
         producer = producers[offset % len(producers)]
@@ -149,6 +141,65 @@ def positions_transactions(
         times.append((time.perf_counter() - began) * 1000)
     consumer.close()
     return times
+
+
+def transaction_steps(
+    bootstrap: str, names: tuple[str, str, str], samples: int
+) -> dict[str, list[float]]:
+    """Where one transaction's time goes, each step awaited before the next (the commit
+    overlaps the first two): the first output (librdkafka adds its partition to the
+    transaction first), a second output to the same partition (a plain produce), the input
+    position (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator), the commit.
+    Transactions take turns over the producers, as in `streams.commit`."""
+    prefill(bootstrap, names[0], samples + 1)
+    consumer = group_member(bootstrap, names[0])
+    metadata = consumer.consumer_group_metadata()
+    producers = transactional_producers(bootstrap, names)
+    steps: dict[str, list[float]] = {
+        "first output (AddPartitionsToTxn + Produce)": [],
+        "second output, same partition (Produce)": [],
+        "input position (AddOffsetsToTxn + TxnOffsetCommit)": [],
+        "commit (EndTxn)": [],
+    }
+    for offset in range(1, samples + 1):
+        producer = producers[offset % len(producers)]
+        producer.begin_transaction()
+        instants = [time.perf_counter()]
+        for _ in range(2):
+            producer.produce(names[1], PAYLOAD, b"k")
+            producer.flush(30)
+            instants.append(time.perf_counter())
+        position = [TopicPartition(names[0], 0, offset)]
+        producer.send_offsets_to_transaction(position, metadata, 30)
+        instants.append(time.perf_counter())
+        producer.commit_transaction(30)
+        instants.append(time.perf_counter())
+        for times, (began, ended) in zip(steps.values(), pairwise(instants), strict=True):
+            times.append((ended - began) * 1000)
+    consumer.close()
+    return steps
+
+
+def transactional_producers(bootstrap: str, names: tuple[str, str, str]) -> list[Producer]:
+    """Producers set up as `streams.commit` sets them up, as many as it takes turns over."""
+    config = StreamsConfig(bootstrap, "bench", "0", (names[0],), names[1], Path("unused"))
+    producers = []
+    for _ in range(config.transactional_producers):
+        producers.append(Producer(config.producer_settings(uuid.uuid4().hex)))
+        producers[-1].init_transactions(30)
+    return producers
+
+
+def group_member(bootstrap: str, topic: str) -> Consumer:
+    """A consumer of `topic` that has joined a fresh group (its metadata has a generation)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
+         "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    consumer.subscribe([topic])
+    while consumer.poll(0.5) is None:
+        pass
+    return consumer
 
 
 def prefill(bootstrap: str, topic: str, count: int) -> None:
@@ -283,6 +334,9 @@ def measure(bootstrap: str, records: int, samples: int) -> None:
         label = "acked before" if ack_first else "in flight at"
         times = positions_transactions(bootstrap, topics(bootstrap), samples, ack_first)
         print(line(f"2 outputs + input position, outputs {label} the position", times))
+    print("  one transaction step by step (Strom's commits overlap the first three):")
+    for step, times in transaction_steps(bootstrap, topics(bootstrap), samples).items():
+        print(line(f"  {step}", times))
 
     names = topics(bootstrap)
     stop, done, started = threading.Event(), [0], [0.0]
