@@ -334,8 +334,7 @@ class MatchingService:
         Otherwise produced to the inbox, and True once Kafka acknowledged it, before the poll
         is answered: the start then precedes the worker's completion in the inbox partition.
         """
-        post = getattr(self._history, "post", None)  # a HistoryClient; test fakes have none
-        if post is not None and await post(
+        if await self._history.post(
             message.namespace,
             message.workflow_id,
             RECORD_WORKFLOW_TASK_STARTED,

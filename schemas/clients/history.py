@@ -20,12 +20,12 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 import schemas
 from schemas import inbox
+from schemas.clients.directory import GroupDirectory
 from schemas.clients.history_direct import (
     RESEND_GRACE_SECONDS,
     DirectLinks,
     Sent,
 )
-from schemas.clients.matching import GroupDirectory
 from schemas.records import ReplyAddress
 from schemas.reply import Reply
 from schemas.topics import Topology
@@ -68,6 +68,14 @@ class HistoryCaller(Protocol):
         Raises:
             TimeoutError: No reply within `timeout` seconds (the shard may be moving).
         """
+        ...
+
+    async def post(
+        self, namespace: str, workflow_id: str, kind: str, payload: bytes, request_time_ms: int
+    ) -> bool:
+        """Sends a command that wants no answer straight to the owner of its shard, if it
+        takes commands directly; False when it was not sent (the caller produces it to the
+        inbox itself)."""
         ...
 
 
@@ -396,7 +404,7 @@ class HistoryClient:
         """The address of the history process that takes the shard's commands directly."""
         if self._owners is None:
             return None
-        return (await self._owners.owners()).get(shard)
+        return await self._owners.owner(shard)
 
     async def _produce(self, record: bytes, key: bytes, shard: int) -> None:
         """Produces a command to its inbox partition."""

@@ -132,6 +132,11 @@ class FakeHistory:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     started: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
+    async def post(
+        self, namespace: str, workflow_id: str, kind: str, payload: bytes, request_time_ms: int
+    ) -> bool:
+        return False  # no history process takes commands directly: the inbox it is
+
     async def call(
         self, namespace: str, workflow_id: str, kind: str, request: Any, timeout: float
     ) -> FakeReply:

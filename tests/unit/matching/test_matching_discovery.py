@@ -9,13 +9,10 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from schemas.clients import directory as directory_module
 from schemas.clients import matching as matching_client
-from schemas.clients.matching import (
-    MatchingDirectory,
-    choose_owner,
-    owners_from_description,
-    parse_member_address,
-)
+from schemas.clients.directory import owners_from_description
+from schemas.clients.matching import MatchingDirectory, choose_owner, parse_member_address
 
 
 @dataclass
@@ -56,8 +53,9 @@ def test_owners_from_description_maps_task_partitions() -> None:
             Member("matching@c:3", None),
         ]
     )
-    assert owners_from_description(desc, "s.tasks") == {0: "a:1", 2: "a:1", 1: "b:2"}
-    assert owners_from_description(Description(), "s.tasks") == {}
+    parse = parse_member_address
+    assert owners_from_description(desc, "s.tasks", parse) == {0: "a:1", 2: "a:1", 1: "b:2"}
+    assert owners_from_description(Description(), "s.tasks", parse) == {}
 
 
 def test_choose_owner() -> None:
@@ -104,7 +102,7 @@ def test_a_lookup_failing_again_and_again_renews_the_admin_client(
         made.append(_Admin(broken=not made, topic="s.tasks", group="s.matching"))
         return made[-1]
 
-    monkeypatch.setattr(matching_client, "AdminClient", admin_client)
+    monkeypatch.setattr(directory_module, "AdminClient", admin_client)
     directory = MatchingDirectory("127.0.0.1:1", prefix="s", refresh_interval=0)
 
     async def lookups() -> list[dict[int, str]]:
