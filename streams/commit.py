@@ -87,7 +87,6 @@ from confluent_kafka import (
     Consumer,
     KafkaError,
     KafkaException,
-    Message,
     TopicPartition,
 )
 
@@ -99,12 +98,16 @@ from streams.datagrams import DatagramSender
 from streams.deferral import Deferral
 from streams.direct import DirectRecord
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
+from streams.kafka_calls import (
+    TIMEOUT_S,
+    on_changelog_delivery,
+    produce_to,
+    resume_while_retriable,
+)
 from streams.state.base import NO_OFFSET, PartitionStore, StateTransaction
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 30.0
-RESUME_LIMIT = 4  # attempts of a timed-out transactional call before the instance stops
 
 # topic, key, value (None: a tombstone), partition
 _Record = tuple[str, bytes | None, bytes | None, int | None]
@@ -472,7 +475,7 @@ class Transactions:
         flight.began = True
         # Step 1: the outputs, produced together; they may still be in flight in step 2.
         changelog = self._config.changelog_topic
-        on_changelog = partial(_on_changelog_delivery, flight.changelog_offsets)
+        on_changelog = partial(on_changelog_delivery, flight.changelog_offsets)
         for topic, key, value, partition in flight.outputs:
             on_delivery = on_changelog if topic == changelog else None
             produce_to(producer, topic, key, value, partition, on_delivery)
@@ -480,13 +483,13 @@ class Transactions:
         offsets = [TopicPartition(t, p, o) for (t, p), o in flight.positions.items()]
         if offsets:
             metadata = flight.group_metadata
-            _resume_while_retriable(
+            resume_while_retriable(
                 lambda: producer.send_offsets_to_transaction(offsets, metadata, TIMEOUT_S),
                 "sending the input positions",
             )
         # Step 3: outputs and offsets become visible together.
         committing = time.monotonic()
-        _resume_while_retriable(lambda: producer.commit_transaction(TIMEOUT_S), "the commit")
+        resume_while_retriable(lambda: producer.commit_transaction(TIMEOUT_S), "the commit")
         metrics.transaction_committed(flight.opened, committing)
         with flight.lock:
             flight.committed = True
@@ -540,7 +543,7 @@ class Transactions:
         if flight is not None and flight.began:
             producer = flight.producer
             try:
-                _resume_while_retriable(lambda: producer.abort_transaction(TIMEOUT_S), "the abort")
+                resume_while_retriable(lambda: producer.abort_transaction(TIMEOUT_S), "the abort")
             except KafkaException as exc:
                 inner = exc.args[0]
                 if isinstance(inner, KafkaError) and inner.fatal():
@@ -594,68 +597,3 @@ class Transactions:
         self.deferral = Deferral()
         self._outputs = []
         self._after_commit = []
-
-
-def _resume_while_retriable(call: Callable[[], None], what: str) -> None:
-    """Runs a transactional call, resuming it for as long as librdkafka says it may be retried.
-
-    A commit, abort or offset send that times out (a broker stalled longer than TIMEOUT_S) goes
-    on in librdkafka's background, and the broker may still complete it. Until the same call
-    is made again and returns, every other transactional call on that producer fails with a
-    conflict, and an abort in its place would not stop a commit the broker then completes, so
-    the inputs processed again would be decided twice. Hence the same call is resumed until it
-    succeeds or fails for good. After RESUME_LIMIT attempts the instance stops instead: its
-    successor's init_transactions ends the transaction either way.
-
-    Raises:
-        KafkaException: the call failed for good (fatal, or the transaction must be aborted).
-        TransactionStalledError: the call still had not completed after RESUME_LIMIT attempts.
-    """
-    for attempt in range(1, RESUME_LIMIT + 1):
-        try:
-            call()
-            return
-        except KafkaException as exc:
-            err = exc.args[0]
-            resumable = (
-                isinstance(err, KafkaError)
-                and err.retriable()
-                and not err.fatal()
-                and not err.txn_requires_abort()
-            )
-            if not resumable:
-                raise
-            if attempt == RESUME_LIMIT:
-                raise TransactionStalledError(
-                    f"{what} did not complete in {attempt} attempts of {TIMEOUT_S:.0f}s: {err}"
-                ) from exc
-            log.warning("%s has not completed yet (%s); resuming it", what, err)
-
-
-def _on_changelog_delivery(offsets: dict[int, int], err: KafkaError | None, msg: Message) -> None:
-    metrics.produced(msg)
-    if err is not None:
-        return  # the transaction's commit fails, and it is aborted
-    partition, offset = msg.partition(), msg.offset()
-    assert partition is not None and offset is not None
-    offsets[partition] = max(offsets.get(partition, NO_OFFSET), offset)
-
-
-def produce_to(
-    producer: Producer,
-    topic: str,
-    key: bytes | None,
-    value: bytes | None,
-    partition: int | None,
-    on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
-) -> None:
-    """Produces one record, serving delivery reports while librdkafka's queue is full."""
-    while True:
-        try:
-            if partition is None:
-                producer.produce(topic, value, key, on_delivery=on_delivery)
-            else:
-                producer.produce(topic, value, key, partition=partition, on_delivery=on_delivery)
-            return
-        except BufferError:
-            producer.poll(0.05)  # queue full: serve delivery reports, then retry

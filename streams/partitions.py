@@ -28,8 +28,9 @@ from collections.abc import Callable
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streams import offsets
-from streams.commit import TIMEOUT_S, Transactions
+from streams.commit import Transactions
 from streams.exceptions import StreamsError
+from streams.kafka_calls import TIMEOUT_S
 from streams.state.base import STATE_FORMAT_KEY, PartitionStore, StateTransaction, Store
 from streams.state.recovery import Restorer
 

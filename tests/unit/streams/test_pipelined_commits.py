@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 import streams.app
-import streams.commit
+import streams.kafka_calls
 from streams import MemoryStore, StreamApp, StreamsConfig
 from streams.commit import Transactions
 from streams.exceptions import InvalidStateError, ProducerFencedError, TransactionStalledError
@@ -156,7 +156,7 @@ def test_a_commit_that_never_completes_stops_the_instance_without_an_abort(
     with pytest.raises(TransactionStalledError, match="the commit did not complete in 4"):
         txns.reap(stores, wait=None)
     commits = [c for c, _ in broker.calls if c == "commit"]
-    assert len(commits) == streams.commit.RESUME_LIMIT
+    assert len(commits) == streams.kafka_calls.RESUME_LIMIT
     assert ("abort", "app-i") not in broker.calls
     assert broker.acks == [] and stores[0].get(b"count") == b"0"
 
