@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter as Multiset
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,12 @@ class Topics:
             ],
         )
         return topics
+
+    @classmethod
+    def fresh(cls, bootstrap: str, kind: str) -> tuple[Topics, str]:
+        """The topics of a new test of `kind`, and its app id (their common prefix)."""
+        name = f"{kind}-{uuid.uuid4().hex[:8]}"
+        return cls.create(bootstrap, name), name
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,11 @@ from tests.integration.streams.harness import (
 pytestmark = pytest.mark.kafka
 
 
-def _setup(bootstrap: str) -> tuple[Topics, str]:
-    name = f"direct-{uuid.uuid4().hex[:8]}"
-    return Topics.create(bootstrap, name), name
-
-
 @pytest.mark.timeout(240)
 def test_direct_inputs_count_exactly_once_across_spills_and_a_frozen_zombie(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "direct")
     # A long transaction keeps the zombie's transaction open, with direct inputs, when it is
     # frozen; only its group generation can stop it from committing them.
     zombie = CounterProcess(

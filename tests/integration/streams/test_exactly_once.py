@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -24,11 +23,6 @@ from tests.integration.streams.harness import (
 pytestmark = pytest.mark.kafka
 
 
-def _setup(bootstrap: str) -> tuple[Topics, str]:
-    name = f"eos-{uuid.uuid4().hex[:8]}"
-    return Topics.create(bootstrap, name), name
-
-
 def _read_state(state_dir: Path) -> dict[int, dict[bytes, bytes]]:
     store = RocksDBStore(state_dir)
     state = {}
@@ -43,7 +37,7 @@ def _read_state(state_dir: Path) -> dict[int, dict[bytes, bytes]]:
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
     feeder = Feeder(kafka_bootstrap, topics.input, total=3000, rate=150, keys=7)
     proc.start()
@@ -74,7 +68,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
 def test_deleting_the_rocksdb_directory_rebuilds_the_same_state(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
     feeder = Feeder(kafka_bootstrap, topics.input, total=500, rate=1000, keys=5)
     proc.start()
@@ -107,7 +101,7 @@ def test_deleting_the_rocksdb_directory_rebuilds_the_same_state(
 def test_survivor_takes_over_a_killed_processors_partitions(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     a = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
     b = CounterProcess(kafka_bootstrap, topics, app_id, "b", tmp_path / "b", tmp_path / "b.log")
     feeder = Feeder(kafka_bootstrap, topics.input, total=2400, rate=200, keys=8)
@@ -132,7 +126,7 @@ def test_survivor_takes_over_a_killed_processors_partitions(
 def test_frozen_zombie_cannot_commit_after_it_lost_its_partitions(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     # A long transaction keeps the zombie's transaction open, with inputs, when it is frozen.
     zombie = CounterProcess(
         kafka_bootstrap, topics, app_id, "z", tmp_path / "z", tmp_path / "z.log",
@@ -167,7 +161,7 @@ def test_frozen_zombie_cannot_commit_after_it_lost_its_partitions(
 def test_inputs_that_produce_nothing_commit_without_a_transaction_each(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
     # Every third input only reads; a SIGKILL in the middle loses and repeats nothing.
     mixed = Feeder(kafka_bootstrap, topics.input, total=900, rate=300, keys=5, peek_every=3)
@@ -204,7 +198,7 @@ def test_inputs_that_produce_nothing_commit_without_a_transaction_each(
 def test_a_poison_input_is_rejected_alone_and_the_partition_moves_on(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics, app_id = _setup(kafka_bootstrap)
+    topics, app_id = Topics.fresh(kafka_bootstrap, "eos")
     proc = CounterProcess(kafka_bootstrap, topics, app_id, "a", tmp_path / "a", tmp_path / "a.log")
     # A burst, so that poison inputs share transactions with good ones.
     feeder = Feeder(kafka_bootstrap, topics.input, total=600, rate=2000, keys=5, poison_every=7)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.kafka
 def test_produce_rate_limit_spreads_commits_and_keeps_exactly_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    name = f"throttle-{uuid.uuid4().hex[:8]}"
-    topics = Topics.create(kafka_bootstrap, name)
+    topics, name = Topics.fresh(kafka_bootstrap, "throttle")
     proc = CounterProcess(
         kafka_bootstrap, topics, name, "a", tmp_path / "a", tmp_path / "a.log",
         max_produce_rate=50.0,
