@@ -98,7 +98,7 @@ class GroupDirectory:
         return self._owners.get(partition)
 
     async def n_partitions(self) -> int:
-        """Partition count of the tasks topic (0 if the topic does not exist)."""
+        """Partition count of the topic (0 if the topic does not exist)."""
         if self._n_partitions == 0:
             await self._ensure_fresh(force=True)
         return self._n_partitions
